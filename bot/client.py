@@ -1,0 +1,152 @@
+"""LabelBot: the Discord client, its extensions and its command sync."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+import time
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+from discord.ext import commands
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import cogs
+from bot.db.models import BotState
+from bot.interactions import NO_MENTIONS
+from bot.tree import LabelTree
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.jobs import JobQueue
+
+log = logging.getLogger(__name__)
+
+
+def intents() -> discord.Intents:
+    """Only what the features need: no members, presences or message content (privileged and costly)."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.guild_messages = True  # counting messages in party threads for the recap
+    chosen.guild_scheduled_events = True
+    return chosen
+
+
+def find_extensions() -> list[str]:
+    """Every package under cogs/ is an extension; modules starting with `_` never are."""
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules(cogs.__path__, prefix="cogs.")
+        if module.ispkg and not module.name.rsplit(".", 1)[-1].startswith("_")
+    )
+
+
+class LabelBot(commands.AutoShardedBot):
+    """The bot. Everything it needs is handed in by the composition root (bot/runner.py)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        http_session: aiohttp.ClientSession,
+        jobs: JobQueue,
+        run_jobs: bool = True,
+        sync_commands: bool = True,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            tree_cls=LabelTree,
+            allowed_mentions=NO_MENTIONS,
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            shard_count=settings.discord.shard_count,
+            shard_ids=settings.discord.shard_ids,
+            owner_ids=set(settings.discord.owner_ids) or None,
+            help_command=None,
+            enable_debug_events=False,
+        )
+        self.settings = settings
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+        self.http_session = http_session
+        self.jobs = jobs
+        self.started_at = time.monotonic()
+        self.commands_synced = 0  # how many command-tree syncs this process made
+        self.run_jobs = run_jobs
+        self.sync_on_setup = sync_commands
+        self._jobs_started = False
+
+    async def setup_hook(self) -> None:
+        disabled = {f"cogs.{name}" for name in self.settings.features.disabled}
+        for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
+            await self.load_extension(extension)
+        log.info("Loaded %d extensions", len(self.extensions))
+        if self.sync_on_setup:
+            await self.sync_commands_if_changed()
+        if self.run_jobs:
+            self.loop.create_task(self._start_jobs_when_ready(), name="labelbot-start-jobs")
+
+    async def _start_jobs_when_ready(self) -> None:
+        # Handlers may read the guild cache (channels, roles), which is filled once the gateway is ready.
+        await self.wait_until_ready()
+        if not self.is_closed():
+            await self.jobs.start(self)
+            self._jobs_started = True
+
+    async def close(self) -> None:
+        # Stop taking scheduled work first, so running jobs finish or hand their claims back before Discord goes.
+        if self._jobs_started:
+            self._jobs_started = False
+            await self.jobs.stop()
+        await super().close()
+
+    # -- command sync -----------------------------------------------------------------------------------------
+
+    def _tree_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        return sorted(
+            (command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)),
+            key=lambda payload: (payload.get("type", 1), payload["name"]),
+        )
+
+    async def sync_commands_if_changed(self, *, force: bool = False) -> int:
+        """Sync app commands where the tree differs from the last sync; return how many targets were synced."""
+        targets: list[discord.Object | None] = [discord.Object(id=g) for g in self.settings.discord.guild_ids]
+        for guild in targets:
+            assert guild is not None
+            self.tree.copy_global_to(guild=guild)
+        if not targets:
+            targets = [None]
+        synced = 0
+        for guild in targets:
+            payload = json.dumps(self._tree_payload(guild), sort_keys=True, default=str)
+            digest = hashlib.sha256(payload.encode()).hexdigest()
+            key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
+            async with self.sessionmaker.begin() as session:
+                state = await session.get(BotState, key)
+                if state is not None and state.value == digest and not force:
+                    continue
+            await self.tree.sync(guild=guild)
+            async with self.sessionmaker.begin() as session:
+                await session.merge(BotState(key=key, value=digest))
+            synced += 1
+            log.info("Synced app commands to %s", f"guild {guild.id}" if guild else "all servers")
+        self.commands_synced += synced
+        return synced
+
+    async def last_synced(self) -> dict[str, str]:
+        """The stored command-tree hashes, by target."""
+        async with self.sessionmaker() as session:
+            rows = await session.scalars(select(BotState).where(BotState.key.like("commands:%")))
+            return {row.key: row.value for row in rows}
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_at

@@ -1,0 +1,44 @@
+"""Helpers for answering interactions whatever state they are in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def reply(
+    interaction: discord.Interaction[Any],
+    content: str | None = None,
+    *,
+    embed: discord.Embed | None = None,
+    embeds: list[discord.Embed] | None = None,
+    view: discord.ui.View | None = None,
+    file: discord.File | None = None,
+    ephemeral: bool = True,
+    allowed_mentions: discord.AllowedMentions = NO_MENTIONS,
+) -> None:
+    """Send a reply, as the first response or as a followup if the interaction was already answered."""
+    kwargs: dict[str, Any] = {"allowed_mentions": allowed_mentions, "ephemeral": ephemeral}
+    if content is not None:
+        kwargs["content"] = content
+    if embed is not None:
+        kwargs["embed"] = embed
+    if embeds is not None:
+        kwargs["embeds"] = embeds
+    if view is not None:
+        kwargs["view"] = view
+    if file is not None:
+        kwargs["file"] = file
+    if interaction.response.is_done():
+        await interaction.followup.send(**kwargs)
+    else:
+        await interaction.response.send_message(**kwargs)
+
+
+async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool = True, thinking: bool = True) -> None:
+    """Acknowledge now, before work that may wait on the database or Discord."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)

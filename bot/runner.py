@@ -1,0 +1,112 @@
+"""The composition root: build everything the bot needs, run it, tear it down in reverse order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+import discord
+import yarl
+
+from bot.client import LabelBot
+from bot.config import Settings
+from bot.db import create_engine, create_sessionmaker, migrate
+from bot.jobs import JobQueue
+
+log = logging.getLogger(__name__)
+
+
+class SchemaOutOfDate(Exception):
+    """auto_migrate is off and the database is behind the code."""
+
+
+def point_discord_at(settings: Settings) -> None:
+    """Send REST and gateway traffic where the settings say (a proxy, or the fake Discord in tests)."""
+    discord.http.Route.BASE = settings.discord.api_base
+    if settings.discord.gateway_url:
+        # discord.py falls back to this with a fixed shard range and after INVALID_SESSION.
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Migrate the schema, or refuse to start on an out-of-date one when auto_migrate is off."""
+    engine = create_engine(settings.database.url)
+    try:
+        if settings.database.auto_migrate:
+            await migrate.upgrade(engine)
+        elif not await migrate.is_up_to_date(engine):
+            raise SchemaOutOfDate(
+                "The database schema is out of date and database.auto_migrate is false. "
+                "Run `labelbot db upgrade` first."
+            )
+    finally:
+        await engine.dispose()
+
+
+def build_bot(settings: Settings, *, run_jobs: bool = True, sync_commands: bool = True) -> LabelBot:
+    """Build the engine, sessions, HTTP session and job queue, and hand them to the bot."""
+    engine = create_engine(settings.database.url, echo=settings.database.echo)
+    sessionmaker = create_sessionmaker(engine)
+    http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    jobs = JobQueue(sessionmaker, settings.jobs, worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(engine):x}")
+    return LabelBot(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        http_session=http_session,
+        jobs=jobs,
+        run_jobs=run_jobs,
+        sync_commands=sync_commands,
+    )
+
+
+async def dispose(bot: LabelBot) -> None:
+    """Close what build_bot opened, in reverse order (the bot itself is closed first by its owner)."""
+    await bot.http_session.close()
+    await bot.engine.dispose()
+
+
+async def run_bot(
+    settings: Settings,
+    *,
+    on_ready: Callable[[LabelBot], Awaitable[None]] | None = None,
+    handle_signals: bool = True,
+) -> None:
+    """Run the bot until it is closed (SIGTERM/SIGINT, or `bot.close()`)."""
+    assert settings.discord.token is not None, "checked by the CLI"
+    point_discord_at(settings)
+    await prepare_database(settings)
+    bot = build_bot(settings)
+    loop = asyncio.get_running_loop()
+    tasks: dict[str, asyncio.Task[None]] = {}  # references keep the tasks alive
+
+    def request_stop(signame: str) -> None:
+        if "close" not in tasks:
+            log.info("Received %s, shutting down", signame)
+            tasks["close"] = loop.create_task(bot.close())
+
+    async def announce_ready(callback: Callable[[LabelBot], Awaitable[None]]) -> None:
+        await bot.wait_until_ready()
+        await callback(bot)
+
+    installed: list[signal.Signals] = []
+    for signum in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, request_stop, signum.name)
+            installed.append(signum)
+    try:
+        async with bot:
+            if on_ready is not None:
+                tasks["ready"] = loop.create_task(announce_ready(on_ready))
+            await bot.start(settings.discord.token.get_secret_value())
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        await dispose(bot)
+        log.info("Stopped")

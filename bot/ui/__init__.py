@@ -1,0 +1,1 @@
+"""Shared interaction components: confirm prompts, paginators, views owned by one member."""

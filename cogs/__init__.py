@@ -1,0 +1,1 @@
+"""Feature packages: each subpackage is one extension, loaded by walking this folder."""
