@@ -84,12 +84,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.runner import SchemaOutOfDate, run_bot
-
     settings = _load(args)
     if settings.discord.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return EXIT_CONFIG
+    # Imported only now: a config problem is reported without loading discord.py, SQLAlchemy and the cogs.
+    from bot.runner import SchemaOutOfDate, run_bot
+
     configure_logging(settings.logging)
     log.info("Starting Labelbot %s", __version__)
     try:
