@@ -137,7 +137,7 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
     async def sync() -> int:
         point_discord_at(settings)
         await prepare_database(settings)
-        bot = build_bot(settings, run_jobs=False, sync_commands=False)
+        bot = build_bot(settings, run_jobs=False, sync_commands=False, serve_web=False)
         try:
             async with bot:
                 await bot.login(token)

@@ -16,9 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cogs
+from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
+from bot.metrics import Metrics
 from bot.tree import LabelTree
+from bot.web import WebServer
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -56,6 +59,7 @@ class LabelBot(commands.AutoShardedBot):
         sessionmaker: async_sessionmaker[AsyncSession],
         http_session: aiohttp.ClientSession,
         jobs: JobQueue,
+        web: WebServer,
         run_jobs: bool = True,
         sync_commands: bool = True,
     ) -> None:
@@ -78,6 +82,10 @@ class LabelBot(commands.AutoShardedBot):
         self.sessionmaker = sessionmaker
         self.http_session = http_session
         self.jobs = jobs
+        self.web = web
+        self.metrics = Metrics()
+        self.calendar = Calendar()
+        self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.commands_synced = 0  # how many command-tree syncs this process made
         self.run_jobs = run_jobs
@@ -91,6 +99,8 @@ class LabelBot(commands.AutoShardedBot):
         log.info("Loaded %d extensions", len(self.extensions))
         if self.sync_on_setup:
             await self.sync_commands_if_changed()
+        # After the extensions, which add their routes (calendar feed, webhooks) to the app.
+        await self.web.start(self)
         if self.run_jobs:
             self.loop.create_task(self._start_jobs_when_ready(), name="labelbot-start-jobs")
 
@@ -106,6 +116,7 @@ class LabelBot(commands.AutoShardedBot):
         if self._jobs_started:
             self._jobs_started = False
             await self.jobs.stop()
+        await self.web.stop()
         await super().close()
 
     # -- command sync -----------------------------------------------------------------------------------------
@@ -146,6 +157,28 @@ class LabelBot(commands.AutoShardedBot):
         async with self.sessionmaker() as session:
             rows = await session.scalars(select(BotState).where(BotState.key.like("commands:%")))
             return {row.key: row.value for row in rows}
+
+    # -- metrics ----------------------------------------------------------------------------------------------
+
+    async def on_interaction(self, interaction: discord.Interaction[LabelBot]) -> None:
+        if interaction.type is discord.InteractionType.application_command:
+            self._interaction_started[interaction.id] = time.perf_counter()
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction[LabelBot], command: discord.app_commands.Command[Any, ..., Any] | Any
+    ) -> None:
+        self._count_command(interaction, command.qualified_name, "ok")
+
+    async def on_interaction_failed(
+        self, interaction: discord.Interaction[LabelBot], name: str, unexpected: bool
+    ) -> None:
+        self._count_command(interaction, name, "error" if unexpected else "refused")
+
+    def _count_command(self, interaction: discord.Interaction[LabelBot], name: str, outcome: str) -> None:
+        self.metrics.commands.labels(command=name, outcome=outcome).inc()
+        started = self._interaction_started.pop(interaction.id, None)
+        if started is not None:
+            self.metrics.interaction_latency.observe(time.perf_counter() - started)
 
     @property
     def uptime_seconds(self) -> float:

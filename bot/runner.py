@@ -18,6 +18,7 @@ from bot.client import LabelBot
 from bot.config import Settings
 from bot.db import create_engine, create_sessionmaker, migrate
 from bot.jobs import JobQueue
+from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,9 @@ async def prepare_database(settings: Settings) -> None:
         await engine.dispose()
 
 
-def build_bot(settings: Settings, *, run_jobs: bool = True, sync_commands: bool = True) -> LabelBot:
+def build_bot(
+    settings: Settings, *, run_jobs: bool = True, sync_commands: bool = True, serve_web: bool = True
+) -> LabelBot:
     """Build the engine, sessions, HTTP session and job queue, and hand them to the bot."""
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     sessionmaker = create_sessionmaker(engine)
@@ -61,6 +64,7 @@ def build_bot(settings: Settings, *, run_jobs: bool = True, sync_commands: bool 
         sessionmaker=sessionmaker,
         http_session=http_session,
         jobs=jobs,
+        web=WebServer(settings.web if serve_web else settings.web.model_copy(update={"enabled": False})),
         run_jobs=run_jobs,
         sync_commands=sync_commands,
     )

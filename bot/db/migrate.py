@@ -38,7 +38,7 @@ async def current_revisions(engine: AsyncEngine) -> set[str]:
         return await connection.run_sync(lambda sync: set(MigrationContext.configure(sync).get_current_heads()))
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     """Upgrade the schema; on PostgreSQL several processes may call this at once."""
     async with engine.begin() as connection:
         if engine.dialect.name == "postgresql":

@@ -1,0 +1,95 @@
+"""The aiohttp server the bot runs beside the gateway connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from bot.config import WebSettings
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+log = logging.getLogger(__name__)
+
+DATABASE_PROBE_TIMEOUT = 2.0
+# Pending work older than this means the scheduler is behind (the sweep runs every few seconds).
+SCHEDULER_LAG_LIMIT = 60.0
+
+
+class WebServer:
+    """Owns the aiohttp application; features add routes to `app.router` in their cog_load."""
+
+    def __init__(self, settings: WebSettings) -> None:
+        self.settings = settings
+        self.app = web.Application()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self._bot: LabelBot | None = None
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/metrics", self.metrics)
+
+    @property
+    def bot(self) -> LabelBot:
+        assert self._bot is not None, "the web server is not started"
+        return self._bot
+
+    async def start(self, bot: LabelBot) -> None:
+        """Serve on web.host:web.port (port 0 picks a free one, for tests)."""
+        if not self.settings.enabled:
+            return
+        self._bot = bot
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.port
+        log.info("Web server listening on http://%s:%s", self.settings.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """200 when the database answers, the gateway is connected and scheduled work is on time; else 503."""
+        bot = self.bot
+        checks: dict[str, object] = {}
+        healthy = True
+
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(DATABASE_PROBE_TIMEOUT), bot.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
+        except Exception as error:  # any failure means "not reachable" to a health probe
+            healthy = False
+            checks["database"] = {"ok": False, "error": type(error).__name__}
+
+        latency = bot.latency
+        connected = bot.is_ready() and not bot.is_closed() and math.isfinite(latency)
+        checks["gateway"] = {"ok": connected, "latency_ms": round(latency * 1000, 1) if connected else None}
+        healthy &= connected
+
+        if checks["database"].get("ok"):  # type: ignore[attr-defined]
+            lag = await bot.jobs.lag_seconds(datetime.now(UTC))
+            checks["scheduler"] = {"ok": lag < SCHEDULER_LAG_LIMIT, "lag_seconds": round(lag, 3)}
+            healthy &= lag < SCHEDULER_LAG_LIMIT
+        return web.json_response({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text format."""
+        bot = self.bot
+        if math.isfinite(bot.latency):
+            bot.metrics.gateway_latency.set(bot.latency)
+        body = generate_latest(bot.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
