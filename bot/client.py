@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cogs
+from bot import timeparse
 from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
@@ -93,6 +95,8 @@ class LabelBot(commands.AutoShardedBot):
         self._jobs_started = False
 
     async def setup_hook(self) -> None:
+        # dateparser loads its language data on first use (~300 ms); pay that now, not in a member's command.
+        await asyncio.to_thread(timeparse.warm_up)
         disabled = {f"cogs.{name}" for name in self.settings.features.disabled}
         for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
             await self.load_extension(extension)
