@@ -1,0 +1,66 @@
+"""Posting from job handlers so that a retry never posts the same message twice."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import discord
+
+from bot.jobs.context import JobContext
+
+log = logging.getLogger(__name__)
+
+# Where send_once keeps, in the job's result, the id of the message it posted for each part.
+MESSAGES_KEY = "messages"
+# Discord rejects longer nonces.
+NONCE_LENGTH = 25
+
+
+def job_nonce(ctx: JobContext, part: str = "", *, salt: str = "") -> str:
+    """A nonce that is the same on every attempt of this job's run for this part, and differs for any other."""
+    seed = f"labelbot:{ctx.id}:{ctx.generation}:{part}:{salt}".encode()
+    # 12 bytes = 24 hex characters, within Discord's 25.
+    return hashlib.blake2b(seed, digest_size=12).hexdigest()
+
+
+def recorded_message_id(ctx: JobContext, part: str = "") -> int | None:
+    """The id of the message an earlier attempt posted for `part`, if any."""
+    messages = ctx.progress.get(MESSAGES_KEY) or {}
+    recorded = messages.get(part)
+    return int(recorded) if recorded is not None else None
+
+
+async def send_once(
+    channel: discord.abc.Messageable,
+    ctx: JobContext,
+    part: str = "",
+    *,
+    allowed_mentions: discord.AllowedMentions,
+    **send_kwargs: Any,
+) -> discord.Message:
+    """Post `part` of this job once: an earlier attempt's message is fetched, not posted again.
+
+    The nonce makes Discord answer a repeat within its dedupe window with the first message (discord.py sets
+    enforce_nonce); the message id recorded in the job's result covers retries after that window.
+    """
+    if "nonce" in send_kwargs:
+        raise TypeError("send_once chooses the nonce itself")
+    salt = ""
+    recorded = recorded_message_id(ctx, part)
+    if recorded is not None:
+        try:
+            return await channel.fetch_message(recorded)
+        except discord.NotFound:
+            # Deleted since (by a moderator, say): post it again, under a nonce the deleted one did not use.
+            log.warning("Message %s of job %s part %r is gone; posting it again", recorded, ctx.id, part)
+            salt = str(recorded)
+    message = await channel.send(
+        nonce=job_nonce(ctx, part, salt=salt), allowed_mentions=allowed_mentions, **send_kwargs
+    )
+    # Read the map after the send: parts sent concurrently must not overwrite each other's ids.
+    messages = dict(ctx.progress.get(MESSAGES_KEY) or {})
+    messages[part] = message.id
+    await ctx.record_progress({MESSAGES_KEY: messages})
+    return message
