@@ -1,0 +1,83 @@
+"""What every feature needs to know about artists: finding them, who manages them, what info shows."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.artists import repository
+from bot.artists.models import Artist
+from bot.errors import NotFound
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+
+def no_such_artist(name: str) -> NotFound:
+    """The refusal for a name that matches no artist of the server."""
+    shown = discord.utils.escape_markdown(discord.utils.escape_mentions(" ".join(name.split())[:100]))
+    return NotFound(f"There is no artist called “{shown}” in this server.")
+
+
+async def find_artist(session: AsyncSession, guild_id: int, name: str) -> Artist:
+    """The artist on the server's roster with this name (any case), or a NotFound saying so."""
+    artist = await repository.active_by_name(session, guild_id, name)
+    if artist is None:
+        raise no_such_artist(name)
+    return artist
+
+
+async def reload_artist(session: AsyncSession, artist: Artist) -> Artist:
+    """The artist again, in this session (a transformer resolved it in its own), or NotFound if it was removed."""
+    current = await repository.get_active(session, artist.guild_id, artist.id)
+    if current is None:
+        raise no_such_artist(artist.name)
+    return current
+
+
+def fan_count(guild: discord.Guild, artist: Artist) -> int | None:
+    """Members holding the artist's fan role, when the bot knows every member (it usually does not)."""
+    if artist.fan_role_id is None:
+        return 0
+    role = guild.get_role(artist.fan_role_id)
+    # Without the members intent the cache holds only members seen lately; a count from it would be a guess.
+    if role is None or not guild.chunked:
+        return None
+    return len(role.members)
+
+
+# -- the info hook ------------------------------------------------------------------------------------------
+# /artist info shows what other features know about the artist (upcoming releases, listening parties).
+# A feature adds its section from its cog's cog_load with `add_info_section(bot, "Upcoming releases", provider)`
+# and removes it in cog_unload; the provider returns the field's text, or None to leave the section out.
+
+InfoProvider = Callable[[AsyncSession, Artist], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class InfoSection:
+    title: str
+    provider: InfoProvider
+
+
+_sections: weakref.WeakKeyDictionary[LabelBot, dict[str, InfoSection]] = weakref.WeakKeyDictionary()
+
+
+def add_info_section(bot: LabelBot, title: str, provider: InfoProvider) -> None:
+    """Show a section (an embed field) with this title in /artist info; replaces one of the same title."""
+    _sections.setdefault(bot, {})[title] = InfoSection(title, provider)
+
+
+def remove_info_section(bot: LabelBot, title: str) -> None:
+    """Stop showing a section in /artist info."""
+    _sections.get(bot, {}).pop(title, None)
+
+
+def info_sections(bot: LabelBot) -> list[InfoSection]:
+    """The sections other features added, in the order they were added."""
+    return list(_sections.get(bot, {}).values())

@@ -1,0 +1,364 @@
+"""The /settings commands and the mod-log posts of the audit trail."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.audit.service import (
+    ACTION_TITLES,
+    AUDIT_POST,
+    entries_for_guild,
+    post_job_failure,
+    register_audit_jobs,
+)
+from bot.client import LabelBot
+from bot.guilds.models import GuildSettings
+from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
+from bot.interactions import defer, reply
+from bot.jobs import ScheduledJob
+from bot.permissions import moderator_only
+from bot.timeparse import format_dt, zone_choices
+from bot.ui.paginator import Paginator, pages_of_lines
+from cogs.settings._service import (
+    CHANNEL_NAMES,
+    ROLE_NAMES,
+    TOGGLE_NAMES,
+    check_channel,
+    check_role,
+    set_channel,
+    set_member_zone,
+    set_role,
+    set_timezone,
+    set_toggle,
+)
+
+log = logging.getLogger(__name__)
+
+JOBS_SHOWN = 10
+ERROR_SHOWN = 150
+
+CHANNEL_CHOICES = [app_commands.Choice(name=CHANNEL_NAMES[kind], value=kind) for kind in CHANNEL_KINDS]
+ROLE_CHOICES = [app_commands.Choice(name=ROLE_NAMES[kind], value=kind) for kind in ROLE_KINDS]
+TOGGLE_CHOICES = [app_commands.Choice(name=TOGGLE_NAMES[name], value=name) for name in TOGGLES]
+
+
+def _guild(interaction: discord.Interaction[LabelBot]) -> discord.Guild:
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild
+
+
+async def _me(interaction: discord.Interaction[LabelBot]) -> discord.Member:
+    guild = _guild(interaction)
+    if guild.me is not None:
+        return guild.me
+    assert interaction.client.user is not None
+    return await guild.fetch_member(interaction.client.user.id)
+
+
+def _minutes(offsets: list[int]) -> str:
+    def one(minutes: int) -> str:
+        if minutes % (24 * 60) == 0:
+            return f"{minutes // (24 * 60)} d"
+        if minutes % 60 == 0:
+            return f"{minutes // 60} h"
+        return f"{minutes} min"
+
+    return ", ".join(one(m) for m in offsets) + " before" if offsets else "none"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def settings_embed(
+    guild: discord.Guild, settings: GuildSettings, stored: bool, member_zone: str | None
+) -> discord.Embed:
+    """Everything configured for the server; mentions render as names and ping nobody."""
+    embed = discord.Embed(title=f"Labelbot settings of {guild.name}"[:256], colour=discord.Colour.blurple())
+    embed.add_field(name="Time zone", value=settings.timezone)
+    embed.add_field(
+        name="Your own time zone",
+        value=member_zone or f"not set (times you type are read in {settings.timezone})",
+    )
+
+    def channel_line(kind: str) -> str:
+        channel_id = getattr(settings, CHANNEL_KINDS[kind])
+        if channel_id is None:
+            shown = "not set"
+        elif guild.get_channel(channel_id) is None:
+            shown = f"<#{channel_id}> (deleted or hidden from me)"
+        else:
+            shown = f"<#{channel_id}>"
+        return f"{CHANNEL_NAMES[kind].capitalize()}: {shown}"
+
+    def role_line(kind: str) -> str:
+        role_id = getattr(settings, ROLE_KINDS[kind])
+        if role_id is None:
+            shown = "not set"
+        elif guild.get_role(role_id) is None:
+            shown = f"<@&{role_id}> (deleted)"
+        else:
+            shown = f"<@&{role_id}>"
+        return f"{ROLE_NAMES[kind].capitalize()}: {shown}"
+
+    embed.add_field(name="Channels", value="\n".join(channel_line(kind) for kind in CHANNEL_KINDS), inline=False)
+    embed.add_field(name="Roles", value="\n".join(role_line(kind) for kind in ROLE_KINDS), inline=False)
+    embed.add_field(
+        name="Features",
+        value="\n".join(
+            f"{TOGGLE_NAMES[name].capitalize()}: {'on' if getattr(settings, column) else 'off'}"
+            for name, column in TOGGLES.items()
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Reminders",
+        value=(
+            f"Release teasers: {_minutes(settings.teaser_offsets_minutes)}\n"
+            f"Party and event reminders: {_minutes(settings.reminder_offsets_minutes)}"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Collab requests",
+        value=(
+            f"Expire after {settings.collab_expiry_days} days; at most {settings.collab_max_open} open per member; "
+            f"at most {settings.collab_daily_alerts} alerts per member a day"
+        ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Last changed",
+        value=format_dt(settings.updated_at, "F") + f" ({format_dt(settings.updated_at, 'R')})"
+        if stored
+        else "never: these are the defaults",
+        inline=False,
+    )
+    return embed
+
+
+class SettingsCog(commands.Cog, name="Settings"):
+    """Set the server up: time zone, channels, roles, feature toggles, and an audit trail in the mod log."""
+
+    settings_group = app_commands.Group(
+        name="settings", description="How Labelbot works in this server.", guild_only=True
+    )
+
+    def __init__(self, bot: LabelBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        register_audit_jobs(self.bot)
+
+    async def cog_unload(self) -> None:
+        self.bot.jobs.unregister(AUDIT_POST)
+
+    @commands.Cog.listener()
+    async def on_job_failed(self, job: ScheduledJob) -> None:
+        await post_job_failure(self.bot, job)
+
+    # -- moderators --------------------------------------------------------------------------------------------
+
+    @settings_group.command(name="show")
+    @moderator_only()
+    async def show(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Show everything configured for this server."""
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker() as session:
+            settings = await peek_guild_settings(session, guild.id)
+            stored = settings in session
+            zone = await own_zone(session, interaction.user.id)
+        await reply(interaction, embed=settings_embed(guild, settings, stored, zone))
+
+    @settings_group.command(name="timezone")
+    @moderator_only()
+    async def timezone(self, interaction: discord.Interaction[LabelBot], zone: str) -> None:
+        """Set the time zone times are read in when a member has not set their own.
+
+        Args:
+            zone: A time zone such as Europe/Berlin or America/New_York.
+        """
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_timezone(self.bot, session, guild.id, interaction.user.id, zone)
+        if not change.changed:
+            await reply(interaction, f"The server's time zone already is {change.after}.")
+            return
+        await reply(interaction, f"Times are now read in **{change.after}** (was {change.before}).")
+
+    @timezone.autocomplete("zone")
+    async def _zone_autocomplete(
+        self, interaction: discord.Interaction[LabelBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+
+    @settings_group.command(name="channel")
+    @app_commands.choices(kind=CHANNEL_CHOICES)
+    @moderator_only()
+    async def channel(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        kind: app_commands.Choice[str],
+        channel: discord.TextChannel | discord.ForumChannel | None = None,
+    ) -> None:
+        """Choose the channel for announcements, listening parties, the collab board, events or the mod log.
+
+        Args:
+            kind: Which of the bot's channels to set.
+            channel: The channel; leave it out to unset this one.
+        """
+        guild = _guild(interaction)
+        await defer(interaction)
+        warnings: list[str] = []
+        if channel is not None:
+            warnings = check_channel(kind.value, channel, await _me(interaction))
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_channel(
+                self.bot, session, guild.id, interaction.user.id, kind.value, channel.id if channel else None
+            )
+        name = CHANNEL_NAMES[kind.value]
+        if not change.changed:
+            text = f"The {name} channel already is {channel.mention}." if channel else f"No {name} channel is set."
+        elif channel is None:
+            text = f"The {name} channel is unset."
+        else:
+            text = f"The {name} channel is now {channel.mention}."
+        await reply(interaction, "\n".join([text, *warnings]))
+
+    @settings_group.command(name="role")
+    @app_commands.choices(kind=ROLE_CHOICES)
+    @moderator_only()
+    async def role(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        kind: app_commands.Choice[str],
+        role: discord.Role | None = None,
+    ) -> None:
+        """Choose the moderator role, the artist role, or the role pinged for every release.
+
+        Args:
+            kind: Which role to set.
+            role: The role; leave it out to unset this one.
+        """
+        guild = _guild(interaction)
+        await defer(interaction)
+        if role is not None:
+            check_role(kind.value, role, await _me(interaction))
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_role(
+                self.bot, session, guild.id, interaction.user.id, kind.value, role.id if role else None
+            )
+        name = ROLE_NAMES[kind.value]
+        if not change.changed:
+            text = f"The {name} role already is {role.mention}." if role else f"No {name} role is set."
+        elif role is None:
+            text = f"The {name} role is unset."
+        else:
+            text = f"The {name} role is now {role.mention}."
+        await reply(interaction, text)
+
+    @settings_group.command(name="toggle")
+    @app_commands.choices(name=TOGGLE_CHOICES)
+    @moderator_only()
+    async def toggle(
+        self, interaction: discord.Interaction[LabelBot], name: app_commands.Choice[str], enabled: bool
+    ) -> None:
+        """Switch a feature on or off (release approval, collab approval, artists creating events).
+
+        Args:
+            name: The feature.
+            enabled: On or off.
+        """
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_toggle(self.bot, session, guild.id, interaction.user.id, name.value, enabled)
+        state = "on" if enabled else "off"
+        label = TOGGLE_NAMES[name.value].capitalize()
+        await reply(interaction, f"{label} is {'already ' if not change.changed else 'now '}{state}.")
+
+    @settings_group.command(name="jobs")
+    @moderator_only()
+    async def jobs(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Show this server's next scheduled jobs and the ones that failed lately."""
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker() as session:
+            pending = await self.bot.jobs.pending_for_guild(session, guild.id, JOBS_SHOWN)
+            failed = await self.bot.jobs.failed_for_guild(session, guild.id, JOBS_SHOWN)
+        embed = discord.Embed(title="Scheduled jobs", colour=discord.Colour.blurple())
+        embed.add_field(
+            name="Next up",
+            value=_clip("\n".join(_pending_line(job) for job in pending) or "Nothing is scheduled.", 1024),
+            inline=False,
+        )
+        embed.add_field(
+            name="Failed in the last 7 days",
+            value=_clip("\n".join(_failed_line(job) for job in failed) or "Nothing failed.", 1024),
+            inline=False,
+        )
+        await reply(interaction, embed=embed)
+
+    @settings_group.command(name="audit")
+    @moderator_only()
+    async def audit(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Show the latest changes made through the bot: who, what and when."""
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker() as session:
+            entries = await entries_for_guild(session, guild.id, limit=100)
+        lines = [
+            f"{format_dt(entry.created_at, 'R')} <@{entry.actor_id}> · {ACTION_TITLES.get(entry.action, entry.action)}"
+            f" · {discord.utils.escape_markdown(entry.target)}"
+            for entry in entries
+        ]
+        pages = pages_of_lines("Audit trail", lines, per_page=15, empty="Nothing has been changed through me yet.")
+        await Paginator(interaction.user.id, pages).send(interaction)
+
+    # -- everyone ----------------------------------------------------------------------------------------------
+
+    @settings_group.command(name="my-timezone")
+    async def my_timezone(self, interaction: discord.Interaction[LabelBot], zone: str | None = None) -> None:
+        """Set the time zone the times you type are read in (leave it out to use the server's).
+
+        Args:
+            zone: Your time zone, such as Europe/Berlin or America/New_York.
+        """
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_member_zone(self.bot, session, guild.id, interaction.user.id, zone)
+            server_zone = (await peek_guild_settings(session, guild.id)).timezone
+        if change.after is None:
+            text = f"Times you type are read in the server's time zone, {server_zone}."
+        elif not change.changed:
+            text = f"Your time zone already is {change.after}."
+        else:
+            text = f"Times you type are now read in **{change.after}**."
+        await reply(interaction, text)
+
+    @my_timezone.autocomplete("zone")
+    async def _my_zone_autocomplete(
+        self, interaction: discord.Interaction[LabelBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
+
+
+def _pending_line(job: ScheduledJob) -> str:
+    running = " (running now)" if job.status == "claimed" else ""
+    return (
+        f"`{job.kind}` {format_dt(job.due_at, 'F')} ({format_dt(job.due_at, 'R')}){running} · attempts {job.attempts}"
+    )
+
+
+def _failed_line(job: ScheduledJob) -> str:
+    when = format_dt(job.finished_at, "R") if job.finished_at else "—"
+    error = discord.utils.escape_markdown(_clip(job.last_error or "no error recorded", ERROR_SHOWN))
+    return f"`{job.kind}` failed {when} after {job.attempts} attempts: {error}"
