@@ -1,0 +1,56 @@
+"""pytest plugin: ``fake_discord`` fixture and the ``allow_rejections`` marker.
+
+Load with ``pytest_plugins = ["tests.fakediscord.pytest_plugin"]``.
+
+``fake_discord`` starts a fresh FakeDiscord per test, points discord.py at it
+(``Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``, restored afterwards), and at teardown
+fails the test if any request was rejected with a 400, unless the test is marked
+``@pytest.mark.allow_rejections``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+import pytest_asyncio
+
+from .fake import FakeDiscord
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "allow_rejections: the test expects the fake Discord to reject requests (no teardown assertion)"
+    )
+
+
+@contextmanager
+def discord_py_pointed_at(fake: FakeDiscord) -> Iterator[None]:
+    """Point discord.py's REST base and default gateway at the fake (class attributes), then restore."""
+    import discord.gateway
+    import discord.http
+    import yarl
+
+    old_base = discord.http.Route.BASE
+    old_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = fake.api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE = old_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+
+
+@pytest_asyncio.fixture
+async def fake_discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        with discord_py_pointed_at(fake):
+            yield fake
+    finally:
+        await fake.stop()
+    if request.node.get_closest_marker("allow_rejections") is None:
+        fake.assert_no_rejections()

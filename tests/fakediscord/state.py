@@ -1,0 +1,906 @@
+"""The fake's world: users, guilds, channels, roles, members, messages, scheduled events.
+
+Plain dataclasses with ``to_json()`` methods that produce the payload shapes Discord sends
+(https://discord.com/developers/docs/resources/...), so REST answers and gateway events are
+built from one place. Ids are time-based snowflakes serialised as strings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fake import FakeDiscord
+
+DISCORD_EPOCH_MS = 1420070400000
+
+
+class SnowflakeGenerator:
+    """Real-looking snowflakes: (ms since 2015 << 22) | worker << 17 | process << 12 | increment.
+
+    https://discord.com/developers/docs/reference#snowflakes. Strictly increasing within a process.
+    """
+
+    def __init__(self, worker: int = 1, process: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+        self._low = (worker & 0x1F) << 17 | (process & 0x1F) << 12
+
+    def next(self, at_ms: int | None = None) -> int:
+        ms = int(time.time() * 1000) if at_ms is None else at_ms
+        with self._lock:
+            candidate = ((ms - DISCORD_EPOCH_MS) << 22) | self._low
+            if candidate <= self._last:
+                candidate = self._last + 1
+            self._last = candidate
+            return candidate
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ChannelType(IntEnum):
+    """https://discord.com/developers/docs/resources/channel#channel-object-channel-types"""
+
+    text = 0
+    dm = 1
+    voice = 2
+    group = 3
+    category = 4
+    news = 5
+    news_thread = 10
+    public_thread = 11
+    private_thread = 12
+    stage = 13
+    directory = 14
+    forum = 15
+    media = 16
+    # aliases
+    announcement = 5
+    stage_voice = 13
+    announcement_thread = 10
+
+
+THREAD_TYPES = {ChannelType.news_thread, ChannelType.public_thread, ChannelType.private_thread}
+
+
+class Permissions:
+    """Bit values from https://discord.com/developers/docs/topics/permissions#permissions-bitwise-permission-flags"""
+
+    CREATE_INSTANT_INVITE = 1 << 0
+    KICK_MEMBERS = 1 << 1
+    BAN_MEMBERS = 1 << 2
+    ADMINISTRATOR = 1 << 3
+    MANAGE_CHANNELS = 1 << 4
+    MANAGE_GUILD = 1 << 5
+    ADD_REACTIONS = 1 << 6
+    VIEW_AUDIT_LOG = 1 << 7
+    VIEW_CHANNEL = 1 << 10
+    SEND_MESSAGES = 1 << 11
+    MANAGE_MESSAGES = 1 << 13
+    EMBED_LINKS = 1 << 14
+    ATTACH_FILES = 1 << 15
+    READ_MESSAGE_HISTORY = 1 << 16
+    MENTION_EVERYONE = 1 << 17
+    USE_EXTERNAL_EMOJIS = 1 << 18
+    CONNECT = 1 << 20
+    SPEAK = 1 << 21
+    CHANGE_NICKNAME = 1 << 26
+    MANAGE_NICKNAMES = 1 << 27
+    MANAGE_ROLES = 1 << 28
+    MANAGE_WEBHOOKS = 1 << 29
+    USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_EVENTS = 1 << 33
+    MANAGE_THREADS = 1 << 34
+    CREATE_PUBLIC_THREADS = 1 << 35
+    CREATE_PRIVATE_THREADS = 1 << 36
+    SEND_MESSAGES_IN_THREADS = 1 << 38
+    MODERATE_MEMBERS = 1 << 40
+    CREATE_EVENTS = 1 << 44
+    SEND_POLLS = 1 << 49
+    ALL = (1 << 51) - 1
+
+    # What a typical bot invite grants: no administrator, no @everyone mentions.
+    BOT_DEFAULT = (
+        VIEW_CHANNEL
+        | SEND_MESSAGES
+        | SEND_MESSAGES_IN_THREADS
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | ADD_REACTIONS
+        | USE_EXTERNAL_EMOJIS
+        | MANAGE_MESSAGES
+        | MANAGE_ROLES
+        | MANAGE_CHANNELS
+        | MANAGE_EVENTS
+        | CREATE_EVENTS
+        | MANAGE_THREADS
+        | CREATE_PUBLIC_THREADS
+        | CREATE_PRIVATE_THREADS
+        | USE_APPLICATION_COMMANDS
+        | CHANGE_NICKNAME
+    )
+    # @everyone's permissions in a new server (roughly Discord's default set).
+    EVERYONE_DEFAULT = (
+        CREATE_INSTANT_INVITE
+        | ADD_REACTIONS
+        | VIEW_CHANNEL
+        | SEND_MESSAGES
+        | EMBED_LINKS
+        | ATTACH_FILES
+        | READ_MESSAGE_HISTORY
+        | USE_EXTERNAL_EMOJIS
+        | CONNECT
+        | SPEAK
+        | CHANGE_NICKNAME
+        | USE_APPLICATION_COMMANDS
+        | CREATE_PUBLIC_THREADS
+        | SEND_MESSAGES_IN_THREADS
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class FakeUser:
+    id: int
+    name: str
+    bot: bool = False
+    global_name: str | None = None
+    dms_closed: bool = False
+    avatar: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "username": self.name,
+            "discriminator": "0",
+            "global_name": self.global_name if self.global_name is not None else (None if self.bot else self.name),
+            "avatar": self.avatar,
+            "public_flags": 0,
+            "flags": 0,
+            "primary_guild": None,
+            "avatar_decoration_data": None,
+            "collectibles": None,
+            "banner": None,
+            "accent_color": None,
+        }
+        if self.bot:
+            data["bot"] = True
+        return data
+
+    @property
+    def mention(self) -> str:
+        return f"<@{self.id}>"
+
+    def __repr__(self) -> str:
+        return f"<FakeUser id={self.id} name={self.name!r}{' bot' if self.bot else ''}>"
+
+
+@dataclass(eq=False)
+class FakeRole:
+    id: int
+    guild_id: int
+    name: str
+    permissions: int = 0
+    position: int = 0
+    color: int = 0
+    hoist: bool = False
+    managed: bool = False
+    mentionable: bool = False
+    bot_id: int | None = None
+    icon: str | None = None
+    unicode_emoji: str | None = None
+    deleted: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        tags: dict[str, Any] = {}
+        if self.bot_id is not None:
+            tags["bot_id"] = str(self.bot_id)
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "name": self.name,
+            "description": None,
+            "permissions": str(self.permissions),
+            "position": self.position,
+            "color": self.color,
+            "colors": {"primary_color": self.color, "secondary_color": None, "tertiary_color": None},
+            "hoist": self.hoist,
+            "managed": self.managed,
+            "mentionable": self.mentionable,
+            "icon": self.icon,
+            "unicode_emoji": self.unicode_emoji,
+            "flags": 0,
+        }
+        if tags:
+            data["tags"] = tags
+        return data
+
+    @property
+    def mention(self) -> str:
+        return f"<@&{self.id}>"
+
+    def __repr__(self) -> str:
+        return f"<FakeRole id={self.id} name={self.name!r} position={self.position}>"
+
+
+@dataclass(eq=False)
+class FakeMember:
+    guild: FakeGuild
+    user: FakeUser
+    role_ids: list[int] = field(default_factory=list)
+    nick: str | None = None
+    joined_at: datetime = field(default_factory=now)
+    communication_disabled_until: str | None = None
+    deaf: bool = False
+    mute: bool = False
+    pending: bool = False
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def roles(self) -> list[FakeRole]:
+        """The member's assigned roles (without @everyone), lowest position first."""
+        roles = [self.guild._roles[r] for r in self.role_ids if r in self.guild._roles]
+        return sorted(roles, key=lambda r: (r.position, r.id))
+
+    @property
+    def top_position(self) -> int:
+        return max((r.position for r in self.roles), default=0)
+
+    @property
+    def permissions(self) -> int:
+        return self.guild.permissions_for(self)
+
+    def has_role(self, role: FakeRole | int) -> bool:
+        rid = role.id if isinstance(role, FakeRole) else int(role)
+        return rid in self.role_ids
+
+    def to_json(self, *, with_user: bool = True, with_permissions: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "roles": [str(r) for r in self.role_ids],
+            "nick": self.nick,
+            "avatar": None,
+            "banner": None,
+            "joined_at": iso(self.joined_at),
+            "premium_since": None,
+            "deaf": self.deaf,
+            "mute": self.mute,
+            "flags": 0,
+            "pending": self.pending,
+            "communication_disabled_until": self.communication_disabled_until,
+        }
+        if with_user:
+            data["user"] = self.user.to_json()
+        if with_permissions:
+            data["permissions"] = str(self.permissions)
+        return data
+
+    def __repr__(self) -> str:
+        return f"<FakeMember {self.user.name!r} roles={[r.name for r in self.roles]}>"
+
+
+@dataclass(eq=False)
+class FakeChannel:
+    id: int
+    type: ChannelType
+    name: str | None = None
+    guild_id: int | None = None
+    position: int = 0
+    topic: str | None = None
+    parent_id: int | None = None
+    nsfw: bool = False
+    rate_limit_per_user: int = 0
+    bitrate: int = 64000
+    user_limit: int = 0
+    permission_overwrites: list[dict[str, Any]] = field(default_factory=list)
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    default_auto_archive_duration: int = 4320
+    flags: int = 0
+    # threads
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 4320
+    archive_timestamp: datetime | None = None
+    invitable: bool = True
+    applied_tags: list[int] = field(default_factory=list)
+    thread_member_ids: set[int] = field(default_factory=set)
+    message_count: int = 0
+    total_message_sent: int = 0
+    # DMs
+    recipients: list[FakeUser] = field(default_factory=list)
+    last_message_id: int | None = None
+    deleted: bool = False
+    created_at: datetime = field(default_factory=now)
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type in THREAD_TYPES
+
+    @property
+    def mention(self) -> str:
+        return f"<#{self.id}>"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": int(self.type),
+            "flags": self.flags,
+            "last_message_id": str(self.last_message_id) if self.last_message_id else None,
+        }
+        if self.type == ChannelType.dm:
+            data["recipients"] = [u.to_json() for u in self.recipients]
+            return data
+        data.update(
+            {
+                "guild_id": str(self.guild_id),
+                "name": self.name,
+                "parent_id": str(self.parent_id) if self.parent_id else None,
+                "nsfw": self.nsfw,
+                "rate_limit_per_user": self.rate_limit_per_user,
+            }
+        )
+        if self.is_thread:
+            data.update(
+                {
+                    "owner_id": str(self.owner_id) if self.owner_id else None,
+                    "message_count": self.message_count,
+                    "total_message_sent": self.total_message_sent,
+                    "member_count": len(self.thread_member_ids),
+                    "applied_tags": [str(t) for t in self.applied_tags],
+                    "thread_metadata": {
+                        "archived": self.archived,
+                        "locked": self.locked,
+                        "auto_archive_duration": self.auto_archive_duration,
+                        "archive_timestamp": iso(self.archive_timestamp or self.created_at),
+                        "create_timestamp": iso(self.created_at),
+                        "invitable": self.invitable,
+                    },
+                }
+            )
+            return data
+        data.update(
+            {
+                "position": self.position,
+                "permission_overwrites": list(self.permission_overwrites),
+            }
+        )
+        if self.type in (ChannelType.text, ChannelType.news, ChannelType.forum, ChannelType.media):
+            data["topic"] = self.topic
+            data["default_auto_archive_duration"] = self.default_auto_archive_duration
+        if self.type in (ChannelType.voice, ChannelType.stage):
+            data.update({"bitrate": self.bitrate, "user_limit": self.user_limit, "rtc_region": None})
+        if self.type in (ChannelType.forum, ChannelType.media):
+            data.update(
+                {
+                    "available_tags": [dict(t) for t in self.available_tags],
+                    "default_reaction_emoji": None,
+                    "default_thread_rate_limit_per_user": 0,
+                    "default_sort_order": None,
+                    "default_forum_layout": 0,
+                }
+            )
+        return data
+
+    def __repr__(self) -> str:
+        return f"<FakeChannel id={self.id} name={self.name!r} type={self.type.name}>"
+
+
+@dataclass(eq=False)
+class FakeAttachment:
+    id: int
+    filename: str
+    data: bytes = b""
+    description: str | None = None
+    content_type: str | None = None
+    channel_id: int = 0
+    ephemeral: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def url(self) -> str:
+        return f"https://cdn.discordapp.com/attachments/{self.channel_id}/{self.id}/{self.filename}"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": self.size,
+            "url": self.url,
+            "proxy_url": self.url.replace("cdn.discordapp.com", "media.discordapp.net"),
+            "content_type": self.content_type,
+        }
+        if self.description is not None:
+            data["description"] = self.description
+        if self.ephemeral:
+            data["ephemeral"] = True
+        return data
+
+
+# https://discord.com/developers/docs/resources/message#message-object-message-flags
+FLAG_CROSSPOSTED = 1 << 0
+FLAG_HAS_THREAD = 1 << 5
+FLAG_EPHEMERAL = 1 << 6
+FLAG_LOADING = 1 << 7
+FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
+FLAG_IS_COMPONENTS_V2 = 1 << 15
+
+
+@dataclass(eq=False)
+class FakeMessage:
+    id: int
+    channel_id: int
+    author: FakeUser
+    guild_id: int | None = None
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    allowed_mentions: dict[str, Any] | None = None
+    nonce: str | int | None = None
+    flags: int = 0
+    attachments: list[FakeAttachment] = field(default_factory=list)
+    thread: FakeChannel | None = None
+    deleted: bool = False
+    edits: int = 0
+    edited_at: datetime | None = None
+    created_at: datetime = field(default_factory=now)
+    type: int = 0
+    tts: bool = False
+    pinned: bool = False
+    sticker_ids: list[str] = field(default_factory=list)
+    poll: dict[str, Any] | None = None
+    message_reference: dict[str, Any] | None = None
+    webhook_id: int | None = None
+    application_id: int | None = None
+    interaction_metadata: dict[str, Any] | None = None
+    mentions: list[int] = field(default_factory=list)
+    mention_roles: list[int] = field(default_factory=list)
+    mention_everyone: bool = False
+    reactions: dict[str, list[int]] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def author_id(self) -> int:
+        return self.author.id
+
+    @property
+    def crossposted(self) -> bool:
+        return bool(self.flags & FLAG_CROSSPOSTED)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & FLAG_EPHEMERAL)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [c["custom_id"] for c in iter_components(self.components) if "custom_id" in c]
+
+    def to_json(self, fake: FakeDiscord | None = None, *, content_visible: bool = True) -> dict[str, Any]:
+        users = fake._users if fake is not None else {}
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "channel_id": str(self.channel_id),
+            "type": self.type,
+            "content": self.content if content_visible else "",
+            "author": self.author.to_json(),
+            "attachments": [a.to_json() for a in self.attachments] if content_visible else [],
+            "embeds": [dict(e) for e in self.embeds] if content_visible else [],
+            "components": list(self.components) if content_visible else [],
+            "mentions": [users[u].to_json() for u in self.mentions if u in users],
+            "mention_roles": [str(r) for r in self.mention_roles],
+            "mention_everyone": self.mention_everyone,
+            "pinned": self.pinned,
+            "tts": self.tts,
+            "timestamp": iso(self.created_at),
+            "edited_timestamp": iso(self.edited_at),
+            "flags": self.flags,
+            "sticker_items": [],
+        }
+        if self.nonce is not None:
+            data["nonce"] = self.nonce
+        if self.guild_id is not None:
+            data["guild_id"] = str(self.guild_id)
+        if self.webhook_id is not None:
+            data["webhook_id"] = str(self.webhook_id)
+        if self.application_id is not None:
+            data["application_id"] = str(self.application_id)
+        if self.interaction_metadata is not None:
+            data["interaction_metadata"] = self.interaction_metadata
+        if self.message_reference is not None:
+            data["message_reference"] = self.message_reference
+        if self.poll is not None and content_visible:
+            data["poll"] = self.poll
+        if self.thread is not None:
+            data["thread"] = self.thread.to_json()
+        if self.reactions:
+            data["reactions"] = [
+                {
+                    "emoji": _emoji_json(k),
+                    "count": len(v),
+                    "me": bool(fake and fake.bot_user.id in v),
+                    "burst_count": 0,
+                    "me_burst": False,
+                    "burst_colors": [],
+                    "count_details": {"burst": 0, "normal": len(v)},
+                }
+                for k, v in self.reactions.items()
+                if v
+            ]
+        return data
+
+    def __repr__(self) -> str:
+        return f"<FakeMessage id={self.id} author={self.author.name!r} content={self.content[:40]!r}>"
+
+
+def _emoji_json(key: str) -> dict[str, Any]:
+    if ":" in key:
+        name, _, eid = key.rpartition(":")
+        return {"id": eid, "name": name.lstrip("a:") if name.startswith("a:") else name}
+    return {"id": None, "name": key}
+
+
+def iter_components(components: Any) -> Any:
+    """Every component nested in rows, sections, containers and labels."""
+    if not isinstance(components, list):
+        return
+    for c in components:
+        if not isinstance(c, dict):
+            continue
+        yield c
+        if isinstance(c.get("components"), list):
+            yield from iter_components(c["components"])
+        if isinstance(c.get("accessory"), dict):
+            yield from iter_components([c["accessory"]])
+        if isinstance(c.get("component"), dict):
+            yield from iter_components([c["component"]])
+
+
+@dataclass(eq=False)
+class FakeScheduledEvent:
+    id: int
+    guild_id: int
+    name: str
+    scheduled_start_time: str
+    entity_type: int
+    privacy_level: int = 2
+    status: int = 1
+    description: str | None = None
+    scheduled_end_time: str | None = None
+    channel_id: int | None = None
+    creator_id: int | None = None
+    entity_id: int | None = None
+    entity_metadata: dict[str, Any] | None = None
+    recurrence_rule: dict[str, Any] | None = None
+    image: str | None = None
+    subscriber_ids: list[int] = field(default_factory=list)
+    deleted: bool = False
+    edits: int = 0
+
+    # https://discord.com/developers/docs/resources/guild-scheduled-event#guild-scheduled-event-object-guild-scheduled-event-status
+    SCHEDULED, ACTIVE, COMPLETED, CANCELED = 1, 2, 3, 4
+
+    @property
+    def user_count(self) -> int:
+        return len(self.subscriber_ids)
+
+    def to_json(self, fake: FakeDiscord | None = None, *, with_user_count: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "guild_id": str(self.guild_id),
+            "channel_id": str(self.channel_id) if self.channel_id else None,
+            "creator_id": str(self.creator_id) if self.creator_id else None,
+            "name": self.name,
+            "description": self.description,
+            "scheduled_start_time": self.scheduled_start_time,
+            "scheduled_end_time": self.scheduled_end_time,
+            "privacy_level": self.privacy_level,
+            "status": self.status,
+            "entity_type": self.entity_type,
+            "entity_id": str(self.entity_id) if self.entity_id else None,
+            "entity_metadata": self.entity_metadata,
+            "image": self.image,
+            "recurrence_rule": normalise_recurrence_rule(self.recurrence_rule),
+            "guild_scheduled_event_exceptions": [],
+            "auto_start": False,
+        }
+        if fake is not None and self.creator_id in fake._users:
+            data["creator"] = fake._users[self.creator_id].to_json()
+        if with_user_count:
+            data["user_count"] = self.user_count
+        return data
+
+    def __repr__(self) -> str:
+        return f"<FakeScheduledEvent id={self.id} name={self.name!r} status={self.status}>"
+
+
+_RULE_KEYS = (
+    "start",
+    "end",
+    "frequency",
+    "interval",
+    "by_weekday",
+    "by_n_weekday",
+    "by_month",
+    "by_month_day",
+    "by_year_day",
+    "count",
+)
+
+
+def normalise_recurrence_rule(rule: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Discord answers the full recurrence-rule shape, with null for what was not set."""
+    if rule is None:
+        return None
+    out = {k: rule.get(k) for k in _RULE_KEYS}
+    if out["interval"] is None:
+        out["interval"] = 1
+    return out
+
+
+class FakeGuild:
+    """A guild and its state. Create with ``fake.add_guild(...)``."""
+
+    def __init__(self, fake: FakeDiscord, id: int, name: str, owner: FakeUser, member_count: int | None) -> None:
+        self._fake = fake
+        self.id = id
+        self.name = name
+        self.owner_id = owner.id
+        self._member_count = member_count
+        self._roles: dict[int, FakeRole] = {}
+        self._channels: dict[int, FakeChannel] = {}
+        self._members: dict[int, FakeMember] = {}
+        self._events: dict[int, FakeScheduledEvent] = {}
+        self.bot_role: FakeRole | None = None
+        self.features: list[str] = ["COMMUNITY", "NEWS"]
+        self.preferred_locale = "en-US"
+        self.unavailable = False
+
+    # ---- views ---------------------------------------------------------------------------
+    @property
+    def roles(self) -> list[FakeRole]:
+        return sorted(self._roles.values(), key=lambda r: (r.position, r.id))
+
+    @property
+    def channels(self) -> list[FakeChannel]:
+        return [c for c in self._channels.values() if not c.is_thread and not c.deleted]
+
+    @property
+    def threads(self) -> list[FakeChannel]:
+        return [c for c in self._channels.values() if c.is_thread and not c.deleted]
+
+    @property
+    def members(self) -> list[FakeMember]:
+        return list(self._members.values())
+
+    @property
+    def scheduled_events(self) -> list[FakeScheduledEvent]:
+        return [e for e in self._events.values() if not e.deleted]
+
+    @property
+    def everyone(self) -> FakeRole:
+        return self._roles[self.id]
+
+    @property
+    def owner(self) -> FakeMember:
+        return self._members[self.owner_id]
+
+    @property
+    def me(self) -> FakeMember:
+        return self._members[self._fake.bot_user.id]
+
+    @property
+    def member_count(self) -> int:
+        return self._member_count if self._member_count is not None else len(self._members)
+
+    @member_count.setter
+    def member_count(self, value: int | None) -> None:
+        self._member_count = value
+
+    @property
+    def shard_key(self) -> int:
+        return self.id >> 22
+
+    def member(self, user: FakeUser | FakeMember | int) -> FakeMember:
+        uid = user.id if isinstance(user, FakeUser | FakeMember) else int(user)
+        return self._members[uid]
+
+    def get_member(self, user: FakeUser | FakeMember | int) -> FakeMember | None:
+        uid = user.id if isinstance(user, FakeUser | FakeMember) else int(user)
+        return self._members.get(uid)
+
+    def role(self, key: int | str) -> FakeRole:
+        """A role by id or by name."""
+        if isinstance(key, str) and not key.isdigit():
+            for r in self._roles.values():
+                if r.name == key:
+                    return r
+            raise KeyError(key)
+        return self._roles[int(key)]
+
+    def channel(self, key: int | str) -> FakeChannel:
+        """A channel or thread by id or by name."""
+        if isinstance(key, str) and not key.isdigit():
+            for c in self._channels.values():
+                if c.name == key and not c.deleted:
+                    return c
+            raise KeyError(key)
+        return self._channels[int(key)]
+
+    def scheduled_event(self, key: int | str) -> FakeScheduledEvent:
+        if isinstance(key, str) and not key.isdigit():
+            for e in self._events.values():
+                if e.name == key:
+                    return e
+            raise KeyError(key)
+        return self._events[int(key)]
+
+    def permissions_for(self, member: FakeMember) -> int:
+        """Guild-level permissions (channel overwrites are not modelled)."""
+        if member.id == self.owner_id:
+            return Permissions.ALL
+        perms = self.everyone.permissions
+        for r in member.roles:
+            perms |= r.permissions
+        if perms & Permissions.ADMINISTRATOR:
+            return Permissions.ALL
+        return perms
+
+    # ---- building ----------------------------------------------------------------------
+    def add_channel(
+        self,
+        name: str,
+        type: ChannelType | int = ChannelType.text,
+        *,
+        tags: list[str | dict[str, Any]] | None = None,
+        topic: str | None = None,
+        parent: FakeChannel | int | None = None,
+        position: int | None = None,
+    ) -> FakeChannel:
+        ctype = ChannelType(int(type))
+        channel = FakeChannel(
+            id=self._fake._ids.next(),
+            type=ctype,
+            name=name,
+            guild_id=self.id,
+            topic=topic,
+            parent_id=(parent.id if isinstance(parent, FakeChannel) else parent),
+            position=position if position is not None else len(self.channels),
+        )
+        if tags:
+            channel.available_tags = [self._fake._make_tag(t) for t in tags]
+        self._channels[channel.id] = channel
+        self._fake._channels[channel.id] = channel
+        self._fake._emit_guild(self, "CHANNEL_CREATE", channel.to_json())
+        return channel
+
+    def add_role(
+        self,
+        name: str,
+        permissions: int = 0,
+        position: int | None = None,
+        managed: bool = False,
+        mentionable: bool = False,
+        *,
+        color: int = 0,
+        hoist: bool = False,
+    ) -> FakeRole:
+        role = FakeRole(
+            id=self._fake._ids.next(),
+            guild_id=self.id,
+            name=name,
+            permissions=permissions,
+            managed=managed,
+            mentionable=mentionable,
+            color=color,
+            hoist=hoist,
+        )
+        if position is None:
+            # just below the bot's role, so the bot can manage it
+            position = self.bot_role.position if self.bot_role is not None else len(self._roles)
+        self._insert_role(role, position)
+        self._fake._emit_guild(self, "GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.to_json()})
+        return role
+
+    def _insert_role(self, role: FakeRole, position: int) -> None:
+        """Place a role at ``position`` (>= 1), shifting the roles at or above it up by one."""
+        position = max(1, position) if role.id != self.id else 0
+        if role.id != self.id:
+            for r in self._roles.values():
+                if r.id != self.id and r.position >= position:
+                    r.position += 1
+        role.position = position
+        self._roles[role.id] = role
+        self._normalise_positions()
+
+    def _normalise_positions(self) -> None:
+        ordered = sorted((r for r in self._roles.values() if r.id != self.id), key=lambda r: (r.position, r.id))
+        for i, r in enumerate(ordered, start=1):
+            r.position = i
+
+    def add_member(
+        self,
+        user: FakeUser | str,
+        roles: list[FakeRole] | None = None,
+        *,
+        nick: str | None = None,
+        joined_at: datetime | None = None,
+    ) -> FakeMember:
+        if isinstance(user, str):
+            user = self._fake.add_user(user)
+        member = FakeMember(
+            guild=self,
+            user=user,
+            role_ids=[r.id for r in roles or []],
+            nick=nick,
+            joined_at=joined_at or now(),
+        )
+        self._members[user.id] = member
+        return member
+
+    def to_json(self, *, for_intents: int | None = None) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(self.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "roles": [r.to_json() for r in self.roles],
+            "emojis": [],
+            "stickers": [],
+            "features": list(self.features),
+            "mfa_level": 0,
+            "application_id": None,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": self.preferred_locale,
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "max_members": 500000,
+            "max_video_channel_users": 25,
+        }
+
+    def __repr__(self) -> str:
+        return f"<FakeGuild id={self.id} name={self.name!r}>"
+
+
+def counter() -> itertools.count[int]:
+    return itertools.count(1)
