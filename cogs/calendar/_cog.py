@@ -1,0 +1,101 @@
+"""/calendar link, /calendar reset, and the feed route `GET /calendar/{guild_id}/{secret}.ics`."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from aiohttp import web
+from discord import app_commands
+from discord.ext import commands
+
+from bot.audit.service import record
+from bot.client import LabelBot
+from bot.db.base import utcnow
+from bot.interactions import defer, reply
+from bot.permissions import require_moderator
+from bot.web.hooks import hooks
+from cogs.calendar import _service
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = "No such calendar."
+FEED_CACHE_SECONDS = 300
+
+
+class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
+    """A private calendar feed of the label's releases, parties and events for any calendar app."""
+
+    def __init__(self, bot: LabelBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        router = self.bot.web.app.router
+        router.add_get(r"/calendar/{guild_id:\d+}/{secret:[A-Za-z0-9_\-]+}.ics", self.feed)
+        # The signed-webhook route lives on the same web side; features register their intakes on it.
+        hooks(self.bot)
+
+    def base_url(self) -> str:
+        web_settings = self.bot.settings.web
+        if web_settings.public_url:
+            return web_settings.public_url
+        return f"http://{web_settings.host}:{self.bot.web.port or web_settings.port}"
+
+    @app_commands.command(name="link")
+    @app_commands.guild_only()
+    async def link(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Get the server's private calendar link (releases, parties, events) for your calendar app."""
+        assert interaction.guild_id is not None
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            secret = await _service.calendar_secret(session, interaction.guild_id)
+        url = _service.feed_url(self.base_url(), interaction.guild_id, secret)
+        await reply(
+            interaction,
+            f'Subscribe to this link in your calendar app ("add calendar from URL"):\n<{url}>\n'
+            "It is private to this server: don't post it publicly. A moderator can change it with `/calendar reset`.",
+        )
+
+    @app_commands.command(name="reset")
+    @app_commands.guild_only()
+    async def reset(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Change the calendar link's secret (moderators); every link handed out before stops working."""
+        assert interaction.guild_id is not None
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            await require_moderator(interaction, session)
+            secret = await _service.rotate_calendar_secret(session, interaction.guild_id)
+            await record(
+                self.bot,
+                session,
+                guild_id=interaction.guild_id,
+                actor_id=interaction.user.id,
+                action="calendar.reset",
+                target="calendar link",
+                before=None,
+                after={"secret": "changed"},
+            )
+        url = _service.feed_url(self.base_url(), interaction.guild_id, secret)
+        await reply(interaction, f"The calendar link changed; the old one no longer works. The new one:\n<{url}>")
+
+    async def feed(self, request: web.Request) -> web.Response:
+        """The server's calendar as iCalendar; 404 for a wrong secret, the same as for a server that doesn't exist."""
+        guild_id = int(request.match_info["guild_id"])
+        secret = request.match_info["secret"]
+        async with self.bot.sessionmaker() as session:
+            settings = await _service.settings_for_feed(session, guild_id, secret)
+            if settings is None:
+                return web.Response(status=404, text=NOT_FOUND)
+            entries = await self.bot.calendar.entries(session, guild_id, utcnow() - _service.LOOK_BACK)
+        guild = self.bot.get_guild(guild_id)
+        name = guild.name if guild is not None else "Label calendar"
+        body = _service.build_feed(name, settings.timezone, entries)
+        return web.Response(
+            body=body,
+            headers={
+                "Content-Type": "text/calendar; charset=utf-8",
+                "Content-Disposition": f'inline; filename="calendar-{guild_id}.ics"',
+                "Cache-Control": f"private, max-age={FEED_CACHE_SECONDS}",
+            },
+        )
