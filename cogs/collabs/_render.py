@@ -1,0 +1,102 @@
+"""Embeds and lines of the collab board."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from bot.timeparse import format_dt
+from cogs.collabs._models import CollabRequest, CollabSkill, RequestStatus
+from cogs.collabs._service import COMPENSATIONS, Profile
+
+STATUS_WORDS: dict[str, str] = {
+    RequestStatus.PENDING_APPROVAL: "waiting for approval",
+    RequestStatus.OPEN: "open",
+    RequestStatus.FILLED: "filled",
+    RequestStatus.CLOSED: "closed",
+    RequestStatus.EXPIRED: "expired",
+    RequestStatus.REJECTED: "rejected",
+}
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> str:
+    """Member-written text made safe for message content: no mass pings, no markdown surprises."""
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def skill_names(skills: Sequence[CollabSkill]) -> str:
+    return ", ".join(skill.name for skill in skills) or "—"
+
+
+def request_embed(request: CollabRequest, skills: Sequence[CollabSkill]) -> discord.Embed:
+    """The board post of a request (and its preview in the approval queue)."""
+    is_open = request.status in (RequestStatus.OPEN, RequestStatus.PENDING_APPROVAL)
+    title = request.title if is_open else f"[{STATUS_WORDS.get(request.status, request.status)}] {request.title}"
+    embed = discord.Embed(
+        title=clip(title, 256),
+        description=clip(request.needed, 4096),
+        colour=discord.Colour.green() if is_open else discord.Colour.dark_grey(),
+    )
+    embed.add_field(name="Skills wanted", value=clip(skill_names(skills), 1024))
+    embed.add_field(name="Compensation", value=COMPENSATIONS.get(request.compensation, request.compensation))
+    embed.add_field(name="Posted by", value=f"<@{request.poster_id}>")
+    if request.genre:
+        embed.add_field(name="Genre / references", value=clip(request.genre, 1024), inline=False)
+    if request.deadline_at is not None:
+        embed.add_field(
+            name="Deadline", value=f"{format_dt(request.deadline_at, 'F')} ({format_dt(request.deadline_at, 'R')})"
+        )
+    if is_open and request.expires_at is not None:
+        embed.add_field(name="Open until", value=format_dt(request.expires_at, "R"))
+    if request.status == RequestStatus.FILLED and request.filled_by_id is not None:
+        embed.add_field(name="Filled by", value=f"<@{request.filled_by_id}>")
+    embed.set_footer(text=f"Collab #{request.id} · {STATUS_WORDS.get(request.status, request.status)}")
+    return embed
+
+
+def profile_embed(profile: Profile, display_name: str, *, with_links: bool = True) -> discord.Embed:
+    row = profile.row
+    embed = discord.Embed(title=clip(f"{display_name}'s collab profile", 256), colour=discord.Colour.blurple())
+    embed.add_field(name="Skills", value=clip(skill_names(profile.skills), 1024), inline=False)
+    embed.add_field(name="Bio", value=clip(row.bio, 1024) if row is not None and row.bio else "—", inline=False)
+    if with_links:
+        embed.add_field(
+            name="Links", value=clip(row.links, 1024) if row is not None and row.links else "—", inline=False
+        )
+    return embed
+
+
+def own_profile_embed(profile: Profile, display_name: str) -> discord.Embed:
+    embed = profile_embed(profile, display_name)
+    row = profile.row
+    if row is None or not row.alerts:
+        alerts = "off"
+    else:
+        alerts = "by DM" if row.alert_via == "dm" else "in the board"
+        if row.alert_via == "dm" and row.dms_closed:
+            alerts += " (your DMs were closed, so for now in the board)"
+    embed.add_field(name="Matching alerts", value=alerts, inline=False)
+    return embed
+
+
+def request_line(request: CollabRequest, skills: Sequence[CollabSkill]) -> str:
+    where = (
+        f"https://discord.com/channels/{request.guild_id}/{request.thread_id or request.board_channel_id}"
+        if request.board_channel_id
+        else None
+    )
+    title = discord.utils.escape_markdown(clip(request.title, 80))
+    head = f"**#{request.id} [{title}]({where})**" if where else f"**#{request.id} {title}**"
+    parts = [head, clip(skill_names(skills), 200), COMPENSATIONS.get(request.compensation, request.compensation)]
+    if request.genre:
+        parts.append(discord.utils.escape_markdown(clip(request.genre, 80)))
+    if request.status != RequestStatus.OPEN:
+        parts.append(STATUS_WORDS.get(request.status, request.status))
+    elif request.expires_at is not None:
+        parts.append(f"until {format_dt(request.expires_at, 'R')}")
+    return " · ".join(parts)
