@@ -311,7 +311,7 @@ class FakeDiscord:
                 raise TimeoutError(f"fake Discord: timed out after {timeout}s waiting for {what}")
             ev = self._changed
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ev.wait(), min(remaining, 0.25))
+                await asyncio.wait_for(ev.wait(), min(remaining, 0.02))
 
     async def wait_for_message(
         self,

@@ -124,6 +124,7 @@ class GatewayConnection:
         self.queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[None] | None] | None] = asyncio.Queue()
         self.session: GatewaySession | None = None
         self.closed = False
+        self.server_closed = False  # we closed it (a drop/outage), so the session survives
         self.writer = asyncio.create_task(self._write_loop())
 
     def send(self, payload: dict[str, Any], fut: asyncio.Future[None] | None = None) -> None:
@@ -157,6 +158,7 @@ class GatewayConnection:
     async def close(self, code: int) -> None:
         if self.closed:
             return
+        self.server_closed = True
         # let queued messages go out first (an INVALID_SESSION must arrive before the close)
         self.queue.put_nowait(None)
         with contextlib.suppress(Exception):
@@ -327,7 +329,7 @@ class Gateway:
                     session.conn = None
                 # https://discord.com/developers/docs/events/gateway#disconnecting: closing with 1000/1001
                 # invalidates the session
-                if code in (1000, 1001) and not getattr(conn, "_server_closed", False):
+                if code in (1000, 1001) and not conn.server_closed:
                     session.alive = False
             self._record(
                 direction="control", action="disconnect", code=code, shard=session.shard_id if session else None

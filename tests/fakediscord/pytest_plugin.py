@@ -5,7 +5,8 @@ Load with ``pytest_plugins = ["tests.fakediscord.pytest_plugin"]``.
 ``fake_discord`` starts a fresh FakeDiscord per test, points discord.py at it
 (``Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``, restored afterwards), and at teardown
 fails the test if any request was rejected with a 400, unless the test is marked
-``@pytest.mark.allow_rejections``.
+``@pytest.mark.allow_rejections``. ``@pytest.mark.fake_discord(enforce_rate_limits=True,
+rate_limit_scale=0.1)`` passes keyword arguments to the FakeDiscord.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ from .fake import FakeDiscord
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_rejections: the test expects the fake Discord to reject requests (no teardown assertion)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "fake_discord(**kwargs): keyword arguments for the FakeDiscord of the fake_discord fixture, "
+        "e.g. enforce_rate_limits=True, rate_limit_scale=0.1",
     )
 
 
@@ -45,7 +51,8 @@ def discord_py_pointed_at(fake: FakeDiscord) -> Iterator[None]:
 
 @pytest_asyncio.fixture
 async def fake_discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord()
+    marker = request.node.get_closest_marker("fake_discord")
+    fake = FakeDiscord(**(marker.kwargs if marker else {}))
     await fake.start()
     try:
         with discord_py_pointed_at(fake):

@@ -33,7 +33,9 @@ class Limit:
 
 # Route template (with method) -> limit. Numbers are what Discord answers today for bots
 # (per-channel message sends 5/5s; role add/remove 10/10s per guild; crosspost 10/h per channel).
-DEFAULT = Limit("default", 5, 5.0)
+# Routes without a known limit get their own bucket (per route template and major parameter),
+# generous enough that ordinary test traffic never waits.
+DEFAULT_LIMIT, DEFAULT_PER = 50, 1.0
 LIMITS: dict[tuple[str, str], Limit] = {
     ("POST", "/channels/{channel_id}/messages"): Limit("messages.create", 5, 5.0),
     ("PATCH", "/channels/{channel_id}/messages/{message_id}"): Limit("messages.edit", 5, 5.0),
@@ -86,7 +88,10 @@ class RateLimiter:
         self.limits: dict[tuple[str, str], Limit] = dict(LIMITS)
 
     def limit_for(self, method: str, template: str) -> Limit:
-        return self.limits.get((method, template), DEFAULT)
+        lim = self.limits.get((method, template))
+        if lim is None:
+            lim = self.limits[(method, template)] = Limit(f"{method} {template}", DEFAULT_LIMIT, DEFAULT_PER)
+        return lim
 
     def exhaust(self, method: str, template: str, major: str) -> None:
         """Use up a bucket (as another process sharing the token would)."""

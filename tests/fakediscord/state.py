@@ -24,17 +24,24 @@ DISCORD_EPOCH_MS = 1420070400000
 class SnowflakeGenerator:
     """Real-looking snowflakes: (ms since 2015 << 22) | worker << 17 | process << 12 | increment.
 
-    https://discord.com/developers/docs/reference#snowflakes. Strictly increasing within a process.
+    https://discord.com/developers/docs/reference#snowflakes. Ids made "now" are strictly
+    increasing (message order == id order, as on Discord); ``at_ms`` makes an id for another
+    moment (guilds created in the past), unique through the per-millisecond increment.
     """
 
     def __init__(self, worker: int = 1, process: int = 0) -> None:
         self._lock = threading.Lock()
         self._last = 0
         self._low = (worker & 0x1F) << 17 | (process & 0x1F) << 12
+        self._increments: dict[int, int] = {}
 
     def next(self, at_ms: int | None = None) -> int:
-        ms = int(time.time() * 1000) if at_ms is None else at_ms
         with self._lock:
+            if at_ms is not None:
+                inc = self._increments.get(at_ms, 0)
+                self._increments[at_ms] = inc + 1
+                return ((at_ms - DISCORD_EPOCH_MS) << 22) | self._low | (inc & 0xFFF)
+            ms = int(time.time() * 1000)
             candidate = ((ms - DISCORD_EPOCH_MS) << 22) | self._low
             if candidate <= self._last:
                 candidate = self._last + 1
@@ -725,13 +732,25 @@ class FakeGuild:
     def shard_key(self) -> int:
         return self.id >> 22
 
-    def member(self, user: FakeUser | FakeMember | int) -> FakeMember:
-        uid = user.id if isinstance(user, FakeUser | FakeMember) else int(user)
-        return self._members[uid]
+    def _member_id(self, user: FakeUser | FakeMember | int | str) -> int:
+        if isinstance(user, FakeUser | FakeMember):
+            return user.id
+        if isinstance(user, str) and not user.isdigit():
+            for m in self._members.values():
+                if m.user.name == user:
+                    return m.id
+            raise KeyError(user)
+        return int(user)
 
-    def get_member(self, user: FakeUser | FakeMember | int) -> FakeMember | None:
-        uid = user.id if isinstance(user, FakeUser | FakeMember) else int(user)
-        return self._members.get(uid)
+    def member(self, user: FakeUser | FakeMember | int | str) -> FakeMember:
+        """A member by user, id or username (KeyError if not a member)."""
+        return self._members[self._member_id(user)]
+
+    def get_member(self, user: FakeUser | FakeMember | int | str) -> FakeMember | None:
+        try:
+            return self._members.get(self._member_id(user))
+        except KeyError:
+            return None
 
     def role(self, key: int | str) -> FakeRole:
         """A role by id or by name."""
