@@ -1,0 +1,111 @@
+"""Embeds of panels, panel lists, tiers and a member's standing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import discord
+
+from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
+from cogs.fan_roles._service import TierRule, mode_words, next_tier, shown
+
+COLOUR = discord.Colour.purple()
+DESCRIPTION_LIMIT = 4096
+FIELD_LIMIT = 1024
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def entry_line(entry: FanRolePanelEntry) -> str:
+    emoji = f"{entry.emoji} " if entry.emoji else ""
+    line = f"{emoji}<@&{entry.role_id}> **{shown(entry.label)}**"
+    if entry.description:
+        line += f" — {shown(entry.description)}"
+    return line
+
+
+def how_to(panel: FanRolePanel) -> str:
+    action = (
+        "Press a button to get or drop a role" if panel.style == PanelStyle.BUTTONS else "Pick your roles in the menu"
+    )
+    rule = {
+        PanelMode.ANY: "take as many as you like.",
+        PanelMode.ONE: "you hold one at a time (picking another swaps it).",
+        PanelMode.AT_MOST: f"you can hold up to {panel.max_roles}.",
+    }[PanelMode(panel.mode)]
+    text = f"{action}; {rule}"
+    if panel.required_role_id is not None:
+        text += f" Needs <@&{panel.required_role_id}>."
+    return text
+
+
+def panel_embed(panel: FanRolePanel, entries: Sequence[FanRolePanelEntry], part: int, parts: int) -> discord.Embed:
+    """One message of a posted panel: its roles, and how to use it."""
+    title = shown(panel.name) + (f" ({part + 1}/{parts})" if parts > 1 else "")
+    lines = [entry_line(entry) for entry in entries] or ["No roles yet."]
+    description = how_to(panel) + "\n\n" + "\n".join(lines)
+    return discord.Embed(title=_clip(title, 256), description=_clip(description, DESCRIPTION_LIMIT), colour=COLOUR)
+
+
+def panels_embed(panels: Sequence[FanRolePanel]) -> discord.Embed:
+    embed = discord.Embed(title="Role panels", colour=COLOUR)
+    if not panels:
+        embed.description = "No panels yet. Create one with `/roles panel create`."
+        return embed
+    for panel in panels[:25]:
+        posted = f"posted in <#{panel.channel_id}>" if panel.message_ids else f"not posted yet (<#{panel.channel_id}>)"
+        needs = f", needs <@&{panel.required_role_id}>" if panel.required_role_id else ""
+        roles = ", ".join(f"<@&{entry.role_id}>" for entry in panel.entries) or "no roles"
+        embed.add_field(
+            name=_clip(panel.name, 256),
+            value=_clip(
+                f"{panel.style}, {mode_words(panel.mode, panel.max_roles)}{needs}; {posted}\n{roles}", FIELD_LIMIT
+            ),
+            inline=False,
+        )
+    if len(panels) > 25:
+        embed.set_footer(text=f"and {len(panels) - 25} more")
+    return embed
+
+
+def tiers_embed(tiers: Sequence[LoyaltyTier], keep_lower: bool) -> discord.Embed:
+    embed = discord.Embed(title="Loyalty tiers", colour=COLOUR)
+    if not tiers:
+        embed.description = "No tiers yet. Add one with `/roles tiers set`."
+        return embed
+    lines = [f"<@&{tier.role_id}>: {tier.threshold} part{'y' if tier.threshold == 1 else 'ies'}" for tier in tiers]
+    embed.description = "\n".join(lines)
+    embed.set_footer(
+        text="Members keep lower tiers as they climb." if keep_lower else "Members hold only their highest tier."
+    )
+    return embed
+
+
+def standing_embed(
+    member: discord.Member,
+    fan_role_ids: Sequence[int],
+    attended: int,
+    tiers: Sequence[TierRule],
+    tier_role_ids: Sequence[int],
+) -> discord.Embed:
+    """What /roles me shows a member."""
+    embed = discord.Embed(title=f"Your fan roles in {member.guild.name}", colour=COLOUR)
+    embed.add_field(
+        name="Following",
+        value=_clip(" ".join(f"<@&{r}>" for r in fan_role_ids) or "Nothing yet.", FIELD_LIMIT),
+        inline=False,
+    )
+    embed.add_field(name="Parties attended", value=str(attended))
+    held = [t for t in sorted(tiers, key=lambda t: t.threshold) if t.role_id in tier_role_ids]
+    embed.add_field(name="Tier", value=f"<@&{held[-1].role_id}>" if held else "None yet")
+    upcoming = next_tier(attended, tiers)
+    if upcoming is not None:
+        more = upcoming.threshold - attended
+        embed.add_field(
+            name="Next tier",
+            value=f"<@&{upcoming.role_id}> after {more} more part{'y' if more == 1 else 'ies'}",
+            inline=False,
+        )
+    return embed

@@ -1,0 +1,169 @@
+"""The buttons and menus of posted panels and of the private picker: persistent, keyed by panel and role ids."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import discord
+
+from bot.tree import handle_interaction_error
+from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
+from cogs.fan_roles._service import shown, split_entries
+
+if TYPE_CHECKING:
+    from cogs.fan_roles._cog import FanRolesCog
+
+COG_NAME = "Fan roles"
+TOGGLE_PREFIX = "fan_roles:toggle"
+MENU_PREFIX = "fan_roles:menu"
+
+ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
+
+
+def _cog(interaction: discord.Interaction[Any]) -> FanRolesCog:
+    cog = interaction.client.get_cog(COG_NAME)
+    if cog is None:  # the feature was unloaded while its buttons stayed up
+        raise RuntimeError("the fan roles feature is not loaded")
+    return cast("FanRolesCog", cog)
+
+
+class _PanelItem(discord.ui.DynamicItem[ItemT], template=r"fan_roles:(?!)"):
+    """bot.ui.dynamic.PersistentItem, which can't be subclassed yet (discord.py demands a template on it too).
+
+    Errors of `run` go through the one pipeline; switch to PersistentItem once bot/ui/dynamic.py passes a template.
+    """
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error)
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+
+def _emoji(text: str | None) -> discord.PartialEmoji | None:
+    return discord.PartialEmoji.from_str(text) if text else None
+
+
+class PanelRoleButton(
+    _PanelItem[discord.ui.Button[Any]], template=r"fan_roles:toggle:(?P<panel_id>\d+):(?P<role_id>\d+)"
+):
+    """A panel button: gives or takes one role."""
+
+    def __init__(self, panel_id: int, role_id: int, *, label: str | None = None, emoji: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.secondary,
+                label=label,
+                emoji=_emoji(emoji),
+                custom_id=f"{TOGGLE_PREFIX}:{panel_id}:{role_id}",
+            )
+        )
+        self.panel_id = panel_id
+        self.role_id = role_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PanelRoleButton:
+        return cls(int(match["panel_id"]), int(match["role_id"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await _cog(interaction).press(interaction, self.panel_id, self.role_id)
+
+
+class PanelRoleMenu(_PanelItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
+    """A panel's select menu (one per message of the panel): the member holds exactly what they chose in it."""
+
+    def __init__(
+        self,
+        panel_id: int,
+        part: int,
+        *,
+        options: Sequence[discord.SelectOption] = (),
+        placeholder: str | None = None,
+        max_values: int = 1,
+    ) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"{MENU_PREFIX}:{panel_id}:{part}",
+                options=list(options),
+                placeholder=placeholder,
+                min_values=0,
+                max_values=max(1, max_values),
+            )
+        )
+        self.panel_id = panel_id
+        self.part = part
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PanelRoleMenu:
+        return cls(int(match["panel_id"]), int(match["part"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        data = cast("dict[str, Any]", interaction.data or {})
+        values = [int(v) for v in data.get("values", []) if str(v).isdigit()]
+        await _cog(interaction).choose(interaction, self.panel_id, self.part, values)
+
+
+def _menu(panel: FanRolePanel, part: int, entries: Sequence[FanRolePanelEntry], held: Collection[int]) -> PanelRoleMenu:
+    options = [
+        discord.SelectOption(
+            label=entry.label,
+            value=str(entry.role_id),
+            description=entry.description,
+            emoji=_emoji(entry.emoji),
+            default=entry.role_id in held,
+        )
+        for entry in entries
+    ]
+    if panel.mode == PanelMode.ONE:
+        most = 1
+    elif panel.mode == PanelMode.AT_MOST and panel.max_roles is not None:
+        most = min(panel.max_roles, len(options))
+    else:
+        most = len(options)
+    return PanelRoleMenu(
+        panel.id, part, options=options, placeholder=shown(panel.name)[:150], max_values=max(1, min(most, len(options)))
+    )
+
+
+def panel_views(panel: FanRolePanel) -> list[discord.ui.View]:
+    """The components of each message of a posted panel (one view per message)."""
+    views = []
+    for part, entries in enumerate(split_entries(panel.entries, panel.style)):
+        view = discord.ui.View(timeout=None)
+        if panel.style == PanelStyle.BUTTONS:
+            for entry in entries:
+                view.add_item(PanelRoleButton(panel.id, entry.role_id, label=entry.label, emoji=entry.emoji))
+        elif entries:
+            view.add_item(_menu(panel, part, entries, held=()))
+        views.append(view)
+    return views
+
+
+# A message holds 5 rows; each menu takes a whole row.
+MENUS_PER_MESSAGE = 5
+
+
+def picker_views(panels: Sequence[FanRolePanel], held: Collection[int]) -> list[discord.ui.View]:
+    """The private picker: a menu per panel (per 25 roles), showing what the member holds, 5 menus per message."""
+    menus = [
+        _menu(panel, part, entries, held)
+        for panel in panels
+        for part, entries in enumerate(split_entries(panel.entries, PanelStyle.SELECT))
+        if entries
+    ]
+    views = []
+    for start in range(0, len(menus), MENUS_PER_MESSAGE):
+        view = discord.ui.View(timeout=None)
+        for menu in menus[start : start + MENUS_PER_MESSAGE]:
+            view.add_item(menu)
+        views.append(view)
+    return views
