@@ -44,12 +44,15 @@ def delete_role(h: BotHarness, role: FakeRole) -> None:
     for member in guild.members:
         if role.id in member.role_ids:
             member.role_ids.remove(role.id)
-    h.fake.gateway.dispatch("GUILD_ROLE_DELETE", {"guild_id": str(guild.id), "role_id": str(role.id)}, guild_id=guild.id)
+    h.fake.gateway.dispatch(
+        "GUILD_ROLE_DELETE", {"guild_id": str(guild.id), "role_id": str(role.id)}, guild_id=guild.id
+    )
 
 
 async def build_panel(h: BotHarness, name: str, style: str, mode: str, roles: list[FakeRole], **extra: Any) -> None:
     answer = await run(h, "roles panel create", name=name, style=style, mode=mode, **extra)
-    assert answer.ephemeral and "Created the role panel" in answer.content, answer.text
+    assert answer.ephemeral
+    assert "Created the role panel" in answer.content, answer.text
     for role in roles:
         answer = await run(h, "roles panel add", panel=name, role=role)
         assert f"Added <@&{role.id}>" in answer.content, answer.text
@@ -67,12 +70,16 @@ async def test_button_panel_swaps_in_exactly_one_mode_and_works_after_restart(ha
     answer = await run(h, "roles panel post", panel="Genres")
     assert "Posted **Genres**" in answer.content
     [message] = panel_messages(h)
-    assert message.custom_ids == [f"fan_roles:toggle:{message.custom_ids[0].split(':')[2]}:{r.id}" for r in (indie, rock, jazz)]
-    assert message.allowed_mentions is not None and not message.allowed_mentions.get("parse")
+    assert message.custom_ids == [
+        f"fan_roles:toggle:{message.custom_ids[0].split(':')[2]}:{r.id}" for r in (indie, rock, jazz)
+    ]
+    assert message.allowed_mentions is not None
+    assert not message.allowed_mentions.get("parse")
 
     ix = await h.fake.click(guild, h.general, fan.user, message, message.custom_ids[0])
     answer = await ix.reply(timeout=10)
-    assert answer.ephemeral and answer.content == f"Gave you <@&{indie.id}>."
+    assert answer.ephemeral
+    assert answer.content == f"Gave you <@&{indie.id}>."
     assert role_ids(guild, fan) == {indie.id}
 
     # Exactly one: picking Rock swaps Indie out.
@@ -94,7 +101,8 @@ async def test_button_panel_swaps_in_exactly_one_mode_and_works_after_restart(ha
     answer = await run(h, "roles panel post", panel="Genres")
     assert "Updated **Genres**" in answer.content
     [again] = panel_messages(h)
-    assert again.id == message.id and len(again.custom_ids) == 4
+    assert again.id == message.id
+    assert len(again.custom_ids) == 4
 
 
 async def test_select_panel_sets_exactly_the_chosen_roles_and_splits_past_25(harness: BotHarness) -> None:
@@ -109,7 +117,7 @@ async def test_select_panel_sets_exactly_the_chosen_roles_and_splits_past_25(har
     assert "2 messages" in answer.content
     first, second = panel_messages(h)
     [menu_one], [menu_two] = first.custom_ids, second.custom_ids
-    options = [c for c in first.components[0]["components"]][0]["options"]
+    options = next(iter(first.components[0]["components"]))["options"]
     assert len(options) == 25
 
     values = [str(artists[0].id), str(artists[3].id)]
@@ -131,13 +139,14 @@ async def test_select_panel_sets_exactly_the_chosen_roles_and_splits_past_25(har
     menus = [c for row in picker.components for c in row["components"]]
     chosen = {o["value"] for menu in menus for o in menu["options"] if o.get("default")}
     assert chosen == {str(artists[3].id), str(artists[5].id), str(artists[27].id)}
-    answer = await (
-        await h.fake.select(guild, h.general, fan.user, picker.message, menus[1]["custom_id"], [])
-    ).reply(timeout=10)
+    answer = await (await h.fake.select(guild, h.general, fan.user, picker.message, menus[1]["custom_id"], [])).reply(
+        timeout=10
+    )
     assert answer.content == f"Took away <@&{artists[27].id}>."
 
     me = await run(h, "roles me", user=fan.user)
-    assert f"<@&{artists[3].id}>" in me.text and "Parties attended\n0" in me.text
+    assert f"<@&{artists[3].id}>" in me.text
+    assert "Parties attended\n0" in me.text
 
 
 async def test_modes_and_required_role_are_enforced(harness: BotHarness) -> None:
@@ -226,10 +235,13 @@ async def test_role_deleted_in_discord_leaves_the_panel_and_is_reported(harness:
     answer = await run(h, "roles panel post", panel="Labels")
     assert "Dropped “Doomed”: deleted in Discord" in answer.content
     [message] = panel_messages(h)
-    assert message.custom_ids == [message.custom_ids[0]] and message.custom_ids[0].endswith(f":{keep.id}")
+    assert message.custom_ids == [message.custom_ids[0]]
+    assert message.custom_ids[0].endswith(f":{keep.id}")
     async with h.bot.sessionmaker() as session:
         entry = await session.scalar(select(AuditEntry).where(AuditEntry.action == "fan_roles.role_gone"))
-    assert entry is not None and entry.before is not None and entry.before["role_id"] == doomed.id
+    assert entry is not None
+    assert entry.before is not None
+    assert entry.before["role_id"] == doomed.id
     posted = await h.fake.wait_for_message(mod_log, lambda m: "fan_roles.role_gone" in str(m.embeds), timeout=10)
     assert str(doomed.id) in str(posted.embeds)
 
@@ -254,7 +266,8 @@ async def test_three_attended_parties_grant_the_tier(harness: BotHarness) -> Non
     await h.wait_until(lambda: regular.id in role_ids(guild, fan), timeout=15)
     assert role_ids(guild, fan) == {regular.id}
     me = await run(h, "roles me", user=fan.user)
-    assert "Parties attended\n3" in me.text and f"<@&{regular.id}>" in me.text
+    assert "Parties attended\n3" in me.text
+    assert f"<@&{regular.id}>" in me.text
     assert f"<@&{superfan.id}> after 2 more parties" in me.text
 
     # Moving a threshold and syncing takes the tier away again.
