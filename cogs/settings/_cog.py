@@ -16,6 +16,7 @@ from bot.audit.service import (
     register_audit_jobs,
 )
 from bot.client import LabelBot
+from bot.errors import InvalidInput
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
 from bot.interactions import defer, reply
@@ -44,6 +45,29 @@ ERROR_SHOWN = 150
 CHANNEL_CHOICES = [app_commands.Choice(name=CHANNEL_NAMES[kind], value=kind) for kind in CHANNEL_KINDS]
 ROLE_CHOICES = [app_commands.Choice(name=ROLE_NAMES[kind], value=kind) for kind in ROLE_KINDS]
 TOGGLE_CHOICES = [app_commands.Choice(name=TOGGLE_NAMES[name], value=name) for name in TOGGLES]
+
+
+class PostingChannelTransformer(app_commands.Transformer["LabelBot"]):
+    """A text, announcement or forum channel (spelled out: discord.py would add media channels for a forum)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.channel
+
+    @property
+    def channel_types(self) -> list[discord.ChannelType]:
+        return [discord.ChannelType.text, discord.ChannelType.news, discord.ChannelType.forum]
+
+    async def transform(
+        self, interaction: discord.Interaction[LabelBot], value: app_commands.AppCommandChannel, /
+    ) -> discord.TextChannel | discord.ForumChannel:
+        resolved = value.resolve()
+        if not isinstance(resolved, discord.TextChannel | discord.ForumChannel):
+            raise InvalidInput(f"I can't see {value.mention}; check that I have View Channel there.")
+        return resolved
+
+
+PostingChannel = app_commands.Transform[discord.TextChannel | discord.ForumChannel, PostingChannelTransformer]
 
 
 def _guild(interaction: discord.Interaction[LabelBot]) -> discord.Guild:
@@ -206,7 +230,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         self,
         interaction: discord.Interaction[LabelBot],
         kind: app_commands.Choice[str],
-        channel: discord.TextChannel | discord.ForumChannel | None = None,
+        channel: PostingChannel | None = None,
     ) -> None:
         """Choose the channel for announcements, listening parties, the collab board, events or the mod log.
 
