@@ -27,7 +27,7 @@ from bot.web import WebServer
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.jobs import JobQueue
+    from bot.jobs import JobQueue, ScheduledJob
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ class LabelBot(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             shard_count=settings.discord.shard_count,
-            shard_ids=settings.discord.shard_ids,
+            # discord.py's signature says list, but None (the default) means "all shards of this count".
+            shard_ids=settings.discord.shard_ids,  # type: ignore[arg-type]
             owner_ids=set(settings.discord.owner_ids) or None,
             help_command=None,
             enable_debug_events=False,
@@ -183,6 +184,15 @@ class LabelBot(commands.AutoShardedBot):
         started = self._interaction_started.pop(interaction.id, None)
         if started is not None:
             self.metrics.interaction_latency.observe(time.perf_counter() - started)
+
+    async def on_job_done(self, job: ScheduledJob) -> None:
+        skipped = bool(job.result and job.result.get("skipped"))
+        self.metrics.jobs.labels(kind=job.kind, outcome="skipped" if skipped else "done").inc()
+        if job.finished_at is not None and not skipped:
+            self.metrics.job_delay.labels(kind=job.kind).observe((job.finished_at - job.due_at).total_seconds())
+
+    async def on_job_failed(self, job: ScheduledJob) -> None:
+        self.metrics.jobs.labels(kind=job.kind, outcome="failed").inc()
 
     @property
     def uptime_seconds(self) -> float:

@@ -30,9 +30,9 @@ class Metrics:
             ["kind", "outcome"],
             registry=self.registry,
         )
-        self.job_lateness = Histogram(
-            "labelbot_job_lateness_seconds",
-            "How late scheduled jobs started, relative to when they were due.",
+        self.job_delay = Histogram(
+            "labelbot_job_completion_delay_seconds",
+            "Time from when a scheduled job was due to when it finished, by kind.",
             ["kind"],
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 60.0, 300.0, 3600.0),
             registry=self.registry,

@@ -75,5 +75,5 @@ async def handle_interaction_error(interaction: discord.Interaction[Any], error:
 
 
 def _custom_id(interaction: discord.Interaction[Any]) -> str:
-    data = interaction.data or {}
+    data: dict[str, Any] = dict(interaction.data or {})
     return str(data.get("custom_id", "interaction"))

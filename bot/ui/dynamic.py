@@ -11,8 +11,12 @@ from bot.tree import handle_interaction_error
 ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
 
 
-class PersistentItem(discord.ui.DynamicItem[ItemT]):
-    """A DynamicItem whose `run` gets the one error pipeline (discord.py would only log the error)."""
+class PersistentItem(discord.ui.DynamicItem[ItemT], template=r"(?!)"):
+    """A DynamicItem whose `run` gets the one error pipeline (discord.py would only log the error).
+
+    discord.py demands a template on every DynamicItem class; this base's matches nothing and is never
+    registered. Subclasses give their own, e.g. `template=r"party:rsvp:(?P<party_id>\\d+)"`.
+    """
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         try:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from bot.config import WebSettings
+from bot.jobs import JobStatus, ScheduledJob
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -51,8 +52,7 @@ class WebServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.port
+        self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else self.settings.port
         log.info("Web server listening on http://%s:%s", self.settings.host, self.port)
 
     async def stop(self) -> None:
@@ -81,10 +81,24 @@ class WebServer:
         healthy &= connected
 
         if checks["database"].get("ok"):  # type: ignore[attr-defined]
-            lag = await bot.jobs.lag_seconds(datetime.now(UTC))
+            lag = await self._scheduler_lag(datetime.now(UTC))
             checks["scheduler"] = {"ok": lag < SCHEDULER_LAG_LIMIT, "lag_seconds": round(lag, 3)}
             healthy &= lag < SCHEDULER_LAG_LIMIT
         return web.json_response({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+
+    async def _scheduler_lag(self, now: datetime) -> float:
+        """Seconds the oldest due-but-unclaimed job has waited (0 when nothing is waiting)."""
+        async with self.bot.sessionmaker() as session:
+            oldest = await session.scalar(
+                select(func.min(ScheduledJob.due_at)).where(
+                    ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at <= now
+                )
+            )
+        if oldest is None:
+            return 0.0
+        if oldest.tzinfo is None:  # SQLite aggregates come back without the column type's conversion
+            oldest = oldest.replace(tzinfo=UTC)
+        return max(0.0, (now - oldest).total_seconds())
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text format."""
