@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -102,7 +103,35 @@ def build_tree(tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake
         await interaction.response.defer()
         await interaction.edit_original_response(content="done slowly")
 
-    for cmd in (release, ping, secret, party, slow):
+    @app_commands.command(name="sleepy", description="Answers after a delay")
+    async def sleepy(interaction: discord.Interaction, delay: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            await interaction.response.send_message("late")
+        except discord.NotFound as exc:
+            interaction.client.errors.append(exc)  # type: ignore[attr-defined]
+
+    @app_commands.command(name="double", description="Answers twice (a bug)")
+    async def double(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("one")
+        # discord.py refuses a second response locally; send it raw, as a buggy bot would
+        from discord.webhook.async_ import async_context, interaction_response_params
+
+        try:
+            await async_context.get().create_interaction_response(
+                interaction.id,
+                interaction.token,
+                session=interaction._session,
+                params=interaction_response_params(4, {"content": "two"}),
+            )
+        except discord.HTTPException as exc:
+            interaction.client.errors.append(exc)  # type: ignore[attr-defined]
+
+    @app_commands.context_menu(name="Profile")
+    async def profile(interaction: discord.Interaction, member: discord.Member) -> None:
+        await interaction.response.send_message(f"profile of {member.name}", ephemeral=True)
+
+    for cmd in (release, ping, secret, party, slow, sleepy, double, profile):
         tree.add_command(cmd, guild=guild)
 
 
@@ -115,6 +144,7 @@ class DemoBot(commands.Bot):
         super().__init__(command_prefix="!", **kwargs)
         self.sync_guild = discord.Object(sync_guild) if sync_guild else None
         self.seen: list[discord.Message] = []
+        self.errors: list[Exception] = []
 
     async def setup_hook(self) -> None:
         build_tree(self.tree, self.sync_guild)
@@ -135,6 +165,7 @@ class DemoShardedBot(commands.AutoShardedBot):
         super().__init__(command_prefix="!", **kwargs)
         self.sync_guild = discord.Object(sync_guild) if sync_guild else None
         self.seen: list[discord.Message] = []
+        self.errors: list[Exception] = []
 
     async def setup_hook(self) -> None:
         build_tree(self.tree, self.sync_guild)

@@ -387,9 +387,7 @@ async def role_positions(ctx: Request) -> Any:
             raise missing_permissions()
     for entry in body:
         if entry.get("position") is not None:
-            role = guild._roles[int(entry["id"])]
-            guild._roles.pop(role.id)
-            guild._insert_role(role, int(entry["position"]))
+            guild._insert_role(guild._roles[int(entry["id"])], int(entry["position"]))
     for r in guild.roles:
         if r.id != guild.id:
             _role_event(ctx, guild, "GUILD_ROLE_UPDATE", r)

@@ -846,15 +846,20 @@ class FakeGuild:
         return role
 
     def _insert_role(self, role: FakeRole, position: int) -> None:
-        """Place a role at ``position`` (>= 1), shifting the roles at or above it up by one."""
-        position = max(1, position) if role.id != self.id else 0
-        if role.id != self.id:
-            for r in self._roles.values():
-                if r.id != self.id and r.position >= position:
-                    r.position += 1
-        role.position = position
+        """Place a (new or existing) role at ``position`` (>= 1); the roles from there up move up one.
+        Positions stay a dense 1..n above @everyone (0), as Discord reports them."""
+        if role.id == self.id:
+            role.position = 0
+            self._roles[role.id] = role
+            return
+        others = sorted(
+            (r for r in self._roles.values() if r.id not in (self.id, role.id)), key=lambda r: (r.position, r.id)
+        )
+        index = min(max(1, position), len(others) + 1) - 1
+        others.insert(index, role)
         self._roles[role.id] = role
-        self._normalise_positions()
+        for i, r in enumerate(others, start=1):
+            r.position = i
 
     def _normalise_positions(self) -> None:
         ordered = sorted((r for r in self._roles.values() if r.id != self.id), key=lambda r: (r.position, r.id))
