@@ -3,6 +3,7 @@ lifecycle, approval and reports, through the fake Discord on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -12,7 +13,8 @@ from sqlalchemy import func, select
 
 from bot.client import find_extensions
 from bot.guilds.service import get_guild_settings
-from cogs.collabs._models import CollabAlert, CollabInterest, CollabRequest
+from bot.jobs import JobStatus, ScheduledJob
+from cogs.collabs._models import CollabInterest, CollabProfile, CollabRequest
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeUser
 from tests.harness import BotHarness
 
@@ -121,6 +123,13 @@ class World:
         return [m for m in self.fake.dms(user) if text in _text(m)]
 
 
+async def _job_done(world: World, key: str) -> bool:
+    assert world.h.bot is not None
+    async with world.h.bot.sessionmaker() as session:
+        status = await session.scalar(select(ScheduledJob.status).where(ScheduledJob.key == key))
+    return status == JobStatus.DONE
+
+
 def _components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for c in components:
@@ -171,7 +180,8 @@ async def test_forum_board_tags_alerts_and_introductions(harness: BotHarness) ->
     await world.profile(world.poster, ["mixing engineer"], alerts=True, alerts_in="dm")
 
     reply = await world.post(world.poster, "mixing engineer, mastering engineer")
-    assert reply.ephemeral and "Posted" in reply.content
+    assert reply.ephemeral
+    assert "Posted" in reply.content
     request = await world.request(await _request_id_by_title(world, "Looking for a mixing engineer"))
 
     # A forum post tagged with the skills; tags were created on the forum as needed.
@@ -196,7 +206,8 @@ async def test_forum_board_tags_alerts_and_introductions(harness: BotHarness) ->
     ix = await fake.click(world.guild, thread, world.ana, starter, f"collab:interest:{request.id}")
     assert "told the poster" in (await ix.reply()).content
     ask = await fake.wait_for_dm(world.poster, lambda m: "interested" in m.content, timeout=TIMEOUT)
-    assert "I mix." in _text(ask) and "ana.example" not in _text(ask)
+    assert "I mix." in _text(ask)
+    assert "ana.example" not in _text(ask)
     accept_id = next(c for c in ask.custom_ids if c.startswith("collab:accept:"))
 
     # One answer per member; never on one's own request.
@@ -228,4 +239,229 @@ async def test_forum_board_tags_alerts_and_introductions(harness: BotHarness) ->
     assert "Declined" in (await declined.reply(timeout=TIMEOUT)).content
     await fake.wait_for_dm(world.ben, lambda m: "gone another way" in m.content, timeout=TIMEOUT)
     assert len([t for t in world.guild.threads if t.type == ChannelType.private_thread]) == 1
+    fake.assert_no_rejections()
+
+
+async def test_text_board_daily_cap_closed_dms_and_close(harness: BotHarness) -> None:
+    world = World(harness, ChannelType.text)
+    eve = world.member("eve", dms_closed=True)
+    fay = world.member("fay")
+    await harness.start()
+    await world.configure(collab_daily_alerts=1)
+    fake = world.fake
+    await world.profile(world.ana, ["mixing engineer"], alerts=True, alerts_in="dm")
+    await world.profile(world.ben, ["mixing engineer"], alerts=True, alerts_in="board")
+    await world.profile(eve, ["mixing engineer"], alerts=True, alerts_in="dm")
+    await world.profile(fay, ["producer"], alerts=True, alerts_in="dm")
+
+    await world.post(world.poster, "mixing engineer", title="Mix wanted")
+    first = await world.request(await _request_id_by_title(world, "Mix wanted"))
+    # A text board: an embed with the buttons, and a thread on it.
+    starter = world.starter(first)
+    assert starter.channel_id == world.board.id
+    assert starter.embeds[0]["title"] == "Mix wanted"
+    assert f"collab:interest:{first.id}" in starter.custom_ids
+    thread = world.thread_of(first)
+    assert thread.parent_id == world.board.id
+    assert thread.type == ChannelType.public_thread
+
+    # eve's DMs are closed: she is pinged in the board instead, and that is remembered.
+    await harness.wait_until(lambda: _job_done(world, f"collab:{first.id}:alerts"), TIMEOUT)
+    await fake.wait_for_dm(world.ana, lambda m: "Mix wanted" in _text(m), timeout=TIMEOUT)
+    pinged = set().union(*(_pinged(m) for m in fake.messages(thread)))
+    assert pinged == {world.ben.id, eve.id}
+    assert bool((await _profile(world, eve.id)).dms_closed)
+
+    # The daily cap (1): ana, ben and eve hear nothing about a second request today; fay (first alert) does.
+    await world.post(world.poster, "mixing engineer, producer", title="Beat and mix")
+    second = await world.request(await _request_id_by_title(world, "Beat and mix"))
+    await harness.wait_until(lambda: _job_done(world, f"collab:{second.id}:alerts"), TIMEOUT)
+    assert world.dms_about(fay, "Beat and mix")
+    assert not world.dms_about(world.ana, "Beat and mix")
+    assert all(not _pinged(m) for m in fake.messages(world.thread_of(second)))
+    dm_id = fake.dm_channel(eve).id
+    assert not [r for r in fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{dm_id}/messages")][1:]
+
+    # Interest and accept on a text board: the private thread opens in the board channel.
+    ix = await fake.click(world.guild, thread, world.ana, starter, f"collab:interest:{first.id}")
+    await ix.reply()
+    ask = await fake.wait_for_dm(world.poster, lambda m: "interested" in m.content, timeout=TIMEOUT)
+    accept_id = next(c for c in ask.custom_ids if c.startswith("collab:accept:"))
+    await (await fake.click(None, fake.dm_channel(world.poster), world.poster, ask, accept_id)).reply(timeout=TIMEOUT)
+    private = next(t for t in world.guild.threads if t.type == ChannelType.private_thread)
+    assert private.parent_id == world.board.id
+    assert private.thread_member_ids - {fake.bot_user.id} == {world.poster.id, world.ana.id}
+
+    # Close: not by someone else; by the poster, the post shows it and its thread is archived.
+    refused = await fake.click(world.guild, thread, world.ben, starter, f"collab:close:{first.id}")
+    assert "Only the member who posted" in (await refused.reply()).content
+    closed = await fake.click(world.guild, thread, world.poster, starter, f"collab:close:{first.id}")
+    assert "Closed" in (await closed.reply(timeout=TIMEOUT)).content
+    await fake.wait_until(lambda: thread.archived, TIMEOUT, "the thread archived")
+    assert "[closed]" in starter.embeds[0]["title"]
+    assert not starter.custom_ids
+    assert (await world.request(first.id)).status == "closed"
+    fake.assert_no_rejections()
+
+
+async def _profile(world: World, user_id: int) -> CollabProfile:
+    assert world.h.bot is not None
+    async with world.h.bot.sessionmaker() as session:
+        found = await session.get(CollabProfile, (world.guild.id, user_id))
+        assert found is not None
+        return found
+
+
+async def test_expiry_warning_extend_and_expiry_survive_restarts(harness: BotHarness) -> None:
+    world = World(harness, ChannelType.forum)
+    await harness.start()
+    await world.configure()
+    fake = world.fake
+    await world.post(world.poster, "drummer", title="Drummer for one session", open_for="6s")
+    request = await world.request(await _request_id_by_title(world, "Drummer for one session"))
+    thread = world.thread_of(request)
+
+    # The warning (due halfway through so short a life) comes although the bot restarted meanwhile.
+    await harness.restart()
+    warning = await fake.wait_for_dm(world.poster, lambda m: "Keep it open" in str(m.components), timeout=TIMEOUT)
+    assert "Drummer for one session" in warning.content
+    extend_id = f"collab:extend:{request.id}"
+    kept = await fake.click(None, fake.dm_channel(world.poster), world.poster, warning, extend_id)
+    assert "Kept open until" in (await kept.reply(timeout=TIMEOUT)).content
+    extended = await world.request(request.id)
+    assert extended.expires_at is not None
+    assert request.expires_at is not None
+    assert extended.expires_at > request.expires_at
+
+    # The bot is down when the extended request expires; at start it closes it, locks and archives the post.
+    await harness.stop()
+    remaining = (extended.expires_at - discord_now()).total_seconds()
+    await asyncio.sleep(max(0.0, remaining) + 0.5)
+    await harness.start()
+    await fake.wait_until(lambda: thread.archived and thread.locked, TIMEOUT, "the post locked and archived")
+    assert (await world.request(request.id)).status == "expired"
+    assert "[expired]" in world.starter(request).embeds[0]["title"]
+    # The second warning came due after expiry, so it was skipped: one warning in all.
+    assert len(world.dms_about(world.poster, "Keep it open, or close it?")) == 1
+    fake.assert_no_rejections()
+
+
+def discord_now() -> Any:
+    from bot.db.base import utcnow
+
+    return utcnow()
+
+
+async def test_approval_queue_and_reports(harness: BotHarness) -> None:
+    world = World(harness, ChannelType.text)
+    await harness.start()
+    await world.configure(collab_approval=True)
+    fake = world.fake
+    reply = await world.post(world.poster, "vocalist", title="Singer for a hook")
+    assert "went to the moderators" in reply.content
+    assert not fake.messages(world.board)
+    queued = await fake.wait_for_message(world.mod_log, lambda m: "waiting for approval" in m.content, timeout=TIMEOUT)
+    request_id = await _request_id_by_title(world, "Singer for a hook")
+    assert queued.custom_ids == [f"collab:approve:{request_id}", f"collab:reject:{request_id}"]
+
+    refused = await fake.click(world.guild, world.mod_log, world.ana, queued, f"collab:approve:{request_id}")
+    assert "Only moderators" in (await refused.reply()).content
+    approved = await fake.click(world.guild, world.mod_log, world.h.moderator, queued, f"collab:approve:{request_id}")
+    assert "Approved" in (await approved.reply(timeout=TIMEOUT)).content
+    post = await fake.wait_for_message(world.board, timeout=TIMEOUT)
+    assert post.embeds[0]["title"] == "Singer for a hook"
+    await fake.wait_for_dm(world.poster, lambda m: "was approved" in m.content, timeout=TIMEOUT)
+    assert "Approved by" in queued.content
+    assert not queued.custom_ids
+
+    await world.post(world.poster, "vocalist", title="Spam spam spam")
+    second = await fake.wait_for_message(world.mod_log, lambda m: "waiting for approval" in m.content, after=queued)
+    spam_id = await _request_id_by_title(world, "Spam spam spam")
+    rejected = await fake.click(world.guild, world.mod_log, world.h.moderator, second, f"collab:reject:{spam_id}")
+    assert "Rejected" in (await rejected.reply(timeout=TIMEOUT)).content
+    await fake.wait_for_dm(world.poster, lambda m: "wasn't approved" in m.content, timeout=TIMEOUT)
+    assert (await world.request(spam_id)).status == "rejected"
+    assert len(fake.messages(world.board)) == 1
+
+    # Report: the post goes to the mod log, once per member.
+    reported = await fake.click(world.guild, world.board, world.ana, post, f"collab:report:{request_id}")
+    assert "moderators have been told" in (await reported.reply(timeout=TIMEOUT)).content
+    note = await fake.wait_for_message(world.mod_log, lambda m: "was reported by" in m.content, timeout=TIMEOUT)
+    assert str(world.ana.id) in note.content
+    assert not _pinged(note)
+    again = await fake.click(world.guild, world.board, world.ana, post, f"collab:report:{request_id}")
+    assert "already reported" in (await again.reply()).content
+    fake.assert_no_rejections()
+
+
+async def test_bad_input_creates_nothing_and_commands(harness: BotHarness) -> None:
+    world = World(harness, ChannelType.text)
+    await harness.start()
+    await world.configure(collab_max_open=1)
+    fake = world.fake
+
+    async def refused(user: FakeUser | FakeMember, command: str, **options: Any) -> str:
+        reply = await (await world.slash(user, command, **options)).reply(timeout=TIMEOUT)
+        assert reply.ephemeral
+        return str(reply.content)
+
+    assert "Choose at least one skill" in await refused(world.poster, "collab post", skills=" , ", compensation="paid")
+    assert "isn't on this server's skill list" in await refused(
+        world.poster, "collab post", skills="kazoo", compensation="paid"
+    )
+    past = await world.post(world.poster, "drummer", deadline="2020-01-01 12:00")
+    assert "already passed" in past.content
+    blank = await world.post(world.poster, "drummer", title="   ")
+    assert "Give the request a title" in blank.content
+    assert await world.rows(CollabRequest) == 0
+    assert not fake.messages(world.board)
+
+    await world.post(world.poster, "drummer", title="Drums for an EP", genre="math rock")
+    assert "You already have 1 open request" in await refused(
+        world.poster, "collab post", skills="drummer", compensation="unpaid"
+    )
+    assert await world.rows(CollabRequest) == 1
+    request_id = await _request_id_by_title(world, "Drums for an EP")
+
+    # Listing and one's own requests.
+    listed = await (await world.slash(world.ana, "collab list", skill="drummer")).reply()
+    assert "Drums for an EP" in listed.text
+    other = await (await world.slash(world.ana, "collab list", genre="polka")).reply()
+    assert "Drums for an EP" not in other.text
+    mine = await (await world.slash(world.poster, "collab mine")).reply()
+    assert "Drums for an EP" in mine.text
+    choices = await fake.autocomplete(
+        world.guild, world.h.general, world.poster, "collab close", focused="request", request=""
+    )
+    assert [c["value"] for c in choices] == [request_id]
+
+    # Skills: moderators only; added skills appear, removed ones go.
+    assert "Only moderators" in await refused(world.ana, "collab skills add", name="sound designer")
+    assert "at most 50 characters" in await refused(world.h.moderator, "collab skills add", name="x" * 60)
+    added = await (await world.slash(world.h.moderator, "collab skills add", name="Sound Designer")).reply()
+    assert "Added" in added.content
+    listed_skills = await (await world.slash(world.ana, "collab skills list")).reply()
+    assert "Sound Designer" in listed_skills.text
+    assert "mixing engineer" in listed_skills.text
+    await (await world.slash(world.h.moderator, "collab skills remove", name="sound designer")).reply()
+    assert "Sound Designer" not in (await (await world.slash(world.ana, "collab skills list")).reply()).text
+
+    # Close as filled, recording by whom; then it can't be closed again.
+    done = await (await world.slash(world.poster, "collab close", request=request_id, filled_by=world.ana)).reply(
+        timeout=TIMEOUT
+    )
+    assert "filled by" in done.content
+    closed = await world.request(request_id)
+    assert closed.status == "filled"
+    assert closed.filled_by_id == world.ana.id
+    assert "already closed" in await refused(world.poster, "collab close", request=request_id)
+
+    # Profiles: shown to others without the alert settings.
+    await world.profile(world.ana, ["drummer"], alerts=True, bio="Drums since 2009.")
+    shown = await (await world.slash(world.ben, "profile show", member=world.ana)).reply()
+    assert "Drums since 2009." in shown.text
+    assert "drummer" in shown.text
+    assert "Matching alerts" not in shown.text
+    nobody = await (await world.slash(world.ben, "profile show")).reply()
+    assert "no collab profile yet" in nobody.content
     fake.assert_no_rejections()
