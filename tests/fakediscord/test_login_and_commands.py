@@ -26,7 +26,7 @@ async def test_login_ready_and_guild_state(fake_discord: FakeDiscord, world: Wor
     assert any(r.name == "Fans" for r in guild.roles)
     # command sync landed in the fake
     names = {c["name"] for c in fake_discord.synced_commands(world.guild)}
-    assert names == {"release", "ping", "secret", "party", "slow"}
+    assert names == {"release", "ping", "secret", "party", "slow", "sleepy", "double", "Profile"}
     # the gateway was asked for zlib-stream and discord.py decoded it
     connects = [e for e in fake_discord.gateway.log if e.get("action") == "connect"]
     assert connects[0]["query"].get("compress") == "zlib-stream"
