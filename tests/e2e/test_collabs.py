@@ -465,3 +465,41 @@ async def test_bad_input_creates_nothing_and_commands(harness: BotHarness) -> No
     nobody = await (await world.slash(world.ben, "profile show")).reply()
     assert "no collab profile yet" in nobody.content
     fake.assert_no_rejections()
+
+
+async def test_tag_limit_and_poster_with_closed_dms(harness: BotHarness) -> None:
+    world = World(harness, ChannelType.forum)
+    world.board.available_tags = [world.fake._make_tag(f"tag {n}") for n in range(19)]
+    zed = world.member("zed", dms_closed=True)
+    await harness.start()
+    await world.configure()
+    fake = world.fake
+
+    # Room for one more tag (Discord allows 20): the first missing skill gets it, the post goes up regardless.
+    reply = await world.post(zed, "bassist, drummer", title="Rhythm section")
+    assert "Posted" in reply.content
+    request = await world.request(await _request_id_by_title(world, "Rhythm section"))
+    assert len(world.board.available_tags) == 20
+    tags = {t["name"]: int(t["id"]) for t in world.board.available_tags}
+    assert world.thread_of(request).applied_tags == [tags["bassist"]]
+
+    # zed's DMs are closed: the answer waits in the post's thread, and only zed can open it.
+    thread = world.thread_of(request)
+    starter = world.starter(request)
+    await (await fake.click(world.guild, thread, world.ana, starter, f"collab:interest:{request.id}")).reply()
+    note = await fake.wait_for_message(thread, lambda m: zed.id in _pinged(m), timeout=TIMEOUT)
+    assert _pinged(note) == {zed.id}
+    assert str(world.ana.id) not in note.content
+    review_id = next(c for c in note.custom_ids if c.startswith("collab:review:"))
+    nosy = await fake.click(world.guild, thread, world.ben, note, review_id)
+    assert "Only the member who posted" in (await nosy.reply()).content
+    private_view = await (await fake.click(world.guild, thread, zed, note, review_id)).reply(timeout=TIMEOUT)
+    assert private_view.ephemeral
+    accept_id = next(c for c in private_view.custom_ids if c.startswith("collab:accept:"))
+    accepted = await fake.click(world.guild, thread, zed, private_view, accept_id)
+    assert "Accepted" in (await accepted.reply(timeout=TIMEOUT)).content
+    # A forum can't hold private threads: it opens in the channel the request was posted from.
+    private = next(t for t in world.guild.threads if t.type == ChannelType.private_thread)
+    assert private.parent_id == world.h.general.id
+    assert private.thread_member_ids - {fake.bot_user.id} == {zed.id, world.ana.id}
+    fake.assert_no_rejections()
