@@ -146,7 +146,10 @@ class TierWork:
             "checked": int(ctx.progress.get("checked", 0)),
             "changed": int(ctx.progress.get("changed", 0)),
             "gone": int(ctx.progress.get("gone", 0)),
+            "runs": int(ctx.progress.get("runs", 0)) + 1,
         }
+        if progress["after"]:
+            progress["resumed_at"] = progress["checked"]
         async with self.bot.sessionmaker() as session:
             progress["total"] = int(ctx.progress.get("total") or await repository.attendee_count(session, guild.id))
         log_channel = await self._mod_log(guild)
