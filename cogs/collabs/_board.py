@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 
 from bot.errors import BotLacksPermissions, Conflict
+from bot.jobs import JobContext, send_once
 from cogs.collabs._models import CollabRequest, CollabSkill
 from cogs.collabs._render import request_embed
 from cogs.collabs._service import skill_key
@@ -129,9 +130,18 @@ async def _delete_quietly(message: discord.Message) -> None:
 
 
 async def refresh_post(
-    bot: LabelBot, request: CollabRequest, skills: Sequence[CollabSkill], *, archive: bool, note: str | None = None
+    bot: LabelBot,
+    request: CollabRequest,
+    skills: Sequence[CollabSkill],
+    *,
+    archive: bool,
+    note: str | None = None,
+    ctx: JobContext | None = None,
 ) -> None:
-    """Show the request's state on its post; with `archive`, drop the buttons, post `note` and archive the thread."""
+    """Show the request's state on its post; with `archive`, drop the buttons, post `note` and archive the thread.
+
+    From a job (`ctx`), the note is posted once whatever retries happen.
+    """
     if request.board_channel_id is None or request.message_id is None:
         return
     parent_id = request.thread_id if request.board_is_forum and request.thread_id else request.board_channel_id
@@ -151,7 +161,10 @@ async def refresh_post(
         return
     try:
         if note and not thread.archived:
-            await thread.send(note, allowed_mentions=NO_MENTIONS)
+            if ctx is not None:
+                await send_once(thread, ctx, "note", allowed_mentions=NO_MENTIONS, content=note)
+            else:
+                await thread.send(note, allowed_mentions=NO_MENTIONS)
         if not thread.archived or (request.board_is_forum and not thread.locked):
             await thread.edit(archived=True, locked=request.board_is_forum)
     except discord.HTTPException:

@@ -155,6 +155,6 @@ async def expire_request(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
         elif request.status != RequestStatus.EXPIRED or ctx.progress.get("archived"):
             return {"skipped": request.status}
         skills = await service.request_skills(session, request_id)
-    await refresh_post(bot, request, skills, archive=True, note="This request expired and is closed.")
+    await refresh_post(bot, request, skills, archive=True, note="This request expired and is closed.", ctx=ctx)
     await ctx.record_progress({"archived": True})
     return {"expired": request_id}

@@ -14,16 +14,13 @@ from typing import Any, ClassVar, Self
 import discord
 
 from bot.tree import handle_interaction_error
+from bot.ui.dynamic import PersistentItem
 from bot.ui.owned import OwnedView
 from cogs.collabs._models import CollabSkill
 
-# bot.ui.dynamic.PersistentItem cannot be subclassed yet (DynamicItem demands a template on every subclass),
-# so this base gives the same pipeline; its own template never matches and it is never registered.
-_NEVER = r"collab:(?!)"
 
-
-class CollabButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NEVER):
-    """A persistent button `collab:<action>:<id>` whose errors go through the one pipeline."""
+class CollabButton(PersistentItem[discord.ui.Button[Any]], template=r"collab:(?!)"):
+    """A persistent button `collab:<action>:<id>`; this base's template matches nothing and is never registered."""
 
     action: ClassVar[str] = ""
     label: ClassVar[str] = ""
@@ -40,15 +37,6 @@ class CollabButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_NEV
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Self:
         return cls(int(match["id"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await handle_interaction_error(interaction, error)
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
 
 
 class InterestButton(CollabButton, template=r"collab:interest:(?P<id>\d+)"):
