@@ -1,0 +1,68 @@
+"""How a feature plugs its kind of gathering in: its card, its reminder text, and the jobs that serve it."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.gatherings.models import Gathering
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+
+@dataclass(frozen=True)
+class CardContent:
+    """What a gathering's card shows now."""
+
+    embed: discord.Embed
+    # An empty view takes the buttons off (a cancelled or finished gathering).
+    view: discord.ui.View
+
+
+CardRenderer = Callable[["LabelBot", AsyncSession, Gathering], Awaitable[CardContent | None]]
+ReminderText = Callable[[Gathering, int], str]
+
+
+@dataclass(frozen=True)
+class GatheringFeature:
+    """One kind of gathering ("party", "event"), as the shared code needs to know it."""
+
+    kind: str
+    # How members call one, in sentences: "listening party", "event".
+    noun: str
+    render_card: CardRenderer
+    # The reminder's first line, given the gathering and how many seconds ahead it is sent.
+    reminder_text: ReminderText
+
+    @property
+    def card_job(self) -> str:
+        return f"{self.kind}.card"
+
+    @property
+    def notice_job(self) -> str:
+        return f"{self.kind}.notice"
+
+    @property
+    def remind_job(self) -> str:
+        return f"{self.kind}.remind"
+
+
+_features: weakref.WeakKeyDictionary[Any, dict[str, GatheringFeature]] = weakref.WeakKeyDictionary()
+
+
+def feature_for(bot: LabelBot, kind: str) -> GatheringFeature:
+    return _features[bot][kind]
+
+
+def remember(bot: LabelBot, feature: GatheringFeature) -> None:
+    _features.setdefault(bot, {})[feature.kind] = feature
+
+
+def forget(bot: LabelBot, feature: GatheringFeature) -> None:
+    _features.get(bot, {}).pop(feature.kind, None)

@@ -1,0 +1,297 @@
+"""The party running itself: countdown, press play, one prompt per track, the end and its recap.
+
+Every step is a durable job (never a sleep). Each posts with send_once and records its progress, so a retry,
+a restart or a resumed gateway continues where the party is now and posts nothing twice. A track prompt whose
+moment passed while the bot was away is dropped, and the next post says so once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.db.base import utcnow
+from bot.gatherings import fanout, native
+from bot.gatherings.cards import request_card_refresh
+from bot.gatherings.models import Gathering, NativeStatus
+from bot.jobs import JobContext, JobFailed, MissedRule
+from bot.jobs.sending import send_once
+from cogs.parties import _render as render
+from cogs.parties import _repository as repository
+from cogs.parties import _service as service
+from cogs.parties._models import ListeningParty, PartyStatus
+from cogs.parties._views import here_view
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+# Discord's answer when a message already has a thread: the thread's id is the message's.
+THREAD_ALREADY_CREATED = 160004
+# Later than this, the start says it is late.
+START_GRACE = timedelta(seconds=5)
+THREAD_NAME_MAX = 100
+
+
+def register(bot: LabelBot) -> None:
+    async def countdown(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_countdown(bot, ctx)
+
+    async def start(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_start(bot, ctx)
+
+    async def track(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_track(bot, ctx)
+
+    async def end(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_end(bot, ctx)
+
+    async def native_status(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_native(bot, ctx)
+
+    # A countdown after its minute is noise: skipped when the bot was down.
+    bot.jobs.register(service.COUNTDOWN_JOB, countdown, missed=MissedRule.SKIP, grace=timedelta(seconds=30))
+    # The rest decide for themselves from the party's clock (continue at the current track, drop what passed).
+    bot.jobs.register(service.START_JOB, start, missed=MissedRule.RUN_LATE, grace=START_GRACE)
+    bot.jobs.register(service.TRACK_JOB, track, missed=MissedRule.RUN_LATE, grace=START_GRACE)
+    bot.jobs.register(service.END_JOB, end, missed=MissedRule.RUN_LATE, grace=START_GRACE)
+    bot.jobs.register(service.NATIVE_JOB, native_status, missed=MissedRule.RUN_LATE)
+
+
+def unregister(bot: LabelBot) -> None:
+    for kind in (service.COUNTDOWN_JOB, service.START_JOB, service.TRACK_JOB, service.END_JOB, service.NATIVE_JOB):
+        bot.jobs.unregister(kind)
+
+
+async def _messageable(bot: LabelBot, channel_id: int) -> discord.abc.Messageable:
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except discord.NotFound:
+            raise JobFailed(f"channel {channel_id} is gone") from None
+    if not isinstance(channel, discord.abc.Messageable):
+        raise JobFailed(f"channel {channel_id} can't take messages")
+    return channel
+
+
+async def _load(bot: LabelBot, party_id: int) -> tuple[ListeningParty, Gathering] | None:
+    async with bot.sessionmaker() as session:
+        party = await repository.get(session, party_id)
+        if party is None or party.gathering_id is None:
+            return None
+        gathering = await session.get(Gathering, party.gathering_id)
+        if gathering is None:
+            return None
+        return party, gathering
+
+
+async def on_countdown(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    loaded = await _load(bot, int(ctx.payload["party_id"]))
+    if loaded is None or loaded[0].status != PartyStatus.SCHEDULED:
+        return {"skipped": "not scheduled"}
+    party, _ = loaded
+    channel = await _messageable(bot, party.text_channel_id)
+    await send_once(channel, ctx, "countdown", content=render.countdown_text(party), allowed_mentions=NO_MENTIONS)
+    return None
+
+
+async def _set_native(bot: LabelBot, gathering: Gathering, target: NativeStatus) -> None:
+    if gathering.native_event_id is None or gathering.native_status == target:
+        return
+    reached = await native.set_native_status(bot, gathering.guild_id, gathering.native_event_id, target)
+    async with bot.sessionmaker.begin() as session:
+        stored = await session.get(Gathering, gathering.id)
+        if stored is not None:
+            stored.native_status = target if reached else stored.native_status
+    gathering.native_status = target if reached else gathering.native_status
+
+
+async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Press play: the native event goes active, the play post with "I'm here", the thread, then the tracks."""
+    party_id = int(ctx.payload["party_id"])
+    async with bot.sessionmaker.begin() as session:
+        party = await repository.get(session, party_id, lock=True)
+        if party is None or party.gathering_id is None or not party.is_open:
+            return {"skipped": "not open"}
+        gathering = await session.get(Gathering, party.gathering_id)
+        assert gathering is not None
+        if party.status == PartyStatus.SCHEDULED:
+            party.status = PartyStatus.LIVE
+            party.started_at = utcnow()
+        await fanout.cancel_reminders(bot, session, gathering)
+    await _set_native(bot, gathering, NativeStatus.ACTIVE)
+    now = utcnow()
+    current = party.track_at(now) or 0
+    if current >= len(party.tracks):
+        # The whole party passed while the bot was away: straight to the end, which says what was missed.
+        async with bot.sessionmaker.begin() as session:
+            await bot.jobs.schedule(
+                session,
+                service.END_JOB,
+                {"party_id": party.id},
+                now,
+                guild_id=party.guild_id,
+                key=service.end_key(party),
+                replace_done=False,
+            )
+        return {"over": True}
+    lateness = (now - party.starts_at).total_seconds()
+    late_by = lateness if lateness > START_GRACE.total_seconds() else None
+    channel = await _messageable(bot, party.text_channel_id)
+    play = await send_once(
+        channel,
+        ctx,
+        "play",
+        content=render.play_text(party, late_by=late_by, current=current),
+        view=here_view(party.id),
+        allowed_mentions=NO_MENTIONS,
+    )
+    thread = await _open_thread(bot, play, party)
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        assert stored is not None
+        stored.play_message_id = play.id
+        stored.thread_id = thread.id if thread is not None else None
+        starts = stored.track_starts()
+        for index in range(1, len(stored.tracks)):
+            await bot.jobs.schedule(
+                session,
+                service.TRACK_JOB,
+                {"party_id": party.id, "index": index},
+                starts[index],
+                guild_id=party.guild_id,
+                key=service.track_key(stored, index),
+                replace_done=False,
+            )
+        await bot.jobs.schedule(
+            session,
+            service.END_JOB,
+            {"party_id": party.id},
+            stored.ends_at,
+            guild_id=party.guild_id,
+            key=service.end_key(stored),
+            replace_done=False,
+        )
+        stored_gathering = await session.get(Gathering, gathering.id)
+        assert stored_gathering is not None
+        await request_card_refresh(bot, session, stored_gathering, now=True)
+        party = stored
+    if thread is not None:
+        _thread_opened(bot, thread.id, party)
+    if current == 0:
+        await _post_track(bot, ctx, party, 0, late_by=late_by)
+    return None
+
+
+async def _open_thread(bot: LabelBot, play: discord.Message, party: ListeningParty) -> discord.abc.Snowflake | None:
+    """The party's thread, on the play post; a retry finds the one already opened."""
+    name = render.clip(f"🎧 {party.title}", THREAD_NAME_MAX)
+    try:
+        return await play.create_thread(name=name, auto_archive_duration=1440)
+    except discord.HTTPException as error:
+        if error.code == THREAD_ALREADY_CREATED:
+            return discord.Object(play.id)
+        if isinstance(error, discord.Forbidden):
+            log.warning("No thread for party %s (missing permission); prompts go to the channel", party.id)
+            return None
+        raise
+
+
+def _thread_opened(bot: LabelBot, thread_id: int, party: ListeningParty) -> None:
+    cog = bot.get_cog("Parties")
+    remember = getattr(cog, "remember_thread", None)
+    if remember is not None:
+        remember(thread_id, party)
+
+
+async def _post_track(
+    bot: LabelBot, ctx: JobContext, party: ListeningParty, index: int, *, late_by: float | None
+) -> None:
+    """Post the prompt of track `index` once, with a word on any earlier prompt missed while the bot was away."""
+    missed = [i for i in range(index) if i not in party.prompted and i not in party.missed]
+    target = await _messageable(bot, party.thread_id or party.text_channel_id)
+    await send_once(
+        target,
+        ctx,
+        f"track:{index}",
+        content=render.track_text(party, index, missed=missed, late_by=late_by),
+        allowed_mentions=NO_MENTIONS,
+    )
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is not None:
+            stored.prompted = sorted({*stored.prompted, index})
+            stored.missed = sorted({*stored.missed, *missed})
+
+
+async def on_track(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Post this track's prompt if it is playing now; drop it if its moment passed (the next post says so)."""
+    index = int(ctx.payload["index"])
+    loaded = await _load(bot, int(ctx.payload["party_id"]))
+    if loaded is None or loaded[0].status != PartyStatus.LIVE:
+        return {"skipped": "not live"}
+    party, _ = loaded
+    if index in party.prompted or index >= len(party.tracks):
+        return {"skipped": "already posted"}
+    now = utcnow()
+    current = party.track_at(now)
+    if current is not None and current > index:
+        log.info("Dropping the prompt of track %s of party %s: its moment passed", index + 1, party.id)
+        return {"dropped": "passed"}
+    lateness = (now - party.track_starts()[index]).total_seconds()
+    await _post_track(bot, ctx, party, index, late_by=lateness if lateness > START_GRACE.total_seconds() else None)
+    return None
+
+
+async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """The native event completes, the recap goes out, and each attendee counts for the fan roles."""
+    party_id = int(ctx.payload["party_id"])
+    loaded = await _load(bot, party_id)
+    if loaded is None or loaded[0].status == PartyStatus.CANCELLED:
+        return {"skipped": "cancelled"}
+    party, gathering = loaded
+    await _set_native(bot, gathering, NativeStatus.COMPLETED)
+    async with bot.sessionmaker() as session:
+        attendees = await repository.attendee_ids(session, party.id)
+        by_track = await repository.messages_by_track(session, party.id)
+    busiest = None
+    if by_track:
+        index = max(sorted(by_track), key=lambda i: by_track[i])
+        busiest = (index, by_track[index])
+    missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
+    channel = await _messageable(bot, party.text_channel_id)
+    await send_once(
+        channel,
+        ctx,
+        "recap",
+        embed=render.recap_embed(party, attendees=len(attendees), busiest=busiest, missed=missed),
+        allowed_mentions=NO_MENTIONS,
+    )
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is not None and stored.status != PartyStatus.ENDED:
+            stored.status = PartyStatus.ENDED
+            stored.ended_at = utcnow()
+            stored.missed = sorted({*stored.missed, *missed})
+        stored_gathering = await session.get(Gathering, gathering.id)
+        if stored_gathering is not None:
+            await request_card_refresh(bot, session, stored_gathering, now=True)
+    if not ctx.progress.get("attended"):
+        for user_id in attendees:
+            bot.dispatch("party_attended", party.guild_id, user_id, party.id)
+        await ctx.record_progress({"attended": len(attendees)})
+    return {"attendees": len(attendees), "busiest": busiest[0] if busiest else None}
+
+
+async def on_native(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    loaded = await _load(bot, int(ctx.payload["party_id"]))
+    if loaded is None:
+        return {"skipped": "gone"}
+    await _set_native(bot, loaded[1], NativeStatus(ctx.payload["status"]))
+    return None

@@ -1,0 +1,195 @@
+"""What parties look like in Discord: the card, the live posts, the recap, listings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.gatherings import CardContent, rsvp
+from bot.gatherings.models import Gathering
+from bot.timeparse import format_dt
+from cogs.parties import _repository as repository
+from cogs.parties._models import ListeningParty, PartyStatus
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+FIELD_MAX = 1024
+COLOURS = {
+    PartyStatus.SCHEDULED: discord.Colour.blurple(),
+    PartyStatus.LIVE: discord.Colour.green(),
+    PartyStatus.ENDED: discord.Colour.dark_grey(),
+    PartyStatus.CANCELLED: discord.Colour.red(),
+}
+
+
+def safe(text: str) -> str:
+    """Member-written text, shown as written and never pinging anyone."""
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def mmss(seconds: int) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+def tracklist_text(party: ListeningParty, *, limit: int = FIELD_MAX) -> str:
+    lines = [f"{i}. {safe(t['title'])} ({mmss(t['seconds'])})" for i, t in enumerate(party.tracks, start=1)]
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for line in lines:
+        if len("\n".join([*kept, line])) > limit - 20:
+            break
+        kept.append(line)
+    return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
+
+
+async def card_content(
+    bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering
+) -> CardContent:
+    """The party's card as things stand: when, what plays, how many are going, and the RSVP buttons."""
+    from cogs.parties._views import rsvp_view
+
+    status = PartyStatus(party.status)
+    heading = {
+        PartyStatus.SCHEDULED: "🎧 Listening party",
+        PartyStatus.LIVE: "🔴 Listening party: live now",
+        PartyStatus.ENDED: "Listening party: over",
+        PartyStatus.CANCELLED: "❌ Listening party: cancelled",
+    }[status]
+    embed = discord.Embed(
+        title=clip(f"{heading}: {party.title}", 256),
+        description=clip(safe(party.description), 4000) if party.description else None,
+        colour=COLOURS[status],
+    )
+    embed.add_field(name="Starts", value=f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})")
+    embed.add_field(name="Length", value=mmss(int(party.length.total_seconds())))
+    if party.voice_channel_id:
+        embed.add_field(name="Listen together in", value=f"<#{party.voice_channel_id}>")
+    counts = await rsvp.counts(session, gathering.id)
+    going = f"{counts.going}" if gathering.capacity is None else f"{counts.going} / {gathering.capacity}"
+    if counts.waitlisted:
+        going += f" (+{counts.waitlisted} waiting)"
+    embed.add_field(name="Going", value=going)
+    embed.add_field(name="Maybe", value=str(counts.maybe))
+    embed.add_field(name="Reminded by DM", value=str(counts.remind))
+    embed.add_field(name="Tracklist", value=tracklist_text(party) or "—", inline=False)
+    if party.thread_id and status == PartyStatus.LIVE:
+        embed.add_field(name="Talk about it", value=f"<#{party.thread_id}>", inline=False)
+    embed.set_footer(text=f"Party #{party.id} · /party now tells you what's playing")
+    open_ = status in (PartyStatus.SCHEDULED, PartyStatus.LIVE)
+    view = rsvp_view(party.id) if open_ else discord.ui.View(timeout=None)
+    return CardContent(embed=embed, view=view)
+
+
+async def render_card(bot: LabelBot, session: AsyncSession, gathering: Gathering) -> CardContent | None:
+    """The card of the party behind a gathering (the shared card-refresh job calls this)."""
+    party = await repository.get(session, gathering.ref_id)
+    if party is None:
+        return None
+    return await card_content(bot, session, party, gathering)
+
+
+def reminder_text(gathering: Gathering, seconds: int) -> str:
+    return (
+        f"⏰ **{safe(gathering.title)}**: the listening party starts {format_dt(gathering.starts_at, 'R')} "
+        f"({format_dt(gathering.starts_at, 'F')}). Get your headphones ready!"
+    )
+
+
+def countdown_text(party: ListeningParty) -> str:
+    first = party.tracks[0]["title"] if party.tracks else "the first track"
+    return (
+        f"⏳ **{safe(party.title)}** starts {format_dt(party.starts_at, 'R')}! "
+        f"Cue up **{safe(first)}** and get ready to press play together."
+    )
+
+
+def play_text(party: ListeningParty, *, late_by: float | None, current: int) -> str:
+    if late_by is None:
+        lead = f"▶️ **Press play now!** **{safe(party.title)}** is starting: everybody together, no skipping."
+    else:
+        lead = (
+            f"▶️ **{safe(party.title)}** is on (I was offline at the start and am {int(late_by)} s late): "
+            f"we're on track {current + 1}, so jump in there."
+        )
+    return f"{lead}\nPress **I'm here** so we know you came, and talk along in the thread."
+
+
+def track_text(party: ListeningParty, index: int, *, missed: list[int], late_by: float | None) -> str:
+    track = party.tracks[index]
+    lines = [f"🎵 **Track {index + 1}/{len(party.tracks)}: {safe(track['title'])}** ({mmss(track['seconds'])})"]
+    if track.get("note"):
+        lines.append(f"> {clip(safe(str(track['note'])), 1500)}")
+    if late_by is not None:
+        lines.append(f"-# Posted {int(late_by)} s late: I was offline.")
+    if missed:
+        numbers = ", ".join(str(i + 1) for i in missed)
+        lines.append(f"-# I was offline and skipped the prompts for track(s) {numbers}.")
+    return clip("\n".join(lines), 2000)
+
+
+def recap_embed(
+    party: ListeningParty, *, attendees: int, busiest: tuple[int, int] | None, missed: list[int]
+) -> discord.Embed:
+    embed = discord.Embed(
+        title=clip(f"🎉 That's a wrap: {party.title}", 256),
+        description=clip(safe(party.closing_note), 4000) if party.closing_note else "Thanks for listening together!",
+        colour=discord.Colour.gold(),
+    )
+    embed.add_field(name="Came", value=f"{attendees} member{'s' if attendees != 1 else ''} pressed I'm here")
+    if busiest is not None:
+        index, messages = busiest
+        embed.add_field(
+            name="Busiest track",
+            value=clip(f"{index + 1}. {safe(party.tracks[index]['title'])} ({messages} messages)", FIELD_MAX),
+        )
+    else:
+        embed.add_field(name="Busiest track", value="A quiet one: nobody wrote in the thread.")
+    if missed:
+        embed.add_field(
+            name="Missed",
+            value=f"I was offline for the prompts of track(s) {', '.join(str(i + 1) for i in missed)}.",
+            inline=False,
+        )
+    return embed
+
+
+def now_text(party: ListeningParty, now: datetime) -> str:
+    """For a late joiner: which track plays and how far in it is."""
+    status = PartyStatus(party.status)
+    if status == PartyStatus.CANCELLED:
+        return f"“{safe(party.title)}” was cancelled."
+    if status == PartyStatus.ENDED:
+        return f"“{safe(party.title)}” is over. Catch the next one!"
+    index = party.track_at(now)
+    if index is None or status == PartyStatus.SCHEDULED:
+        return f"“{safe(party.title)}” starts {format_dt(party.starts_at, 'R')} ({format_dt(party.starts_at, 'F')})."
+    if index >= len(party.tracks):
+        return f"“{safe(party.title)}” has just finished; the recap is coming."
+    track = party.tracks[index]
+    into = int((now - party.track_starts()[index]).total_seconds())
+    thread = f" Talk along in <#{party.thread_id}>." if party.thread_id else ""
+    return (
+        f"🎵 Now playing in **{safe(party.title)}**: track {index + 1}/{len(party.tracks)}, "
+        f"**{safe(track['title'])}**, {mmss(into)} of {mmss(track['seconds'])} in. "
+        f"Skip to there and press play!{thread}"
+    )
+
+
+def list_line(party: ListeningParty) -> str:
+    live = " 🔴 live" if party.status == PartyStatus.LIVE else ""
+    return (
+        f"**#{party.id} {safe(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
+        f"({format_dt(party.starts_at, 'R')}), {len(party.tracks)} tracks"
+    )

@@ -1,0 +1,127 @@
+"""SQL for listening parties; takes the caller's session and never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.base import utcnow
+from cogs.parties._models import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage
+
+
+def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.Insert if session.get_bind().dialect.name == "postgresql" else sqlite.Insert
+
+
+async def get(session: AsyncSession, party_id: int, *, lock: bool = False) -> ListeningParty | None:
+    query = select(ListeningParty).where(ListeningParty.id == party_id).execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update()
+    found: ListeningParty | None = await session.scalar(query)
+    return found
+
+
+async def get_in_guild(session: AsyncSession, guild_id: int, party_id: int) -> ListeningParty | None:
+    party = await get(session, party_id)
+    return party if party is not None and party.guild_id == guild_id else None
+
+
+async def by_gathering(session: AsyncSession, gathering_id: int) -> ListeningParty | None:
+    found: ListeningParty | None = await session.scalar(
+        select(ListeningParty).where(ListeningParty.gathering_id == gathering_id)
+    )
+    return found
+
+
+async def by_thread(session: AsyncSession, thread_id: int) -> ListeningParty | None:
+    found: ListeningParty | None = await session.scalar(
+        select(ListeningParty).where(ListeningParty.thread_id == thread_id)
+    )
+    return found
+
+
+async def upcoming(session: AsyncSession, guild_id: int, *, limit: int = 25) -> list[ListeningParty]:
+    """Parties not over yet (scheduled or live), soonest first."""
+    rows = await session.scalars(
+        select(ListeningParty)
+        .where(
+            ListeningParty.guild_id == guild_id,
+            ListeningParty.status.in_([PartyStatus.SCHEDULED, PartyStatus.LIVE]),
+        )
+        .order_by(ListeningParty.starts_at, ListeningParty.id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def search_open(session: AsyncSession, guild_id: int, text: str, *, limit: int = 25) -> list[ListeningParty]:
+    query = select(ListeningParty).where(
+        ListeningParty.guild_id == guild_id,
+        ListeningParty.status.in_([PartyStatus.SCHEDULED, PartyStatus.LIVE]),
+    )
+    words = " ".join(text.split())
+    if words:
+        query = query.where(ListeningParty.title.icontains(words, autoescape=True))
+    rows = await session.scalars(query.order_by(ListeningParty.starts_at, ListeningParty.id).limit(limit))
+    return list(rows)
+
+
+async def since(session: AsyncSession, guild_id: int, moment: datetime) -> list[ListeningParty]:
+    """Parties (cancelled ones too) starting from `moment` on, for the calendar."""
+    rows = await session.scalars(
+        select(ListeningParty)
+        .where(ListeningParty.guild_id == guild_id, ListeningParty.starts_at >= moment)
+        .order_by(ListeningParty.starts_at, ListeningParty.id)
+    )
+    return list(rows)
+
+
+async def record_attendance(session: AsyncSession, party_id: int, user_id: int) -> bool:
+    """Mark a member as here; False if they already were."""
+    result = await session.execute(
+        _insert(session)(PartyAttendance)
+        .values(party_id=party_id, user_id=user_id, at=utcnow())
+        .on_conflict_do_nothing(index_elements=["party_id", "user_id"])
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def attendee_ids(session: AsyncSession, party_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(PartyAttendance.user_id).where(PartyAttendance.party_id == party_id).order_by(PartyAttendance.at)
+    )
+    return list(rows)
+
+
+async def record_thread_message(
+    session: AsyncSession, *, party_id: int, message_id: int, track_index: int, author_id: int
+) -> None:
+    """Count a thread message once, however many times its event arrives (a resumed gateway replays)."""
+    await session.execute(
+        _insert(session)(PartyThreadMessage)
+        .values(message_id=message_id, party_id=party_id, track_index=track_index, author_id=author_id)
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
+
+
+async def messages_by_track(session: AsyncSession, party_id: int) -> dict[int, int]:
+    rows = await session.execute(
+        select(PartyThreadMessage.track_index, func.count())
+        .where(PartyThreadMessage.party_id == party_id)
+        .group_by(PartyThreadMessage.track_index)
+    )
+    return {int(index): int(number) for index, number in rows}
+
+
+async def live_threads(session: AsyncSession) -> Sequence[tuple[int, int]]:
+    """(thread id, party id) of the parties running now."""
+    rows = await session.execute(
+        select(ListeningParty.thread_id, ListeningParty.id).where(
+            ListeningParty.status == PartyStatus.LIVE, ListeningParty.thread_id.is_not(None)
+        )
+    )
+    return [(int(thread_id or 0), int(party_id)) for thread_id, party_id in rows]

@@ -1,0 +1,629 @@
+"""Listening-party rules: reading what members type, scheduling, changes, answers and attendance."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.audit.service import record
+from bot.db.base import utcnow
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
+from bot.gatherings import fanout, native, rsvp
+from bot.gatherings.cards import request_card_refresh
+from bot.gatherings.models import Answer, Gathering, NativeStatus
+from bot.guilds.service import peek_guild_settings
+from bot.timeparse import TimeParseError, format_dt, parse_duration
+from cogs.parties import _repository as repository
+from cogs.parties._models import (
+    NOTE_MAX,
+    ListeningParty,
+    PartyStatus,
+)
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+log = logging.getLogger(__name__)
+
+KIND = "party"
+CAPACITY_MAX = 10_000
+TRACKS_MAX = 60
+TRACK_TITLE_MAX = 100
+PARTY_LENGTH_MAX = timedelta(hours=12)
+COUNTDOWN_AHEAD = timedelta(minutes=1)
+COUNTDOWN_MIN_LEAD = timedelta(seconds=4)
+# Job kinds of the party's own timeline (the shared card/notice/remind jobs are "party.card" and so on).
+COUNTDOWN_JOB = "party.countdown"
+START_JOB = "party.start"
+TRACK_JOB = "party.track"
+END_JOB = "party.end"
+NATIVE_JOB = "party.native"
+
+# "Title - 3:45", "Title (3:45)", "Title 3m20s", "Title — 45s"
+_TRACK_LINE = re.compile(
+    r"^(?:\d{1,3}[.)]\s+)?(?P<title>.+?)\s*[-–—:(\[]?\s*"
+    r"(?P<duration>\d{1,2}:\d{2}(?::\d{2})?|\d+(?:\.\d+)?\s*(?:h|hours?|m|mins?|minutes?|s|secs?|seconds?)"
+    r"(?:\s*\d+\s*(?:m|mins?|minutes?|s|secs?|seconds?))*)\s*[)\]]?$",
+    re.IGNORECASE,
+)
+_NUMBERED_NOTE = re.compile(r"^\s*(?P<index>\d{1,3})\s*[.:)\-]\s*(?P<note>.*)$")
+
+
+@dataclass(frozen=True)
+class Track:
+    title: str
+    seconds: int
+    note: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"title": self.title, "seconds": self.seconds, "note": self.note}
+
+
+@dataclass
+class PartyDraft:
+    """A party as the member described it, read and checked, not yet created."""
+
+    guild_id: int
+    host_id: int
+    title: str
+    starts_at: datetime
+    zone: str
+    tracks: list[Track]
+    text_channel: discord.TextChannel
+    voice_channel: discord.StageChannel | discord.VoiceChannel | None = None
+    capacity: int | None = None
+    description: str | None = None
+    closing_note: str | None = None
+    reminder_offsets: list[int] | None = None
+    release_id: int | None = None
+    artist_id: int | None = None
+    artist_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- reading input ------------------------------------------------------------------------------------------
+
+
+def clean_text(text: str | None, limit: int, what: str) -> str | None:
+    """Strip and check a member-written text; refuse it when too long (never silently cut)."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) > limit:
+        raise InvalidInput(f"The {what} can be at most {limit} characters; yours has {len(text)}.")
+    return text
+
+
+def parse_tracklist(text: str) -> list[Track]:
+    """Read "Title - 3:45" lines (or `|`/`;`-separated) into tracks; refuse any line without a readable duration."""
+    lines = [line.strip() for line in re.split(r"[\n|;]", text) if line.strip()]
+    if not lines:
+        raise InvalidInput('The tracklist is empty; write one track per line, like "Intro - 1:30".')
+    if len(lines) > TRACKS_MAX:
+        raise InvalidInput(f"A party can play at most {TRACKS_MAX} tracks; the tracklist has {len(lines)}.")
+    tracks = []
+    for number, line in enumerate(lines, start=1):
+        match = _TRACK_LINE.match(line)
+        shown = discord.utils.escape_markdown(discord.utils.escape_mentions(line[:60]))
+        if match is None:
+            raise InvalidInput(
+                f"I can't read a duration in track {number} (“{shown}”); write it like “Song title - 3:45”."
+            )
+        try:
+            duration = track_duration(match.group("duration"))
+        except TimeParseError:
+            raise InvalidInput(
+                f"I can't read the duration of track {number} (“{shown}”); write it like “Song title - 3:45”."
+            ) from None
+        title = match.group("title").strip(" -–—:([")
+        if not title:
+            raise InvalidInput(f"Track {number} (“{shown}”) has no title.")
+        if len(title) > TRACK_TITLE_MAX:
+            raise InvalidInput(f"Track {number}'s title is longer than {TRACK_TITLE_MAX} characters.")
+        seconds = round(duration.total_seconds())
+        if seconds < 1:
+            raise InvalidInput(f"Track {number} (“{shown}”) has to last at least a second.")
+        tracks.append(Track(title=title, seconds=seconds))
+    if sum(track.seconds for track in tracks) > PARTY_LENGTH_MAX.total_seconds():
+        raise InvalidInput("A listening party can last at most 12 hours; the tracklist is longer than that.")
+    return tracks
+
+
+def track_duration(text: str) -> timedelta:
+    """A track's length: "3:45" is minutes and seconds (as on every tracklist), "1:02:03" adds hours."""
+    if ":" in text:
+        parts = [int(part) for part in text.split(":")]
+        hours, minutes, seconds = ([0, *parts] if len(parts) == 2 else parts)[-3:]
+        if seconds >= 60 or (len(parts) == 3 and minutes >= 60):
+            raise TimeParseError(f"“{text}” is not a track length.")
+        return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    return parse_duration(text)
+
+
+def attach_notes(tracks: list[Track], notes: str | None) -> list[Track]:
+    """Give each track the artist's note: one line per track in order, or lines starting with the track number."""
+    if not notes or not notes.strip():
+        return tracks
+    lines = [line for line in notes.splitlines() if line.strip()]
+    by_index: dict[int, str] = {}
+    numbered = all(_NUMBERED_NOTE.match(line) for line in lines)
+    for position, line in enumerate(lines):
+        if numbered:
+            match = _NUMBERED_NOTE.match(line)
+            assert match is not None
+            index, note = int(match.group("index")) - 1, match.group("note").strip()
+        else:
+            index, note = position, line.strip()
+        if not 0 <= index < len(tracks):
+            raise InvalidInput(f"There's a note for track {index + 1}, but the tracklist has {len(tracks)} tracks.")
+        if len(note) > NOTE_MAX:
+            raise InvalidInput(f"The note for track {index + 1} can be at most {NOTE_MAX} characters.")
+        by_index[index] = note
+    return [Track(t.title, t.seconds, by_index.get(i) or t.note) for i, t in enumerate(tracks)]
+
+
+def parse_capacity(capacity: int | None) -> int | None:
+    if capacity is None:
+        return None
+    if capacity < 0 or capacity > CAPACITY_MAX:
+        raise InvalidInput(f"Capacity has to be between 0 and {CAPACITY_MAX:,} (leave it out for no limit).")
+    return capacity
+
+
+def parse_offsets(text: str | None) -> list[int] | None:
+    """Read reminder times like "24h, 1h, 10m" into seconds before the start; "none" turns reminders off."""
+    if text is None or not text.strip():
+        return None
+    if text.strip().lower() in {"none", "off", "no"}:
+        return []
+    seconds = []
+    for part in re.split(r"[,;]", text):
+        if not part.strip():
+            continue
+        duration = parse_duration(part)
+        if duration > timedelta(days=14):
+            raise InvalidInput("Reminders can be at most 14 days before the start.")
+        seconds.append(max(1, round(duration.total_seconds())))
+    if len(seconds) > 5:
+        raise InvalidInput("A party can have at most 5 reminders.")
+    return sorted(set(seconds), reverse=True)
+
+
+def check_text_channel(channel: discord.abc.GuildChannel | None) -> discord.TextChannel:
+    """The channel where the card and the party's posts go; the bot must be able to post and open threads."""
+    if not isinstance(channel, discord.TextChannel):
+        raise InvalidInput("Set a parties channel first (/settings channel parties), or run this in a text channel.")
+    me = channel.guild.me
+    permissions = channel.permissions_for(me)
+    missing = [
+        name.replace("_", " ")
+        for name in (
+            "view_channel",
+            "send_messages",
+            "embed_links",
+            "create_public_threads",
+            "send_messages_in_threads",
+        )
+        if not getattr(permissions, name)
+    ]
+    if missing:
+        raise BotLacksPermissions(f"I need {', '.join(missing)} in {channel.mention} to run parties there.")
+    return channel
+
+
+def native_place(
+    draft_voice: discord.StageChannel | discord.VoiceChannel | None, text: discord.TextChannel
+) -> native.NativePlace:
+    if draft_voice is not None:
+        return native.NativePlace(channel=draft_voice)
+    return native.NativePlace(location=f"#{text.name} ({text.jump_url})")
+
+
+def native_description(party: ListeningParty) -> str:
+    lines = [party.description or "A listening party: everybody presses play together."]
+    lines.append("")
+    lines.extend(f"{i}. {t['title']}" for i, t in enumerate(party.tracks, start=1))
+    return native.clip("\n".join(lines), native.DESCRIPTION_MAX)
+
+
+# -- creating -----------------------------------------------------------------------------------------------
+
+
+async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -> ListeningParty:
+    """Create the party, its native event, its card and its timeline; on any failure none of them remain."""
+    native.check_place(guild, native_place(draft.voice_channel, draft.text_channel))
+    await native.ensure_room(bot, guild.id)
+    from cogs.parties._render import card_content
+
+    card: discord.Message | None = None
+    native_id: int | None = None
+    try:
+        async with bot.sessionmaker.begin() as session:
+            party = ListeningParty(
+                guild_id=draft.guild_id,
+                title=draft.title,
+                release_id=draft.release_id,
+                artist_id=draft.artist_id,
+                host_id=draft.host_id,
+                description=draft.description,
+                voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
+                text_channel_id=draft.text_channel.id,
+                starts_at=draft.starts_at,
+                zone=draft.zone,
+                tracks=[track.as_json() for track in draft.tracks],
+                closing_note=draft.closing_note,
+                reminder_offsets_seconds=draft.reminder_offsets,
+                status=PartyStatus.SCHEDULED,
+                prompted=[],
+                missed=[],
+                revision=0,
+            )
+            session.add(party)
+            await session.flush()
+            gathering = Gathering(
+                kind=KIND,
+                ref_id=party.id,
+                guild_id=party.guild_id,
+                title=party.title,
+                starts_at=party.starts_at,
+                ends_at=party.ends_at,
+                zone=party.zone,
+                capacity=draft.capacity,
+                card_channel_id=draft.text_channel.id,
+                dm_cap=250,
+                dms_sent=0,
+            )
+            session.add(gathering)
+            await session.flush()
+            party.gathering_id = gathering.id
+            native_id = await native.create_native_event(
+                bot,
+                guild.id,
+                name=party.title,
+                description=native_description(party),
+                starts_at=party.starts_at,
+                ends_at=party.ends_at,
+                place=native_place(draft.voice_channel, draft.text_channel),
+                reason=f"Listening party scheduled by {draft.host_id}",
+            )
+            gathering.native_event_id = native_id
+            gathering.native_status = NativeStatus.SCHEDULED
+            content = await card_content(bot, session, party, gathering)
+            card = await draft.text_channel.send(
+                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+            )
+            gathering.card_message_id = card.id
+            await schedule_timeline(bot, session, party, gathering)
+            await record(
+                bot,
+                session,
+                guild_id=party.guild_id,
+                actor_id=draft.host_id,
+                action="party.schedule",
+                target=party.title,
+                before=None,
+                after=snapshot(party, gathering),
+            )
+    except BaseException:
+        await _undo_creation(bot, guild.id, card, native_id)
+        raise
+    return party
+
+
+async def _undo_creation(bot: LabelBot, guild_id: int, card: discord.Message | None, native_id: int | None) -> None:
+    if card is not None:
+        try:
+            await card.delete()
+        except discord.HTTPException:
+            log.exception("Could not delete the card %s of a party that failed to be created", card.id)
+    if native_id is not None:
+        try:
+            await native.delete_native_event(bot, guild_id, native_id)
+        except discord.HTTPException:
+            log.exception("Could not delete native event %s of a party that failed to be created", native_id)
+
+
+def snapshot(party: ListeningParty, gathering: Gathering | None) -> dict[str, Any]:
+    """What the audit trail records of a party."""
+    return {
+        "id": party.id,
+        "title": party.title,
+        "starts_at": party.starts_at.isoformat(),
+        "tracks": len(party.tracks),
+        "capacity": gathering.capacity if gathering else None,
+        "status": party.status,
+    }
+
+
+async def reminder_offsets(session: AsyncSession, party: ListeningParty) -> list[int]:
+    """Seconds ahead of the start: the party's own, else the server's defaults."""
+    if party.reminder_offsets_seconds is not None:
+        return [int(s) for s in party.reminder_offsets_seconds]
+    settings = await peek_guild_settings(session, party.guild_id)
+    return [int(m) * 60 for m in settings.reminder_offsets_minutes]
+
+
+async def schedule_timeline(bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering) -> None:
+    """Schedule reminders, countdown and start (the start job schedules the tracks and the end)."""
+    await fanout.schedule_reminders(bot, session, gathering, await reminder_offsets(session, party))
+    countdown_at = countdown_moment(party.starts_at, utcnow())
+    if countdown_at is not None:
+        await bot.jobs.schedule(
+            session,
+            COUNTDOWN_JOB,
+            {"party_id": party.id},
+            countdown_at,
+            guild_id=party.guild_id,
+            key=countdown_key(party),
+        )
+    else:
+        await bot.jobs.cancel(session, countdown_key(party))
+    await bot.jobs.schedule(
+        session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=party.guild_id, key=start_key(party)
+    )
+
+
+def countdown_moment(starts_at: datetime, now: datetime) -> datetime | None:
+    """A minute before the start; halfway there when less than a minute is left; None when it is too close."""
+    if starts_at - COUNTDOWN_AHEAD > now:
+        return starts_at - COUNTDOWN_AHEAD
+    left = starts_at - now
+    return now + left / 2 if left >= COUNTDOWN_MIN_LEAD else None
+
+
+def countdown_key(party: ListeningParty) -> str:
+    return f"party:{party.id}:countdown"
+
+
+def start_key(party: ListeningParty) -> str:
+    return f"party:{party.id}:start"
+
+
+def track_key(party: ListeningParty, index: int) -> str:
+    return f"party:{party.id}:track:{index}"
+
+
+def end_key(party: ListeningParty) -> str:
+    return f"party:{party.id}:end"
+
+
+# -- loading ------------------------------------------------------------------------------------------------
+
+
+async def load(
+    session: AsyncSession, guild_id: int, party_id: int, *, lock: bool = False
+) -> tuple[ListeningParty, Gathering]:
+    party = await repository.get(session, party_id, lock=lock)
+    if party is None or party.guild_id != guild_id or party.gathering_id is None:
+        raise NotFound("There is no such listening party in this server.")
+    gathering = await session.get(Gathering, party.gathering_id)
+    if gathering is None:
+        raise NotFound("There is no such listening party in this server.")
+    return party, gathering
+
+
+# -- changes ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PartyChanges:
+    title: str | None = None
+    starts_at: datetime | None = None
+    zone: str | None = None
+    capacity: int | None = None
+    clear_capacity: bool = False
+    description: str | None = None
+    reminder_offsets: list[int] | None = None
+
+    def any(self) -> bool:
+        return (
+            any(
+                value is not None
+                for value in (self.title, self.starts_at, self.capacity, self.description, self.reminder_offsets)
+            )
+            or self.clear_capacity
+        )
+
+
+async def edit_party(
+    bot: LabelBot, party_id: int, guild_id: int, actor_id: int, changes: PartyChanges
+) -> ListeningParty:
+    """Move or retitle a party not started yet: its native event and timeline follow, and those who answered hear."""
+    if not changes.any():
+        raise InvalidInput("Tell me what to change: a new start, title, capacity, description or reminders.")
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await load(session, guild_id, party_id, lock=True)
+        if party.status != PartyStatus.SCHEDULED:
+            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be edited.")
+        before = snapshot(party, gathering)
+        moved = changes.starts_at is not None and changes.starts_at != party.starts_at
+        if changes.title is not None:
+            party.title = gathering.title = changes.title
+        if changes.description is not None:
+            party.description = changes.description
+        if changes.starts_at is not None:
+            party.starts_at = gathering.starts_at = changes.starts_at
+            gathering.ends_at = party.ends_at
+        if changes.zone is not None:
+            party.zone = gathering.zone = changes.zone
+        if changes.clear_capacity:
+            gathering.capacity = None
+        elif changes.capacity is not None:
+            gathering.capacity = changes.capacity
+        if changes.reminder_offsets is not None:
+            party.reminder_offsets_seconds = changes.reminder_offsets
+        party.revision += 1
+        promoted = await rsvp.fill_from_waitlist(session, gathering)
+        await schedule_timeline(bot, session, party, gathering)
+        if gathering.native_event_id is not None:
+            await native.edit_native_event(
+                bot,
+                guild_id,
+                gathering.native_event_id,
+                name=party.title,
+                description=native_description(party),
+                starts_at=party.starts_at,
+                ends_at=party.ends_at,
+            )
+        await request_card_refresh(bot, session, gathering, now=True)
+        if moved or changes.title is not None:
+            await fanout.schedule_notice(
+                bot,
+                session,
+                gathering,
+                name=f"edit:{party.revision}",
+                text=(
+                    f"📅 **{_safe(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
+                    f"({format_dt(party.starts_at, 'R')})."
+                ),
+            )
+        await _tell_promoted(bot, session, party, gathering, promoted)
+        await record(
+            bot,
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="party.edit",
+            target=party.title,
+            before=before,
+            after=snapshot(party, gathering),
+        )
+    return party
+
+
+async def cancel_party(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+    """Cancel a party: its timeline stops, its native event is cancelled, its card says so, those who answered hear."""
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await load(session, guild_id, party_id, lock=True)
+        if not party.is_open:
+            raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
+        before = snapshot(party, gathering)
+        now = utcnow()
+        party.status = PartyStatus.CANCELLED
+        party.cancelled_at = gathering.cancelled_at = now
+        await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
+        await bot.jobs.schedule(
+            session,
+            NATIVE_JOB,
+            {"party_id": party.id, "status": NativeStatus.CANCELLED.value},
+            now,
+            guild_id=guild_id,
+            key=f"party:{party.id}:native:cancel",
+        )
+        await fanout.schedule_notice(
+            bot,
+            session,
+            gathering,
+            name="cancel",
+            text=f"❌ **{_safe(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
+        )
+        await request_card_refresh(bot, session, gathering, now=True)
+        await record(
+            bot,
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="party.cancel",
+            target=party.title,
+            before=before,
+            after=snapshot(party, gathering),
+        )
+    return party
+
+
+async def start_now(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+    """Start a scheduled party at once: the whole timeline moves to now."""
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await load(session, guild_id, party_id, lock=True)
+        if party.status != PartyStatus.SCHEDULED:
+            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be started.")
+        before = snapshot(party, gathering)
+        party.starts_at = gathering.starts_at = utcnow()
+        gathering.ends_at = party.ends_at
+        party.revision += 1
+        await fanout.cancel_reminders(bot, session, gathering)
+        await bot.jobs.cancel(session, countdown_key(party))
+        await bot.jobs.schedule(
+            session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
+        )
+        await record(
+            bot,
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="party.start_now",
+            target=party.title,
+            before=before,
+            after=snapshot(party, gathering),
+        )
+    return party
+
+
+def _status_words(party: ListeningParty) -> str:
+    return {
+        PartyStatus.SCHEDULED: "not started yet",
+        PartyStatus.LIVE: "already started",
+        PartyStatus.ENDED: "already ended",
+        PartyStatus.CANCELLED: "been cancelled",
+    }[PartyStatus(party.status)]
+
+
+def _safe(text: str) -> str:
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+# -- answers and attendance -----------------------------------------------------------------------------------
+
+
+async def answer(
+    bot: LabelBot, party_id: int, guild_id: int, user_id: int, new: Answer
+) -> tuple[ListeningParty, rsvp.RsvpOutcome]:
+    """Record a member's RSVP; the card's count follows soon (edits coalesced), promoted members are told."""
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await load(session, guild_id, party_id)
+        if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
+            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
+        outcome = await rsvp.answer(session, gathering.id, user_id, new)
+        if outcome.changed:
+            await request_card_refresh(bot, session, gathering)
+        await _tell_promoted(bot, session, party, gathering, outcome.promoted)
+    return party, outcome
+
+
+async def _tell_promoted(
+    bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering, promoted: list[int]
+) -> None:
+    for user_id in promoted:
+        await fanout.schedule_notice(
+            bot,
+            session,
+            gathering,
+            name=f"promoted:{user_id}:{time.time_ns()}",
+            text=(
+                f"🎉 A spot opened up: you're now **going** to **{_safe(party.title)}**, "
+                f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})."
+            ),
+            audience=fanout.AUDIENCE_USERS,
+            user_ids=[user_id],
+        )
+
+
+async def mark_here(bot: LabelBot, party_id: int, guild_id: int, user_id: int) -> tuple[ListeningParty, bool]:
+    """Record that a member is at the party (only while it runs); False if they already were."""
+    async with bot.sessionmaker.begin() as session:
+        party, _ = await load(session, guild_id, party_id)
+        if party.status == PartyStatus.SCHEDULED:
+            raise Conflict(f"“{party.title}” hasn't started yet; come back {format_dt(party.starts_at, 'R')}.")
+        if party.status != PartyStatus.LIVE:
+            raise Conflict(f"“{party.title}” has {_status_words(party)}.")
+        added = await repository.record_attendance(session, party.id, user_id)
+    return party, added
