@@ -37,6 +37,7 @@ from .state import (
     FakeUser,
     Permissions,
     SnowflakeGenerator,
+    assign_component_ids,
 )
 
 # Flags a bot may set when it creates a message (message resource doc, "Create Message": SUPPRESS_EMBEDS,
@@ -66,6 +67,7 @@ class FakeDiscord:
         token: str | None = None,
         privileged_intents: int = Intents.PRIVILEGED,
         recommended_shards: int = 1,
+        check_responses: bool = False,
     ) -> None:
         self._ids = SnowflakeGenerator()
         bot_id = self._ids.next(int(time.time() * 1000) - 400 * 86400 * 1000)
@@ -91,6 +93,9 @@ class FakeDiscord:
         self.rejected_requests: list[RecordedRequest] = []
         self.unknown_routes: list[RecordedRequest] = []
         self.count_429 = 0
+        # self-check: validate the fake's own JSON answers against the spec's response schemas
+        self.check_responses = check_responses
+        self.response_violations: list[tuple[str, str, Any]] = []
 
         self._users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
         self._guilds: dict[int, FakeGuild] = {}
@@ -210,7 +215,9 @@ class FakeDiscord:
         self._register_guild_channels(guild)
         for session in self.gateway.live_sessions():
             if session.owns(gid):
-                self.gateway._send_dispatch(session, "GUILD_CREATE", self._guild_create_payload(guild, session))
+                self.gateway._send_dispatch(
+                    session, "GUILD_CREATE", self._guild_create_payload(guild, session, joined=True)
+                )
         return guild
 
     def guild(self, key: int | str) -> FakeGuild:
@@ -416,7 +423,9 @@ class FakeDiscord:
     # ==========================================================================================
     # gateway payloads and emitters
     # ==========================================================================================
-    def _guild_create_payload(self, guild: FakeGuild, session: Any) -> dict[str, Any]:
+    def _guild_create_payload(self, guild: FakeGuild, session: Any, *, joined: bool = False) -> dict[str, Any]:
+        """GUILD_CREATE: lazy-loaded at IDENTIFY (``unavailable: false``) or a guild the bot just
+        joined (no ``unavailable`` key; discord.py tells on_guild_join from on_guild_available by it)."""
         large = guild.member_count >= session.large_threshold
         members: list[FakeMember] = []
         me = guild.get_member(self.bot_user.id)
@@ -445,6 +454,8 @@ class FakeDiscord:
                 "lazy": True,
             }
         )
+        if joined:
+            del data["unavailable"]
         return data
 
     def _emit_guild(self, guild: FakeGuild, event: str, data: dict[str, Any], **kw: Any) -> list[asyncio.Future[None]]:
@@ -606,7 +617,7 @@ class FakeDiscord:
             author=author,
             content=body.get("content") or "",
             embeds=[_normalise_embed(e) for e in body.get("embeds") or []],
-            components=list(body.get("components") or []),
+            components=assign_component_ids(body.get("components")),
             allowed_mentions=body.get("allowed_mentions"),
             nonce=body.get("nonce"),
             flags=flags,
@@ -662,7 +673,7 @@ class FakeDiscord:
         if "embeds" in body:
             msg.embeds = [_normalise_embed(e) for e in body["embeds"] or []]
         if "components" in body:
-            msg.components = list(body["components"] or [])
+            msg.components = assign_component_ids(body["components"])
         if "allowed_mentions" in body:
             msg.allowed_mentions = body["allowed_mentions"]
         if "flags" in body and body["flags"] is not None:

@@ -769,7 +769,10 @@ async def interaction_callback(ctx: Request) -> Any:
         interaction["response_message_id"] = str(original.id)
         interaction["response_message_loading"] = ctype == 5
         interaction["response_message_ephemeral"] = bool(original.flags & FLAG_EPHEMERAL)
-    return {"interaction": interaction, "resource": resource}
+    # the spec's InteractionCallbackResponse has a resource only for types 4, 7 (and 12)
+    if ctype in (4, 7):
+        return {"interaction": interaction, "resource": resource}
+    return {"interaction": interaction}
 
 
 def _webhook_interaction(ctx: Request) -> FakeInteraction:

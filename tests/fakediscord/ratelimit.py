@@ -39,15 +39,10 @@ DEFAULT_LIMIT, DEFAULT_PER = 50, 1.0
 LIMITS: dict[tuple[str, str], Limit] = {
     ("POST", "/channels/{channel_id}/messages"): Limit("messages.create", 5, 5.0),
     ("PATCH", "/channels/{channel_id}/messages/{message_id}"): Limit("messages.edit", 5, 5.0),
-    ("DELETE", "/channels/{channel_id}/messages/{message_id}"): Limit("messages.delete", 5, 1.0),
     ("POST", "/channels/{channel_id}/messages/{message_id}/crosspost"): Limit("messages.crosspost", 10, 3600.0),
     ("PUT", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji_name}/@me"): Limit("reactions", 1, 0.25),
     ("PUT", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"): Limit("member.roles", 10, 10.0),
     ("DELETE", "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"): Limit("member.roles", 10, 10.0),
-    ("PATCH", "/channels/{channel_id}"): Limit("channel.edit", 5, 10.0),
-    ("GET", "/gateway/bot"): Limit("gateway", 2, 5.0),
-    ("PUT", "/applications/{application_id}/commands"): Limit("commands.put", 2, 60.0),
-    ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands"): Limit("commands.guild.put", 2, 60.0),
 }
 GLOBAL = Limit("global", 50, 1.0)
 

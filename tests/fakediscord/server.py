@@ -297,6 +297,9 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
     if status == 204 or data is None:
         resp = web.Response(status=204, headers=rl_headers)
         return finish(resp, None)
+    if fake.check_responses:
+        for problem in validation.validate_response(method, rdef.template, status, data):
+            fake.response_violations.append((method, rdef.template, problem))
     return finish(json_response(status, data, rl_headers), data)
 
 

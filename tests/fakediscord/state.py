@@ -571,6 +571,34 @@ def _emoji_json(key: str) -> dict[str, Any]:
     return {"id": None, "name": key}
 
 
+def assign_component_ids(components: Any) -> list[dict[str, Any]]:
+    """Discord numbers every component of a message (``id``, 1..n in tree order) when none is given
+    (component reference: "id ... auto populated through increment if not provided")."""
+    comps = [dict(c) for c in components or [] if isinstance(c, dict)]
+    used = {c["id"] for c in iter_components(comps) if isinstance(c.get("id"), int)}
+    counter = itertools.count(1)
+
+    def fill(items: list[dict[str, Any]]) -> None:
+        for c in items:
+            if not isinstance(c.get("id"), int):
+                n = next(counter)
+                while n in used:
+                    n = next(counter)
+                c["id"] = n
+            if isinstance(c.get("components"), list):
+                c["components"] = [dict(x) for x in c["components"] if isinstance(x, dict)]
+                fill(c["components"])
+            if isinstance(c.get("accessory"), dict):
+                c["accessory"] = dict(c["accessory"])
+                fill([c["accessory"]])
+            if isinstance(c.get("component"), dict):
+                c["component"] = dict(c["component"])
+                fill([c["component"]])
+
+    fill(comps)
+    return comps
+
+
 def iter_components(components: Any) -> Any:
     """Every component nested in rows, sections, containers and labels."""
     if not isinstance(components, list):
@@ -919,7 +947,15 @@ class FakeGuild:
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
             "max_members": 500000,
+            "max_presences": None,
             "max_video_channel_users": 25,
+            "max_stage_video_channel_users": 50,
+            "widget_enabled": False,
+            "widget_channel_id": None,
+            "region": "deprecated",
+            "nsfw": False,
+            "incidents_data": None,
+            "home_header": None,
         }
 
     def __repr__(self) -> str:

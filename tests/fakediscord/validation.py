@@ -147,6 +147,31 @@ def validator_for(method: str, template: str, content_type: str = "application/j
     return validator
 
 
+def response_validator_for(method: str, template: str, status: int) -> Any | None:
+    """The compiled validator of a route's JSON answer for ``status`` (None when the spec has none)."""
+    key = ("RESPONSE " + method.upper(), template, str(status))
+    if key in _validators:
+        return _validators[key]
+    spec = load_spec()
+    op = (spec["paths"].get(template) or {}).get(method.lower()) or {}
+    resp = (op.get("responses") or {}).get(str(status)) or {}
+    schema = ((resp.get("content") or {}).get("application/json") or {}).get("schema")
+    validator = _Validator(_rewrite_refs(copy.deepcopy(schema)), registry=_registry) if schema is not None else None
+    _validators[key] = validator
+    return validator
+
+
+def validate_response(method: str, template: str, status: int, body: Any) -> list[FieldError]:
+    """Check one of the fake's own answers against the spec (used by ``FakeDiscord(check_responses=True)``)."""
+    validator = response_validator_for(method, template, status)
+    if validator is None:
+        return []
+    out: list[FieldError] = []
+    for err in validator.iter_errors(body):
+        out.extend(_describe(err))
+    return out
+
+
 def schema_validator(name: str) -> Any:
     """A validator for one named component schema (e.g. the data of an interaction callback)."""
     key = ("SCHEMA", name, "")
