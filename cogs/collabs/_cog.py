@@ -129,6 +129,7 @@ class CollabCog(commands.Cog, name="Collabs"):
             expires_in: How long it stays open, e.g. "2 weeks" (default: the server's setting, usually 30 days).
         """
         guild_id = _guild_id(interaction)
+        # The answer is a modal, which must be the first response, so this can't defer: only quick reads here.
         async with self.bot.sessionmaker.begin() as session:
             settings = await peek_guild_settings(session, guild_id)
             chosen = await service.resolve_skills(session, guild_id, skills)
@@ -225,6 +226,7 @@ class CollabCog(commands.Cog, name="Collabs"):
     async def skills_list(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show the server's skill list."""
         guild_id = _guild_id(interaction)
+        await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             names = [skill.name for skill in await service.skills(session, guild_id)]
         embed = discord.Embed(
@@ -303,6 +305,7 @@ class CollabCog(commands.Cog, name="Collabs"):
             links: Links to your work (a single space clears them).
         """
         guild_id = _guild_id(interaction)
+        await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await service.update_profile(
                 session,
@@ -334,6 +337,7 @@ class CollabCog(commands.Cog, name="Collabs"):
             member: Whose profile to show.
         """
         guild_id = _guild_id(interaction)
+        await defer(interaction)
         target = member or interaction.user
         async with self.bot.sessionmaker.begin() as session:
             profile = await service.load_profile(session, guild_id, target.id)

@@ -405,6 +405,10 @@ async def test_bad_input_creates_nothing_and_commands(harness: BotHarness) -> No
         assert reply.ephemeral
         return str(reply.content)
 
+    completed = await fake.autocomplete(
+        world.guild, world.h.general, world.poster, "collab post", focused="skills", skills="mixing engineer, MAS"
+    )
+    assert [c["value"] for c in completed] == ["mixing engineer, mastering engineer"]
     assert "Choose at least one skill" in await refused(world.poster, "collab post", skills=" , ", compensation="paid")
     assert "isn't on this server's skill list" in await refused(
         world.poster, "collab post", skills="kazoo", compensation="paid"
@@ -502,4 +506,15 @@ async def test_tag_limit_and_poster_with_closed_dms(harness: BotHarness) -> None
     private = next(t for t in world.guild.threads if t.type == ChannelType.private_thread)
     assert private.parent_id == world.h.general.id
     assert private.thread_member_ids - {fake.bot_user.id} == {zed.id, world.ana.id}
+
+    # The expiry warning reaches zed in the post's thread too, with the buttons; Close there closes it.
+    await world.post(zed, "drummer", title="Quick drum take", open_for="4s")
+    quick = await world.request(await _request_id_by_title(world, "Quick drum take"))
+    quick_thread = world.thread_of(quick)
+    warning = await fake.wait_for_message(quick_thread, lambda m: "Keep it open" in str(m.components), timeout=TIMEOUT)
+    assert _pinged(warning) == {zed.id}
+    closing = await fake.click(world.guild, quick_thread, zed, warning, f"collab:close:{quick.id}")
+    assert "Closed" in (await closing.reply(timeout=TIMEOUT)).content
+    await fake.wait_until(lambda: quick_thread.archived and quick_thread.locked, TIMEOUT, "the post archived")
+    assert (await world.request(quick.id)).status == "closed"
     fake.assert_no_rejections()
