@@ -1,0 +1,287 @@
+"""Scheduled work of releases: announcement, teasers, crossposts, approval requests, DMs, message refreshes.
+
+Each handler is idempotent: it posts with send_once (a retry fetches what an earlier attempt posted) and records
+what it produced in the release, so restarts and retries never post twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot.catalog.models import Release, ReleaseStatus
+from bot.catalog.queries import get_release
+from bot.db.base import utcnow
+from bot.guilds.service import peek_guild_settings
+from bot.jobs import JobContext, JobFailed, MissedRule
+from bot.jobs.sending import send_once
+from cogs.releases import _repository as repository
+from cogs.releases import _service as service
+from cogs.releases._render import Post, announcement, teaser
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+log = logging.getLogger(__name__)
+
+# More than this past the release time (the bot was down), the announcement says it is late.
+ANNOUNCE_LATE_AFTER = timedelta(seconds=10)
+# A teaser more than this past its moment is skipped: a countdown after the fact would mislead.
+TEASER_GRACE = timedelta(minutes=2)
+# Discord allows about 10 crossposts an hour per channel; a refused one is tried again this much later.
+CROSSPOST_RETRY = timedelta(minutes=10)
+CROSSPOST_WAIT_SECONDS = 15.0
+ALREADY_CROSSPOSTED = 40033
+
+
+async def _channel(bot: LabelBot, channel_id: int | None, what: str) -> discord.abc.Messageable:
+    if channel_id is None:
+        raise JobFailed(f"no {what} channel is set")
+    channel = bot.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await bot.fetch_channel(channel_id)
+        except (discord.NotFound, discord.Forbidden) as error:
+            raise JobFailed(f"the {what} channel {channel_id} is gone or hidden from the bot") from error
+    if not isinstance(channel, discord.abc.Messageable):
+        raise JobFailed(f"the {what} channel {channel_id} can't hold messages")
+    return channel
+
+
+async def _load(bot: LabelBot, ctx: JobContext) -> Release | None:
+    assert ctx.guild_id is not None
+    async with bot.sessionmaker() as session:
+        return await get_release(session, int(ctx.payload["release_id"]), ctx.guild_id)
+
+
+async def _post_kwargs(post: Post, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"content": post.content, "embed": post.embed}
+    view = post.view()
+    if view is not None:
+        kwargs["view"] = view
+    return {**kwargs, **(extra or {})}
+
+
+async def _announcement_post(bot: LabelBot, release: Release, *, late: bool) -> Post:
+    async with bot.sessionmaker() as session:
+        settings = await peek_guild_settings(session, release.guild_id)
+    return announcement(
+        release,
+        artist_name=release.artist.name,
+        fan_role_id=release.artist.fan_role_id,
+        all_releases_role_id=settings.all_releases_role_id,
+        late=late,
+    )
+
+
+async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Post the announcement in the announcements channel, once; crosspost it as its own job."""
+    release = await _load(bot, ctx)
+    if release is None:
+        return {"skipped": "release gone"}
+    if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
+        return {"skipped": release.status}
+    async with bot.sessionmaker() as session:
+        settings = await peek_guild_settings(session, release.guild_id)
+    channel = await _channel(bot, settings.announcements_channel_id, "announcements")
+    late = ctx.lateness > ANNOUNCE_LATE_AFTER
+    post = await _announcement_post(bot, release, late=late)
+    message = await send_once(
+        channel, ctx, "announcement", allowed_mentions=post.allowed_mentions, **await _post_kwargs(post)
+    )
+    is_news = isinstance(channel, discord.TextChannel) and channel.is_news()
+    async with bot.sessionmaker.begin() as session:
+        current = await session.get(Release, release.id, with_for_update=True)
+        if current is None:
+            return {"skipped": "release gone", "message_id": message.id}
+        if current.status == ReleaseStatus.SCHEDULED:
+            current.status = str(ReleaseStatus.ANNOUNCED)
+            current.announced_at = utcnow()
+            current.announced_late = late
+        await repository.remember_message(session, release.id, "announcement", message.channel.id, message.id)
+        if is_news:
+            await _schedule_crosspost(bot, session, release.id, release.guild_id, message, attempt=1, due=utcnow())
+    if late:
+        log.info("Release %s announced %s late", release.id, ctx.lateness)
+    return {"message_id": message.id, "late": late}
+
+
+async def _schedule_crosspost(
+    bot: LabelBot, session: Any, release_id: int, guild_id: int, message: Any, *, attempt: int, due: Any
+) -> None:
+    await bot.jobs.schedule(
+        session,
+        service.CROSSPOST,
+        {"release_id": release_id, "channel_id": message.channel.id, "message_id": message.id, "attempt": attempt},
+        due,
+        guild_id=guild_id,
+        key=service.crosspost_key(release_id, attempt),
+        replace_done=False,
+    )
+
+
+async def run_crosspost(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Publish the announcement to following servers; a refusal (rate limit, outage) is retried later as a new job."""
+    channel = await _channel(bot, int(ctx.payload["channel_id"]), "announcements")
+    if not isinstance(channel, discord.TextChannel):
+        raise JobFailed("the announcement is not in a text channel")
+    message = channel.get_partial_message(int(ctx.payload["message_id"]))
+    attempt = int(ctx.payload.get("attempt", 1))
+    retry_in = CROSSPOST_RETRY
+    try:
+        await asyncio.wait_for(message.publish(), timeout=CROSSPOST_WAIT_SECONDS)
+        return {"crossposted": True}
+    except discord.HTTPException as error:
+        if error.code == ALREADY_CROSSPOSTED:
+            return {"crossposted": True, "already": True}
+        if isinstance(error, discord.NotFound | discord.Forbidden):
+            raise JobFailed(f"can't crosspost the announcement: {error}") from error
+        reason = f"{error.status} {error.text}"
+    except discord.RateLimited as limited:
+        retry_in = max(CROSSPOST_RETRY, timedelta(seconds=limited.retry_after))
+        reason = "rate limited"
+    except TimeoutError:
+        # discord.py waits out a 429 by itself; an hour-long wait would hold this worker, so leave and come back.
+        reason = "rate limited"
+    due = utcnow() + retry_in
+    async with bot.sessionmaker.begin() as session:
+        await _schedule_crosspost(
+            bot, session, int(ctx.payload["release_id"]), ctx.guild_id or 0, message, attempt=attempt + 1, due=due
+        )
+    log.info("Crosspost of release %s refused (%s); trying again at %s", ctx.payload["release_id"], reason, due)
+    return {"crossposted": False, "reason": reason, "retry_at": due.isoformat()}
+
+
+async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Post a silent countdown teaser (no pings, no notification)."""
+    release = await _load(bot, ctx)
+    if release is None:
+        return {"skipped": "release gone"}
+    if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
+        return {"skipped": release.status}
+    async with bot.sessionmaker() as session:
+        settings = await peek_guild_settings(session, release.guild_id)
+    channel = await _channel(bot, settings.announcements_channel_id, "announcements")
+    post = teaser(release, artist_name=release.artist.name)
+    message = await send_once(
+        channel,
+        ctx,
+        "teaser",
+        allowed_mentions=discord.AllowedMentions.none(),
+        silent=True,
+        **await _post_kwargs(post),
+    )
+    async with bot.sessionmaker.begin() as session:
+        await repository.remember_message(
+            session, release.id, f"teaser:{ctx.payload.get('minutes')}", message.channel.id, message.id
+        )
+    return {"message_id": message.id}
+
+
+async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Ask the moderators, in the mod-log channel, to approve or reject an artist's release."""
+    from cogs.releases._views import approval_view
+
+    release = await _load(bot, ctx)
+    if release is None:
+        return {"skipped": "release gone"}
+    if release.release_status is not ReleaseStatus.AWAITING_APPROVAL and "messages" not in ctx.progress:
+        return {"skipped": release.status}
+    async with bot.sessionmaker() as session:
+        settings = await peek_guild_settings(session, release.guild_id)
+    channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
+    post = await _announcement_post(bot, release, late=False)
+    request = (
+        f"<@{release.created_by}> asks to schedule this release for "
+        f"<t:{int(release.release_at.timestamp())}:F>. Approve it, or reject it with a reason."
+    )
+    view = approval_view(release.id, post)
+    message = await send_once(
+        channel,
+        ctx,
+        "approval",
+        allowed_mentions=discord.AllowedMentions.none(),
+        content=request,
+        embed=post.embed,
+        view=view,
+    )
+    async with bot.sessionmaker.begin() as session:
+        await repository.remember_message(session, release.id, "approval", message.channel.id, message.id)
+    return {"message_id": message.id}
+
+
+async def run_notify(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """DM the member who created a release; closed DMs are recorded, not retried."""
+    user_id = int(ctx.payload["user_id"])
+    try:
+        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
+        channel = user.dm_channel or await user.create_dm()
+        message = await send_once(
+            channel, ctx, "dm", allowed_mentions=discord.AllowedMentions.none(), content=str(ctx.payload["text"])
+        )
+    except discord.Forbidden:
+        return {"skipped": "DMs closed"}
+    except discord.NotFound:
+        return {"skipped": "user gone"}
+    return {"message_id": message.id}
+
+
+async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Bring the posted announcement in line with the release (after an edit or a cancellation)."""
+    release = await _load(bot, ctx)
+    if release is None:
+        return {"skipped": "release gone"}
+    async with bot.sessionmaker() as session:
+        posted = await repository.message_of(session, release.id, "announcement")
+    if posted is None:
+        return {"skipped": "no announcement"}
+    channel = await _channel(bot, posted.channel_id, "announcements")
+    if not isinstance(channel, discord.TextChannel | discord.Thread):
+        raise JobFailed("the announcement is not in a text channel")
+    post = await _announcement_post(bot, release, late=release.announced_late)
+    view = post.view()
+    try:
+        await channel.get_partial_message(posted.message_id).edit(
+            content=post.content,
+            embed=post.embed,
+            view=view,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+    except discord.NotFound:
+        return {"skipped": "announcement deleted"}
+    return {"edited": posted.message_id}
+
+
+def register_jobs(bot: LabelBot) -> None:
+    """Teach the job queue every kind of release work (from the cog's cog_load)."""
+
+    def bind(handler: Any) -> Any:
+        async def run(ctx: JobContext) -> dict[str, Any] | None:
+            result: dict[str, Any] | None = await handler(bot, ctx)
+            return result
+
+        return run
+
+    # Late is still worth posting: fans want the news, with a line saying it is late.
+    bot.jobs.register(service.ANNOUNCE, bind(run_announce), missed=MissedRule.RUN_LATE, grace=ANNOUNCE_LATE_AFTER)
+    bot.jobs.register(service.TEASER, bind(run_teaser), missed=MissedRule.SKIP, grace=TEASER_GRACE)
+    bot.jobs.register(service.CROSSPOST, bind(run_crosspost), missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.APPROVAL, bind(run_approval), missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.NOTIFY, bind(run_notify), missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.REFRESH, bind(run_refresh), missed=MissedRule.RUN_LATE)
+
+
+def unregister_jobs(bot: LabelBot) -> None:
+    for kind in (
+        service.ANNOUNCE,
+        service.TEASER,
+        service.CROSSPOST,
+        service.APPROVAL,
+        service.NOTIFY,
+        service.REFRESH,
+    ):
+        bot.jobs.unregister(kind)

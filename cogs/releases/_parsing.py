@@ -1,0 +1,214 @@
+"""Reading what members type for a release: tracklists, links, covers, teaser offsets. No Discord, no database."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from bot.catalog.models import (
+    COVER_URL_MAX,
+    DESCRIPTION_MAX,
+    LINK_LABEL_MAX,
+    LINK_URL_MAX,
+    LINKS_MAX,
+    TITLE_MAX,
+    TRACK_TITLE_MAX,
+    TRACKS_MAX,
+)
+from bot.errors import InvalidInput
+from bot.timeparse import TimeParseError, parse_duration
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+TEASERS_MAX = 5
+# A teaser further ahead than this is more likely a typo than a plan.
+TEASER_OFFSET_MAX_MINUTES = 60 * 24 * 60
+
+# "1. Title 3:45", "01) Title - 3:45", "Title 1:02:03" (the number is optional).
+_TRACK = re.compile(
+    r"^\s*(?:(?P<number>\d{1,3})\s*[.)\-:]\s*)?(?P<title>.+?)\s*[-–—]?\s*\(?(?P<duration>\d{1,2}:[0-5]\d(?::[0-5]\d)?)\)?\s*$"
+)
+# "Bandcamp https://…", "Bandcamp: https://…", "Bandcamp - https://…" or a bare URL.
+_LINK = re.compile(r"^\s*(?:(?P<label>.*?)\s*[:\-–—|]?\s+)?(?P<url>\S+://\S+|www\.\S+)\s*$")
+
+KNOWN_HOSTS: tuple[tuple[str, str], ...] = (
+    ("bandcamp.com", "Bandcamp"),
+    ("spotify.com", "Spotify"),
+    ("music.apple.com", "Apple Music"),
+    ("youtube.com", "YouTube"),
+    ("youtu.be", "YouTube"),
+    ("soundcloud.com", "SoundCloud"),
+    ("tidal.com", "Tidal"),
+    ("deezer.com", "Deezer"),
+    ("distrokid.com", "Pre-save"),
+    ("hypeddit.com", "Pre-save"),
+    ("feature.fm", "Pre-save"),
+)
+
+
+@dataclass(frozen=True)
+class TrackInput:
+    title: str
+    duration_seconds: int | None
+
+
+@dataclass(frozen=True)
+class LinkInput:
+    label: str
+    url: str
+
+
+def _quote(line: str) -> str:
+    shown = " ".join(line.split())
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
+    return shown.replace("@", "@\u200b").replace("`", "'")
+
+
+def parse_tracklist(text: str | None) -> list[TrackInput]:
+    """Read one track per line, "1. Title 3:45"; the error names the first line that is not like that."""
+    tracks: list[TrackInput] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _TRACK.match(line)
+        if match is None:
+            raise InvalidInput(
+                f'Line {number} of the tracklist ("{_quote(line)}") is not like "1. Title 3:45"; '
+                "put a title and a duration on each line."
+            )
+        title = " ".join(match.group("title").split()).rstrip("-–— ")
+        if not title:
+            raise InvalidInput(f'Line {number} of the tracklist ("{_quote(line)}") has no title.')
+        if len(title) > TRACK_TITLE_MAX:
+            raise InvalidInput(f"Line {number} of the tracklist has a title over {TRACK_TITLE_MAX} characters.")
+        tracks.append(TrackInput(title=title, duration_seconds=_seconds(match.group("duration"))))
+    if len(tracks) > TRACKS_MAX:
+        raise InvalidInput(f"A tracklist can have at most {TRACKS_MAX} tracks; this one has {len(tracks)}.")
+    return tracks
+
+
+def _seconds(clock: str) -> int:
+    parts = [int(part) for part in clock.split(":")]
+    total = 0
+    for part in parts:
+        total = total * 60 + part
+    return total
+
+
+def format_duration(seconds: int) -> str:
+    """3:45, or 1:02:03 past an hour."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_tracklist(tracks: list[TrackInput]) -> str:
+    """The tracklist as the member would type it, to prefill the modal."""
+    return "\n".join(
+        f"{index}. {track.title}" + (f" {format_duration(track.duration_seconds)}" if track.duration_seconds else "")
+        for index, track in enumerate(tracks, start=1)
+    )
+
+
+def check_http_url(url: str, what: str) -> str:
+    """Return the URL if it is an absolute http(s) URL, else refuse it naming `what`."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f'{what} ("{_quote(url)}") is not an http or https address.')
+    return url
+
+
+def label_for(url: str) -> str:
+    """The label a link gets when the member gave none: the service it points at, else its host."""
+    host = (urlsplit(url).hostname or "").lower()
+    for suffix, label in KNOWN_HOSTS:
+        if host == suffix or host.endswith("." + suffix):
+            return label
+    return host.removeprefix("www.")[:LINK_LABEL_MAX] or "Link"
+
+
+def parse_links(text: str | None) -> list[LinkInput]:
+    """Read one link per line, "Bandcamp https://…" or a bare URL; at most ten, http(s) only."""
+    links: list[LinkInput] = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _LINK.match(line)
+        if match is None:
+            raise InvalidInput(
+                f'Line {number} of the links ("{_quote(line)}") is not like "Bandcamp https://…"; '
+                "put a label and an address on each line."
+            )
+        url = match.group("url")
+        check_http_url(url, f"The link on line {number}")
+        if len(url) > LINK_URL_MAX:
+            raise InvalidInput(f"The link on line {number} is longer than {LINK_URL_MAX} characters.")
+        label = " ".join((match.group("label") or "").split()).rstrip(":-–—| ") or label_for(url)
+        if len(label) > LINK_LABEL_MAX:
+            raise InvalidInput(f"The label on line {number} of the links is over {LINK_LABEL_MAX} characters.")
+        links.append(LinkInput(label=label, url=url))
+    if len(links) > LINKS_MAX:
+        raise InvalidInput(f"A release can have at most {LINKS_MAX} links; this one has {len(links)}.")
+    return links
+
+
+def format_links(links: list[LinkInput]) -> str:
+    return "\n".join(f"{link.label} {link.url}" for link in links)
+
+
+def check_title(title: str) -> str:
+    """The title with spaces tidied, or a refusal if it is empty or too long."""
+    tidy = " ".join(title.split())
+    if not tidy:
+        raise InvalidInput("A release needs a title.")
+    if len(tidy) > TITLE_MAX:
+        raise InvalidInput(f"A release title can be at most {TITLE_MAX} characters; this one has {len(tidy)}.")
+    return tidy
+
+
+def check_description(text: str | None) -> str | None:
+    tidy = (text or "").strip()
+    if len(tidy) > DESCRIPTION_MAX:
+        raise InvalidInput(f"A description can be at most {DESCRIPTION_MAX} characters; this one has {len(tidy)}.")
+    return tidy or None
+
+
+def check_cover_url(url: str) -> str:
+    """A cover given as an address: http(s) and the name of an image file."""
+    url = url.strip()
+    check_http_url(url, "The cover")
+    if len(url) > COVER_URL_MAX:
+        raise InvalidInput(f"The cover address is longer than {COVER_URL_MAX} characters.")
+    if not urlsplit(url).path.lower().endswith(IMAGE_EXTENSIONS):
+        raise InvalidInput("The cover must be an image (a PNG, JPEG, GIF or WebP file).")
+    return url
+
+
+def check_cover_attachment(filename: str, content_type: str | None) -> None:
+    """Refuse an uploaded cover that is not an image."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind not in IMAGE_CONTENT_TYPES and not (not kind and filename.lower().endswith(IMAGE_EXTENSIONS)):
+        raise InvalidInput("The cover must be an image (a PNG, JPEG, GIF or WebP file).")
+
+
+def parse_teasers(text: str) -> list[int]:
+    """Read teaser offsets such as "7d, 1d, 1h" (or "none") into minutes before the release, largest first."""
+    tidy = text.strip().lower()
+    if tidy in ("none", "no", "off", "0"):
+        return []
+    offsets: set[int] = set()
+    for part in re.split(r"[,;]|\s+and\s+", tidy):
+        if not part.strip():
+            continue
+        try:
+            duration = parse_duration(part)
+        except TimeParseError as error:
+            raise InvalidInput(f'Teasers are durations before the release, like "7d, 1d, 1h": {error}') from None
+        minutes = int(duration.total_seconds() // 60)
+        if minutes < 1 or minutes > TEASER_OFFSET_MAX_MINUTES:
+            raise InvalidInput("Each teaser must be between 1 minute and 60 days before the release.")
+        offsets.add(minutes)
+    if len(offsets) > TEASERS_MAX:
+        raise InvalidInput(f"A release can have at most {TEASERS_MAX} teasers.")
+    return sorted(offsets, reverse=True)

@@ -1,0 +1,509 @@
+"""The rules of releases: drafts, approval, scheduling the announcement and teasers, edits and cancellation.
+
+Every change happens in the caller's transaction, records an audit entry and (re)schedules its jobs in that same
+transaction, so a release is never scheduled without being saved, nor saved without its posts being planned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.artists.models import Artist
+from bot.audit.service import record
+from bot.catalog.models import Release, ReleaseKind, ReleaseLink, ReleaseStatus, ReleaseTrack
+from bot.catalog.queries import get_release
+from bot.db.base import utcnow
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.guilds.models import GuildSettings
+from bot.guilds.service import peek_guild_settings
+from cogs.releases._parsing import LinkInput, TrackInput
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+ANNOUNCE = "release.announce"
+TEASER = "release.teaser"
+CROSSPOST = "release.crosspost"
+APPROVAL = "release.approval"
+NOTIFY = "release.notify"
+REFRESH = "release.refresh"
+
+NO_ANNOUNCEMENTS_CHANNEL = "No announcements channel is set yet; a moderator can pick one with /settings channel."
+NO_MOD_LOG = (
+    "Releases need a moderator's approval here, but no mod-log channel is set for the request; "
+    "ask a moderator to pick one with /settings channel."
+)
+
+
+def announce_key(release_id: int) -> str:
+    return f"release:{release_id}:announce"
+
+
+def teaser_prefix(release_id: int) -> str:
+    return f"release:{release_id}:teaser:"
+
+
+def teaser_key(release_id: int, minutes: int) -> str:
+    return f"{teaser_prefix(release_id)}{minutes}"
+
+
+def crosspost_key(release_id: int, attempt: int) -> str:
+    return f"release:{release_id}:crosspost:{attempt}"
+
+
+def approval_key(release_id: int) -> str:
+    return f"release:{release_id}:approval"
+
+
+def refresh_key(release_id: int) -> str:
+    return f"release:{release_id}:refresh"
+
+
+@dataclass
+class ReleaseInput:
+    """Everything a member gives for a release, already checked."""
+
+    title: str
+    kind: ReleaseKind
+    release_at: datetime
+    zone: str
+    cover_url: str | None = None
+    teaser_offsets_minutes: list[int] | None = None
+    description: str | None = None
+    links: list[LinkInput] = field(default_factory=list)
+    tracks: list[TrackInput] = field(default_factory=list)
+
+
+@dataclass
+class ReleaseChanges:
+    """What /release edit changes; None leaves a value as it is."""
+
+    title: str | None = None
+    kind: ReleaseKind | None = None
+    release_at: datetime | None = None
+    zone: str | None = None
+    cover_url: str | None = None
+    teaser_offsets_minutes: list[int] | None = None
+    description: str | None = None
+    links: list[LinkInput] | None = None
+    tracks: list[TrackInput] | None = None
+    clear_description: bool = False
+
+    def any(self) -> bool:
+        return (
+            any(
+                value is not None
+                for value in (
+                    self.title,
+                    self.kind,
+                    self.release_at,
+                    self.cover_url,
+                    self.teaser_offsets_minutes,
+                    self.description,
+                    self.links,
+                    self.tracks,
+                )
+            )
+            or self.clear_description
+        )
+
+
+def _target(release: Release, artist: Artist) -> str:
+    return f"{release.title} by {artist.name}"
+
+
+async def load_release(session: AsyncSession, guild_id: int, release_id: int) -> Release:
+    """The release with its artist, tracks and links, or NotFound."""
+    release = await get_release(session, release_id, guild_id)
+    if release is None:
+        raise NotFound("There is no such release in this server.")
+    return release
+
+
+def parse_release_id(value: str) -> int:
+    """The id an autocomplete choice carries ("12" or "#12"); a name typed by hand is refused kindly."""
+    digits = value.strip().lstrip("#")
+    if not digits.isdigit() or len(digits) > 18:
+        raise NotFound("Pick a release from the list that appears as you type.")
+    return int(digits)
+
+
+def require_announcements(settings: GuildSettings) -> None:
+    if settings.announcements_channel_id is None:
+        raise NotAllowed(NO_ANNOUNCEMENTS_CHANNEL)
+
+
+def _set_tracks(release: Release, tracks: list[TrackInput]) -> None:
+    release.tracks = [
+        ReleaseTrack(position=index, title=track.title, duration_seconds=track.duration_seconds)
+        for index, track in enumerate(tracks, start=1)
+    ]
+
+
+def _set_links(release: Release, links: list[LinkInput]) -> None:
+    release.links = [ReleaseLink(position=index, label=link.label, url=link.url) for index, link in enumerate(links, 1)]
+
+
+async def create_draft(
+    bot: LabelBot,
+    session: AsyncSession,
+    *,
+    guild_id: int,
+    artist: Artist,
+    actor_id: int,
+    data: ReleaseInput,
+    suggested_cover_url: str | None = None,
+    suggested_title: str | None = None,
+) -> Release:
+    """Store a checked release as a draft (nothing is scheduled until the member clicks Schedule)."""
+    settings = await peek_guild_settings(session, guild_id)
+    require_announcements(settings)
+    release = Release(
+        guild_id=guild_id,
+        artist_id=artist.id,
+        title=data.title,
+        kind=str(data.kind),
+        release_at=data.release_at,
+        zone=data.zone,
+        description=data.description,
+        cover_url=data.cover_url,
+        suggested_cover_url=suggested_cover_url if data.cover_url is None else None,
+        suggested_title=suggested_title[:300] if suggested_title else None,
+        teaser_offsets_minutes=data.teaser_offsets_minutes,
+        status=str(ReleaseStatus.DRAFT),
+        created_by=actor_id,
+        announced_late=False,
+    )
+    release.artist = artist
+    _set_tracks(release, data.tracks)
+    _set_links(release, data.links)
+    session.add(release)
+    await session.flush()
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="release.create",
+        target=_target(release, artist),
+        before=None,
+        after=release.snapshot(),
+        post=False,
+    )
+    return release
+
+
+async def schedule_posts(bot: LabelBot, session: AsyncSession, release: Release, settings: GuildSettings) -> int:
+    """Plan the announcement at the release time and every teaser still ahead; return how many teasers."""
+    guild_id = release.guild_id
+    await bot.jobs.schedule(
+        session,
+        ANNOUNCE,
+        {"release_id": release.id},
+        release.release_at,
+        guild_id=guild_id,
+        key=announce_key(release.id),
+    )
+    await bot.jobs.cancel_prefix(session, teaser_prefix(release.id))
+    offsets = (
+        release.teaser_offsets_minutes
+        if release.teaser_offsets_minutes is not None
+        else list(settings.teaser_offsets_minutes or [])
+    )
+    now = utcnow()
+    planned = 0
+    for minutes in sorted({int(m) for m in offsets}, reverse=True):
+        due = release.release_at - timedelta(minutes=minutes)
+        if due <= now:
+            continue  # its moment has passed already; a teaser after the fact would confuse
+        await bot.jobs.schedule(
+            session,
+            TEASER,
+            {"release_id": release.id, "minutes": minutes},
+            due,
+            guild_id=guild_id,
+            key=teaser_key(release.id, minutes),
+        )
+        planned += 1
+    return planned
+
+
+async def _unschedule(bot: LabelBot, session: AsyncSession, release_id: int) -> None:
+    await bot.jobs.cancel(session, announce_key(release_id))
+    await bot.jobs.cancel_prefix(session, teaser_prefix(release_id))
+    await bot.jobs.cancel(session, approval_key(release_id))
+
+
+async def notify(bot: LabelBot, session: AsyncSession, release: Release, text: str) -> None:
+    """Tell the member who created the release something, by DM, once."""
+    await bot.jobs.schedule(
+        session, NOTIFY, {"user_id": release.created_by, "text": text}, utcnow(), guild_id=release.guild_id
+    )
+
+
+async def submit(
+    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, actor_is_moderator: bool
+) -> ReleaseStatus:
+    """Schedule a draft, or send it to the moderators when the server requires approval of artists' releases."""
+    if release.release_status is not ReleaseStatus.DRAFT:
+        raise Conflict(f"This release is already {release.release_status.label}.")
+    settings = await peek_guild_settings(session, release.guild_id)
+    require_announcements(settings)
+    if release.release_at <= utcnow():
+        raise InvalidInput("Its release time has passed; pick a new one with Edit or /release edit.")
+    before = release.snapshot()
+    if settings.release_approval and not actor_is_moderator:
+        if settings.mod_log_channel_id is None:
+            raise NotAllowed(NO_MOD_LOG)
+        release.status = str(ReleaseStatus.AWAITING_APPROVAL)
+        release.rejection_reason = None
+        await bot.jobs.schedule(
+            session,
+            APPROVAL,
+            {"release_id": release.id},
+            utcnow(),
+            guild_id=release.guild_id,
+            key=approval_key(release.id),
+        )
+        action = "release.submit"
+    else:
+        release.status = str(ReleaseStatus.SCHEDULED)
+        release.approved_by = actor_id if settings.release_approval else None
+        release.rejection_reason = None
+        await schedule_posts(bot, session, release, settings)
+        action = "release.schedule"
+    await session.flush()
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action=action,
+        target=_target(release, release.artist),
+        before=before,
+        after=release.snapshot(),
+    )
+    return release.release_status
+
+
+async def approve(bot: LabelBot, session: AsyncSession, release: Release, *, moderator_id: int) -> None:
+    """A moderator lets an artist's release go out; it is scheduled (now, if its time has passed meanwhile)."""
+    if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
+        raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
+    before = release.snapshot()
+    settings = await peek_guild_settings(session, release.guild_id)
+    require_announcements(settings)
+    now = utcnow()
+    if release.release_at <= now:
+        release.release_at = now
+    release.status = str(ReleaseStatus.SCHEDULED)
+    release.approved_by = moderator_id
+    await schedule_posts(bot, session, release, settings)
+    await session.flush()
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=moderator_id,
+        action="release.approve",
+        target=_target(release, release.artist),
+        before=before,
+        after=release.snapshot(),
+    )
+    await notify(
+        bot,
+        session,
+        release,
+        f"Your release **{release.title}** by **{release.artist.name}** was approved; it goes out "
+        f"<t:{int(release.release_at.timestamp())}:F>.",
+    )
+
+
+async def reject(bot: LabelBot, session: AsyncSession, release: Release, *, moderator_id: int, reason: str) -> None:
+    """A moderator sends an artist's release back as a draft, saying why."""
+    if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
+        raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("Say why the release is rejected, so the artist can fix it.")
+    before = release.snapshot()
+    release.status = str(ReleaseStatus.DRAFT)
+    release.rejection_reason = reason[:1000]
+    await bot.jobs.cancel(session, approval_key(release.id))
+    await session.flush()
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=moderator_id,
+        action="release.reject",
+        target=_target(release, release.artist),
+        before=before,
+        after={**release.snapshot(), "reason": reason},
+    )
+    await notify(
+        bot,
+        session,
+        release,
+        f"Your release **{release.title}** by **{release.artist.name}** was not approved: {reason}\n"
+        "Fix it with /release edit and schedule it again.",
+    )
+
+
+async def edit(
+    bot: LabelBot, session: AsyncSession, release: Release, changes: ReleaseChanges, *, actor_id: int
+) -> None:
+    """Change a release: before its time the posts are planned again; after it, the posted message is edited."""
+    status = release.release_status
+    if status is ReleaseStatus.CANCELLED:
+        raise Conflict("This release was cancelled, so it can't be edited.")
+    if status is ReleaseStatus.ANNOUNCED and changes.release_at is not None:
+        raise Conflict("This release is already announced, so its time can't change.")
+    if status is ReleaseStatus.ANNOUNCED and changes.teaser_offsets_minutes is not None:
+        raise Conflict("This release is already announced, so it has no teasers left to change.")
+    if not changes.any():
+        raise InvalidInput("Nothing to change: give at least one new value.")
+    before = release.snapshot()
+    if changes.title is not None:
+        release.title = changes.title
+    if changes.kind is not None:
+        release.kind = str(changes.kind)
+    if changes.release_at is not None:
+        release.release_at = changes.release_at
+        release.zone = changes.zone or release.zone
+    if changes.cover_url is not None:
+        release.cover_url = changes.cover_url
+        release.suggested_cover_url = None
+    if changes.teaser_offsets_minutes is not None:
+        release.teaser_offsets_minutes = changes.teaser_offsets_minutes
+    if changes.clear_description:
+        release.description = None
+    elif changes.description is not None:
+        release.description = changes.description
+    if changes.links is not None:
+        _set_links(release, changes.links)
+    if changes.tracks is not None:
+        _set_tracks(release, changes.tracks)
+    await session.flush()
+    if status is ReleaseStatus.SCHEDULED:
+        await schedule_posts(bot, session, release, await peek_guild_settings(session, release.guild_id))
+    elif status is ReleaseStatus.ANNOUNCED:
+        await bot.jobs.schedule(
+            session,
+            REFRESH,
+            {"release_id": release.id},
+            utcnow(),
+            guild_id=release.guild_id,
+            key=refresh_key(release.id),
+        )
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action="release.edit",
+        target=_target(release, release.artist),
+        before=before,
+        after=release.snapshot(),
+    )
+
+
+async def use_suggested_cover(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
+    """Take the cover found on the release's link as its cover."""
+    if release.suggested_cover_url is None:
+        raise Conflict("There is no suggested cover to use any more.")
+    await edit(bot, session, release, ReleaseChanges(cover_url=release.suggested_cover_url), actor_id=actor_id)
+
+
+async def cancel(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> bool:
+    """Cancel a release: its pending posts are dropped; an announcement already out is marked cancelled.
+
+    Returns whether an announcement was out (and is being marked).
+    """
+    if release.release_status is ReleaseStatus.CANCELLED:
+        raise Conflict("This release is already cancelled.")
+    before = release.snapshot()
+    announced = release.release_status is ReleaseStatus.ANNOUNCED
+    await _unschedule(bot, session, release.id)
+    release.status = str(ReleaseStatus.CANCELLED)
+    release.cancelled_at = utcnow()
+    await session.flush()
+    if announced:
+        await bot.jobs.schedule(
+            session,
+            REFRESH,
+            {"release_id": release.id},
+            utcnow(),
+            guild_id=release.guild_id,
+            key=refresh_key(release.id),
+        )
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action="release.cancel",
+        target=_target(release, release.artist),
+        before=before,
+        after=release.snapshot(),
+    )
+    return announced
+
+
+async def discard(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
+    """Throw away a draft that was never scheduled."""
+    if release.release_status is not ReleaseStatus.DRAFT:
+        raise Conflict(f"This release is {release.release_status.label}; use /release cancel instead.")
+    before = release.snapshot()
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action="release.discard",
+        target=_target(release, release.artist),
+        before=before,
+        after=None,
+        post=False,
+    )
+    await session.delete(release)
+    await session.flush()
+
+
+async def announce_now(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
+    """Post a scheduled release's announcement now instead of at its time; the teasers left are dropped."""
+    if release.release_status is not ReleaseStatus.SCHEDULED:
+        if release.release_status is ReleaseStatus.DRAFT:
+            raise Conflict("This release is a draft; schedule it first.")
+        raise Conflict(f"This release is {release.release_status.label}, so it can't be announced now.")
+    before = release.snapshot()
+    release.release_at = utcnow()
+    await bot.jobs.cancel_prefix(session, teaser_prefix(release.id))
+    await bot.jobs.schedule(
+        session,
+        ANNOUNCE,
+        {"release_id": release.id},
+        release.release_at,
+        guild_id=release.guild_id,
+        key=announce_key(release.id),
+    )
+    await session.flush()
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action="release.announce_now",
+        target=_target(release, release.artist),
+        before=before,
+        after=release.snapshot(),
+    )
+
+
+def info_lines(release: Release) -> dict[str, Any]:
+    """Numbers /release info shows beside the preview."""
+    return {"tracks": len(release.tracks), "links": len(release.links)}

@@ -1,0 +1,406 @@
+"""Buttons and modals of releases: the preview's Schedule / Edit / Discard, Approve / Reject, the details modal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import discord
+
+from bot.catalog.models import Release, ReleaseStatus
+from bot.errors import Conflict, NotAllowed
+from bot.guilds.service import member_zone, peek_guild_settings
+from bot.interactions import NO_MENTIONS, defer, reply
+from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
+from bot.timeparse import parse_when
+from bot.tree import handle_interaction_error
+from cogs.releases import _service as service
+from cogs.releases._parsing import (
+    LinkInput,
+    TrackInput,
+    check_description,
+    check_title,
+    format_links,
+    format_tracklist,
+    parse_links,
+    parse_tracklist,
+)
+from cogs.releases._render import Post, announcement, defuse, status_line
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+WHEN_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def member_of(interaction: discord.Interaction[Any]) -> discord.Member:
+    if not isinstance(interaction.user, discord.Member):
+        raise NotAllowed("Releases are managed inside a server.")
+    return interaction.user
+
+
+async def actor_is_moderator(interaction: discord.Interaction[LabelBot], session: Any) -> bool:
+    settings = await peek_guild_settings(session, interaction.guild_id or 0)
+    return is_moderator(member_of(interaction), settings, interaction.client.settings.discord.owner_ids)
+
+
+# -- the preview ------------------------------------------------------------------------------------------------
+
+
+async def preview_parts(
+    interaction: discord.Interaction[LabelBot], session: Any, release: Release
+) -> tuple[Post, list[discord.Embed], discord.ui.View | None]:
+    """The announcement exactly as it will be posted, a note on where the release stands, and the controls."""
+    settings = await peek_guild_settings(session, release.guild_id)
+    post = announcement(
+        release,
+        artist_name=release.artist.name,
+        fan_role_id=release.artist.fan_role_id,
+        all_releases_role_id=settings.all_releases_role_id,
+    )
+    note = discord.Embed(description=status_line(release), colour=discord.Colour.light_grey())
+    controls: list[discord.ui.Item[Any]] = []
+    status = release.release_status
+    if status is ReleaseStatus.DRAFT:
+        needs_approval = settings.release_approval and not is_moderator(
+            member_of(interaction), settings, interaction.client.settings.discord.owner_ids
+        )
+        note.set_footer(
+            text="This is exactly the announcement that will be posted. "
+            + (
+                "Schedule sends it to the moderators for approval."
+                if needs_approval
+                else "Schedule it to go out on time."
+            )
+        )
+        controls.append(ScheduleButton(release.id))
+        controls.append(EditButton(release.id))
+        controls.append(DiscardButton(release.id))
+    elif status is not ReleaseStatus.CANCELLED:
+        controls.append(EditButton(release.id))
+    if release.suggested_cover_url and not release.cover_url and status is not ReleaseStatus.CANCELLED:
+        title = f" ({defuse(release.suggested_title)[:200]})" if release.suggested_title else ""
+        note.add_field(name="Cover found on your link", value=f"[This image]({release.suggested_cover_url}){title}")
+        note.set_thumbnail(url=release.suggested_cover_url)
+        controls.append(UseCoverButton(release.id))
+    for item in controls:
+        item.row = 4
+    return post, [post.embed, note], post.view(controls)
+
+
+async def send_preview(
+    interaction: discord.Interaction[LabelBot], release: Release, *, intro: str | None = None
+) -> None:
+    async with interaction.client.sessionmaker() as session:
+        post, embeds, view = await preview_parts(interaction, session, release)
+    content = post.content if intro is None else f"{intro}\n\n{post.content}"
+    await reply(interaction, content[:2000], embeds=embeds, view=view, ephemeral=True)
+
+
+async def _release_for(interaction: discord.Interaction[LabelBot], session: Any, release_id: int) -> Release:
+    release = await service.load_release(session, interaction.guild_id or 0, release_id)
+    await require_artist_access(interaction, session, release.artist)
+    return release
+
+
+class _ReleaseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"release:_base:(?P<id>\d+)"):
+    """A persistent release button; errors of `run` go through the one pipeline.
+
+    It is bot.ui.dynamic.PersistentItem's behaviour, inlined because that class can't be defined on discord.py
+    2.7 (DynamicItem subclasses need a template).
+    """
+
+    action = ""
+    label = ""
+    style = discord.ButtonStyle.secondary
+
+    def __init__(self, release_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label=self.label, style=self.style, custom_id=f"release:{self.action}:{release_id}")
+        )
+        self.release_id = release_id
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:
+            await handle_interaction_error(interaction, error)
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Any:
+        return cls(int(match["id"]))
+
+
+class ScheduleButton(_ReleaseButton, template=r"release:schedule:(?P<id>\d+)"):
+    action = "schedule"
+    label = "Schedule"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            release = await _release_for(interaction, session, self.release_id)
+            status = await service.submit(
+                interaction.client,
+                session,
+                release,
+                actor_id=interaction.user.id,
+                actor_is_moderator=await actor_is_moderator(interaction, session),
+            )
+            when = f"<t:{int(release.release_at.timestamp())}:F>"
+        if status is ReleaseStatus.AWAITING_APPROVAL:
+            text = "Sent to the moderators for approval; you'll get a DM when they decide."
+        else:
+            text = f"Scheduled: **{defuse(release.title)}** goes out {when}."
+        await reply(interaction, text, ephemeral=True)
+
+
+class EditButton(_ReleaseButton, template=r"release:edit:(?P<id>\d+)"):
+    action = "edit"
+    label = "Edit"
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        async with interaction.client.sessionmaker() as session:
+            release = await _release_for(interaction, session, self.release_id)
+        await interaction.response.send_modal(DetailsModal.for_release(release))
+
+
+class DiscardButton(_ReleaseButton, template=r"release:discard:(?P<id>\d+)"):
+    action = "discard"
+    label = "Discard"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            release = await _release_for(interaction, session, self.release_id)
+            await service.discard(interaction.client, session, release, actor_id=interaction.user.id)
+        await reply(interaction, "Discarded; nothing was scheduled.", ephemeral=True)
+
+
+class UseCoverButton(_ReleaseButton, template=r"release:cover:(?P<id>\d+)"):
+    action = "cover"
+    label = "Use this cover"
+    style = discord.ButtonStyle.primary
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            release = await _release_for(interaction, session, self.release_id)
+            await service.use_suggested_cover(interaction.client, session, release, actor_id=interaction.user.id)
+            release = await service.load_release(session, release.guild_id, release.id)
+        await send_preview(interaction, release, intro="Cover set. Here is the announcement now:")
+
+
+# -- approval -----------------------------------------------------------------------------------------------------
+
+
+async def _require_moderator(interaction: discord.Interaction[LabelBot], session: Any) -> None:
+    if not await actor_is_moderator(interaction, session):
+        raise NotAllowed(MODERATORS_ONLY)
+
+
+async def _close_request(interaction: discord.Interaction[Any], outcome: str) -> None:
+    """Edit the approval request in the mod log: the outcome in words, no buttons."""
+    message = interaction.message
+    if message is None:
+        return
+    content = f"{message.content}\n\n{outcome}"[:2000]
+    await message.edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+
+
+class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
+    action = "approve"
+    label = "Approve"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            await service.approve(interaction.client, session, release, moderator_id=interaction.user.id)
+            when = f"<t:{int(release.release_at.timestamp())}:F>"
+        await _close_request(interaction, f"**Approved** by {interaction.user.mention}; it goes out {when}.")
+        await reply(interaction, f"Approved: **{defuse(release.title)}** goes out {when}.", ephemeral=True)
+
+
+class RejectButton(_ReleaseButton, template=r"release:reject:(?P<id>\d+)"):
+    action = "reject"
+    label = "Reject"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        async with interaction.client.sessionmaker() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
+                raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
+        await interaction.response.send_modal(RejectModal(self.release_id, interaction.message))
+
+
+class RejectModal(discord.ui.Modal, title="Reject this release"):
+    reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
+        label="Why? (the artist sees this)",
+        custom_id="reason",
+        style=discord.TextStyle.paragraph,
+        max_length=1000,
+        min_length=3,
+    )
+
+    def __init__(self, release_id: int, request: discord.Message | None) -> None:
+        super().__init__(custom_id=f"release:rejectmodal:{release_id}")
+        self.release_id = release_id
+        self.request = request
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            await service.reject(
+                interaction.client, session, release, moderator_id=interaction.user.id, reason=self.reason.value
+            )
+        if self.request is not None:
+            content = (
+                f"{self.request.content}\n\n**Rejected** by {interaction.user.mention}: {defuse(self.reason.value)}"
+            )
+            await self.request.edit(content=content[:2000], view=None, allowed_mentions=NO_MENTIONS)
+        await reply(interaction, "Rejected; the artist has been told why.", ephemeral=True)
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        await handle_interaction_error(interaction, error)
+
+
+def approval_view(release_id: int, post: Post) -> discord.ui.View:
+    """Approve / Reject under the request in the mod log, after the release's own link buttons."""
+    approve, reject = ApproveButton(release_id), RejectButton(release_id)
+    approve.row = reject.row = 4
+    view = post.view([approve, reject])
+    assert view is not None
+    return view
+
+
+# -- the details modal -------------------------------------------------------------------------------------------
+
+
+DraftHandler = Callable[[discord.Interaction[Any], str | None, list[LinkInput], list[TrackInput]], Awaitable[None]]
+
+
+class DetailsModal(discord.ui.Modal):
+    """Description, links and tracklist (and, when editing, title and time) of a release."""
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        on_details: DraftHandler | None = None,
+        release: Release | None = None,
+    ) -> None:
+        super().__init__(title=title[:45], timeout=900)
+        self.on_details = on_details
+        self.release_id = release.id if release is not None else None
+        self.release_title: discord.ui.TextInput[DetailsModal] | None = None
+        self.when: discord.ui.TextInput[DetailsModal] | None = None
+        self.when_default = ""
+        if release is not None:
+            self.release_title = discord.ui.TextInput(
+                label="Title", custom_id="title", max_length=100, default=release.title
+            )
+            local = release.release_at.astimezone(ZoneInfo(release.zone))
+            self.when_default = f"{local.strftime(WHEN_FORMAT)} {release.zone}"
+            self.when = discord.ui.TextInput(
+                label="Release time", custom_id="when", max_length=100, default=self.when_default, required=True
+            )
+            self.add_item(self.release_title)
+            self.add_item(self.when)
+        self.description: discord.ui.TextInput[DetailsModal] = discord.ui.TextInput(
+            label="Description",
+            custom_id="description",
+            style=discord.TextStyle.paragraph,
+            max_length=2000,
+            required=False,
+            default=release.description if release is not None else None,
+        )
+        self.links: discord.ui.TextInput[DetailsModal] = discord.ui.TextInput(
+            label="Links, one per line: Bandcamp https://…",
+            custom_id="links",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+            required=False,
+            placeholder="Bandcamp https://…\nSpotify https://…",
+            default=format_links([LinkInput(link.label, link.url) for link in release.links]) if release else None,
+        )
+        self.tracklist: discord.ui.TextInput[DetailsModal] = discord.ui.TextInput(
+            label="Tracklist, one per line: 1. Title 3:45",
+            custom_id="tracklist",
+            style=discord.TextStyle.paragraph,
+            max_length=4000,
+            required=False,
+            placeholder="1. Opening 3:45\n2. Night Drive 4:10",
+            default=format_tracklist([TrackInput(t.title, t.duration_seconds) for t in release.tracks])
+            if release
+            else None,
+        )
+        self.add_item(self.description)
+        self.add_item(self.links)
+        self.add_item(self.tracklist)
+
+    @classmethod
+    def for_release(cls, release: Release) -> DetailsModal:
+        return cls(title=f"Edit: {release.title}", release=release)
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        # Read everything before deferring or storing: bad input answers with one sentence and stores nothing.
+        description = check_description(self.description.value)
+        links = parse_links(self.links.value)
+        tracks = parse_tracklist(self.tracklist.value)
+        if self.on_details is not None:
+            await self.on_details(interaction, description, links, tracks)
+            return
+        assert self.release_id is not None
+        assert self.release_title is not None
+        assert self.when is not None
+        changes = service.ReleaseChanges(
+            title=check_title(self.release_title.value),
+            description=description,
+            clear_description=description is None,
+            links=links,
+            tracks=tracks,
+        )
+        if self.when.value.strip() != self.when_default:
+            async with interaction.client.sessionmaker() as session:
+                zone = await member_zone(session, interaction.user.id, interaction.guild_id or 0)
+            parsed = parse_when(self.when.value, zone=zone)
+            changes.release_at, changes.zone = parsed.at, parsed.zone
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            release = await _release_for(interaction, session, self.release_id)
+            await service.edit(interaction.client, session, release, changes, actor_id=interaction.user.id)
+            release = await service.load_release(session, release.guild_id, release.id)
+        await send_preview(interaction, release, intro="Saved. Here is the announcement now:")
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        await handle_interaction_error(interaction, error)
+
+
+PERSISTENT_ITEMS: tuple[type[_ReleaseButton], ...] = (
+    ScheduleButton,
+    EditButton,
+    DiscardButton,
+    UseCoverButton,
+    ApproveButton,
+    RejectButton,
+)
+
+
+def when_text(at: datetime, zone: str) -> str:
+    return f"{at.astimezone(ZoneInfo(zone)).strftime(WHEN_FORMAT)} {zone}"
