@@ -46,6 +46,14 @@ async def panels(session: AsyncSession, guild_id: int) -> list[FanRolePanel]:
     return list(rows)
 
 
+async def entries_of(session: AsyncSession, panel_id: int) -> list[FanRolePanelEntry]:
+    """The panel's roles as stored now (not as a panel loaded earlier in the session remembers them)."""
+    rows = await session.scalars(
+        select(FanRolePanelEntry).where(FanRolePanelEntry.panel_id == panel_id).order_by(FanRolePanelEntry.position)
+    )
+    return list(rows)
+
+
 async def search_panels(session: AsyncSession, guild_id: int, text: str, limit: int = 25) -> list[str]:
     """Names of the server's panels containing what was typed, those starting with it first."""
     key = name_key(text)

@@ -139,7 +139,7 @@ def check_entry_spec(panel: FanRolePanel, entries: Sequence[FanRolePanelEntry], 
 
 async def add_entry(session: AsyncSession, panel: FanRolePanel, spec: EntrySpec, actor_id: int) -> FanRolePanelEntry:
     """Put a role on the panel, last (checked first)."""
-    entries = list(panel.entries)
+    entries = await repository.entries_of(session, panel.id)
     spec = check_entry_spec(panel, entries, spec)
     entry = FanRolePanelEntry(
         panel_id=panel.id,

@@ -46,7 +46,7 @@ def upgrade() -> None:
     op.create_table(
         "fan_role_panel_entries",
         sa.Column("id", ROW_ID, nullable=False),
-        sa.Column("panel_id", sa.BigInteger(), nullable=False),
+        sa.Column("panel_id", ROW_ID, nullable=False),
         sa.Column("role_id", sa.BigInteger(), nullable=False),
         sa.Column("artist_id", sa.BigInteger(), nullable=True),
         sa.Column("label", sa.String(length=80), nullable=False),

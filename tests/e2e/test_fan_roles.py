@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.artists.models import Artist
 from bot.audit.models import AuditEntry
 from bot.guilds.models import GuildSettings
 from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
@@ -275,3 +276,44 @@ async def test_three_attended_parties_grant_the_tier(harness: BotHarness) -> Non
     answer = await run(h, "roles tiers sync")
     assert "Tier sync started for the 1 member" in answer.content
     await h.wait_until(lambda: regular.id not in role_ids(guild, fan), timeout=15)
+
+
+async def test_an_artists_fan_role_goes_on_a_panel_by_the_artists_name(harness: BotHarness) -> None:
+    h = harness
+    guild = h.guild
+    nova_fans = guild.add_role("Nova Lights fans")
+    await h.start()
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        for name, role_id in (("Nova Lights", nova_fans.id), ("Quiet Static", None)):
+            session.add(
+                Artist(guild_id=guild.id, name=name, name_key=name.casefold(), fan_role_id=role_id, created_by=1)
+            )
+    await build_panel(h, "Artists", "buttons", "any", [])
+
+    choices = await h.fake.autocomplete(
+        guild, h.general, h.moderator, "roles panel add", focused="artist", artist="nov"
+    )
+    assert [c["value"] for c in choices] == ["Nova Lights"]
+    choices = await h.fake.autocomplete(guild, h.general, h.moderator, "roles panel add", focused="panel", panel="art")
+    assert [c["value"] for c in choices] == ["Artists"]
+
+    answer = await run(h, "roles panel add", panel="Artists", artist="nova lights", description="Dream pop from Leeds")
+    assert answer.content.startswith(f"Added <@&{nova_fans.id}> to **Artists** (1 role).")
+    answer = await run(h, "roles panel add", panel="Artists", artist="Quiet Static")
+    assert answer.content == "Quiet Static has no fan role yet; give them one first."
+    answer = await run(h, "roles panel add", panel="Artists", artist="Nobody")
+    assert answer.content == "There is no artist called “Nobody” in this server."
+    answer = await run(h, "roles panel add", panel="Artists", role=nova_fans, artist="Nova Lights")
+    assert answer.content == "Give either a role or an artist (whose fan role fans get), not both."
+
+    await run(h, "roles panel post", panel="Artists")
+    [message] = panel_messages(h)
+    assert message.components[0]["components"][0]["label"] == "Nova Lights"
+    assert "Dream pop from Leeds" in message.embeds[0]["description"]
+    listed = await run(h, "roles panel list")
+    assert "buttons, any number; posted in" in listed.text
+    answer = await run(h, "roles panel delete", panel="Artists")
+    assert answer.content.startswith("Deleted the role panel **Artists**.")
+    await h.wait_until(lambda: not panel_messages(h), timeout=10)
+    assert await count_rows(h, FanRolePanelEntry) == 0
