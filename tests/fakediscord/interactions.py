@@ -411,13 +411,50 @@ def _option_value(
     return value
 
 
+def _check_visible(fake: FakeDiscord, guild: FakeGuild | None, user: FakeUser, cmd: dict[str, Any]) -> None:
+    """The Discord client only offers a command the user may use: ``default_member_permissions``
+    (a member needs all of those bits; "0" = administrators only) and, in DMs, ``contexts`` /
+    ``dm_permission`` (application-commands doc, "Permissions" and "Contexts")."""
+    name = cmd["name"]
+    if guild is None:
+        contexts = cmd.get("contexts")
+        if cmd.get("guild_id") or cmd.get("dm_permission") is False or (contexts is not None and 1 not in contexts):
+            raise AssertionError(f"/{name} is not available in DMs")
+        return
+    contexts = cmd.get("contexts")
+    if contexts is not None and 0 not in contexts:
+        raise AssertionError(f"/{name} is not available in servers")
+    required = cmd.get("default_member_permissions")
+    if required is None:
+        return
+    member = guild.member(user)
+    perms = guild.permissions_for(member)
+    from .state import Permissions
+
+    if perms & Permissions.ADMINISTRATOR or perms == Permissions.ALL:
+        return
+    need = int(required)
+    if need == 0 or perms & need != need:
+        raise AssertionError(
+            f"{user.name} cannot see /{name}: it needs permissions {need} (default_member_permissions)"
+        )
+
+
 def build_command_data(
-    fake: FakeDiscord, guild: FakeGuild | None, command: str, options: dict[str, Any], *, focused: str | None = None
+    fake: FakeDiscord,
+    guild: FakeGuild | None,
+    command: str,
+    options: dict[str, Any],
+    *,
+    focused: str | None = None,
+    user: FakeUser | None = None,
 ) -> dict[str, Any]:
     parts = command.strip().lstrip("/").split()
     if not parts:
         raise AssertionError("empty command name")
     cmd = _find_command(fake, guild, parts[0])
+    if user is not None:
+        _check_visible(fake, guild, user, cmd)
     data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1}
     if cmd.get("guild_id"):
         data["guild_id"] = cmd["guild_id"]
@@ -479,7 +516,7 @@ async def slash(
 ) -> FakeInteraction:
     u = _resolve_user(fake, user)
     ch = _resolve_channel(fake, guild, u, channel)
-    data = build_command_data(fake, guild, command, options)
+    data = build_command_data(fake, guild, command, options, user=u)
     return await _send(fake, APPLICATION_COMMAND, guild, ch, u, data)
 
 
@@ -495,7 +532,7 @@ async def autocomplete(
 ) -> list[dict[str, Any]]:
     u = _resolve_user(fake, user)
     ch = _resolve_channel(fake, guild, u, channel)
-    data = build_command_data(fake, guild, command, options, focused=focused)
+    data = build_command_data(fake, guild, command, options, focused=focused, user=u)
     ix = await _send(fake, AUTOCOMPLETE, guild, ch, u, data)
     await ix.wait_callback(timeout)
     if ix.callback_type != 8:
@@ -510,6 +547,7 @@ async def context_menu(
     ch = _resolve_channel(fake, guild, u, channel)
     ctype = 3 if isinstance(target, FakeMessage) else 2
     cmd = _find_command(fake, guild, name, ctype)
+    _check_visible(fake, guild, u, cmd)
     data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": ctype, "resolved": {}}
     if cmd.get("guild_id"):
         data["guild_id"] = cmd["guild_id"]
@@ -828,6 +866,21 @@ async def webhook_get(ctx: Request) -> Any:
         "application_id": str(fake.application_id),
         "token": ctx.params["webhook_token"],
     }
+
+
+@route("PATCH", "/webhooks/{webhook_id}/{webhook_token}", auth=False)
+async def webhook_edit(ctx: Request) -> Any:
+    """Editing "the webhook" of an interaction token changes nothing visible; answer its shape."""
+    data = await webhook_get(ctx)
+    if isinstance(ctx.body, dict) and ctx.body.get("name"):
+        data["name"] = ctx.body["name"]
+    return data
+
+
+@route("DELETE", "/webhooks/{webhook_id}/{webhook_token}", auth=False)
+async def webhook_delete(ctx: Request) -> Any:
+    await webhook_get(ctx)
+    return Response(204)
 
 
 def _target_message(ctx: Request, ix: FakeInteraction) -> FakeMessage:

@@ -121,3 +121,22 @@ async def test_unknown_command_or_option_fails_in_the_test(
         await fake_discord.slash(world.guild, world.general, world.alice, "release create", title="X")
     with pytest.raises(AssertionError, match="subcommand"):
         await fake_discord.slash(world.guild, world.general, world.alice, "release delete")
+
+
+async def test_command_permissions_hide_commands(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    import pytest
+    from discord import app_commands
+
+    @bot.tree.command(name="admin", description="Admins only", guild=discord.Object(world.guild.id))
+    @app_commands.default_permissions(manage_guild=True)
+    async def admin(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("ok", ephemeral=True)
+
+    await bot.tree.sync(guild=discord.Object(world.guild.id))
+    with pytest.raises(AssertionError, match="cannot see /admin"):
+        await fake_discord.slash(world.guild, world.general, world.alice, "admin")
+    owner = world.guild.owner.user
+    ix = await fake_discord.slash(world.guild, world.general, owner, "admin")
+    assert (await ix.reply()).content == "ok"
+    with pytest.raises(AssertionError, match="no synced command 'ping'"):
+        await fake_discord.slash(None, None, world.alice, "ping")  # a guild command does not exist in DMs
