@@ -1,7 +1,8 @@
 """/event: community events (AMAs, contests, meetups; one-off or recurring) with RSVPs and reminders."""
 
 from bot.client import LabelBot
+from cogs.events._cog import EventsCog
 
 
 async def setup(bot: LabelBot) -> None:
-    """Nothing yet: the commands land with the rest of the feature."""
+    await bot.add_cog(EventsCog(bot))

@@ -67,7 +67,8 @@ class CommunityEvent(TimestampMixin, Base):
     location: Mapped[str | None] = mapped_column(String(LOCATION_MAX))
     capacity: Mapped[int | None] = mapped_column(Integer)
     # None: the server's defaults.
-    reminder_offsets_minutes: Mapped[list[int] | None] = mapped_column(JSONType, default=None)
+    # Seconds before each start; None: the server's defaults.
+    reminder_offsets_seconds: Mapped[list[int] | None] = mapped_column(JSONType, default=None)
     ping_role_id: Mapped[int | None]
     recurrence: Mapped[str | None] = mapped_column(String(16))
     # The series ends at the last occurrence on or before `until`, or after `count` occurrences from the anchor.

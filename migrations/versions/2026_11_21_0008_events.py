@@ -36,7 +36,7 @@ def upgrade() -> None:
         sa.Column("place_channel_id", sa.BigInteger(), nullable=True),
         sa.Column("location", sa.String(length=100), nullable=True),
         sa.Column("capacity", sa.Integer(), nullable=True),
-        sa.Column("reminder_offsets_minutes", JSON, nullable=True),
+        sa.Column("reminder_offsets_seconds", JSON, nullable=True),
         sa.Column("ping_role_id", sa.BigInteger(), nullable=True),
         sa.Column("recurrence", sa.String(length=16), nullable=True),
         sa.Column("until", bot.db.base.UTCDateTime(), nullable=True),
