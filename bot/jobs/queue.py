@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, Row, and_, delete, event, null, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Row, and_, delete, event, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ DEFAULT_ALARM_HORIZON = timedelta(hours=1)
 ALARM_BATCH = 5000
 MAX_RETRY_DELAY = timedelta(hours=1)
 ERROR_TEXT_LIMIT = 2000
+DB_SLOTS = 4
 PRUNE_EVERY = timedelta(hours=1)
 
 _CLAIMABLE_STATUSES = (JobStatus.PENDING, JobStatus.CLAIMED)
@@ -102,6 +103,36 @@ def _describe(exc: BaseException) -> str:
     return text[:ERROR_TEXT_LIMIT]
 
 
+@functools.cache
+def _upsert_statement(dialect: str, *, replace_done: bool) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, built once: building it per call cost more than running it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(ScheduledJob)
+    replaced = {
+        name: getattr(stmt.excluded, name)
+        for name in (
+            "kind",
+            "payload",
+            "guild_id",
+            "due_at",
+            "scheduled_for",
+            "status",
+            "claimed_by",
+            "lease_until",
+            "attempts",
+            "last_error",
+            "result",
+            "finished_at",
+            "updated_at",
+        )
+    }
+    return stmt.on_conflict_do_update(
+        index_elements=[ScheduledJob.key],
+        set_={**replaced, "generation": ScheduledJob.generation + 1},
+        where=None if replace_done else ScheduledJob.status != JobStatus.DONE,
+    ).returning(ScheduledJob)
+
+
 def _aware_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("due_at must be timezone-aware")
@@ -124,6 +155,13 @@ class JobQueue:
         if not isinstance(engine, AsyncEngine):
             raise TypeError("JobQueue needs a sessionmaker bound to an AsyncEngine")
         self._engine: AsyncEngine = engine
+        # SQLite keeps its own BEGIN (see bot.db.engine), so only PostgreSQL runs single statements in autocommit.
+        self._autocommit_engine: AsyncEngine | None = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else None
+        )
+        # The queue's own statements share the pool with everything else; a few connections at a time is plenty
+        # and never pushes the pool into its overflow, whose connections are opened and closed again each time.
+        self._db_slots = asyncio.Semaphore(DB_SLOTS)
         self._sessionmaker = sessionmaker
         self._settings = settings
         self.worker_id = (worker_id or default_worker_id())[:100]
@@ -135,6 +173,7 @@ class JobQueue:
         self._bot: Any | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._saturated = False
@@ -193,35 +232,17 @@ class JobQueue:
             "status": JobStatus.PENDING,
             "attempts": 0,
             "generation": 0,
+            "claimed_by": None,
+            "lease_until": None,
+            "last_error": None,
+            "result": None,
+            "finished_at": None,
             "created_at": now,
             "updated_at": now,
         }
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        stmt = insert(ScheduledJob).values(values)
-        if key is not None:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[ScheduledJob.key],
-                set_={
-                    "kind": kind,
-                    "payload": stmt.excluded.payload,
-                    "guild_id": guild_id,
-                    "due_at": due,
-                    "scheduled_for": due,
-                    "status": JobStatus.PENDING,
-                    "claimed_by": null(),
-                    "lease_until": null(),
-                    "attempts": 0,
-                    "generation": ScheduledJob.generation + 1,
-                    "last_error": null(),
-                    "result": null(),
-                    "finished_at": null(),
-                    "updated_at": now,
-                },
-                where=None if replace_done else ScheduledJob.status != JobStatus.DONE,
-            )
-        result = await session.scalars(stmt.returning(ScheduledJob), execution_options={"populate_existing": True})
-        job = result.one_or_none()
+        stmt = _upsert_statement(session.get_bind().dialect.name, replace_done=replace_done)
+        result = await session.scalars(stmt, [values], execution_options={"populate_existing": True})
+        job: ScheduledJob | None = result.one_or_none()
         if job is None:
             # Only reachable with replace_done=False: the key names a job that already ran.
             kept = await self.get(session, key) if key is not None else None
@@ -316,6 +337,10 @@ class JobQueue:
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
+    def alarm_times(self) -> dict[int, datetime]:
+        """The alarms armed in this process, by job id (for diagnostics and tests)."""
+        return dict(self._armed)
+
     @property
     def running(self) -> bool:
         """Whether start() was called and stop() not yet."""
@@ -338,7 +363,7 @@ class JobQueue:
         armed = await self._arm_from_table()
         scheduler.add_job(self._sweep, "interval", seconds=self._settings.sweep_seconds, id="labelbot:jobs:sweep")
         scheduler.add_job(
-            self._prune,
+            self._prune_quietly,
             "interval",
             seconds=PRUNE_EVERY.total_seconds(),
             id="labelbot:jobs:prune",
@@ -366,6 +391,9 @@ class JobQueue:
                 self._scheduler.shutdown(wait=False)
             self._scheduler = None
             self._armed.clear()
+        if self._sweeper is not None:
+            await self._sweeper
+            self._sweeper = None
         running = list(self._running.values())
         if running:
             _, still_running = await asyncio.wait(running, timeout=timeout)
@@ -480,6 +508,11 @@ class JobQueue:
         return len(self._armed) - before
 
     async def _sweep(self) -> None:
+        # Run the sweep beside APScheduler, not in it: a slow one (a busy database) must not pile up skipped runs.
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_now(), name="labelbot-jobs-sweep")
+
+    async def _sweep_now(self) -> None:
         # The safety net: rows scheduled by other processes, alarms beyond the horizon, expired leases.
         try:
             await self._arm_from_table()
@@ -487,24 +520,24 @@ class JobQueue:
             log.exception("Arming job alarms failed; the next sweep tries again")
         self._wake.set()
 
-    async def _prune(self) -> None:
+    async def prune(self) -> int:
+        """Delete jobs that finished more than keep_done_days ago; return how many."""
         cutoff = utcnow() - timedelta(days=self._settings.keep_done_days)
-        try:
-            async with self._sessionmaker.begin() as session:
-                result = await session.execute(
-                    delete(ScheduledJob)
-                    .where(
-                        ScheduledJob.status.in_((JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED)),
-                        ScheduledJob.finished_at < cutoff,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-        except Exception:
-            log.exception("Pruning finished jobs failed; the next prune tries again")
-            return
-        pruned = getattr(result, "rowcount", 0)
+        pruned, _ = await self._write(
+            delete(ScheduledJob).where(
+                ScheduledJob.status.in_((JobStatus.DONE, JobStatus.CANCELLED, JobStatus.FAILED)),
+                ScheduledJob.finished_at < cutoff,
+            )
+        )
         if pruned:
             log.info("Pruned %d jobs finished before %s", pruned, cutoff.isoformat())
+        return pruned
+
+    async def _prune_quietly(self) -> None:
+        try:
+            await self.prune()
+        except Exception:
+            log.exception("Pruning finished jobs failed; the next prune tries again")
 
     # -- dispatching ------------------------------------------------------------------------------------------
 
@@ -555,16 +588,22 @@ class JobQueue:
     async def _claim(self, limit: int) -> list[_Claim]:
         now = utcnow()
         claimable = self._claimable(now)
+        # Materialized, so PostgreSQL runs the locking LIMIT query once: inlined into a semi-join it can be rescanned
+        # once per outer row, each rescan skipping the rows already locked and taking the next ones, which claimed
+        # the whole table in one statement (seen in the multi-process test).
         candidates = (
             select(ScheduledJob.id)
             .where(claimable)
             .order_by(ScheduledJob.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("claimable")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
         )
         stmt = (
             update(ScheduledJob)
-            .where(ScheduledJob.id.in_(candidates), claimable)
+            # No second filter here: the rows are locked, and FOR UPDATE re-checked them against their latest version.
+            .where(ScheduledJob.id.in_(select(candidates.c.id)))
             .values(
                 status=JobStatus.CLAIMED,
                 claimed_by=self.worker_id,
@@ -585,7 +624,7 @@ class JobQueue:
                 ScheduledJob.result,
             )
         )
-        async with self._engine.connect() as connection:
+        async with self._db_slots, self._engine.connect() as connection:
             if self._engine.dialect.name == "sqlite":
                 # SQLite has no row locks: take the write lock up front so two processes cannot claim one row.
                 await connection.execution_options(sqlite_begin="IMMEDIATE")
@@ -617,17 +656,13 @@ class JobQueue:
             except TimeoutError:
                 pass
             try:
-                async with self._sessionmaker.begin() as session:
-                    renewed = await session.execute(
-                        update(ScheduledJob)
-                        .where(*self._held(job_id))
-                        .values(lease_until=utcnow() + self._lease)
-                        .execution_options(synchronize_session=False)
-                    )
+                renewed, _ = await self._write(
+                    update(ScheduledJob).where(*self._held(job_id)).values(lease_until=utcnow() + self._lease)
+                )
             except Exception:
                 log.exception("Renewing the lease of job %s failed", job_id)
                 continue
-            if getattr(renewed, "rowcount", 1) == 0:
+            if renewed == 0:
                 log.info("Job %s was cancelled, replaced or taken over while running", job_id)
                 return
 
@@ -709,32 +744,26 @@ class JobQueue:
         await self._finish(claim, JobStatus.DONE, result=result or None)
 
     async def _record_progress(self, job_id: int, progress: dict[str, Any]) -> None:
-        async with self._sessionmaker.begin() as session:
-            recorded = await session.execute(
-                update(ScheduledJob)
-                .where(*self._held(job_id))
-                .values(result=progress, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-        if getattr(recorded, "rowcount", 1) == 0:
+        recorded, _ = await self._write(
+            update(ScheduledJob).where(*self._held(job_id)).values(result=progress, updated_at=utcnow())
+        )
+        if recorded == 0:
             log.warning("Job %s no longer holds its claim; its progress %s is not recorded", job_id, progress)
 
     async def _retry(self, claim: _Claim, error: str, due_at: datetime) -> None:
-        async with self._sessionmaker.begin() as session:
-            retried = await session.execute(
-                update(ScheduledJob)
-                .where(*self._held(claim.id))
-                .values(
-                    status=JobStatus.PENDING,
-                    due_at=due_at,
-                    claimed_by=null(),
-                    lease_until=null(),
-                    last_error=error,
-                    updated_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
+        retried, _ = await self._write(
+            update(ScheduledJob)
+            .where(*self._held(claim.id))
+            .values(
+                status=JobStatus.PENDING,
+                due_at=due_at,
+                claimed_by=null(),
+                lease_until=null(),
+                last_error=error,
+                updated_at=utcnow(),
             )
-        if getattr(retried, "rowcount", 1) == 0:
+        )
+        if retried == 0:
             log.info("Job %s was cancelled or replaced while running; not retrying it", claim.id)
             return
         self._arm(claim.id, due_at)
@@ -760,19 +789,17 @@ class JobQueue:
             values["result"] = result
         if error is not None:
             values["last_error"] = error
-        async with self._sessionmaker.begin() as session:
-            job = await session.scalar(
-                update(ScheduledJob)
-                .where(
-                    ScheduledJob.id == claim.id,
-                    ScheduledJob.claimed_by == self.worker_id,
-                    ScheduledJob.status.in_(holding),
-                )
-                .values(values)
-                .returning(ScheduledJob)
-                .execution_options(synchronize_session=False)
+        _, rows = await self._write(
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.id == claim.id,
+                ScheduledJob.claimed_by == self.worker_id,
+                ScheduledJob.status.in_(holding),
             )
-        if job is None:
+            .values(values)
+            .returning(*ScheduledJob.__table__.columns)
+        )
+        if not rows:
             log.warning(
                 "Job %s (%s) was cancelled, replaced or taken over while running; its outcome (%s) is not recorded",
                 claim.id,
@@ -780,6 +807,8 @@ class JobQueue:
                 status,
             )
             return
+        # Listeners get a detached copy of the row as it is now.
+        job = ScheduledJob(**rows[0]._asdict())
         if status is JobStatus.FAILED:
             log.error("Job %s (%s) failed after %d attempts: %s", job.id, job.kind, job.attempts, job.last_error)
         if self._bot is not None:
@@ -791,20 +820,32 @@ class JobQueue:
     async def _release_claims(self) -> int:
         # Interrupted by our own shutdown, not by the job: the attempt does not count.
         try:
-            async with self._sessionmaker.begin() as session:
-                released = await session.execute(
-                    update(ScheduledJob)
-                    .where(ScheduledJob.claimed_by == self.worker_id, ScheduledJob.status == JobStatus.CLAIMED)
-                    .values(
-                        status=JobStatus.PENDING,
-                        claimed_by=null(),
-                        lease_until=null(),
-                        attempts=ScheduledJob.attempts - 1,
-                        updated_at=utcnow(),
-                    )
-                    .execution_options(synchronize_session=False)
+            released, _ = await self._write(
+                update(ScheduledJob)
+                .where(ScheduledJob.claimed_by == self.worker_id, ScheduledJob.status == JobStatus.CLAIMED)
+                .values(
+                    status=JobStatus.PENDING,
+                    claimed_by=null(),
+                    lease_until=null(),
+                    attempts=ScheduledJob.attempts - 1,
+                    updated_at=utcnow(),
                 )
+            )
         except Exception:
             log.exception("Handing back unfinished jobs failed; their leases run out and they are retried")
             return 0
-        return int(getattr(released, "rowcount", 0))
+        return released
+
+    async def _write(self, statement: Executable) -> tuple[int, list[Row[Any]]]:
+        """Run one UPDATE or DELETE as a transaction of its own; return its row count and RETURNING rows."""
+        async with self._db_slots:
+            if self._autocommit_engine is not None:
+                # One statement needs no BEGIN/COMMIT round trips around it.
+                async with self._autocommit_engine.connect() as connection:
+                    result = await connection.execute(statement)
+                    rows = list(result.all()) if result.returns_rows else []
+                    return result.rowcount, rows
+            async with self._engine.begin() as connection:
+                result = await connection.execute(statement)
+                rows = list(result.all()) if result.returns_rows else []
+                return result.rowcount, rows

@@ -1,0 +1,1 @@
+"""Performance scenarios that print JSON figures."""
