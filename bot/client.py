@@ -83,6 +83,7 @@ class LabelBot(commands.AutoShardedBot):
             shard_ids=settings.discord.shard_ids,  # type: ignore[arg-type]
             owner_ids=set(settings.discord.owner_ids) or None,
             help_command=None,
+            guild_ready_timeout=settings.discord.guild_ready_timeout,
             enable_debug_events=False,
         )
         self.settings = settings

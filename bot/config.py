@@ -36,6 +36,8 @@ class DiscordSettings(Section):
     shard_ids: list[int] | None = None
     guild_ids: list[int] = Field(default_factory=list)
     owner_ids: list[int] = Field(default_factory=list)
+    # How long discord.py waits after the last server arrives before it calls the bot ready.
+    guild_ready_timeout: float = Field(default=2.0, ge=0)
 
     @field_validator("token", mode="before")
     @classmethod

@@ -91,6 +91,8 @@ class BotHarness:
             "LABELBOT_DISCORD__API_BASE": self.fake.api_base,
             "LABELBOT_DISCORD__GATEWAY_URL": self.fake.gateway_url,
             "LABELBOT_DISCORD__GUILD_IDS": f"[{self.guild.id}]",
+            # The fake sends every server at once; discord.py's default 2 s wait for more is dead time here.
+            "LABELBOT_DISCORD__GUILD_READY_TIMEOUT": "0.1",
             "LABELBOT_DATABASE__URL": self.database_url,
             "LABELBOT_WEB__ENABLED": "false",
             "LABELBOT_LINK_PREVIEWS__ALLOW_PRIVATE_ADDRESSES": "true",
