@@ -88,3 +88,23 @@ async def test_large_guild_sends_few_members(fake_discord: FakeDiscord) -> None:
         assert guild.member_count == 120_000
         assert guild.large
         assert [m.id for m in guild.members] == [fake_discord.bot_user.id]
+
+
+async def test_bad_token_fails_login(fake_discord: FakeDiscord) -> None:
+    client = DemoBot()
+    try:
+        with pytest.raises(discord.LoginFailure):
+            await client.start("not-the-token")
+    finally:
+        await client.close()
+    assert fake_discord.requests[0].status == 401
+
+
+async def test_disallowed_privileged_intent(fake_discord: FakeDiscord) -> None:
+    fake_discord.privileged_intents = 0  # the app has no privileged intents enabled in the portal
+    client = DemoBot(intents=discord.Intents.default() | discord.Intents(message_content=True))
+    try:
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            await client.start(fake_discord.token)
+    finally:
+        await client.close()
