@@ -298,9 +298,15 @@ async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -
             gathering.native_event_id = native_id
             gathering.native_status = NativeStatus.SCHEDULED
             content = await card_content(bot, session, party, gathering)
-            card = await draft.text_channel.send(
-                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
-            )
+            try:
+                card = await draft.text_channel.send(
+                    embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+                )
+            except discord.Forbidden:
+                raise BotLacksPermissions(
+                    f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
+                    "there. Nothing was created."
+                ) from None
             gathering.card_message_id = card.id
             await schedule_timeline(bot, session, party, gathering)
             await record(

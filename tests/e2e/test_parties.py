@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.client import find_extensions
-from cogs.parties._models import PartyAttendance
-from tests.fakediscord import FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
+from bot.gatherings.models import Gathering, GatheringRsvp
+from bot.jobs import ScheduledJob
+from cogs.parties._models import ListeningParty, PartyAttendance
+from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
 from tests.harness import BotHarness
 
 # Three tracks of a few seconds each: the whole party runs in the test.
@@ -217,3 +219,262 @@ async def test_a_party_runs_itself_from_rsvps_to_recap_surviving_a_gateway_drop(
     await h.wait_until(lambda: "over" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
     assert h.fake.message(card.id).custom_ids == []
     assert await count_rows(h, PartyAttendance) == 2
+
+
+def prompts_in(h: BotHarness, channel_id: int) -> list[FakeMessage]:
+    return [m for m in bot_messages(h, channel_id) if m.content.startswith("🎵")]
+
+
+def is_recap(message: FakeMessage) -> bool:
+    return any("That's a wrap" in (e.get("title") or "") for e in message.embeds)
+
+
+async def test_the_bot_killed_during_a_party_continues_after_restart_without_duplicates(harness: BotHarness) -> None:
+    h = harness
+    parties = h.guild.add_channel("listening-parties")
+    first = h.spawn()
+    await h.fake.wait_until_connected(timeout=30)
+    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
+    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
+    assert "is now" in reply.content
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Crash Test",
+        start="in 8 seconds",
+        tracklist="One - 0:04 | Two - 0:04 | Three - 0:04",
+        reminders="none",
+    )
+    assert "Scheduled" in reply.content, reply.content
+    play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=30)
+    await h.fake.wait_until(lambda: any(t.id == play.id for t in h.guild.threads), timeout=10, what="thread")
+
+    # Killed (SIGKILL: no cleanup at all) as track 2 starts, then started again.
+    await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
+    first.kill()
+    second = h.spawn()
+    try:
+        recap = await h.fake.wait_for_message(parties, is_recap, timeout=60)
+    finally:
+        output = second.output()
+    assert "Traceback" not in output, output[-3000:]
+
+    # Every track was either prompted once or, its moment gone, said to be missed once; nothing posted twice.
+    prompted = [m.content.split("**")[1] for m in prompts_in(h, play.id)]
+    assert len(prompted) == len(set(prompted))
+    assert prompted[:2] == ["Track 1/3: One", "Track 2/3: Two"]
+    said_missed = "".join(m.content for m in prompts_in(h, play.id) if "skipped the prompts" in m.content)
+    missed_field = next((f["value"] for f in recap.embeds[0].get("fields", []) if f["name"] == "Missed"), "")
+    if "Track 3/3: Three" not in prompted:
+        assert "3" in missed_field or "3" in said_missed
+    else:
+        assert not missed_field
+    assert len([m for m in bot_messages(h, parties) if "Press play now" in m.content]) == 1
+    assert len([m for m in bot_messages(h, parties) if is_recap(m)]) == 1
+    (event,) = native_events(h)
+    await h.fake.wait_until(lambda: h.guild.scheduled_event(event.id).status == COMPLETED, timeout=10, what="done")
+    await second.terminate()
+
+
+async def test_cancel_cleans_up_native_event_card_and_tells_who_answered(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    going, waiting, asked = fan(h, "going"), fan(h, "waiting"), fan(h, "asked")
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Never Happens",
+        start="in 2 hours",
+        tracklist=TRACKLIST,
+        capacity=1,
+    )
+    assert "Scheduled" in reply.content
+    card = card_of(h, parties)
+    await click(h, going, card, "party:rsvp:going:1")
+    await click(h, waiting, card, "party:rsvp:going:1")
+    await click(h, asked, card, "party:rsvp:remind:1")
+
+    reply = await run(h, h.moderator, "party cancel", party="1")
+    assert "Cancelled **Never Happens**" in reply.content
+
+    (event,) = native_events(h)
+    await h.wait_until(lambda: h.guild.scheduled_event(event.id).status == CANCELED, timeout=10)
+    notice = await h.fake.wait_for_message(parties, lambda m: m.content.startswith("❌"), timeout=10)
+    assert mentioned_users(notice) == {going.id, waiting.id}
+    await h.fake.wait_for_dm(asked, lambda m: m.content.startswith("❌"), timeout=10)
+    await h.wait_until(lambda: "cancelled" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
+    assert h.fake.message(card.id).custom_ids == []
+    # Nothing of the party is left to run.
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        pending = await session.scalars(
+            select(ScheduledJob).where(ScheduledJob.key.like("party:1:%"), ScheduledJob.status == "pending")
+        )
+        assert list(pending) == []
+    reply = await run(h, h.moderator, "party cancel", party="1")
+    assert "already been cancelled" in reply.content
+
+
+async def party_state(h: BotHarness, parties: FakeChannel) -> dict[str, Any]:
+    """Everything a refused /party schedule must leave as it was."""
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        jobs = list(await session.scalars(select(ScheduledJob.key).where(ScheduledJob.key.like("party:%"))))
+    return {
+        "parties": await count_rows(h, ListeningParty),
+        "gatherings": await count_rows(h, Gathering),
+        "rsvps": await count_rows(h, GatheringRsvp),
+        "jobs": jobs,
+        "native": [(e.id, e.status) for e in h.guild.scheduled_events],
+        "posts": [m.id for m in h.fake.messages(parties)],
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "sentence"),
+    [
+        ({"start": "2020-01-01 10:00"}, "already passed"),
+        ({"tracklist": "Intro - soon | Song"}, "track 1"),
+        ({"tracklist": "Intro - 0:60"}, "track 1"),
+        ({"capacity": -1}, "between 0 and 10,000"),
+        ({"capacity": 10_001}, "between 0 and 10,000"),
+        ({"title": None}, "title"),
+        ({"reminders": "whenever"}, "duration"),
+    ],
+)
+async def test_bad_input_gets_one_sentence_and_creates_nothing(
+    harness: BotHarness, options: dict[str, Any], sentence: str
+) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    before = await party_state(h, parties)
+    given = {"title": "Bad Party", "start": "in 2 hours", "tracklist": TRACKLIST, **options}
+    reply = await run(h, h.moderator, "party schedule", **{k: v for k, v in given.items() if v is not None})
+    assert reply.ephemeral
+    assert sentence in reply.content.lower() or sentence in reply.content, reply.content
+    assert "reference" not in reply.content
+    assert await party_state(h, parties) == before
+
+
+async def test_a_stage_the_bot_cannot_manage_and_a_full_event_list_are_refused(harness: BotHarness) -> None:
+    h = harness
+    stage = h.guild.add_channel("Stage", type=ChannelType.stage_voice)
+    await h.start()
+    parties = await set_parties_channel(h)
+    before = await party_state(h, parties)
+    reply = await run(
+        h, h.moderator, "party schedule", title="On Stage", start="in 2 hours", tracklist=TRACKLIST, channel=stage
+    )
+    assert "can't manage the stage" in reply.content, reply.content
+    assert await party_state(h, parties) == before
+
+    for number in range(100):
+        h.guild._events[h.fake._ids.next()] = FakeScheduledEvent(
+            id=h.fake._ids.next(),
+            guild_id=h.guild.id,
+            name=f"Someone else's {number}",
+            scheduled_start_time="2030-01-01T00:00:00+00:00",
+            entity_type=3,
+        )
+    before = await party_state(h, parties)
+    reply = await run(h, h.moderator, "party schedule", title="One Too Many", start="in 2 hours", tracklist=TRACKLIST)
+    assert "100 upcoming events" in reply.content, reply.content
+    assert await party_state(h, parties) == before
+
+
+async def test_a_card_that_cannot_be_posted_leaves_no_orphan_native_event(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    before = await party_state(h, parties)
+    h.fake.inject_failures(
+        lambda method, path, template: method == "POST" and path.endswith(f"/channels/{parties.id}/messages"),
+        status=403,
+        message="Missing Access",
+    )
+    reply = await run(h, h.moderator, "party schedule", title="Orphan", start="in 2 hours", tracklist=TRACKLIST)
+    assert "Nothing was created" in reply.content, reply.content
+    # The native event was created, then deleted when the card failed.
+    assert h.fake.requests_to("/guilds/{guild_id}/scheduled-events", "POST")
+    assert all(e.deleted for e in h.guild._events.values())
+    after = await party_state(h, parties)
+    assert after == before
+
+
+async def test_members_who_are_neither_moderators_nor_the_artist_cannot_schedule(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    before = await party_state(h, parties)
+    reply = await run(h, fan(h, "eager"), "party schedule", title="Mine", start="in 2 hours", tracklist=TRACKLIST)
+    assert "moderators" in reply.content.lower(), reply.content
+    assert await party_state(h, parties) == before
+
+
+async def test_edit_moves_everything_and_tells_who_answered_then_start_now_runs_it(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    going, maybe = fan(h, "going"), fan(h, "maybe")
+    await run(h, h.moderator, "party schedule", title="Before", start="in 2 hours", tracklist=TRACKLIST, capacity=5)
+    card = card_of(h, parties)
+    await click(h, going, card, "party:rsvp:going:1")
+    await click(h, maybe, card, "party:rsvp:maybe:1")
+    (event,) = native_events(h)
+    old_start = event.scheduled_start_time
+
+    reply = await run(h, h.moderator, "party edit", party="1", title="After", start="in 3 hours")
+    assert "Updated **After**" in reply.content, reply.content
+    await h.wait_until(lambda: h.guild.scheduled_event(event.id).name == "After", timeout=10)
+    assert h.guild.scheduled_event(event.id).scheduled_start_time != old_start
+    notice = await h.fake.wait_for_message(parties, lambda m: m.content.startswith("📅"), timeout=10)
+    assert mentioned_users(notice) == {going.id, maybe.id}
+    await h.wait_until(lambda: "After" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        start_job = await h.bot.jobs.get(session, "party:1:start")
+        stored = await session.get(ListeningParty, 1)
+        assert start_job is not None
+        assert stored is not None
+        assert start_job.due_at == stored.starts_at
+
+    listed = await run(h, going, "party list")
+    assert "After" in listed.embeds[0]["description"]
+    info = await run(h, going, "party info", party="1")
+    assert "going" in info.text
+    assert "Before" not in info.text
+
+    # Not the host, not a moderator: refused, nothing changes.
+    refused = await run(h, going, "party start-now", party="1")
+    assert "host" in refused.content
+    reply = await run(h, h.moderator, "party start-now", party="1")
+    assert "Starting **After** now" in reply.content
+    await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=15)
+    await h.wait_until(lambda: h.guild.scheduled_event(event.id).status == ACTIVE, timeout=10)
+    now = await run(h, maybe, "party now")
+    assert "Now playing in **After**" in now.content or "just finished" in now.content, now.content
+    refused = await run(h, h.moderator, "party edit", party="1", title="Too late")
+    assert "already started" in refused.content
+    await h.fake.wait_for_message(parties, is_recap, timeout=30)
+
+
+@pytest.mark.fake_discord(enforce_rate_limits=True)
+async def test_a_rush_of_answers_edits_the_card_a_few_times_within_the_rate_limit(harness: BotHarness) -> None:
+    import asyncio
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    await run(h, h.moderator, "party schedule", title="Rush", start="in 2 hours", tracklist=TRACKLIST)
+    card = card_of(h, parties)
+    fans = [fan(h, f"rush{i}") for i in range(20)]
+    interactions = await asyncio.gather(*(h.fake.click(h.guild, parties, f, card, "party:rsvp:going:1") for f in fans))
+    await asyncio.gather(*(ix.reply(timeout=30) for ix in interactions))
+    await h.wait_until(lambda: field(h.fake.message(card.id), "Going") == "20", timeout=20)
+    edits = [r for r in h.fake.requests if r.method == "PATCH" and r.path.endswith(f"/messages/{card.id}")]
+    assert 1 <= len(edits) <= 6, edits
+    assert not [r for r in h.fake.requests if r.status == 429]
