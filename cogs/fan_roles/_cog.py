@@ -352,11 +352,17 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
                 f"I can't post in {target.mention}: I need View Channel, Send Messages and Embed Links there."
             )
         message_ids, edited = await self._post(guild, current, target)
-        async with self.bot.sessionmaker.begin() as session:
-            stored = await session.get(FanRolePanel, panel_id)
-            if stored is not None:
-                stored.message_ids = message_ids
-                stored.channel_id = target.id
+        try:
+            async with self.bot.sessionmaker.begin() as session:
+                stored = await session.get(FanRolePanel, panel_id)
+                if stored is not None:
+                    stored.message_ids = message_ids
+                    stored.channel_id = target.id
+        except Exception:
+            # Unrecorded messages could never be edited or deleted by the bot again: take the new ones down.
+            fresh = [m for m in message_ids if m not in current.message_ids]
+            await self._delete_messages(guild, target.id, fresh)
+            raise
         parts = len(message_ids)
         what = "Updated" if edited and channel_id == current.channel_id else "Posted"
         await reply(
