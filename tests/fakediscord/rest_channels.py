@@ -180,6 +180,36 @@ async def delete_channel(ctx: Request) -> Any:
     return channel.to_json()
 
 
+@route("PUT", "/channels/{channel_id}/permissions/{overwrite_id}")
+async def put_overwrite(ctx: Request) -> Any:
+    """Stored and echoed in the channel (not evaluated: permissions are guild-level in the fake)."""
+    channel = get_channel(ctx)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES)
+    body = ctx.body or {}
+    oid = ctx.params["overwrite_id"]
+    entry = {
+        "id": oid,
+        "type": int(body.get("type", 0)),
+        "allow": str(body.get("allow") or 0),
+        "deny": str(body.get("deny") or 0),
+    }
+    channel.permission_overwrites = [o for o in channel.permission_overwrites if o["id"] != oid] + [entry]
+    ctx.fake._emit_channel(channel, "CHANNEL_UPDATE", channel.to_json())
+    ctx.fake._notify()
+    return Response(204)
+
+
+@route("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}")
+async def delete_overwrite(ctx: Request) -> Any:
+    channel = get_channel(ctx)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES)
+    oid = ctx.params["overwrite_id"]
+    channel.permission_overwrites = [o for o in channel.permission_overwrites if o["id"] != oid]
+    ctx.fake._emit_channel(channel, "CHANNEL_UPDATE", channel.to_json())
+    ctx.fake._notify()
+    return Response(204)
+
+
 @route("POST", "/channels/{channel_id}/typing")
 async def typing(ctx: Request) -> Any:
     get_channel(ctx)

@@ -80,6 +80,7 @@ class RecordedRequest:
     response: Any = None
     files: list[tuple[str, bytes]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def body(self) -> Any:
@@ -229,6 +230,7 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
     def finish(resp: web.Response, data: Any = None, error: dict[str, Any] | None = None) -> web.Response:
         rec.status = resp.status
         rec.response = data
+        rec.response_headers = {k: v for k, v in resp.headers.items()}
         rec.error = error
         fake.requests.append(rec)
         if resp.status == 400:

@@ -54,8 +54,8 @@ async def test_context_menu(fake_discord: FakeDiscord, world: World, bot: DemoBo
 async def test_rate_limit_headers(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
     await bot.get_channel(world.general.id).send("hi")
     [req] = fake_discord.requests_to("/channels/{channel_id}/messages", "POST")
-    resp_headers = req.headers  # request headers; check the answer via a raw call below
-    assert "Authorization" in resp_headers
+    assert "Authorization" in req.headers
+    assert req.response_headers["X-RateLimit-Remaining"] == "4"
     async with aiohttp.ClientSession() as session:
         url = f"{fake_discord.api_base}/channels/{world.general.id}/messages"
         async with session.post(

@@ -203,3 +203,19 @@ async def test_wait_for_message_and_request(fake_discord: FakeDiscord, world: Wo
     assert req.headers["Authorization"] == f"Bot {fake_discord.token}"
     with pytest.raises(TimeoutError):
         await fake_discord.wait_for_message(world.general, lambda m: m.content == "never", timeout=0.2)
+
+
+async def test_channel_create_edit_and_overwrites(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    guild = bot.get_guild(world.guild.id)
+    created = await guild.create_text_channel("release-chat", topic="talk")
+    fc = world.guild.channel("release-chat")
+    assert fc.id == created.id
+    assert fc.topic == "talk"
+    await created.set_permissions(guild.default_role, send_messages=False)
+    assert fc.permission_overwrites[0]["id"] == str(world.guild.id)
+    assert int(fc.permission_overwrites[0]["deny"]) == discord.Permissions(send_messages=True).value
+    await created.edit(name="release-talk", slowmode_delay=5)
+    assert fc.name == "release-talk"
+    assert fc.rate_limit_per_user == 5
+    channels = await guild.fetch_channels()
+    assert "release-talk" in {c.name for c in channels}
