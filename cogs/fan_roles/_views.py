@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
-from bot.tree import handle_interaction_error
+from bot.ui.dynamic import PersistentItem
 from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from cogs.fan_roles._service import shown, split_entries
 
@@ -19,8 +19,6 @@ COG_NAME = "Fan roles"
 TOGGLE_PREFIX = "fan_roles:toggle"
 MENU_PREFIX = "fan_roles:menu"
 
-ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
-
 
 def _cog(interaction: discord.Interaction[Any]) -> FanRolesCog:
     cog = interaction.client.get_cog(COG_NAME)
@@ -29,28 +27,12 @@ def _cog(interaction: discord.Interaction[Any]) -> FanRolesCog:
     return cast("FanRolesCog", cog)
 
 
-class _PanelItem(discord.ui.DynamicItem[ItemT], template=r"fan_roles:(?!)"):
-    """bot.ui.dynamic.PersistentItem, which can't be subclassed yet (discord.py demands a template on it too).
-
-    Errors of `run` go through the one pipeline; switch to PersistentItem once bot/ui/dynamic.py passes a template.
-    """
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await handle_interaction_error(interaction, error)
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
-
-
 def _emoji(text: str | None) -> discord.PartialEmoji | None:
     return discord.PartialEmoji.from_str(text) if text else None
 
 
 class PanelRoleButton(
-    _PanelItem[discord.ui.Button[Any]], template=r"fan_roles:toggle:(?P<panel_id>\d+):(?P<role_id>\d+)"
+    PersistentItem[discord.ui.Button[Any]], template=r"fan_roles:toggle:(?P<panel_id>\d+):(?P<role_id>\d+)"
 ):
     """A panel button: gives or takes one role."""
 
@@ -76,7 +58,7 @@ class PanelRoleButton(
         await _cog(interaction).press(interaction, self.panel_id, self.role_id)
 
 
-class PanelRoleMenu(_PanelItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
+class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
     """A panel's select menu (one per message of the panel): the member holds exactly what they chose in it."""
 
     def __init__(
