@@ -229,9 +229,36 @@ class Gateway:
             futures.append(fut)
         return futures
 
+    # Gateway payloads whose shape is a REST object of the spec (checked with check_responses=True).
+    SCHEMAS: ClassVar[dict[str, str | tuple[str, str]]] = {
+        "MESSAGE_CREATE": "MessageResponse",
+        "MESSAGE_UPDATE": "MessageResponse",
+        "GUILD_ROLE_CREATE": ("role", "GuildRoleResponse"),
+        "GUILD_ROLE_UPDATE": ("role", "GuildRoleResponse"),
+        "THREAD_CREATE": "ThreadResponse",
+        "THREAD_UPDATE": "ThreadResponse",
+        "CHANNEL_UPDATE": "GuildChannelResponse",
+        "CHANNEL_CREATE": "GuildChannelResponse",
+    }
+
+    def _self_check(self, event: str, data: Any) -> None:
+        from . import validation
+
+        spec = self.SCHEMAS.get(event)
+        if spec is None or not isinstance(data, dict):
+            return
+        key, name = spec if isinstance(spec, tuple) else (None, spec)
+        obj = data.get(key) if key else data
+        if not isinstance(obj, dict) or (event.startswith("CHANNEL") and obj.get("type") == 1):
+            return
+        for problem in validation.validate_schema(name, obj):
+            self.fake.response_violations.append(("GATEWAY", event, problem))
+
     def _send_dispatch(
         self, session: GatewaySession, event: str, data: Any, fut: asyncio.Future[None] | None = None
     ) -> None:
+        if self.fake.check_responses:
+            self._self_check(event, data)
         session.seq += 1
         payload = {"op": Op.DISPATCH, "t": event, "s": session.seq, "d": data}
         session.buffer.append(payload)
