@@ -30,6 +30,7 @@ from .state import (
     FakeMessage,
     FakeRole,
     FakeUser,
+    assign_component_ids,
     iter_components,
 )
 from .validation import message_is_empty
@@ -795,9 +796,9 @@ async def interaction_callback(ctx: Request) -> Any:
     elif ctype == 8:
         ix.choices = list(data.get("choices") or [])
     elif ctype == 9:
-        ix._modal = FakeModal(
-            data.get("custom_id", ""), data.get("title", ""), list(data.get("components") or []), source=ix
-        )
+        # Discord numbers the modal's components like a message's; submissions echo those ids
+        components = assign_component_ids(data.get("components"))
+        ix._modal = FakeModal(data.get("custom_id", ""), data.get("title", ""), components, source=ix)
     fake._notify()
     if ctx.query.get("with_response") not in ("1", "true", "True"):
         return Response(204)
