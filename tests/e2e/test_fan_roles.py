@@ -317,3 +317,22 @@ async def test_an_artists_fan_role_goes_on_a_panel_by_the_artists_name(harness: 
     assert answer.content.startswith("Deleted the role panel **Artists**.")
     await h.wait_until(lambda: not panel_messages(h), timeout=10)
     assert await count_rows(h, FanRolePanelEntry) == 0
+
+
+async def test_lower_tiers_are_kept_when_the_server_says_so(harness: BotHarness) -> None:
+    h = harness
+    guild = h.guild
+    first, second = guild.add_role("First timer"), guild.add_role("Returning")
+    fan = guild.add_member("fan")
+    await h.start()
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        session.add(GuildSettings(guild_id=guild.id, tier_keep_lower=True))
+    await run(h, "roles tiers set", role=first, threshold=1)
+    await run(h, "roles tiers set", role=second, threshold=2)
+    h.bot.dispatch("party_attended", guild.id, fan.id, 1)
+    await h.wait_until(lambda: role_ids(guild, fan) == {first.id}, timeout=15)
+    h.bot.dispatch("party_attended", guild.id, fan.id, 2)
+    await h.wait_until(lambda: role_ids(guild, fan) == {first.id, second.id}, timeout=15)
+    listed = await run(h, "roles tiers list")
+    assert "Members keep lower tiers as they climb." in listed.text
