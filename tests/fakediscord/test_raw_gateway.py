@@ -23,28 +23,30 @@ async def _recv(ws: aiohttp.ClientWebSocketResponse, inflator: Any = None) -> di
 
 async def test_identify_heartbeat_and_shard_routing(fake_discord: FakeDiscord) -> None:
     guilds = [fake_discord.add_guild(f"G{i}") for i in range(4)]
-    async with aiohttp.ClientSession() as session:
-        async with session.ws_connect(fake_discord.gateway_url + "?v=10&encoding=json") as ws:
-            hello = await _recv(ws)
-            assert hello["op"] == 10
-            assert hello["d"]["heartbeat_interval"] > 0
-            await ws.send_json({"op": 1, "d": None})
-            assert (await _recv(ws))["op"] == 11
-            await ws.send_json(
-                {"op": 2, "d": {"token": fake_discord.token, "intents": 1, "shard": [1, 2], "properties": {}}}
-            )
-            ready = await _recv(ws)
-            assert ready["t"] == "READY"
-            assert ready["s"] == 1
-            assert ready["d"]["shard"] == [1, 2]
-            assert ready["d"]["application"]["id"] == str(fake_discord.application_id)
-            assert ready["d"]["resume_gateway_url"] == fake_discord.gateway_url
-            mine = {str(g.id) for g in guilds if (g.id >> 22) % 2 == 1}
-            assert {g["id"] for g in ready["d"]["guilds"]} == mine
-            assert all(g["unavailable"] for g in ready["d"]["guilds"])
-            creates = [await _recv(ws) for _ in mine]
-            assert {c["d"]["id"] for c in creates} == mine
-            assert [c["s"] for c in creates] == list(range(2, 2 + len(mine)))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(fake_discord.gateway_url + "?v=10&encoding=json") as ws,
+    ):
+        hello = await _recv(ws)
+        assert hello["op"] == 10
+        assert hello["d"]["heartbeat_interval"] > 0
+        await ws.send_json({"op": 1, "d": None})
+        assert (await _recv(ws))["op"] == 11
+        await ws.send_json(
+            {"op": 2, "d": {"token": fake_discord.token, "intents": 1, "shard": [1, 2], "properties": {}}}
+        )
+        ready = await _recv(ws)
+        assert ready["t"] == "READY"
+        assert ready["s"] == 1
+        assert ready["d"]["shard"] == [1, 2]
+        assert ready["d"]["application"]["id"] == str(fake_discord.application_id)
+        assert ready["d"]["resume_gateway_url"] == fake_discord.gateway_url
+        mine = {str(g.id) for g in guilds if (g.id >> 22) % 2 == 1}
+        assert {g["id"] for g in ready["d"]["guilds"]} == mine
+        assert all(g["unavailable"] for g in ready["d"]["guilds"])
+        creates = [await _recv(ws) for _ in mine]
+        assert {c["d"]["id"] for c in creates} == mine
+        assert [c["s"] for c in creates] == list(range(2, 2 + len(mine)))
 
 
 async def test_close_codes_and_invalid_resume(fake_discord: FakeDiscord) -> None:
