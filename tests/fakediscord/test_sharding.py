@@ -108,3 +108,16 @@ async def test_disallowed_privileged_intent(fake_discord: FakeDiscord) -> None:
             await client.start(fake_discord.token)
     finally:
         await client.close()
+
+
+async def test_plain_client_with_a_fixed_shard(fake_discord: FakeDiscord) -> None:
+    guilds = _guilds(fake_discord, 4)
+    client = DemoBot(shard_id=1, shard_count=2)
+    async with running(fake_discord, client):
+        assert {g.id for g in client.guilds} == {g.id for g in guilds if (g.id >> 22) % 2 == 1}
+        target = next(g for g in guilds if (g.id >> 22) % 2 == 1)
+        ix = await fake_discord.slash(target, target.channel("general"), target.member("fan"), "ping")
+        assert (await ix.reply()).content == "pong x1"
+        other = next(g for g in guilds if (g.id >> 22) % 2 == 0)
+        with pytest.raises(AssertionError, match="no connected shard"):
+            await fake_discord.slash(other, other.channel("general"), other.member("fan"), "ping")
