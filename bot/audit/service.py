@@ -37,6 +37,13 @@ ACTION_TITLES: dict[str, str] = {
     "artist.link": "Manager linked",
     "artist.unlink": "Manager unlinked",
     "artist.remove": "Artist removed",
+    "fan_roles.panel_create": "Role panel created",
+    "fan_roles.panel_add": "Role added to a panel",
+    "fan_roles.panel_remove": "Role taken off a panel",
+    "fan_roles.panel_delete": "Role panel deleted",
+    "fan_roles.role_gone": "Deleted role dropped from a panel",
+    "fan_roles.tier_set": "Loyalty tier set",
+    "fan_roles.tier_remove": "Loyalty tier removed",
 }
 
 

@@ -26,6 +26,7 @@ TOGGLES: dict[str, str] = {
     "release_approval": "release_approval",
     "collab_approval": "collab_approval",
     "artists_create_events": "artists_create_events",
+    "tier_keep_lower": "tier_keep_lower",
 }
 
 

@@ -34,6 +34,7 @@ TOGGLE_NAMES: dict[str, str] = {
     "release_approval": "release approval",
     "collab_approval": "collab approval",
     "artists_create_events": "artists create events",
+    "tier_keep_lower": "keep lower loyalty tiers",
 }
 
 _BASE = ("view_channel", "send_messages", "embed_links")
