@@ -630,3 +630,30 @@ async def test_done_jobs_are_pruned_after_keep_done_days(sessionmaker: Sessions)
     async with sessionmaker() as session:
         left = sorted((job.status, job.finished_at is None) for job in await session.scalars(select(ScheduledJob)))
     assert left == [(JobStatus.DONE, False), (JobStatus.PENDING, True)]
+
+
+async def test_dense_backlog_is_armed_batch_by_batch_without_the_sweep(
+    sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.jobs.queue.ALARM_BATCH", 2)
+    writer = JobQueue(sessionmaker, fast_settings(), worker_id="writer")
+    start = utcnow() + timedelta(seconds=0.5)
+    jobs = [await schedule(writer, sessionmaker, "tick", start + timedelta(seconds=0.1 * n)) for n in range(5)]
+    ran: list[int] = []
+
+    async def tick(ctx: JobContext) -> None:
+        ran.append(ctx.id)
+
+    queue = JobQueue(sessionmaker, fast_settings(), worker_id="reader")  # the sweep is an hour away
+    queue.register("tick", tick)
+    await queue.start()
+    try:
+        assert len(queue.alarm_times()) == 2
+
+        async def all_ran() -> bool:
+            return len(ran) == len(jobs)
+
+        await wait_for(all_ran)
+    finally:
+        await queue.stop()
+    assert sorted(ran) == sorted(job.id for job in jobs)
