@@ -23,7 +23,6 @@ from .gateway import Gateway, Intents
 from .ratelimit import RateLimiter
 from .server import ApiError, RecordedRequest, build_app
 from .state import (
-    DISCORD_EPOCH_MS,
     FLAG_EPHEMERAL,
     FLAG_IS_COMPONENTS_V2,
     FLAG_SUPPRESS_NOTIFICATIONS,
@@ -38,6 +37,7 @@ from .state import (
     Permissions,
     SnowflakeGenerator,
     assign_component_ids,
+    now,
 )
 
 # Flags a bot may set when it creates a message (message resource doc, "Create Message": SUPPRESS_EMBEDS,
@@ -685,7 +685,7 @@ class FakeDiscord:
         if "poll" in body and body["poll"] is not None:
             msg.poll = body["poll"]
         msg.edits += 1
-        msg.edited_at = _now()
+        msg.edited_at = now()
         guild = self._guilds.get(msg.guild_id) if msg.guild_id else None
         self._compute_mentions(msg, guild.get_member(msg.author.id) if guild else None)
         self._emit_message(msg, "MESSAGE_UPDATE")
@@ -863,12 +863,6 @@ class FakeDiscord:
 # ---------------------------------------------------------------------------------------------
 
 
-def _now() -> Any:
-    from .state import now
-
-    return now()
-
-
 def _normalise_embed(e: Any) -> dict[str, Any]:
     if not isinstance(e, dict):
         return {}
@@ -895,10 +889,6 @@ async def _settle(futures: list[asyncio.Future[None]], timeout: float = 5.0) -> 
     if futures:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*futures), timeout)
-
-
-def snowflake_from_ms(ms: int) -> int:
-    return (ms - DISCORD_EPOCH_MS) << 22
 
 
 __all__ = ["ApiError", "FakeDiscord"]

@@ -960,7 +960,3 @@ class FakeGuild:
 
     def __repr__(self) -> str:
         return f"<FakeGuild id={self.id} name={self.name!r}>"
-
-
-def counter() -> itertools.count[int]:
-    return itertools.count(1)
