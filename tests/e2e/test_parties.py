@@ -478,3 +478,131 @@ async def test_a_rush_of_answers_edits_the_card_a_few_times_within_the_rate_limi
     edits = [r for r in h.fake.requests if r.method == "PATCH" and r.path.endswith(f"/messages/{card.id}")]
     assert 1 <= len(edits) <= 6, edits
     assert not [r for r in h.fake.requests if r.status == 429]
+
+
+async def add_release(h: BotHarness, artist_name: str, title: str, durations: list[int | None]) -> tuple[int, int]:
+    """A scheduled release with a tracklist in the catalogue (as /release create would leave it)."""
+    from datetime import timedelta
+
+    from bot.artists.models import Artist
+    from bot.artists.repository import name_key
+    from bot.catalog.models import Release, ReleaseTrack
+    from bot.db.base import utcnow
+
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        artist = Artist(guild_id=h.guild.id, name=artist_name, name_key=name_key(artist_name), created_by=1)
+        session.add(artist)
+        await session.flush()
+        release = Release(
+            guild_id=h.guild.id,
+            artist_id=artist.id,
+            title=title,
+            release_at=utcnow() + timedelta(days=3),
+            zone="UTC",
+            status="scheduled",
+            created_by=1,
+            kind="album",
+        )
+        session.add(release)
+        await session.flush()
+        for position, seconds in enumerate(durations, start=1):
+            session.add(
+                ReleaseTrack(
+                    release_id=release.id, position=position, title=f"Song {position}", duration_seconds=seconds
+                )
+            )
+        return artist.id, release.id
+
+
+async def test_an_artist_schedules_a_party_for_their_own_release_with_its_tracklist(harness: BotHarness) -> None:
+    from bot.artists.models import ArtistManager
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    artist_id, release_id = await add_release(h, "Nova Lights", "Midnight Tapes", [3, 4, 5])
+    _, other_release = await add_release(h, "Someone Else", "Not Yours", [3])
+    _, untimed = await add_release(h, "Nova Lights B-sides", "No Durations", [None, 200])
+    nova = fan(h, "nova")
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        session.add(ArtistManager(artist_id=artist_id, user_id=nova.id, added_by=h.moderator.id))
+
+    choices = await h.fake.autocomplete(
+        h.guild, h.general, nova, "party schedule", focused="release", release="midnight", start="x"
+    )
+    assert [c["value"] for c in choices] == [str(release_id)]
+
+    before = await party_state(h, parties)
+    refused = await run(h, nova, "party schedule", release=str(other_release), start="in 2 hours")
+    assert "Someone Else" in refused.content, refused.content
+    refused = await run(h, h.moderator, "party schedule", release=str(untimed), start="in 2 hours")
+    assert "no tracklist with durations" in refused.content, refused.content
+    assert await party_state(h, parties) == before
+
+    reply = await run(h, nova, "party schedule", release=str(release_id), start="in 2 hours")
+    assert "Scheduled **Midnight Tapes**" in reply.content, reply.content
+    card = card_of(h, parties)
+    assert "Song 1 (0:03)" in field(card, "Tracklist")
+    assert field(card, "Length") == "0:12"
+    (event,) = native_events(h)
+    assert event.name == "Midnight Tapes"
+    # The artist's manager may change their own party.
+    reply = await run(h, nova, "party cancel", party="1")
+    assert "Cancelled" in reply.content
+
+
+async def test_reminder_dms_respect_the_cap_and_a_closed_dm_is_recorded_and_not_retried(harness: BotHarness) -> None:
+    from sqlalchemy import update
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    first, closed, last = fan(h, "first"), h.fake.add_user("closed", dms_closed=True), fan(h, "last")
+    h.guild.add_member(closed)
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Quiet One",
+        start="in 24 seconds",
+        tracklist=TRACKLIST,
+        reminders="18s, 14s",
+    )
+    assert "Scheduled" in reply.content
+    card = card_of(h, parties)
+    for member in (first, closed, last):
+        assert "remind you by DM" in (await click(h, member, card, "party:rsvp:remind:1")).content
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        await session.execute(update(Gathering).values(dm_cap=2))
+
+    def reminder_dms(user: FakeUser) -> list[FakeMessage]:
+        return [m for m in h.fake.dms(user) if m.content.startswith("⏰")]
+
+    # First reminder: the two open DMs use the cap; the closed one is recorded (and gives its slot back).
+    await h.wait_until(lambda: len(reminder_dms(first)) == 1 and len(reminder_dms(last)) == 1, timeout=20)
+    reminders = [m for m in bot_messages(h, parties) if m.content.startswith("⏰")]
+    assert all(mentioned_users(m) == set() for m in reminders)
+
+    async def closed_recorded() -> bool:
+        async with h.bot.sessionmaker() as session:  # type: ignore[union-attr]
+            row = await session.scalar(select(GatheringRsvp).where(GatheringRsvp.user_id == closed.id))
+            return row is not None and row.dm_closed_at is not None
+
+    await h.wait_until(closed_recorded, timeout=10)
+    # Second reminder (its channel post comes after its DMs): the cap is used up, the closed DM is not tried again.
+    await h.fake.wait_until(
+        lambda: len([m for m in bot_messages(h, parties) if m.content.startswith("⏰")]) == 2,
+        timeout=20,
+        what="second reminder",
+    )
+    assert len(reminder_dms(first)) == 1
+    assert len(reminder_dms(last)) == 1
+    closed_channel = h.fake.dm_channel(closed)
+    tries = [
+        r for r in h.fake.requests if r.method == "POST" and r.path.endswith(f"/channels/{closed_channel.id}/messages")
+    ]
+    assert len(tries) == 1, tries
+    await run(h, h.moderator, "party cancel", party="1")
