@@ -88,6 +88,11 @@ class _SessionAlarms:
     arm: dict[int, datetime]
     disarm: set[int]
 
+    def cancelled(self, job_ids: list[int]) -> None:
+        for job_id in job_ids:
+            self.arm.pop(job_id, None)
+            self.disarm.add(job_id)
+
 
 def default_worker_id() -> str:
     """Name this process for claimed_by: host, pid and a random suffix (pids repeat across restarts)."""
@@ -123,14 +128,14 @@ def _upsert_statement(dialect: str, *, replace_done: bool) -> Any:
             "lease_until",
             "attempts",
             "last_error",
-            "result",
             "finished_at",
             "updated_at",
         )
     }
     return stmt.on_conflict_do_update(
         index_elements=[ScheduledJob.key],
-        set_={**replaced, "generation": ScheduledJob.generation + 1},
+        # SQL NULL, not the JSON null a None parameter would store.
+        set_={**replaced, "result": null(), "generation": ScheduledJob.generation + 1},
         where=None if replace_done else ScheduledJob.status != JobStatus.DONE,
     ).returning(ScheduledJob)
 
@@ -237,7 +242,6 @@ class JobQueue:
             "claimed_by": None,
             "lease_until": None,
             "last_error": None,
-            "result": None,
             "finished_at": None,
             "created_at": now,
             "updated_at": now,
@@ -268,7 +272,7 @@ class JobQueue:
             .execution_options(synchronize_session="fetch")
         )
         ids = list(await session.scalars(stmt))
-        self._after_commit(session).disarm.update(ids)
+        self._after_commit(session).cancelled(ids)
         return bool(ids)
 
     async def cancel_prefix(self, session: AsyncSession, prefix: str) -> int:
@@ -287,7 +291,7 @@ class JobQueue:
             .execution_options(synchronize_session="fetch")
         )
         ids = list(await session.scalars(stmt))
-        self._after_commit(session).disarm.update(ids)
+        self._after_commit(session).cancelled(ids)
         return len(ids)
 
     async def reschedule(self, session: AsyncSession, key: str, due_at: datetime) -> bool:
@@ -362,7 +366,14 @@ class JobQueue:
         )
         scheduler.start()
         self._scheduler = scheduler
-        armed = await self._arm_from_table()
+        try:
+            armed = await self._arm_from_table()
+        except BaseException:
+            # The database is not there: leave nothing running, so start() can simply be called again.
+            scheduler.shutdown(wait=False)
+            self._scheduler = None
+            self._armed.clear()
+            raise
         scheduler.add_job(self._sweep, "interval", seconds=self._settings.sweep_seconds, id="labelbot:jobs:sweep")
         scheduler.add_job(
             self._prune_quietly,
