@@ -185,6 +185,12 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
             raise InvalidInput("Set an events channel with /settings channel, or run this in a text channel.")
         if room is not None and location is not None:
             raise InvalidInput("Give a room (stage or voice channel) or a location, not both.")
+        if room is not None:
+            # What Discord resolved may be a partial channel; the cached one carries the permissions to check.
+            cached = guild.get_channel(room.id)
+            if not isinstance(cached, discord.StageChannel | discord.VoiceChannel):
+                raise InvalidInput("I can't see that channel yet; try again in a moment.")
+            room = cached
         starts = parse_when(start, zone=zone)
         if starts.at <= utcnow() + timedelta(seconds=1):
             raise InvalidInput("The start has to be in the future.")

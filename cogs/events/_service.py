@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit.service import record
 from bot.calendar import CalendarEntry
 from bot.db.base import utcnow
-from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
 from bot.gatherings import cards, fanout, native, rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering, NativeStatus
@@ -374,9 +374,14 @@ async def mirror(
         # A retry after a crash made new rows: point the card's buttons at them.
         await done.card.edit(embed=content.embed, view=content.view)
     else:
-        done.card = await card_channel.send(
-            content=ping or None, embed=content.embed, view=content.view, allowed_mentions=mentions
-        )
+        try:
+            done.card = await card_channel.send(
+                content=ping or None, embed=content.embed, view=content.view, allowed_mentions=mentions
+            )
+        except discord.Forbidden:
+            raise BotLacksPermissions(
+                f"I can't post the event card in {card_channel.mention}; give me Send Messages and Embed Links there."
+            ) from None
 
     if event.open_thread:
         thread_id = ctx.progress.get(f"thread:{slot}") if ctx is not None else None

@@ -166,3 +166,38 @@ def test_one_off_entries_without_end_and_cancelled_ones() -> None:
     assert events["r@test"].decoded("DTEND") - events["r@test"].decoded("DTSTART") == timedelta(hours=1)
     assert str(events["e@test"]["STATUS"]) == "CANCELLED"
     assert str(calendar["X-WR-TIMEZONE"]) == "Europe/Berlin"
+
+
+async def test_feed_has_community_events_as_rrules_with_cancelled_dates_excluded(harness: BotHarness) -> None:
+    await start_with_web(harness)
+    fake = harness.fake
+    ix = await fake.slash(
+        harness.guild,
+        harness.general,
+        harness.moderator,
+        "event create",
+        title="Weekly session",
+        start="in 3h",
+        duration="90m",
+        repeat="weekly",
+        count=3,
+        location="Studio",
+    )
+    assert "Scheduled" in (await ix.reply(timeout=20)).content
+    [native] = harness.guild.scheduled_events
+    first = datetime.fromisoformat(native.scheduled_start_time)
+    ix = await fake.slash(
+        harness.guild, harness.general, harness.moderator, "event cancel", event="Weekly session", scope="this"
+    )
+    await ix.reply(timeout=20)
+
+    url = await feed_link(harness)
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        calendar = icalendar.Calendar.from_ical(await response.read())
+    [series] = [event for event in calendar.walk("VEVENT") if str(event["SUMMARY"]) == "Weekly session"]
+    assert series.decoded("DTSTART").astimezone(UTC) == first
+    assert series.decoded("DTEND") - series.decoded("DTSTART") == timedelta(minutes=90)
+    assert series["RRULE"]["FREQ"] == ["WEEKLY"]
+    assert series["RRULE"]["COUNT"] == [3]
+    assert [value.dt.astimezone(UTC) for value in series["EXDATE"].dts] == [first]
+    assert str(series["SUMMARY"]) == "Weekly session"

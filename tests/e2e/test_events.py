@@ -281,8 +281,12 @@ async def test_bad_input_is_one_sentence_and_creates_nothing(
 ) -> None:
     h = labelbot
     base: dict[str, Any] = {"title": "Broken", "start": "in 3h", "duration": "1h", "location": "Here"}
+    options = dict(options)  # the parameters are shared by the backends' runs
     if options.pop("stage", False):
         stage = h.guild.add_channel("Stage", type=ChannelType.stage)
+        assert h.bot is not None
+        bot = h.bot
+        await h.wait_until(lambda: bot.get_channel(stage.id) is not None, timeout=TIMEOUT)
         base.pop("location")
         base["room"] = stage
     before = await rows(h)
@@ -308,7 +312,7 @@ async def test_over_100_upcoming_native_events_is_refused_without_orphans(labelb
     assert cards(h) == []
 
 
-async def test_artists_create_events_only_when_allowed(labelbot: BotHarness) -> None:
+async def test_fans_cannot_create_events(labelbot: BotHarness) -> None:
     h = labelbot
     fan = h.guild.add_member("fan")
     refused = await create_as(h, fan)
@@ -316,9 +320,9 @@ async def test_artists_create_events_only_when_allowed(labelbot: BotHarness) -> 
     assert await rows(h) == (0, 0, 0, 0)
 
 
-async def create_as(h: BotHarness, member: Any) -> Any:
+async def create_as(h: BotHarness, member: Any, **options: Any) -> Any:
     ix = await h.fake.slash(
-        h.guild, h.general, member, "event create", title="Fan meetup", start="in 3h", location="Park"
+        h.guild, h.general, member, "event create", title="Fan meetup", start="in 3h", location="Park", **options
     )
     return await ix.reply(timeout=TIMEOUT)
 
@@ -336,3 +340,51 @@ def _native(h: BotHarness, number: int) -> Any:
         entity_type=3,
         entity_metadata={"location": "Elsewhere"},
     )
+
+
+async def test_a_failure_after_the_native_event_leaves_no_orphan(labelbot: BotHarness) -> None:
+    h = labelbot
+    h.fake.inject_failures("/channels/{channel_id}/messages", status=403, message="Missing Permissions")
+    reply = await create(h, title="Doomed", start="in 3h", duration="1h", location="Here")
+    assert "can't post the event card" in reply.content, reply.content
+    assert [e for e in h.guild.scheduled_events if e.status in (1, 2)] == []
+    assert await rows(h) == (0, 0, 0, 0)
+    assert cards(h) == []
+
+
+async def test_artists_create_events_only_when_the_server_allows_it(labelbot: BotHarness) -> None:
+    from bot.guilds.service import get_guild_settings
+
+    h = labelbot
+    assert h.bot is not None
+    artists = h.guild.add_role("Artists")
+    other = h.guild.add_role("Everyone who likes jazz")
+    artist = h.guild.add_member("artist", roles=[artists])
+    async with h.bot.sessionmaker.begin() as session:
+        settings = await get_guild_settings(session, h.guild.id)
+        settings.artist_role_id = artists.id
+    refused = await create_as(h, artist)
+    assert "Only moderators can create events here" in refused.content, refused.content
+    assert await rows(h) == (0, 0, 0, 0)
+
+    async with h.bot.sessionmaker.begin() as session:
+        (await get_guild_settings(session, h.guild.id)).artists_create_events = True
+    refused = await create_as(h, artist, ping=other)
+    assert "fan role of an artist you manage" in refused.content, refused.content
+    assert await rows(h) == (0, 0, 0, 0)
+    created = await create_as(h, artist)
+    assert "Scheduled" in created.content, created.content
+    [card] = cards(h)
+    assert not card.allowed_mentions or not card.allowed_mentions.get("roles")
+
+
+async def test_rsvp_buttons_work_after_a_restart(labelbot: BotHarness) -> None:
+    h = labelbot
+    await create(h, title="Listening club", start="in 3h", duration="1h", location="Here")
+    [card] = cards(h)
+    await h.restart()
+    fan = h.guild.add_member("fan")
+    answer = await (await h.fake.click(h.guild, h.general, fan, card, button(card, "going"))).reply(timeout=TIMEOUT)
+    assert "You're going" in answer.content
+    dm = await (await h.fake.click(h.guild, h.general, fan, card, button(card, "dm"))).reply(timeout=TIMEOUT)
+    assert "by DM" in dm.content
