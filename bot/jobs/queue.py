@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import random
@@ -100,7 +101,7 @@ def default_worker_id() -> str:
 
 
 def retry_delay(base_seconds: float, attempt: int) -> timedelta:
-    """Exponential backoff with jitter, so failures of many jobs at once do not retry in lockstep."""
+    """Return the wait after failed attempt `attempt`: exponential, jittered so failures do not retry in lockstep."""
     exponential = min(base_seconds * 2 ** (attempt - 1), MAX_RETRY_DELAY.total_seconds())
     return timedelta(seconds=exponential * random.uniform(0.75, 1.25))
 
@@ -110,9 +111,24 @@ def _describe(exc: BaseException) -> str:
     return text[:ERROR_TEXT_LIMIT]
 
 
+def _storable_result(claim: _Claim, progress: dict[str, Any], returned: object) -> dict[str, Any] | None:
+    # A result that cannot be stored must not fail the write that marks the job done: the lease would run out and
+    # the job, which did its work, would run again.
+    if returned is not None and not isinstance(returned, dict):
+        log.error("Handler of %s returned %s, not a dict or None; ignoring it", claim.kind, type(returned).__name__)
+        returned = None
+    result = {**progress, **(returned or {})}
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        log.error("Result of job %s (%s) cannot be stored as JSON: %s", claim.id, claim.kind, exc)
+        result = {**progress, "unstorable_result": repr(returned)[:ERROR_TEXT_LIMIT]}
+    return result or None
+
+
 @functools.cache
 def _upsert_statement(dialect: str, *, replace_done: bool) -> Any:
-    """INSERT ... ON CONFLICT (key) DO UPDATE, built once: building it per call cost more than running it."""
+    """Build the INSERT ... ON CONFLICT (key) DO UPDATE once: building it per call cost more than running it."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(ScheduledJob)
     replaced = {
@@ -311,12 +327,12 @@ class JobQueue:
         return bool(ids)
 
     async def get(self, session: AsyncSession, key: str) -> ScheduledJob | None:
-        """The job with this key, whatever its status."""
+        """Return the job with this key, whatever its status."""
         found: ScheduledJob | None = await session.scalar(select(ScheduledJob).where(ScheduledJob.key == key))
         return found
 
     async def pending_for_guild(self, session: AsyncSession, guild_id: int, limit: int = 10) -> list[ScheduledJob]:
-        """A guild's jobs still to run (or running now), soonest first."""
+        """Return a guild's jobs still to run (or running now), soonest first."""
         rows = await session.scalars(
             select(ScheduledJob)
             .where(ScheduledJob.guild_id == guild_id, ScheduledJob.status.in_(_CLAIMABLE_STATUSES))
@@ -328,7 +344,7 @@ class JobQueue:
     async def failed_for_guild(
         self, session: AsyncSession, guild_id: int, limit: int = 10, since: timedelta = timedelta(days=7)
     ) -> list[ScheduledJob]:
-        """A guild's jobs that failed for good within `since`, latest first."""
+        """Return a guild's jobs that failed for good within `since`, latest first."""
         rows = await session.scalars(
             select(ScheduledJob)
             .where(
@@ -344,7 +360,7 @@ class JobQueue:
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def alarm_times(self) -> dict[int, datetime]:
-        """The alarms armed in this process, by job id (for diagnostics and tests)."""
+        """Return the alarms armed in this process, by job id (for diagnostics and tests)."""
         return dict(self._armed)
 
     @property
@@ -759,8 +775,7 @@ class JobQueue:
                 )
                 await self._retry(claim, _describe(exc), utcnow() + delay)
             return
-        result = {**context.progress, **(returned or {})}
-        await self._finish(claim, JobStatus.DONE, result=result or None)
+        await self._finish(claim, JobStatus.DONE, result=_storable_result(claim, context.progress, returned))
 
     async def _record_progress(self, job_id: int, progress: dict[str, Any]) -> None:
         recorded, _ = await self._write(

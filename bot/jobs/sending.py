@@ -19,14 +19,14 @@ NONCE_LENGTH = 25
 
 
 def job_nonce(ctx: JobContext, part: str = "", *, salt: str = "") -> str:
-    """A nonce that is the same on every attempt of this job's run for this part, and differs for any other."""
+    """Return a nonce that is the same on every attempt of this run of the job for this part, and differs otherwise."""
     seed = f"labelbot:{ctx.id}:{ctx.generation}:{part}:{salt}".encode()
     # 12 bytes = 24 hex characters, within Discord's 25.
     return hashlib.blake2b(seed, digest_size=12).hexdigest()
 
 
 def recorded_message_id(ctx: JobContext, part: str = "") -> int | None:
-    """The id of the message an earlier attempt posted for `part`, if any."""
+    """Return the id of the message an earlier attempt posted for `part`, if any."""
     messages = ctx.progress.get(MESSAGES_KEY) or {}
     recorded = messages.get(part)
     return int(recorded) if recorded is not None else None

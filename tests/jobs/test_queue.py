@@ -657,3 +657,26 @@ async def test_dense_backlog_is_armed_batch_by_batch_without_the_sweep(
     finally:
         await queue.stop()
     assert sorted(ran) == sorted(job.id for job in jobs)
+
+
+async def test_a_result_that_cannot_be_stored_does_not_make_the_job_run_again(
+    queue: JobQueue, sessionmaker: Sessions
+) -> None:
+    runs: list[int] = []
+
+    async def sloppy(ctx: JobContext) -> dict[str, Any]:
+        runs.append(ctx.attempt)
+        await ctx.record_progress({"message_id": 5})
+        return {"posted_at": utcnow()}  # a datetime: not JSON
+
+    queue.register("sloppy", sloppy)
+    job = await schedule(queue, sessionmaker, "sloppy")
+    await queue.run_due()
+    assert await queue.run_due() == 0
+
+    assert runs == [1]
+    done = await load(sessionmaker, job.id)
+    assert done.status == JobStatus.DONE
+    assert done.result is not None
+    assert done.result["message_id"] == 5
+    assert "posted_at" in done.result["unstorable_result"]
