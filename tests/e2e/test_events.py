@@ -388,3 +388,42 @@ async def test_rsvp_buttons_work_after_a_restart(labelbot: BotHarness) -> None:
     assert "You're going" in answer.content
     dm = await (await h.fake.click(h.guild, h.general, fan, card, button(card, "dm"))).reply(timeout=TIMEOUT)
     assert "by DM" in dm.content
+
+
+async def test_retiming_the_series_moves_the_rule_and_the_native_event(labelbot: BotHarness) -> None:
+    h = labelbot
+    fake = h.fake
+    await create(h, title="Office hours", start="in 2h", duration="1h", repeat="biweekly", count=4, location="Here")
+    [native] = h.guild.scheduled_events
+    before = datetime.fromisoformat(native.scheduled_start_time)
+    reply = await (
+        await fake.slash(
+            h.guild, h.general, h.moderator, "event edit", event="Office hours", scope="series", start="in 5h"
+        )
+    ).reply(timeout=TIMEOUT)
+    assert "The series" in reply.content, reply.content
+    await fake.wait_until(
+        lambda: datetime.fromisoformat(native.scheduled_start_time) > before + timedelta(hours=2), TIMEOUT, "moved"
+    )
+    moved = datetime.fromisoformat(native.scheduled_start_time)
+    assert native.recurrence_rule is not None
+    assert datetime.fromisoformat(native.recurrence_rule["start"]) == moved
+    assert native.recurrence_rule["interval"] == 2
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        event = await session.scalar(select(CommunityEvent))
+    assert event is not None
+    assert event.anchor_at == moved
+    assert event.count == 4
+    fake.assert_no_rejections()
+
+
+async def test_list_pages_through_many_events(labelbot: BotHarness) -> None:
+    h = labelbot
+    for number in range(12):
+        await create(h, title=f"Session {number:02d}", start=f"in {number + 2}h", duration="30m", location="Here")
+    listing = await (await h.fake.slash(h.guild, h.general, h.moderator, "event list")).reply(timeout=TIMEOUT)
+    assert "Page 1 of 2" in listing.text
+    assert "Session 00" in listing.text
+    assert "Session 11" not in listing.text
+    assert len(listing.custom_ids) == 3
