@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -17,6 +18,7 @@ from bot.interactions import NO_MENTIONS, defer, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
 from bot.timeparse import parse_when
 from bot.tree import handle_interaction_error
+from cogs.releases import _repository as repository
 from cogs.releases import _service as service
 from cogs.releases._parsing import (
     LinkInput,
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
     from bot.client import LabelBot
 
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
+
+log = logging.getLogger(__name__)
 
 
 def member_of(interaction: discord.Interaction[Any]) -> discord.Member:
@@ -208,13 +212,21 @@ async def _require_moderator(interaction: discord.Interaction[LabelBot], session
         raise NotAllowed(MODERATORS_ONLY)
 
 
-async def _close_request(interaction: discord.Interaction[Any], outcome: str) -> None:
-    """Edit the approval request in the mod log: the outcome in words, no buttons."""
-    message = interaction.message
-    if message is None:
+async def _close_request(interaction: discord.Interaction[Any], release_id: int, outcome: str) -> None:
+    """Edit the approval request in the mod log: the outcome in words, no buttons (best effort)."""
+    async with interaction.client.sessionmaker() as session:
+        posted = await repository.message_of(session, release_id, "approval")
+    if posted is None:
         return
-    content = f"{message.content}\n\n{outcome}"[:2000]
-    await message.edit(content=content, view=None, allowed_mentions=NO_MENTIONS)
+    channel = interaction.client.get_channel(posted.channel_id)
+    if not isinstance(channel, discord.TextChannel | discord.Thread):
+        return
+    request = channel.get_partial_message(posted.message_id)
+    try:
+        current = await request.fetch()
+        await request.edit(content=f"{current.content}\n\n{outcome}"[:2000], view=None, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException:
+        log.warning("Could not mark the approval request of release %s", release_id, exc_info=True)
 
 
 class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
@@ -229,7 +241,9 @@ class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
             release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
             await service.approve(interaction.client, session, release, moderator_id=interaction.user.id)
             when = f"<t:{int(release.release_at.timestamp())}:F>"
-        await _close_request(interaction, f"**Approved** by {interaction.user.mention}; it goes out {when}.")
+        await _close_request(
+            interaction, self.release_id, f"**Approved** by {interaction.user.mention}; it goes out {when}."
+        )
         await reply(interaction, f"Approved: **{defuse(release.title)}** goes out {when}.", ephemeral=True)
 
 
@@ -244,7 +258,7 @@ class RejectButton(_ReleaseButton, template=r"release:reject:(?P<id>\d+)"):
             release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
             if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
                 raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
-        await interaction.response.send_modal(RejectModal(self.release_id, interaction.message))
+        await interaction.response.send_modal(RejectModal(self.release_id))
 
 
 class RejectModal(discord.ui.Modal, title="Reject this release"):
@@ -256,10 +270,9 @@ class RejectModal(discord.ui.Modal, title="Reject this release"):
         min_length=3,
     )
 
-    def __init__(self, release_id: int, request: discord.Message | None) -> None:
+    def __init__(self, release_id: int) -> None:
         super().__init__(custom_id=f"release:rejectmodal:{release_id}")
         self.release_id = release_id
-        self.request = request
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         await defer(interaction)
@@ -269,11 +282,8 @@ class RejectModal(discord.ui.Modal, title="Reject this release"):
             await service.reject(
                 interaction.client, session, release, moderator_id=interaction.user.id, reason=self.reason.value
             )
-        if self.request is not None:
-            content = (
-                f"{self.request.content}\n\n**Rejected** by {interaction.user.mention}: {defuse(self.reason.value)}"
-            )
-            await self.request.edit(content=content[:2000], view=None, allowed_mentions=NO_MENTIONS)
+        outcome = f"**Rejected** by {interaction.user.mention}: {defuse(' '.join(self.reason.value.split()))}"
+        await _close_request(interaction, self.release_id, outcome)
         await reply(interaction, "Rejected; the artist has been told why.", ephemeral=True)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class Label:
         return await self.fake.slash(self.h.guild, self.h.general, user, command, **options)
 
     async def click(self, user: Any, message: Any, custom_id: str) -> Any:
-        return await self.fake.click(self.h.guild, self.h.general, user, message, custom_id)
+        return await self.fake.click(self.h.guild, None, user, message, custom_id)
 
     def posts(self) -> list[FakeMessage]:
         return self.fake.messages(self.announcements)
@@ -429,7 +430,7 @@ async def test_approval_flow_approve_and_reject(approval_label: Label) -> None:
     assert "Approved" in approved.content
     assert (await release_row(label.h, release_id)).status == ReleaseStatus.SCHEDULED
     assert len(await jobs_of(label.h, f"release:{release_id}:announce")) == 1
-    dm = await label.fake.wait_for_dm(label.nova, lambda m: "approved" in m.content, timeout=LONG)
+    dm = await label.fake.wait_for_dm(label.nova.user, lambda m: "approved" in m.content, timeout=LONG)
     assert "Afterglow" in dm.content
     await label.h.wait_until(lambda: "Approved" in label.fake.message(request.id).content, timeout=10)
 
@@ -449,7 +450,7 @@ async def test_approval_flow_approve_and_reject(approval_label: Label) -> None:
     row = await release_row(label.h, second)
     assert row.status == ReleaseStatus.DRAFT
     assert row.rejection_reason == "The cover is missing."
-    dm = await label.fake.wait_for_dm(label.nova, lambda m: "not approved" in m.content, timeout=LONG)
+    dm = await label.fake.wait_for_dm(label.nova.user, lambda m: "not approved" in m.content, timeout=LONG)
     assert "The cover is missing." in dm.content
     assert await jobs_of(label.h, f"release:{second}:announce") == []
 
@@ -590,17 +591,17 @@ async def test_a_failing_link_preview_never_blocks_the_release(
 
 
 async def test_a_refused_crosspost_is_retried_later_not_lost(label: Label, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(release_jobs, "CROSSPOST_WAIT_SECONDS", 1.0)
-    monkeypatch.setattr(release_jobs, "CROSSPOST_RETRY", timedelta(seconds=1))
+    monkeypatch.setattr(live_jobs_module(), "CROSSPOST_WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(live_jobs_module(), "CROSSPOST_RETRY", timedelta(seconds=1))
     fake = label.fake
-    fake.ratelimiter.scale = 0.004  # Discord's 10 crossposts an hour, in 14.4 seconds
+    preview = await create(label, label.nova, when="in 2 hours")
+    release_id = release_id_of(preview)
+    await schedule(label, label.nova, preview)
+    fake.ratelimiter.scale = 0.006  # Discord's 10 crossposts an hour, in about 22 seconds
     fake.enforce_rate_limits = True
     fake.ratelimiter.exhaust(
         "POST", "/channels/{channel_id}/messages/{message_id}/crosspost", str(label.announcements.id)
     )
-    preview = await create(label, label.nova, when="in 2 hours")
-    release_id = release_id_of(preview)
-    await schedule(label, label.nova, preview)
     await (await label.slash(label.nova, "release announce-now", release=str(release_id))).reply()
     posted = (await wait_posts(label, 1))[0]
     await label.h.wait_until(lambda: len(_crossposts(label)) >= 2, timeout=LONG)
@@ -609,6 +610,11 @@ async def test_a_refused_crosspost_is_retried_later_not_lost(label: Label, monke
     assert first.result.get("crossposted") is False
     await label.h.wait_until(lambda: fake.message(posted.id).crossposted, timeout=60)
     assert len(label.posts()) == 1
+
+
+def live_jobs_module() -> Any:
+    """The release jobs module the bot runs now (discord.py drops extension modules when a bot closes)."""
+    return importlib.import_module("cogs.releases._jobs")
 
 
 def _crossposts(label: Label) -> list[Any]:
@@ -651,14 +657,15 @@ def _now() -> Any:
 
 
 async def test_teasers_missed_while_down_are_skipped(harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(release_jobs, "TEASER_GRACE", timedelta(seconds=1))
     label = await build_label(harness)
     await harness.start()
-    preview = await create(label, label.nova, when="in 68 seconds", teasers="1m")
+    preview = await create(label, label.nova, when="in 80 seconds", teasers="1m")
     release_id = release_id_of(preview)
     await schedule(label, label.nova, preview)
     teaser = (await jobs_of(harness, f"release:{release_id}:teaser:"))[0]
     await harness.stop()
+    # The grace a teaser gets is two minutes; a second here, so the test need not wait that long.
+    monkeypatch.setattr(live_jobs_module(), "TEASER_GRACE", timedelta(seconds=1))
     await asyncio.sleep(max((teaser.due_at - _now()).total_seconds(), 0) + 3)
     await harness.start()
 
