@@ -96,6 +96,8 @@ async def on_countdown(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if loaded is None or loaded[0].status != PartyStatus.SCHEDULED:
         return {"skipped": "not scheduled"}
     party, _ = loaded
+    if utcnow() >= party.starts_at:
+        return {"skipped": "started"}
     channel = await _messageable(bot, party.text_channel_id)
     await send_once(channel, ctx, "countdown", content=render.countdown_text(party), allowed_mentions=NO_MENTIONS)
     return None

@@ -606,3 +606,52 @@ async def test_reminder_dms_respect_the_cap_and_a_closed_dm_is_recorded_and_not_
     ]
     assert len(tries) == 1, tries
     await run(h, h.moderator, "party cancel", party="1")
+
+
+async def test_while_down_reminders_are_skipped_and_passed_prompts_dropped_and_said_once(harness: BotHarness) -> None:
+    from datetime import timedelta
+
+    from bot.db.base import utcnow
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    member = fan(h, "member")
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Away",
+        start="in 12 seconds",
+        tracklist="A - 0:03 | B - 0:02 | C - 0:12",
+        reminders="9s",
+    )
+    assert "Scheduled" in reply.content
+    await click(h, member, card_of(h, parties), "party:rsvp:going:1")
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        party = await session.get(ListeningParty, 1)
+        assert party is not None
+        starts_at = party.starts_at
+    await h.stop()
+    # Down through the reminder, the countdown, the start and tracks A and B; back during track C.
+    await h.wait_until(lambda: utcnow() >= starts_at + timedelta(seconds=5.5), timeout=30)
+    await h.start()
+
+    play = await h.fake.wait_for_message(parties, lambda m: m.content.startswith("▶️"), timeout=20)
+    assert "I was offline at the start" in play.content
+    assert "track 3" in play.content
+    await h.fake.wait_until(lambda: any(t.id == play.id for t in h.guild.threads), timeout=10, what="thread")
+    prompt = await h.fake.wait_for_message(play.id, lambda m: m.content.startswith("🎵"), timeout=20)
+    assert "Track 3/3: C" in prompt.content
+    assert "skipped the prompts for track(s) 1, 2" in prompt.content
+    recap = await h.fake.wait_for_message(parties, is_recap, timeout=30)
+    assert "Missed" not in [f["name"] for f in recap.embeds[0].get("fields", [])]
+    assert len(prompts_in(h, play.id)) == 1
+    posted = [m.content for m in bot_messages(h, parties)]
+    assert not [c for c in posted if c.startswith(("⏰", "⏳"))], posted
+    async with h.bot.sessionmaker() as session:  # type: ignore[union-attr]
+        reminder = await h.bot.jobs.get(session, "party:1:remind:9")  # type: ignore[union-attr]
+        assert reminder is not None
+        assert reminder.result is not None
+        assert "skipped" in reminder.result
