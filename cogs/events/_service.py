@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +124,6 @@ class Changes:
     duration: timedelta | None = None
     capacity: int | None = None
     clear_capacity: bool = False
-    changed_fields: list[str] = field(default_factory=list)
 
 
 # -- reading input -------------------------------------------------------------------------------------------

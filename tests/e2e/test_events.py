@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -427,3 +428,21 @@ async def test_list_pages_through_many_events(labelbot: BotHarness) -> None:
     assert "Session 00" in listing.text
     assert "Session 11" not in listing.text
     assert len(listing.custom_ids) == 3
+
+
+async def test_an_occurrence_that_ended_while_the_bot_was_down_rolls_on_after_restart(labelbot: BotHarness) -> None:
+    h = labelbot
+    fake = h.fake
+    await create(h, title="Night shift", start="in 8s", duration="2s", repeat="daily", count=2, reminders="none")
+    [native] = h.guild.scheduled_events
+    start = datetime.fromisoformat(native.scheduled_start_time)
+    await h.stop()
+    await asyncio.sleep(max(0.0, (start + timedelta(seconds=3) - datetime.now(UTC)).total_seconds()))
+    await h.start()
+    await fake.wait_until(lambda: native.status == 3, TIMEOUT, "the missed occurrence completed")
+    await fake.wait_until(lambda: len(cards(h)) == 2, TIMEOUT, "the next occurrence's card")
+    [upcoming] = [e for e in h.guild.scheduled_events if e.status == 1]
+    assert datetime.fromisoformat(upcoming.scheduled_start_time) == start + timedelta(days=1)
+    # The start came and went while the bot was down: no start post for an occurrence that is over.
+    assert not [m for m in fake.messages(h.general) if "is starting now" in m.content]
+    fake.assert_no_rejections()
