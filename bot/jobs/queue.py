@@ -17,7 +17,7 @@ from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, Executable, Row, and_, delete, event, null, or_, select, update
+from sqlalchemy import ColumnElement, Executable, Row, and_, delete, event, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from bot.jobs.models import JobStatus, ScheduledJob
 
 log = logging.getLogger(__name__)
 
+# A job whose kind no process has registered for this long past its due time is failed, not left pending forever.
+# Long, because during a rolling deploy or a cog reload another process (or this one, shortly) may know the kind.
+DEFAULT_UNKNOWN_KIND_GRACE = timedelta(hours=1)
 # Rows due within this window get an alarm; the sweep arms later ones as they come near.
 DEFAULT_ALARM_HORIZON = timedelta(hours=1)
 # At most this many alarms are armed per pass over the table: APScheduler's add_job costs 0.1-1.5 ms each (it
@@ -173,6 +176,7 @@ class JobQueue:
         worker_id: str | None = None,
         concurrency: int = 16,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
+        unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
     ) -> None:
         engine = sessionmaker.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
@@ -191,6 +195,7 @@ class JobQueue:
         self._concurrency = concurrency
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._horizon = max(alarm_horizon, timedelta(seconds=settings.sweep_seconds * 2))
+        self._unknown_kind_grace = unknown_kind_grace
         self._handlers: dict[str, _Registration] = {}
         self._info_key = f"labelbot.jobs.alarms.{id(self)}"
         self._bot: Any | None = None
@@ -220,9 +225,14 @@ class JobQueue:
         if max_attempts is not None and max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._handlers[kind] = _Registration(handler, missed, grace, max_attempts)
+        # Jobs of this kind may have come due while it had no handler (a cog being reloaded).
+        self._wake.set()
 
     def unregister(self, kind: str) -> None:
-        """Forget the handler of `kind` (a cog being unloaded); its jobs wait until one is registered again."""
+        """Forget the handler of `kind` (a cog being unloaded); its jobs wait until one is registered again.
+
+        Jobs of a kind that no process registers are failed once `unknown_kind_grace` past due.
+        """
         self._handlers.pop(kind, None)
 
     async def schedule(
@@ -437,6 +447,7 @@ class JobQueue:
 
     async def run_due(self) -> int:
         """Claim and run everything due now, waiting for it to finish; return how many jobs were run."""
+        await self._fail_unknown_kinds()
         count = 0
         while not self._stopping:
             free = self._concurrency - len(self._running)
@@ -550,10 +561,40 @@ class JobQueue:
     async def _sweep_now(self) -> None:
         # The safety net: rows scheduled by other processes, alarms beyond the horizon, expired leases.
         try:
+            await self._fail_unknown_kinds()
             await self._arm_from_table()
         except Exception:
-            log.exception("Arming job alarms failed; the next sweep tries again")
+            log.exception("Sweeping the job table failed; the next sweep tries again")
         self._wake.set()
+
+    async def _fail_unknown_kinds(self) -> None:
+        if not self._handlers:
+            return  # a process that runs nothing (a CLI, say) is no judge of which kinds exist
+        cutoff = utcnow() - self._unknown_kind_grace
+        now = utcnow()
+        _, rows = await self._write(
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.kind.not_in(list(self._handlers)),
+                or_(
+                    and_(ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at < cutoff),
+                    and_(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until < cutoff),
+                ),
+            )
+            .values(
+                status=JobStatus.FAILED,
+                last_error=literal("no handler is registered for job kind ").concat(ScheduledJob.kind),
+                lease_until=null(),
+                finished_at=now,
+                updated_at=now,
+            )
+            .returning(*ScheduledJob.__table__.columns)
+        )
+        for row in rows:
+            job = ScheduledJob(**row._asdict())
+            log.error("Failed job %s: no handler is registered for its kind %r", job.id, job.kind)
+            if self._bot is not None:
+                self._bot.dispatch("job_failed", job)
 
     async def prune(self) -> int:
         """Delete jobs that finished more than keep_done_days ago; return how many."""
@@ -614,10 +655,14 @@ class JobQueue:
             self._wake.set()
 
     def _claimable(self, now: datetime) -> ColumnElement[bool]:
-        return or_(
-            and_(ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at <= now),
-            # A worker that died mid-run: its lease ran out, so the job is retried rather than lost.
-            and_(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until < now),
+        return and_(
+            # Only kinds this process can run: during a rolling deploy an older process leaves newer kinds alone.
+            ScheduledJob.kind.in_(list(self._handlers)),
+            or_(
+                and_(ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at <= now),
+                # A worker that died mid-run: its lease ran out, so the job is retried rather than lost.
+                and_(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until < now),
+            ),
         )
 
     async def _claim(self, limit: int) -> list[_Claim]:
@@ -711,7 +756,13 @@ class JobQueue:
     async def _run(self, claim: _Claim) -> None:
         registration = self._handlers.get(claim.kind)
         if registration is None:
-            await self._finish(claim, JobStatus.FAILED, error=f"no handler is registered for job kind {claim.kind!r}")
+            # Unregistered since the claim (a cog being reloaded): hand it back for when the kind returns.
+            log.info("Job %s (%s) lost its handler before it ran; handing it back", claim.id, claim.kind)
+            await self._write(
+                update(ScheduledJob)
+                .where(*self._held(claim.id))
+                .values(status=JobStatus.PENDING, claimed_by=null(), lease_until=null(), attempts=claim.attempts - 1)
+            )
             return
         max_attempts = registration.max_attempts or self._settings.max_attempts
         if claim.attempts > max_attempts:
