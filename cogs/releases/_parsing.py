@@ -30,7 +30,7 @@ _TRACK = re.compile(
     r"^\s*(?:(?P<number>\d{1,3})\s*[.)\-:]\s*)?(?P<title>.+?)\s*[-–—]?\s*\(?(?P<duration>\d{1,2}:[0-5]\d(?::[0-5]\d)?)\)?\s*$"
 )
 # "Bandcamp https://…", "Bandcamp: https://…", "Bandcamp - https://…" or a bare URL.
-_LINK = re.compile(r"^\s*(?:(?P<label>.*?)\s*[:\-–—|]?\s+)?(?P<url>\S+://\S+|www\.\S+)\s*$")
+_LINK = re.compile(r"^\s*(?:(?P<label>.*?)\s*[:\-–—|]?\s+)?(?P<url>\S+)\s*$")
 
 KNOWN_HOSTS: tuple[tuple[str, str], ...] = (
     ("bandcamp.com", "Bandcamp"),
