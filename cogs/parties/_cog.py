@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import discord
@@ -34,6 +34,7 @@ from cogs.parties._views import HereButton, RsvpButton, here_view
 log = logging.getLogger(__name__)
 
 CHOICES_MAX = 25
+NEW_THREAD_AGE = timedelta(minutes=1)
 MODAL_TITLE_MAX = 45
 
 
@@ -156,10 +157,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         if thread_id not in self._threads:
             async with self.bot.sessionmaker() as session:
                 party = await repository.by_thread(session, thread_id)
-            self._threads[thread_id] = (
-                _Thread(party.id, party.starts_at, tuple(party.durations)) if party is not None else None
-            )
-        known = self._threads[thread_id]
+            if party is not None:
+                self._threads[thread_id] = _Thread(party.id, party.starts_at, tuple(party.durations))
+            elif utcnow() - discord.utils.snowflake_time(thread_id) > NEW_THREAD_AGE:
+                # A thread just opened may be a party's whose record another process is still writing.
+                self._threads[thread_id] = None
+        known = self._threads.get(thread_id)
         if known is None:
             return
         async with self.bot.sessionmaker.begin() as session:
@@ -257,7 +260,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         """Refuse early what the form would not fix; return the title to show and the release's tracklist."""
         guild = _guild(interaction)
         zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
-        parse_when(request.start, zone=zone)
+        parse_when(request.start, zone=zone, earliest=service.MIN_LEAD)
         service.parse_capacity(request.capacity)
         service.parse_offsets(request.reminders)
         release = await self._release(session, guild.id, request.release) if request.release else None
@@ -323,7 +326,7 @@ class PartiesCog(commands.Cog, name="Parties"):
     ) -> service.PartyDraft:
         """Read and check everything the member gave; nothing is written here."""
         zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
-        starts = parse_when(request.start, zone=zone)
+        starts = parse_when(request.start, zone=zone, earliest=service.MIN_LEAD)
         capacity = service.parse_capacity(request.capacity)
         offsets = service.parse_offsets(request.reminders)
         release = await self._release(session, guild.id, request.release) if request.release else None
@@ -436,7 +439,7 @@ class PartiesCog(commands.Cog, name="Parties"):
             reminder_offsets=service.parse_offsets(reminders),
         )
         if start is not None:
-            parsed = parse_when(start, zone=meant)
+            parsed = parse_when(start, zone=meant, earliest=service.MIN_LEAD)
             changes.starts_at, changes.zone = parsed.at, parsed.zone
         edited = await service.edit_party(self.bot, found.id, found.guild_id, interaction.user.id, changes)
         await reply(
@@ -560,7 +563,7 @@ async def calendar_entries(session: AsyncSession, guild_id: int, since: datetime
                 ends_at=party.ends_at,
                 zone=party.zone,
                 description=party.description or "",
-                location=f"#{party.text_channel_id}",
+                location=f"https://discord.com/channels/{party.guild_id}/{party.voice_channel_id or party.text_channel_id}",
                 cancelled=party.status == PartyStatus.CANCELLED,
                 updated_at=party.updated_at,
             )

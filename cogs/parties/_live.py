@@ -284,6 +284,11 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         stored_gathering = await session.get(Gathering, gathering.id)
         if stored_gathering is not None:
             await request_card_refresh(bot, session, stored_gathering, now=True)
+    if party.play_message_id is not None and hasattr(channel, "get_partial_message"):
+        try:
+            await channel.get_partial_message(party.play_message_id).edit(view=discord.ui.View(timeout=None))
+        except discord.HTTPException:
+            log.info("Could not take the I'm here button off party %s's play post", party.id)
     if not ctx.progress.get("attended"):
         for user_id in attendees:
             bot.dispatch("party_attended", party.guild_id, user_id, party.id)

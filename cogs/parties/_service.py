@@ -37,6 +37,8 @@ CAPACITY_MAX = 10_000
 TRACKS_MAX = 60
 TRACK_TITLE_MAX = 100
 PARTY_LENGTH_MAX = timedelta(hours=12)
+# Discord refuses a native event starting in the past; a few seconds ahead leaves room to create it.
+MIN_LEAD = timedelta(seconds=5)
 COUNTDOWN_AHEAD = timedelta(minutes=1)
 COUNTDOWN_MIN_LEAD = timedelta(seconds=4)
 # Job kinds of the party's own timeline (the shared card/notice/remind jobs are "party.card" and so on).

@@ -218,6 +218,7 @@ async def test_a_party_runs_itself_from_rsvps_to_recap_surviving_a_gateway_drop(
     assert sorted(attended) == sorted([(h.guild.id, fans[0].id, 1), (h.guild.id, fans[2].id, 1)])
     await h.wait_until(lambda: "over" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
     assert h.fake.message(card.id).custom_ids == []
+    await h.wait_until(lambda: h.fake.message(play.id).custom_ids == [], timeout=10)
     assert await count_rows(h, PartyAttendance) == 2
 
 
