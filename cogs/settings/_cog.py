@@ -13,6 +13,7 @@ from bot.audit.service import (
     AUDIT_POST,
     entries_for_guild,
     post_job_failure,
+    record,
     register_audit_jobs,
 )
 from bot.client import LabelBot
@@ -24,6 +25,7 @@ from bot.jobs import ScheduledJob
 from bot.permissions import moderator_only
 from bot.timeparse import format_dt, zone_choices
 from bot.ui.paginator import Paginator, pages_of_lines
+from bot.web.hooks import rotate_webhook_secret
 from cogs.settings._service import (
     CHANNEL_NAMES,
     ROLE_NAMES,
@@ -345,6 +347,31 @@ class SettingsCog(commands.Cog, name="Settings"):
         ]
         pages = pages_of_lines("Audit trail", lines, per_page=15, empty="Nothing has been changed through me yet.")
         await Paginator(interaction.user.id, pages).send(interaction)
+
+    @settings_group.command(name="webhook-secret")
+    @moderator_only()
+    async def webhook_secret(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Make a new secret for signed webhooks (your website or distributor); the old one stops working."""
+        guild = _guild(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            secret = await rotate_webhook_secret(session, guild.id)
+            # The secret itself stays out of the audit trail and the mod log.
+            await record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="settings.webhook_secret",
+                target="webhook secret",
+                before=None,
+                after={"rotated": True},
+            )
+        await reply(
+            interaction,
+            f"New webhook secret (shown once, keep it safe): ||`{secret}`||\n"
+            f"Sign each request to `/hooks/releases` with it; requests signed with the old secret are now refused.",
+        )
 
     # -- everyone ----------------------------------------------------------------------------------------------
 

@@ -316,3 +316,25 @@ async def test_audit_shows_the_latest_changes(labelbot: BotHarness) -> None:
     reply = await run(labelbot, labelbot.moderator, "settings audit")
     assert "Server time zone changed" in reply.text
     assert f"<@{labelbot.moderator.id}>" in reply.text
+
+
+async def test_a_moderator_rotates_the_webhook_secret_and_only_the_new_one_is_kept(labelbot: BotHarness) -> None:
+    guild, fake = labelbot.guild, labelbot.fake
+    fan = guild.add_member(fake.add_user("fan"))
+
+    refused = await run(labelbot, fan, "settings webhook-secret")
+    assert refused.content == MODERATORS_ONLY
+    assert (await guild_settings(labelbot)) is None or (await guild_settings(labelbot)).webhook_secret is None
+
+    first = await run(labelbot, labelbot.moderator, "settings webhook-secret")
+    second = await run(labelbot, labelbot.moderator, "settings webhook-secret")
+    assert first.ephemeral
+    stored = await guild_settings(labelbot)
+    assert stored is not None
+    assert stored.webhook_secret
+    assert f"`{stored.webhook_secret}`" in second.content, "the reply shows the secret now in force"
+    assert stored.webhook_secret not in first.content, "rotating again replaces the secret"
+
+    entries = [e for e in await audit_entries(labelbot) if e.action == "settings.webhook_secret"]
+    assert len(entries) == 2
+    assert all(stored.webhook_secret not in str(e.after) for e in entries), "the secret never enters the audit trail"
