@@ -49,7 +49,7 @@ if __name__ == "__main__":
     parser.add_argument("log_path")
     parser.add_argument("worker_id")
     parser.add_argument("--lease", type=float, default=1.0)
-    parser.add_argument("--handler-seconds", type=float, default=0.02)
+    parser.add_argument("--handler-seconds", type=float, default=0.005)
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(
