@@ -10,8 +10,8 @@ import discord
 from bot.db.base import utcnow
 from bot.gatherings import cards, fanout, rsvp
 from bot.gatherings.models import Answer, Gathering
-from bot.gatherings.ui import GatheringItem
 from bot.interactions import defer, reply
+from bot.ui.dynamic import PersistentItem
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -24,7 +24,7 @@ ANSWERS: dict[str, tuple[Answer, str, discord.ButtonStyle]] = {
 
 
 class RsvpButton(
-    GatheringItem[discord.ui.Button[Any]],
+    PersistentItem[discord.ui.Button[Any]],
     template=r"event:rsvp:(?P<gathering>\d+):(?P<answer>going|maybe|cant)",
 ):
     """One answer to one occurrence."""
@@ -76,7 +76,7 @@ class RsvpButton(
         await reply(interaction, text)
 
 
-class DmButton(GatheringItem[discord.ui.Button[Any]], template=r"event:dm:(?P<gathering>\d+)"):
+class DmButton(PersistentItem[discord.ui.Button[Any]], template=r"event:dm:(?P<gathering>\d+)"):
     """Reminders by DM on or off, for a member who answered."""
 
     def __init__(self, gathering_id: int) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import discord
 
 from bot.gatherings.models import Answer
-from bot.gatherings.ui import GatheringItem
 from bot.interactions import defer, reply
 from bot.timeparse import format_dt
+from bot.ui.dynamic import PersistentItem
 from cogs.parties import _service as service
 
 LABELS = {
@@ -22,7 +22,7 @@ LABELS = {
 
 
 class RsvpButton(
-    GatheringItem[discord.ui.Button[Any]], template=r"party:rsvp:(?P<answer>going|maybe|remind|cant):(?P<id>\d+)"
+    PersistentItem[discord.ui.Button[Any]], template=r"party:rsvp:(?P<answer>going|maybe|remind|cant):(?P<id>\d+)"
 ):
     """One RSVP answer on a party's card."""
 
@@ -65,7 +65,7 @@ class RsvpButton(
         await reply(interaction, text)
 
 
-class HereButton(GatheringItem[discord.ui.Button[Any]], template=r"party:here:(?P<id>\d+)"):
+class HereButton(PersistentItem[discord.ui.Button[Any]], template=r"party:here:(?P<id>\d+)"):
     """Pressed during the party: counts the member as there."""
 
     def __init__(self, party_id: int) -> None:
