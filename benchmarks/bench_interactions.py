@@ -1,0 +1,275 @@
+"""Interaction latency: from the fake sending INTERACTION_CREATE to receiving the bot's callback.
+
+    python -m benchmarks.bench_interactions [--quick] [--backend sqlite|postgres] [--target NAME ...]
+
+Targets: `bare` (a bare discord.py bot answering /ping: the baseline, the floor for any discord.py bot),
+`about`, `release_list` (10,000 releases in the database), `rsvp_click` (a party with 5,000 RSVPs) and
+`fan_role_click` (a role-panel button). Each target runs in a fresh event loop with a fresh fake Discord and a
+fresh database: 500 interactions one at a time (each waits for its answer before the next), then 200 at once.
+`callback` is what Discord's 3-second deadline applies to; `answer` is when the member sees the final reply
+(for deferred commands, the edit of the "thinking" message).
+
+Goals: Labelbot's callback p50 within 1.5x and p99 within 2x of the bare bot's; no interaction past 3 s.
+Prints one JSON document on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from benchmarks.common import (
+    DISCORD_DEADLINE_S,
+    BareBot,
+    emit,
+    fake_discord,
+    fresh_database,
+    latency_figures,
+    quiet_logs,
+    ratio,
+    result,
+)
+from bot.artists.models import Artist
+from bot.catalog.models import Release, ReleaseStatus
+from bot.db import utcnow
+from bot.gatherings.models import Gathering, GatheringRsvp
+from tests.fakediscord import FakeDiscord, FakeGuild, FakeInteraction, FakeMessage, FakeUser
+from tests.fakediscord.clientrun import running
+from tests.harness import BotHarness
+
+TARGETS = ["bare", "about", "release_list", "rsvp_click", "fan_role_click"]
+# Rate-limit windows shrunk so role and card-edit buckets never hold the answers up: this measures the bot.
+RATE_LIMIT_SCALE = 0.001
+GOAL_P50 = 1.5
+GOAL_P99 = 2.0
+
+
+@dataclass
+class Sizes:
+    sequential: int
+    concurrent: int
+    releases: int
+    rsvps: int
+
+    @classmethod
+    def of(cls, quick: bool) -> Sizes:
+        return cls(100, 50, 1000, 500) if quick else cls(500, 200, 10_000, 5_000)
+
+
+Send = Callable[[int], Awaitable[FakeInteraction]]
+
+
+async def measure(fake: FakeDiscord, send: Send, sizes: Sizes) -> dict[str, Any]:
+    """Sequential then concurrent rounds; callback and answer latencies, and the count past the deadline."""
+    out: dict[str, Any] = {}
+    late = 0
+    offset = 0
+    for mode, count in (("sequential", sizes.sequential), ("concurrent", sizes.concurrent)):
+        interactions: list[FakeInteraction] = []
+        answers: list[float] = []
+
+        async def one(ix: FakeInteraction, answers: list[float] = answers) -> None:
+            await ix.reply(timeout=60)
+            answers.append(time.monotonic() - ix.sent_at)
+
+        if mode == "sequential":
+            for i in range(count):
+                ix = await send(offset + i)
+                interactions.append(ix)
+                await one(ix)
+        else:
+            interactions = list(await asyncio.gather(*(send(offset + i) for i in range(count))))
+            await asyncio.gather(*(one(ix) for ix in interactions))
+        offset += count
+        callbacks = [ix.ack_latency if ix.ack_latency is not None else float("inf") for ix in interactions]
+        late += sum(1 for ix in interactions if ix.late_callbacks or (ix.ack_latency or 99) > DISCORD_DEADLINE_S)
+        out[mode] = {"callback": latency_figures(callbacks), "answer": latency_figures(answers)}
+    out["past_deadline"] = late
+    out["rejected_requests"] = len(fake.rejected_requests)
+    return out
+
+
+def members(guild: FakeGuild, prefix: str, count: int) -> list[FakeUser]:
+    return [guild.add_member(f"{prefix}{i}").user for i in range(count)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------------------------------------------
+async def run_bare(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
+    async with fake_discord(rate_limit_scale=RATE_LIMIT_SCALE) as fake:
+        guild = fake.add_guild("Midnight Tapes Records")
+        channel = guild.add_channel("general")
+        client = BareBot([guild.id])
+        async with running(fake, client):
+            await fake.wait_until(lambda: fake.synced_commands(guild), 15, "the bare bot's commands")
+            return await measure(fake, lambda i: fake.slash(guild, channel, guild.owner, "ping"), sizes)
+
+
+@contextlib.asynccontextmanager
+async def labelbot(backend: str, workdir: Path) -> AsyncIterator[BotHarness]:
+    async with fake_discord(rate_limit_scale=RATE_LIMIT_SCALE) as fake, fresh_database(backend, workdir) as url:
+        h = BotHarness(fake, url, workdir)
+        h.extra_env["LABELBOT_LOGGING__LEVEL"] = "WARNING"
+        await h.start()
+        try:
+            yield h
+        finally:
+            await h.stop()
+
+
+async def command(h: BotHarness, path: str, /, **options: Any) -> str:
+    from tests.fakediscord import interactions
+
+    ix = await interactions.slash(h.fake, h.guild, h.general, h.moderator, path, options)
+    reply = await ix.reply(timeout=30)
+    return reply.text
+
+
+async def run_about(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
+    async with labelbot(backend, workdir) as h:
+        return await measure(h.fake, lambda i: h.fake.slash(h.guild, h.general, h.moderator, "about"), sizes)
+
+
+async def seed_releases(h: BotHarness, count: int) -> None:
+    answer = await command(h, "artist add", name="Nova")
+    assert "Nova" in answer, answer
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        artist_id = await session.scalar(select(Artist.id).where(Artist.guild_id == h.guild.id))
+        now = utcnow()
+        rows = [
+            {
+                "guild_id": h.guild.id,
+                "artist_id": artist_id,
+                "title": f"Release {n}",
+                "kind": "single",
+                "release_at": now + timedelta(days=1, minutes=n),
+                "zone": "UTC",
+                "status": str(ReleaseStatus.SCHEDULED),
+                "created_by": h.moderator.id,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n in range(count)
+        ]
+        for start in range(0, count, 2000):
+            await session.execute(insert(Release), rows[start : start + 2000])
+
+
+async def run_release_list(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
+    async with labelbot(backend, workdir) as h:
+        await seed_releases(h, sizes.releases)
+        assert "Release 0" in await command(h, "release list")
+        return await measure(h.fake, lambda i: h.fake.slash(h.guild, h.general, h.moderator, "release list"), sizes)
+
+
+async def run_rsvp_click(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
+    async with labelbot(backend, workdir) as h:
+        parties = h.guild.add_channel("listening-parties")
+        await command(h, "settings channel", kind="parties", channel=parties)
+        answer = await command(h, "party schedule", title="Bench", start="in 2 days", tracklist="A - 3:00")
+        assert "Scheduled" in answer, answer
+        card = next(m for m in h.fake.messages(parties) if any("party:rsvp:" in c for c in m.custom_ids))
+        assert h.bot is not None
+        async with h.bot.sessionmaker.begin() as session:
+            gathering_id = await session.scalar(select(Gathering.id))
+            now = utcnow()
+            rows = [
+                {"gathering_id": gathering_id, "user_id": 10**15 + n, "answer": "going" if n % 3 else "maybe"}
+                | {"answered_at": now, "waitlisted": False, "wants_dm": False}
+                for n in range(sizes.rsvps)
+            ]
+            for start in range(0, len(rows), 2000):
+                await session.execute(insert(GatheringRsvp), rows[start : start + 2000])
+        fans = members(h.guild, "fan", sizes.sequential + sizes.concurrent)
+        custom_id = next(c for c in card.custom_ids if c.startswith("party:rsvp:going"))
+        return await measure(h.fake, lambda i: h.fake.click(h.guild, parties, fans[i], card, custom_id), sizes)
+
+
+async def run_fan_role_click(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
+    async with labelbot(backend, workdir) as h:
+        role = h.guild.add_role("Nova fans")
+        await command(h, "roles panel create", name="Fans", style="buttons", mode="any")
+        await command(h, "roles panel add", panel="Fans", role=role)
+        answer = await command(h, "roles panel post", panel="Fans")
+        assert "Posted" in answer, answer
+        panel: FakeMessage = next(
+            m for m in h.fake.messages(h.general) if any(c.startswith("fan_roles:toggle") for c in m.custom_ids)
+        )
+        # Fans press it in turn; each press gives or takes the role.
+        fans = members(h.guild, "fan", 50)
+        return await measure(
+            h.fake, lambda i: h.fake.click(h.guild, h.general, fans[i % 50], panel, panel.custom_ids[0]), sizes
+        )
+
+
+RUNNERS: dict[str, Callable[[Sizes, str, Path], Coroutine[Any, Any, dict[str, Any]]]] = {
+    "bare": run_bare,
+    "about": run_about,
+    "release_list": run_release_list,
+    "rsvp_click": run_rsvp_click,
+    "fan_role_click": run_fan_role_click,
+}
+
+
+def run_target(target: str, sizes: Sizes, backend: str) -> dict[str, Any]:
+    """One target in a fresh event loop and a fresh working directory."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-ix-{target}-") as directory:
+        return asyncio.run(RUNNERS[target](sizes, backend, Path(directory)))
+
+
+def compare(figures: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    base = figures["bare"]
+    out = []
+    for target, measured in figures.items():
+        if target == "bare":
+            continue
+        ratios: dict[str, float] = {}
+        passed = measured["past_deadline"] == 0 and measured["rejected_requests"] == 0
+        for mode in ("sequential", "concurrent"):
+            for q in ("p50_ms", "p99_ms"):
+                r = ratio(measured[mode]["callback"][q], base[mode]["callback"][q])
+                ratios[f"{mode}_callback_{q.removesuffix('_ms')}"] = r
+                passed = passed and r <= (GOAL_P50 if q == "p50_ms" else GOAL_P99)
+            ratios[f"{mode}_answer_p50"] = ratio(measured[mode]["answer"]["p50_ms"], base[mode]["answer"]["p50_ms"])
+        out.append(
+            result(
+                f"interactions.{target}",
+                measured,
+                baseline=base,
+                ratios=ratios,
+                goal=f"callback p50 <= {GOAL_P50}x and p99 <= {GOAL_P99}x the bare bot; 0 past 3 s",
+                passed=passed,
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--target", action="append", choices=TARGETS)
+    args = parser.parse_args()
+    quiet_logs()
+    sizes = Sizes.of(args.quick)
+    targets = args.target or TARGETS
+    if "bare" not in targets:
+        targets = ["bare", *targets]
+    figures = {target: run_target(target, sizes, args.backend) for target in targets}
+    emit({"benchmark": "interactions", "backend": args.backend, "sizes": sizes.__dict__, "results": compare(figures)})
+
+
+if __name__ == "__main__":
+    main()
