@@ -50,7 +50,10 @@ class JobContext:
     recorder: ProgressRecorder | None = field(default=None, repr=False, compare=False)
 
     async def record_progress(self, data: dict[str, Any]) -> None:
-        """Merge `data` into the job's stored result now, so a retry can skip what is already done."""
+        """Merge `data` into the job's stored result now, so a retry can skip what is already done.
+
+        It writes through its own connection: call it with no session open, since SQLite's pool has only one.
+        """
         self.progress.update(data)
         if self.recorder is not None:
             await self.recorder(self.progress)

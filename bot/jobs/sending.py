@@ -43,7 +43,8 @@ async def send_once(
     """Post `part` of this job once: an earlier attempt's message is fetched, not posted again.
 
     The nonce makes Discord answer a repeat within its dedupe window with the first message (discord.py sets
-    enforce_nonce); the message id recorded in the job's result covers retries after that window.
+    enforce_nonce); the message id recorded in the job's result covers retries after that window. Recording it
+    takes a connection of its own, so call this with no session open (SQLite's pool has only one).
     """
     if "nonce" in send_kwargs:
         raise TypeError("send_once chooses the nonce itself")
