@@ -90,6 +90,9 @@ class Release(TimestampMixin, Base):
     rejection_reason: Mapped[str | None] = mapped_column(String(1000))
     announced_at: Mapped[datetime | None]
     announced_late: Mapped[bool] = mapped_column(default=False)
+    # Open a thread under the announcement for fans to talk about the release.
+    discussion_thread: Mapped[bool] = mapped_column(default=False)
+    thread_id: Mapped[int | None]
     cancelled_at: Mapped[datetime | None]
 
     artist: Mapped[Artist] = relationship(lazy="raise")

@@ -168,6 +168,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         cover: discord.Attachment | None = None,
         cover_url: str | None = None,
         teasers: str | None = None,
+        thread: bool = False,
     ) -> None:
         """Prepare a release announcement; a form for the details and a preview follow.
 
@@ -179,6 +180,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
             cover: The cover image, uploaded.
             cover_url: The cover image, as an address (instead of an upload).
             teasers: Countdown posts before it, e.g. "7d, 1d, 1h", or "none" (default: the server's).
+            thread: Open a discussion thread under the announcement.
         """
         guild_id = interaction.guild_id or 0
         async with self.bot.sessionmaker() as session:
@@ -216,6 +218,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
                 description=description,
                 links=links,
                 tracks=tracks,
+                discussion_thread=thread,
             )
             async with self.bot.sessionmaker.begin() as session:
                 current = await reload_artist(session, artist)

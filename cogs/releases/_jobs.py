@@ -36,6 +36,7 @@ TEASER_GRACE = timedelta(minutes=2)
 CROSSPOST_RETRY = timedelta(minutes=10)
 CROSSPOST_WAIT_SECONDS = 15.0
 ALREADY_CROSSPOSTED = 40033
+THREAD_ALREADY_CREATED = 160004
 
 
 async def _channel(bot: LabelBot, channel_id: int | None, what: str) -> discord.abc.Messageable:
@@ -105,9 +106,29 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         await repository.remember_message(session, release.id, "announcement", message.channel.id, message.id)
         if is_news:
             await _schedule_crosspost(bot, session, release.id, release.guild_id, message, attempt=1, due=utcnow())
+    if release.discussion_thread:
+        await _open_thread(bot, ctx, release, message)
     if late:
         log.info("Release %s announced %s late", release.id, ctx.lateness)
     return {"message_id": message.id, "late": late}
+
+
+async def _open_thread(bot: LabelBot, ctx: JobContext, release: Release, message: discord.Message) -> None:
+    """Open the discussion thread under the announcement, once; a refusal never undoes the announcement."""
+    if ctx.progress.get("thread_id") is not None:
+        return
+    try:
+        thread = await message.create_thread(name=release.title[:100], auto_archive_duration=10080)
+    except discord.HTTPException as error:
+        if error.code == THREAD_ALREADY_CREATED:
+            return
+        log.warning("Could not open the discussion thread of release %s: %s", release.id, error)
+        return
+    await ctx.record_progress({"thread_id": thread.id})
+    async with bot.sessionmaker.begin() as session:
+        current = await session.get(Release, release.id)
+        if current is not None:
+            current.thread_id = thread.id
 
 
 async def _schedule_crosspost(

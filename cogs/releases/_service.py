@@ -76,6 +76,7 @@ class ReleaseInput:
     description: str | None = None
     links: list[LinkInput] = field(default_factory=list)
     tracks: list[TrackInput] = field(default_factory=list)
+    discussion_thread: bool = False
 
 
 @dataclass
@@ -177,6 +178,7 @@ async def create_draft(
         status=str(ReleaseStatus.DRAFT),
         created_by=actor_id,
         announced_late=False,
+        discussion_thread=data.discussion_thread,
     )
     release.artist = artist
     _set_tracks(release, data.tracks)
@@ -389,7 +391,12 @@ async def edit(
     if changes.tracks is not None:
         _set_tracks(release, changes.tracks)
     await session.flush()
-    if status is ReleaseStatus.SCHEDULED:
+    if status is ReleaseStatus.AWAITING_APPROVAL:
+        # The moderators would approve what they saw, not this; it goes back to a draft to be sent again.
+        release.status = str(ReleaseStatus.DRAFT)
+        await bot.jobs.cancel(session, approval_key(release.id))
+        await session.flush()
+    elif status is ReleaseStatus.SCHEDULED:
         await schedule_posts(bot, session, release, await peek_guild_settings(session, release.guild_id))
     elif status is ReleaseStatus.ANNOUNCED:
         await bot.jobs.schedule(

@@ -43,6 +43,8 @@ def upgrade() -> None:
         sa.Column("rejection_reason", sa.String(length=1000), nullable=True),
         sa.Column("announced_at", bot.db.base.UTCDateTime(), nullable=True),
         sa.Column("announced_late", sa.Boolean(), nullable=False),
+        sa.Column("discussion_thread", sa.Boolean(), nullable=False),
+        sa.Column("thread_id", sa.BigInteger(), nullable=True),
         sa.Column("cancelled_at", bot.db.base.UTCDateTime(), nullable=True),
         sa.Column("created_at", bot.db.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", bot.db.base.UTCDateTime(), nullable=False),

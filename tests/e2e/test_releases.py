@@ -302,6 +302,13 @@ async def test_teasers_are_silent_countdowns_and_cancel_stops_everything(label: 
     assert len(label.posts()) == 1  # only the teaser
 
 
+def _thread_recorded(label: Label, release_id: int, thread_id: int) -> Any:
+    async def check() -> bool:
+        return (await release_row(label.h, release_id)).thread_id == thread_id
+
+    return check
+
+
 def _status_is(label: Label, release_id: int, status: ReleaseStatus) -> Any:
     async def check() -> bool:
         return (await release_row(label.h, release_id)).status == status
@@ -342,7 +349,7 @@ async def test_edit_before_the_time_moves_the_announcement(label: Label) -> None
 
 
 async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: Label) -> None:
-    preview = await create(label, label.nova, when="in 2 hours")
+    preview = await create(label, label.nova, when="in 2 hours", thread=True)
     release_id = release_id_of(preview)
     await schedule(label, label.nova, preview)
 
@@ -350,6 +357,12 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     assert "now" in answer.content
     posted = (await wait_posts(label, 1))[0]
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
+    # The discussion thread opens under the announcement.
+    await label.h.wait_until(lambda: label.fake.message(posted.id).thread is not None, timeout=LONG)
+    thread = label.fake.message(posted.id).thread
+    assert thread is not None
+    assert thread.name == "Afterglow"
+    await label.h.wait_until(_thread_recorded(label, release_id, thread.id), timeout=10)
 
     await (await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow (Deluxe)")).reply()
     await label.h.wait_until(lambda: label.posts()[0].embeds[0]["title"] == "Afterglow (Deluxe)", timeout=LONG)
@@ -404,6 +417,42 @@ def _choices(result: Any) -> list[dict[str, Any]]:
     return list(result.choices if hasattr(result, "choices") else result)
 
 
+async def test_the_edit_button_changes_the_draft_and_the_post_matches_the_new_preview(label: Label) -> None:
+    preview = await create(label, label.nova, when="in 20 seconds")
+    release_id = release_id_of(preview)
+    ix = await label.click(label.nova, preview, f"release:edit:{release_id}")
+    modal = await ix.modal()
+    defaults = {field["custom_id"]: field.get("value") for field in modal.text_inputs}
+    assert defaults["title"] == "Afterglow"
+    assert "2. Night Drive 4:10" in (defaults["tracklist"] or "")
+    assert "Bandcamp https://nova.bandcamp.com/album/afterglow" in (defaults["links"] or "")
+    submitted = await label.fake.submit_modal(
+        label.h.guild,
+        label.h.general,
+        label.nova,
+        modal,
+        {"title": "Afterglow (Edit)", "tracklist": "1. Only Song 5:00", "description": ""},
+    )
+    edited = await submitted.reply(timeout=10)
+    assert edited.embeds[0]["title"] == "Afterglow (Edit)"
+    assert "Only Song" in str(edited.embeds[0]["fields"])
+    assert "description" not in edited.embeds[0]
+
+    bad = await label.click(label.nova, edited, f"release:edit:{release_id}")
+    refused = await (
+        await label.fake.submit_modal(
+            label.h.guild, label.h.general, label.nova, await bad.modal(), {"tracklist": "1. Fine 3:00\nbroken line"}
+        )
+    ).reply()
+    assert "Line 2 of the tracklist" in refused.content
+    assert (await release_row(label.h, release_id)).title == "Afterglow (Edit)"
+
+    await schedule(label, label.nova, edited)
+    posted = (await wait_posts(label, 1))[0]
+    assert posted.embeds[0] == edited.embeds[0]
+    assert edited.content.endswith(posted.content)  # the edited preview leads with a "Saved" line
+
+
 # -- approval -------------------------------------------------------------------------------------------------
 
 
@@ -453,6 +502,24 @@ async def test_approval_flow_approve_and_reject(approval_label: Label) -> None:
     dm = await label.fake.wait_for_dm(label.nova.user, lambda m: "not approved" in m.content, timeout=LONG)
     assert "The cover is missing." in dm.content
     assert await jobs_of(label.h, f"release:{second}:announce") == []
+
+
+async def test_editing_a_release_waiting_for_approval_sends_it_back_to_draft(approval_label: Label) -> None:
+    label = approval_label
+    preview = await create(label, label.nova, when="in 2 hours")
+    release_id = release_id_of(preview)
+    await schedule(label, label.nova, preview)
+    await label.fake.wait_for_message(
+        label.mod_log, lambda m: f"release:approve:{release_id}" in m.custom_ids, timeout=LONG
+    )
+    answer = await (
+        await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow v2")
+    ).reply()
+    assert f"release:schedule:{release_id}" in answer.custom_ids  # to be sent again
+    assert (await release_row(label.h, release_id)).status == ReleaseStatus.DRAFT
+    request = next(m for m in label.fake.messages(label.mod_log) if f"release:approve:{release_id}" in m.custom_ids)
+    stale = await (await label.click(label.h.moderator, request, f"release:approve:{release_id}")).reply()
+    assert "not waiting for approval" in stale.content
 
 
 # -- bad input --------------------------------------------------------------------------------------------------
@@ -524,6 +591,13 @@ async def test_list_pages_and_info(label: Label) -> None:
     turned = await label.click(label.rival, first, next_button)
     await turned.wait_callback()
     await label.h.wait_until(lambda: "Single 11" in FakeReply.of(label.fake.message(first.id)).text, timeout=10)
+
+    bot = label.h.bot
+    assert bot is not None
+    async with bot.sessionmaker() as session:
+        entries = await bot.calendar.entries(session, label.h.guild.id, _now() - timedelta(days=1))
+    assert f"release-{release_id_of(preview)}@labelbot" in [entry.uid for entry in entries]
+    assert next(entry.title for entry in entries if entry.kind == "release") == "Nova Lights: Single 01"
 
     info = await (await label.slash(label.rival, "release info", release=release_id_of(preview).__str__())).reply()
     assert "Single 12" in info.text
