@@ -352,6 +352,9 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     preview = await create(label, label.nova, when="in 2 hours", thread=True)
     release_id = release_id_of(preview)
     await schedule(label, label.nova, preview)
+    # The server's default teasers (T-7d, T-1d, T-1h): only the one still ahead is planned.
+    teasers = await jobs_of(label.h, f"release:{release_id}:teaser:")
+    assert [(job.key, job.status) for job in teasers] == [(f"release:{release_id}:teaser:60", "pending")]
 
     answer = await (await label.slash(label.nova, "release announce-now", release=str(release_id))).reply()
     assert "now" in answer.content
@@ -367,6 +370,8 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     await (await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow (Deluxe)")).reply()
     await label.h.wait_until(lambda: label.posts()[0].embeds[0]["title"] == "Afterglow (Deluxe)", timeout=LONG)
     assert len(label.posts()) == 1
+
+    assert [job.status for job in await jobs_of(label.h, f"release:{release_id}:teaser:")] == ["cancelled"]
 
     refused = await (
         await label.slash(label.nova, "release edit", release=str(release_id), when="tomorrow 8pm")
@@ -451,6 +456,15 @@ async def test_the_edit_button_changes_the_draft_and_the_post_matches_the_new_pr
     posted = (await wait_posts(label, 1))[0]
     assert posted.embeds[0] == edited.embeds[0]
     assert edited.content.endswith(posted.content)  # the edited preview leads with a "Saved" line
+
+
+async def test_preview_buttons_work_after_a_restart(label: Label) -> None:
+    preview = await create(label, label.nova, when="in 2 hours")
+    release_id = release_id_of(preview)
+    await label.h.restart()
+    answer = await schedule(label, label.nova, preview)
+    assert "Scheduled" in answer.content
+    assert (await release_row(label.h, release_id)).status == ReleaseStatus.SCHEDULED
 
 
 # -- approval -------------------------------------------------------------------------------------------------
