@@ -50,7 +50,8 @@ async def search_releases(
         .join(Artist, Artist.id == Release.artist_id)
         .where(Release.guild_id == guild_id, Release.status.in_([str(status) for status in statuses]))
     )
-    words = " ".join(text.split())
+    # NUL never matches a title, and PostgreSQL refuses it in a query parameter.
+    words = " ".join(text.replace("\x00", "").split())
     if words:
         query = query.where(
             or_(

@@ -59,6 +59,14 @@ class LinkInput:
     url: str
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def scrub(text: str) -> str:
+    """Drop control characters (NUL and the like), which no member means and PostgreSQL refuses to store."""
+    return _CONTROL.sub("", text)
+
+
 def _quote(line: str) -> str:
     shown = " ".join(line.split())
     shown = shown if len(shown) <= 60 else shown[:59] + "…"
@@ -68,7 +76,7 @@ def _quote(line: str) -> str:
 def parse_tracklist(text: str | None) -> list[TrackInput]:
     """Read one track per line, "1. Title 3:45"; the error names the first line that is not like that."""
     tracks: list[TrackInput] = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    for number, line in enumerate(scrub(text or "").splitlines(), start=1):
         if not line.strip():
             continue
         match = _TRACK.match(line)
@@ -113,8 +121,13 @@ def format_tracklist(tracks: list[TrackInput]) -> str:
 
 def check_http_url(url: str, what: str) -> str:
     """Return the URL if it is an absolute http(s) URL, else refuse it naming `what`."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    acceptable = scrub(url) == url and not any(ch.isspace() for ch in url)
+    try:
+        parts = urlsplit(url)
+        acceptable = acceptable and parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed host, e.g. "http://[::1"
+        acceptable = False
+    if not acceptable:
         raise InvalidInput(f'{what} ("{_quote(url)}") is not an http or https address.')
     return url
 
@@ -131,7 +144,7 @@ def label_for(url: str) -> str:
 def parse_links(text: str | None) -> list[LinkInput]:
     """Read one link per line, "Bandcamp https://…" or a bare URL; at most ten, http(s) only."""
     links: list[LinkInput] = []
-    for number, line in enumerate((text or "").splitlines(), start=1):
+    for number, line in enumerate(scrub(text or "").splitlines(), start=1):
         if not line.strip():
             continue
         match = _LINK.match(line)
@@ -159,7 +172,7 @@ def format_links(links: list[LinkInput]) -> str:
 
 def check_title(title: str) -> str:
     """The title with spaces tidied, or a refusal if it is empty or too long."""
-    tidy = " ".join(title.split())
+    tidy = " ".join(scrub(title).split())
     if not tidy:
         raise InvalidInput("A release needs a title.")
     if len(tidy) > TITLE_MAX:
@@ -168,7 +181,7 @@ def check_title(title: str) -> str:
 
 
 def check_description(text: str | None) -> str | None:
-    tidy = (text or "").strip()
+    tidy = scrub(text or "").strip()
     if len(tidy) > DESCRIPTION_MAX:
         raise InvalidInput(f"A description can be at most {DESCRIPTION_MAX} characters; this one has {len(tidy)}.")
     return tidy or None

@@ -93,3 +93,12 @@ async def test_upcoming_and_calendar_listings(sessionmaker: async_sessionmaker[A
         since = utcnow() - timedelta(days=2)
         listed = [r.id for r in await releases_since(session, GUILD, since)]
         assert listed == [ids["past"], ids["soon"], ids["cancelled"], ids["later"]]
+
+
+async def test_search_text_with_nul_finds_nothing_instead_of_failing(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await _seed(sessionmaker)
+    async with sessionmaker() as session:
+        assert await search_releases(session, GUILD, "\x00zzz") == []
+        assert len(await search_releases(session, GUILD, "\x00")) == 3

@@ -132,3 +132,11 @@ def test_teasers() -> None:
     for bad in ("soon", "10s", "90d", "1h, 2h, 3h, 4h, 5h, 6h"):
         with pytest.raises(InvalidInput):
             parse_teasers(bad)
+
+
+def test_control_characters_are_dropped_or_refused() -> None:
+    assert check_title("Night\x00 Drive\x07") == "Night Drive"
+    assert parse_tracklist("1. Open\x00ing 3:45") == [TrackInput("Opening", 225)]
+    for url in ("https://example.org/a\x00.png", "https://exa mple.org/a.png", "http://[::1/a.png"):
+        with pytest.raises(InvalidInput, match="http or https"):
+            check_cover_url(url)
