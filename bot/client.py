@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import cogs
 from bot import timeparse
+from bot.audit.service import post_job_failure, register_audit_jobs
 from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
@@ -104,6 +105,8 @@ class LabelBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         # dateparser loads its language data on first use (~300 ms); pay that now, not in a member's command.
         await asyncio.to_thread(timeparse.warm_up)
+        # The audit trail's mod-log posts belong to the core: every feature records changes, whichever are enabled.
+        register_audit_jobs(self)
         disabled = {f"cogs.{name}" for name in self.settings.features.disabled}
         for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
             await self.load_extension(extension)
@@ -203,6 +206,7 @@ class LabelBot(commands.AutoShardedBot):
 
     async def on_job_failed(self, job: ScheduledJob) -> None:
         self.metrics.jobs.labels(kind=job.kind, outcome="failed").inc()
+        await post_job_failure(self, job)
 
     @property
     def uptime_seconds(self) -> float:

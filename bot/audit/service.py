@@ -104,7 +104,7 @@ async def entries_for_guild(session: AsyncSession, guild_id: int, limit: int = 2
 
 
 def register_audit_jobs(bot: LabelBot) -> None:
-    """Teach the job queue to post audit entries (called once, from the settings feature's cog_load)."""
+    """Teach the job queue to post audit entries (called once, by the bot's setup_hook)."""
 
     async def post(ctx: JobContext) -> dict[str, Any] | None:
         return await post_entry(bot, ctx)

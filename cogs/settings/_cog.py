@@ -10,11 +10,8 @@ from discord.ext import commands
 
 from bot.audit.service import (
     ACTION_TITLES,
-    AUDIT_POST,
     entries_for_guild,
-    post_job_failure,
     record,
-    register_audit_jobs,
 )
 from bot.client import LabelBot
 from bot.errors import InvalidInput
@@ -177,16 +174,6 @@ class SettingsCog(commands.Cog, name="Settings"):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-
-    async def cog_load(self) -> None:
-        register_audit_jobs(self.bot)
-
-    async def cog_unload(self) -> None:
-        self.bot.jobs.unregister(AUDIT_POST)
-
-    @commands.Cog.listener()
-    async def on_job_failed(self, job: ScheduledJob) -> None:
-        await post_job_failure(self.bot, job)
 
     # -- moderators --------------------------------------------------------------------------------------------
 
