@@ -39,7 +39,14 @@ from cogs.releases._parsing import (
 )
 from cogs.releases._previews import fetch_preview
 from cogs.releases._render import COLOUR, plain
-from cogs.releases._views import PERSISTENT_ITEMS, DetailsModal, member_of, preview_parts, send_preview
+from cogs.releases._views import (
+    PERSISTENT_ITEMS,
+    DetailsModal,
+    member_of,
+    needs_approval,
+    preview_parts,
+    send_preview,
+)
 
 KIND_CHOICES = [app_commands.Choice(name=kind.label, value=kind.value) for kind in ReleaseKind]
 LIST_LIMIT = 100
@@ -311,12 +318,21 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         async with self.bot.sessionmaker.begin() as session:
             current = await service.load_release(session, guild_id, release_id)
             await require_artist_access(interaction, session, current.artist)
-            await service.edit(self.bot, session, current, changes, actor_id=interaction.user.id)
+            await service.edit(
+                self.bot,
+                session,
+                current,
+                changes,
+                actor_id=interaction.user.id,
+                needs_approval=await needs_approval(interaction, session),
+            )
             current = await service.load_release(session, guild_id, release_id)
         if current.release_status is ReleaseStatus.ANNOUNCED:
             intro = "Saved; the posted announcement is being updated to match:"
         elif current.release_status is ReleaseStatus.SCHEDULED:
             intro = f"Saved and rescheduled for {format_dt(current.release_at, 'F')}:"
+        elif current.release_status is ReleaseStatus.DRAFT:
+            intro = "Saved as a draft; press Schedule to send it (for approval, where the server asks for it):"
         else:
             intro = "Saved:"
         await send_preview(interaction, current, intro=intro)

@@ -357,9 +357,19 @@ async def reject(bot: LabelBot, session: AsyncSession, release: Release, *, mode
 
 
 async def edit(
-    bot: LabelBot, session: AsyncSession, release: Release, changes: ReleaseChanges, *, actor_id: int
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    changes: ReleaseChanges,
+    *,
+    actor_id: int,
+    needs_approval: bool = False,
 ) -> None:
-    """Change a release: before its time the posts are planned again; after it, the posted message is edited."""
+    """Change a release: before its time the posts are planned again; after it, the posted message is edited.
+
+    With `needs_approval` (the server approves artists' releases and the actor is no moderator), a scheduled
+    release goes back to draft, to be sent for approval again: moderators approve what they saw.
+    """
     status = release.release_status
     if status is ReleaseStatus.CANCELLED:
         raise Conflict("This release was cancelled, so it can't be edited.")
@@ -391,10 +401,10 @@ async def edit(
     if changes.tracks is not None:
         _set_tracks(release, changes.tracks)
     await session.flush()
-    if status is ReleaseStatus.AWAITING_APPROVAL:
+    if status is ReleaseStatus.AWAITING_APPROVAL or (status is ReleaseStatus.SCHEDULED and needs_approval):
         # The moderators would approve what they saw, not this; it goes back to a draft to be sent again.
         release.status = str(ReleaseStatus.DRAFT)
-        await bot.jobs.cancel(session, approval_key(release.id))
+        await _unschedule(bot, session, release.id)
         await session.flush()
     elif status is ReleaseStatus.SCHEDULED:
         await schedule_posts(bot, session, release, await peek_guild_settings(session, release.guild_id))

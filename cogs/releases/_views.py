@@ -51,6 +51,12 @@ async def actor_is_moderator(interaction: discord.Interaction[LabelBot], session
     return is_moderator(member_of(interaction), settings, interaction.client.settings.discord.owner_ids)
 
 
+async def needs_approval(interaction: discord.Interaction[LabelBot], session: Any) -> bool:
+    """Whether what this member schedules waits for a moderator (the server's toggle, and they are none)."""
+    settings = await peek_guild_settings(session, interaction.guild_id or 0)
+    return settings.release_approval and not await actor_is_moderator(interaction, session)
+
+
 # -- the preview ------------------------------------------------------------------------------------------------
 
 
@@ -394,7 +400,14 @@ class DetailsModal(discord.ui.Modal):
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
             release = await _release_for(interaction, session, self.release_id)
-            await service.edit(interaction.client, session, release, changes, actor_id=interaction.user.id)
+            await service.edit(
+                interaction.client,
+                session,
+                release,
+                changes,
+                actor_id=interaction.user.id,
+                needs_approval=await needs_approval(interaction, session),
+            )
             release = await service.load_release(session, release.guild_id, release.id)
         await send_preview(interaction, release, intro="Saved. Here is the announcement now:")
 

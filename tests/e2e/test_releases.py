@@ -535,6 +535,21 @@ async def test_editing_a_release_waiting_for_approval_sends_it_back_to_draft(app
     stale = await (await label.click(label.h.moderator, request, f"release:approve:{release_id}")).reply()
     assert "not waiting for approval" in stale.content
 
+    # Approved and scheduled, then changed by the artist: it needs approval again, so nothing goes out meanwhile.
+    await schedule(label, label.nova, answer)
+    request = await label.fake.wait_for_message(
+        label.mod_log,
+        lambda m: f"release:approve:{release_id}" in m.custom_ids and "Afterglow v2" in str(m.embeds),
+        timeout=LONG,
+    )
+    await (await label.click(label.h.moderator, request, f"release:approve:{release_id}")).reply()
+    assert (await release_row(label.h, release_id)).status == ReleaseStatus.SCHEDULED
+    moderator_edit = await label.slash(label.h.moderator, "release edit", release=str(release_id), kind="album")
+    assert "rescheduled" in (await moderator_edit.reply()).content  # a moderator's change needs no approval
+    await (await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow v3")).reply()
+    assert (await release_row(label.h, release_id)).status == ReleaseStatus.DRAFT
+    assert [job.status for job in await jobs_of(label.h, f"release:{release_id}:announce")] == ["cancelled"]
+
 
 # -- bad input --------------------------------------------------------------------------------------------------
 
