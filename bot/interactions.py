@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import discord
+from discord import app_commands
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -42,3 +43,26 @@ async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool = True
     """Acknowledge now, before work that may wait on the database or Discord."""
     if not interaction.response.is_done():
         await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
+
+
+def guild_of(interaction: discord.Interaction[Any]) -> discord.Guild:
+    """The server the interaction came from (commands are guild-only; a DM gets the pipeline's sentence)."""
+    if interaction.guild is None:
+        raise app_commands.NoPrivateMessage()
+    return interaction.guild
+
+
+def member_of(interaction: discord.Interaction[Any]) -> discord.Member:
+    """The member who used the interaction, with their roles and permissions in that server."""
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        raise app_commands.NoPrivateMessage()
+    return interaction.user
+
+
+async def bot_member(interaction: discord.Interaction[Any]) -> discord.Member:
+    """The bot's own member in the interaction's server, for permission and role-position checks."""
+    guild = guild_of(interaction)
+    if guild.me is not None:
+        return guild.me
+    assert interaction.client.user is not None
+    return await guild.fetch_member(interaction.client.user.id)

@@ -15,7 +15,7 @@ changed by any server admin, so the check is always made again when the command 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -26,6 +26,7 @@ from bot.artists.models import Artist, ArtistManager
 from bot.errors import NotAllowed
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
+from bot.interactions import member_of
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -77,15 +78,9 @@ def is_moderator(member: discord.Member, settings: GuildSettings, owner_ids: Col
     return is_owner(member, owner_ids)
 
 
-def _member(interaction: discord.Interaction[Any]) -> discord.Member:
-    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise app_commands.NoPrivateMessage()
-    return interaction.user
-
-
 async def require_moderator(interaction: discord.Interaction[LabelBot], session: AsyncSession) -> GuildSettings:
     """Refuse anyone but a moderator; return the server's settings."""
-    member = _member(interaction)
+    member = member_of(interaction)
     settings = await peek_guild_settings(session, member.guild.id)
     if not is_moderator(member, settings, interaction.client.settings.discord.owner_ids):
         raise NotAllowed(MODERATORS_ONLY)
@@ -116,14 +111,14 @@ async def require_artist_access(
     interaction: discord.Interaction[LabelBot], session: AsyncSession, artist: Artist
 ) -> None:
     """Refuse anyone but the artist's managers and moderators."""
-    member = _member(interaction)
+    member = member_of(interaction)
     if not await manages_artist(session, member, artist, interaction.client.settings.discord.owner_ids):
         raise NotAllowed(f"Only {artist.name}'s managers and moderators can do that.")
 
 
 async def require_owner(interaction: discord.Interaction[LabelBot]) -> None:
     """Refuse anyone but the server owner or a bot owner."""
-    if not is_owner(_member(interaction), interaction.client.settings.discord.owner_ids):
+    if not is_owner(member_of(interaction), interaction.client.settings.discord.owner_ids):
         raise NotAllowed(OWNERS_ONLY)
 
 

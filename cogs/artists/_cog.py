@@ -16,7 +16,7 @@ from bot.artists.transformers import ArtistOption, ManagedArtistOption
 from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed
 from bot.guilds.service import peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import bot_member, defer, guild_of, member_of, reply
 from bot.permissions import is_moderator, moderator_only, require_artist_access, require_moderator, role_refusal
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -42,26 +42,6 @@ ARTISTS_PER_PAGE = 10
 KEEP_ROLE = "keep_role"
 DELETE_ROLE = "delete_role"
 MODERATOR_FIELDS = "Only moderators can rename an artist or change its fan role."
-
-
-def _guild(interaction: discord.Interaction[LabelBot]) -> discord.Guild:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    return interaction.guild
-
-
-def _member(interaction: discord.Interaction[LabelBot]) -> discord.Member:
-    if not isinstance(interaction.user, discord.Member):
-        raise app_commands.NoPrivateMessage()
-    return interaction.user
-
-
-async def _me(interaction: discord.Interaction[LabelBot]) -> discord.Member:
-    guild = _guild(interaction)
-    if guild.me is not None:
-        return guild.me
-    assert interaction.client.user is not None
-    return await guild.fetch_member(interaction.client.user.id)
 
 
 def _name(artist: Artist) -> str:
@@ -125,10 +105,10 @@ class ArtistsCog(commands.Cog, name="Artists"):
             links: Links like "Bandcamp https://…", separated by commas (http or https, up to 10).
             fan_role: An existing role for the artist's fans; leave it out and I create one named after them.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         draft = ArtistDraft.parse(name, bio, genres, links)
-        me = await _me(interaction)
+        me = await bot_member(interaction)
         if fan_role is not None:
             _check_fan_role(fan_role, me)
         elif not me.guild_permissions.manage_roles:
@@ -185,7 +165,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             artist: The artist.
             member: The member who may act for the artist.
         """
-        _guild(interaction)
+        guild_of(interaction)
         await defer(interaction)
         if member.bot:
             raise InvalidInput("Bots can't manage artists.")
@@ -205,7 +185,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             artist: The artist.
             member: The member to unlink.
         """
-        _guild(interaction)
+        guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             current = await reload_artist(session, artist)
@@ -220,7 +200,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         Args:
             artist: The artist to remove.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         role = guild.get_role(artist.fan_role_id) if artist.fan_role_id is not None else None
         if artist.fan_role_created_by_bot and role is not None:
             options = [
@@ -286,7 +266,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             links: Links like "Bandcamp https://…", separated by commas; replaces the list, "-" empties it.
             fan_role: Another existing role as the fan role (moderators only).
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         changes: dict[str, Any] = {}
         if name is not None:
@@ -302,7 +282,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         if not changes:
             raise InvalidInput("Tell me what to change: name, bio, genres, links or fan_role.")
         if fan_role is not None:
-            _check_fan_role(fan_role, await _me(interaction))
+            _check_fan_role(fan_role, await bot_member(interaction))
         renamed: tuple[discord.Role, str] | None = None
         note = ""
         try:
@@ -310,7 +290,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
                 current = await reload_artist(session, artist)
                 await require_artist_access(interaction, session, current)
                 if ("name" in changes or "fan_role_id" in changes) and not is_moderator(
-                    _member(interaction),
+                    member_of(interaction),
                     await peek_guild_settings(session, guild.id),
                     self.bot.settings.discord.owner_ids,
                 ):
@@ -347,7 +327,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
     @artist_group.command(name="list")
     async def list_artists(self, interaction: discord.Interaction[LabelBot]) -> None:
         """List the label's artists."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             artists = await repository.list_active(session, guild.id)
@@ -378,7 +358,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         Args:
             artist: The artist.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         extra: list[tuple[str, str]] = []
         async with self.bot.sessionmaker() as session:

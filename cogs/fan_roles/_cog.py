@@ -15,7 +15,7 @@ from bot.audit import service as audit
 from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.service import peek_guild_settings
-from bot.interactions import NO_MENTIONS, defer, reply
+from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, MissedRule
 from bot.permissions import require_moderator, role_refusal
 from cogs.fan_roles import _render as render
@@ -43,18 +43,6 @@ MODES = [
     Choice(name="exactly one", value="one"),
     Choice(name="at most N (set max)", value="at_most"),
 ]
-
-
-def _guild(interaction: discord.Interaction[LabelBot]) -> discord.Guild:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    return interaction.guild
-
-
-def _member(interaction: discord.Interaction[LabelBot]) -> discord.Member:
-    if not isinstance(interaction.user, discord.Member):
-        raise app_commands.NoPrivateMessage()
-    return interaction.user
 
 
 def check_role_safe(guild: discord.Guild, role: discord.Role) -> None:
@@ -145,7 +133,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             channel: Where the panel is posted (default: this channel).
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
             raise InvalidInput("Pick a text channel to post the panel in.")
@@ -213,7 +201,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             description: A short line under the option (select menus) or beside it in the panel.
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         if (role is None) == (artist is None):
             raise InvalidInput("Give either a role or an artist (whose fan role fans get), not both.")
         if emoji:
@@ -278,7 +266,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             role: The role to take off it.
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
@@ -313,7 +301,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             channel: Move the panel to this channel (default: where it is).
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         # First drop roles deleted in Discord, and tell the mod log; that stands even if posting fails.
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
@@ -413,7 +401,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def panel_list(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show the server's role panels."""
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             await require_moderator(interaction, session)
             found = await repository.panels(session, guild.id)
@@ -429,7 +417,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             panel: The panel's name.
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
@@ -455,8 +443,8 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def _load_for_member(
         self, interaction: discord.Interaction[Any], panel_id: int
     ) -> tuple[discord.Guild, discord.Member, FanRolePanel]:
-        guild = _guild(interaction)
-        member = _member(interaction)
+        guild = guild_of(interaction)
+        member = member_of(interaction)
         async with self.bot.sessionmaker() as session:
             panel = await repository.panel_by_id(session, guild.id, panel_id)
         if panel is None:
@@ -517,8 +505,8 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def pick(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Pick your roles from every panel, privately."""
         await defer(interaction)
-        guild = _guild(interaction)
-        member = _member(interaction)
+        guild = guild_of(interaction)
+        member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
             found = await repository.panels(session, guild.id)
@@ -534,8 +522,8 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def me(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show your fan roles, your loyalty tier and how many parties you attended."""
         await defer(interaction)
-        guild = _guild(interaction)
-        member = _member(interaction)
+        guild = guild_of(interaction)
+        member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
             found = await repository.panels(session, guild.id)
@@ -558,7 +546,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             threshold: Parties attended to earn it (at least 1).
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         service.check_threshold(threshold)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
@@ -585,7 +573,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def tiers_list(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show the loyalty tiers."""
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             found = await repository.tiers(session, guild.id)
             keep_lower = (await peek_guild_settings(session, guild.id)).tier_keep_lower
@@ -599,7 +587,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             role: The tier's role.
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             tier = await service.remove_tier(session, guild.id, role.id)
@@ -619,7 +607,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def tiers_sync(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Recompute everyone's tier (after thresholds change), in the background; progress goes to the mod log."""
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             if not await repository.tiers(session, guild.id):

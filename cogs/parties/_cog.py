@@ -21,7 +21,7 @@ from bot.db.base import utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.gatherings import GatheringFeature, install, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
 from bot.timeparse import format_dt, parse_when, parse_zone
 from cogs.parties import _live as live
@@ -258,7 +258,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         self, interaction: discord.Interaction[LabelBot], session: AsyncSession, request: ScheduleRequest
     ) -> tuple[str, str | None]:
         """Refuse early what the form would not fix; return the title to show and the release's tracklist."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
         parse_when(request.start, zone=zone, earliest=service.MIN_LEAD)
         service.parse_capacity(request.capacity)
@@ -303,7 +303,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         closing_note: str | None,
     ) -> None:
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             draft = await self._draft(interaction, session, guild, request, tracklist, notes, closing_note)
         party = await service.create_party(self.bot, guild, draft)
@@ -393,7 +393,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         raise NotAllowed("Only the party's host, its artist's managers and moderators can change it.")
 
     async def _party_for_change(self, interaction: discord.Interaction[LabelBot], value: str) -> ListeningParty:
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             found = await repository.get_in_guild(session, guild.id, _party_id(value))
             if found is None:
@@ -480,7 +480,7 @@ class PartiesCog(commands.Cog, name="Parties"):
     async def list_parties(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show the upcoming and running listening parties."""
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             parties = await repository.upcoming(session, guild.id, limit=CHOICES_MAX)
         if not parties:
@@ -504,7 +504,7 @@ class PartiesCog(commands.Cog, name="Parties"):
             party: The party to show.
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             found, gathering = await service.load(session, guild.id, _party_id(party))
             content = await render.card_content(self.bot, session, found, gathering)
@@ -523,7 +523,7 @@ class PartiesCog(commands.Cog, name="Parties"):
             party: The party (default: the one running now, else the next one).
         """
         await defer(interaction)
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             if party is not None:
                 found = await repository.get_in_guild(session, guild.id, _party_id(party))
@@ -535,12 +535,6 @@ class PartiesCog(commands.Cog, name="Parties"):
             raise NotFound("No listening party is running or coming up.")
         view = here_view(found.id) if found.status == PartyStatus.LIVE else None
         await reply(interaction, render.now_text(found, utcnow()), view=view)
-
-
-def _guild(interaction: discord.Interaction[Any]) -> discord.Guild:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    return interaction.guild
 
 
 def _party_id(value: str) -> int:

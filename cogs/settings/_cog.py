@@ -17,7 +17,7 @@ from bot.client import LabelBot
 from bot.errors import InvalidInput
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import ScheduledJob
 from bot.permissions import moderator_only
 from bot.timeparse import format_dt, zone_choices
@@ -67,20 +67,6 @@ class PostingChannelTransformer(app_commands.Transformer["LabelBot"]):
 
 
 PostingChannel = app_commands.Transform[discord.TextChannel | discord.ForumChannel, PostingChannelTransformer]
-
-
-def _guild(interaction: discord.Interaction[LabelBot]) -> discord.Guild:
-    if interaction.guild is None:
-        raise app_commands.NoPrivateMessage()
-    return interaction.guild
-
-
-async def _me(interaction: discord.Interaction[LabelBot]) -> discord.Member:
-    guild = _guild(interaction)
-    if guild.me is not None:
-        return guild.me
-    assert interaction.client.user is not None
-    return await guild.fetch_member(interaction.client.user.id)
 
 
 def _minutes(offsets: list[int]) -> str:
@@ -181,7 +167,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     @moderator_only()
     async def show(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show everything configured for this server."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             settings = await peek_guild_settings(session, guild.id)
@@ -197,7 +183,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         Args:
             zone: A time zone such as Europe/Berlin or America/New_York.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             change = await set_timezone(self.bot, session, guild.id, interaction.user.id, zone)
@@ -227,11 +213,11 @@ class SettingsCog(commands.Cog, name="Settings"):
             kind: Which of the bot's channels to set.
             channel: The channel; leave it out to unset this one.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         warnings: list[str] = []
         if channel is not None:
-            warnings = check_channel(kind.value, channel, await _me(interaction))
+            warnings = check_channel(kind.value, channel, await bot_member(interaction))
         async with self.bot.sessionmaker.begin() as session:
             change = await set_channel(
                 self.bot, session, guild.id, interaction.user.id, kind.value, channel.id if channel else None
@@ -260,10 +246,10 @@ class SettingsCog(commands.Cog, name="Settings"):
             kind: Which role to set.
             role: The role; leave it out to unset this one.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         if role is not None:
-            check_role(kind.value, role, await _me(interaction))
+            check_role(kind.value, role, await bot_member(interaction))
         async with self.bot.sessionmaker.begin() as session:
             change = await set_role(
                 self.bot, session, guild.id, interaction.user.id, kind.value, role.id if role else None
@@ -289,7 +275,7 @@ class SettingsCog(commands.Cog, name="Settings"):
             name: The feature.
             enabled: On or off.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             change = await set_toggle(self.bot, session, guild.id, interaction.user.id, name.value, enabled)
@@ -301,7 +287,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     @moderator_only()
     async def jobs(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show this server's next scheduled jobs and the ones that failed lately."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             pending = await self.bot.jobs.pending_for_guild(session, guild.id, JOBS_SHOWN)
@@ -323,7 +309,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     @moderator_only()
     async def audit(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show the latest changes made through the bot: who, what and when."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             entries = await entries_for_guild(session, guild.id, limit=100)
@@ -339,7 +325,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     @moderator_only()
     async def webhook_secret(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Make a new secret for signed webhooks (your website or distributor); the old one stops working."""
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             secret = await rotate_webhook_secret(session, guild.id)
@@ -369,7 +355,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         Args:
             zone: Your time zone, such as Europe/Berlin or America/New_York.
         """
-        guild = _guild(interaction)
+        guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             change = await set_member_zone(self.bot, session, guild.id, interaction.user.id, zone)
