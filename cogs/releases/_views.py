@@ -18,6 +18,7 @@ from bot.interactions import NO_MENTIONS, defer, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
 from bot.timeparse import parse_when
 from bot.tree import handle_interaction_error
+from bot.ui.dynamic import PersistentItem
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
 from cogs.releases._parsing import (
@@ -116,12 +117,8 @@ async def _release_for(interaction: discord.Interaction[LabelBot], session: Any,
     return release
 
 
-class _ReleaseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"release:_base:(?P<id>\d+)"):
-    """A persistent release button; errors of `run` go through the one pipeline.
-
-    It is bot.ui.dynamic.PersistentItem's behaviour, inlined because that class can't be defined on discord.py
-    2.7 (DynamicItem subclasses need a template).
-    """
+class _ReleaseButton(PersistentItem[discord.ui.Button[Any]], template=r"(?!)"):
+    """A persistent release button keyed `release:<action>:<id>`; each subclass has its own template."""
 
     action = ""
     label = ""
@@ -132,15 +129,6 @@ class _ReleaseButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
             discord.ui.Button(label=self.label, style=self.style, custom_id=f"release:{self.action}:{release_id}")
         )
         self.release_id = release_id
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        try:
-            await self.run(interaction)
-        except Exception as error:
-            await handle_interaction_error(interaction, error)
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        raise NotImplementedError
 
     @classmethod
     async def from_custom_id(
