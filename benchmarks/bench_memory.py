@@ -48,7 +48,7 @@ def start(command: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess
 async def measure(kind: str, member_count: int, backend: str, workdir: Path, settle: float) -> dict[str, Any]:
     async with fake_discord() as fake, fresh_database(backend, workdir) as url:
         h = BotHarness(fake, url, workdir)
-        h.guild._member_count = member_count
+        h.guild.member_count = member_count
         env = {
             **os.environ,
             **h.env(),
