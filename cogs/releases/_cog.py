@@ -26,6 +26,8 @@ from bot.permissions import is_moderator, manages_artist, require_artist_access
 from bot.timeparse import TimeParseError, describe, format_dt, parse_when
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
+from bot.web.hooks import hooks
+from cogs.releases import _intake as intake
 from cogs.releases import _jobs as jobs
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
@@ -81,8 +83,10 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.calendar.add_source("releases", self.calendar_entries)
         add_info_section(self.bot, "Upcoming releases", self.artist_section)
+        hooks(self.bot).register(intake.HOOK, intake.intake(self.bot))
 
     async def cog_unload(self) -> None:
+        hooks(self.bot).unregister(intake.HOOK)
         jobs.unregister_jobs(self.bot)
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.calendar.remove_source("releases")
