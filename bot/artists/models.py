@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.base import Base, JSONType, TimestampMixin, utcnow
+from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
 
 NAME_MAX = 100
 BIO_MAX = 1000
-
-# SQLite numbers rows only for a column declared exactly INTEGER PRIMARY KEY.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Artist(TimestampMixin, Base):

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, JSONType, utcnow
-
-# A rowid alias on SQLite (so ids autoincrement there), BIGSERIAL on PostgreSQL.
-AuditId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, JSONType, RowId, utcnow
 
 
 class AuditEntry(Base):
@@ -20,7 +17,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_guild_id_created_at", "guild_id", "created_at"),)
 
-    id: Mapped[int] = mapped_column(AuditId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     guild_id: Mapped[int]
     actor_id: Mapped[int]
     # "<area>.<change>", e.g. "settings.channel", "artist.add".

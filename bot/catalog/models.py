@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.base import Base, JSONType, TimestampMixin, utcnow
+from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
 
 if TYPE_CHECKING:
     from bot.artists.models import Artist
@@ -22,9 +22,6 @@ LINK_URL_MAX = 512
 COVER_URL_MAX = 1000
 LINKS_MAX = 10
 TRACKS_MAX = 60
-
-# SQLite numbers rows only for a column declared exactly INTEGER PRIMARY KEY.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ReleaseKind(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, MetaData, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,6 +43,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
+# Surrogate keys: BIGINT on PostgreSQL; INTEGER on SQLite, which autoincrements only an INTEGER PRIMARY KEY.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 # JSONB on PostgreSQL, JSON text on SQLite.
 JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")

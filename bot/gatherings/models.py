@@ -5,13 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, TimestampMixin, utcnow
-
-# SQLite numbers rows only for a column declared exactly INTEGER PRIMARY KEY.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, RowId, TimestampMixin, utcnow
 
 TITLE_MAX = 100
 # DMs one gathering may send in all its reminders, unless the feature asks for another cap.

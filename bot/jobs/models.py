@@ -6,10 +6,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, TimestampMixin
+from bot.db.base import Base, RowId, TimestampMixin
 
 
 class JobStatus(enum.StrEnum):
@@ -20,10 +20,6 @@ class JobStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
-
-
-# A rowid alias on SQLite (so ids autoincrement there), BIGSERIAL on PostgreSQL.
-JobId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class ScheduledJob(TimestampMixin, Base):
@@ -41,7 +37,7 @@ class ScheduledJob(TimestampMixin, Base):
         Index("ix_scheduled_jobs_guild_id_status_due_at", "guild_id", "status", "due_at"),
     )
 
-    id: Mapped[int] = mapped_column(JobId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))
     # Names the one future action a feature means, e.g. "release:12:announce"; scheduling it again replaces it.
     key: Mapped[str | None] = mapped_column(String(200), unique=True)

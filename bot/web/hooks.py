@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, select
+from sqlalchemy import Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, utcnow
+from bot.db.base import Base, RowId, utcnow
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import get_guild_settings
 
@@ -52,7 +52,6 @@ SECRET_BYTES = 32
 MAX_PROBLEMS = 50
 EXTERNAL_ID_LENGTH = 200
 
-DeliveryId = BigInteger().with_variant(Integer(), "sqlite")
 
 UNAUTHORIZED = {"ok": False, "error": "invalid signature or timestamp"}
 
@@ -63,7 +62,7 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (UniqueConstraint("guild_id", "hook", "external_id"),)
 
-    id: Mapped[int] = mapped_column(DeliveryId, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     guild_id: Mapped[int]
     hook: Mapped[str] = mapped_column(String(64))
     external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))

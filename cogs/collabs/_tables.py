@@ -8,13 +8,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, utcnow
-
-# A rowid alias on SQLite (so ids autoincrement there), BIGSERIAL on PostgreSQL.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, RowId, utcnow
 
 
 class RequestStatus(enum.StrEnum):

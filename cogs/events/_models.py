@@ -9,12 +9,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, JSONType, TimestampMixin
-
-RowId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, JSONType, RowId, TimestampMixin
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000

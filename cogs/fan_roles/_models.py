@@ -5,18 +5,15 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.db.base import Base, JSONType, TimestampMixin, utcnow
+from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
 
 PANEL_NAME_MAX = 100
 LABEL_MAX = 80
 DESCRIPTION_MAX = 100
 EMOJI_MAX = 100
-
-# SQLite numbers rows only for a column declared exactly INTEGER PRIMARY KEY.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class PanelStyle(enum.StrEnum):

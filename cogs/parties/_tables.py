@@ -9,13 +9,10 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, JSONType, TimestampMixin, utcnow
-
-# SQLite numbers rows only for a column declared exactly INTEGER PRIMARY KEY.
-RowId = BigInteger().with_variant(Integer(), "sqlite")
+from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
