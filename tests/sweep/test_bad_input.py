@@ -41,10 +41,6 @@ AUTOCOMPLETE_TIMEOUT = 3.0
 # Bugs the sweep found in code this module does not own: (group or None for any, backend or None for both, what,
 # matcher). A group whose only problems are known bugs xfails, naming them. Random draws do not hit a bug every run,
 # so each bug also has a dedicated strict-xfail test below, which fails once the bug is fixed.
-NUL_ARTIST = (
-    "an artist option containing a NUL character (\\x00) answers an apology with a reference on PostgreSQL: "
-    "bot/artists/transformers.py looks the name up as typed and asyncpg raises CharacterNotInRepertoireError"
-)
 NOT_A_MEMBER = (
     "{command} with {option}=<a user who is not a member> answers an apology with a reference: discord.py's "
     "Member transformer raises TransformerError, which bot/tree.py's user_message does not map to a sentence"
@@ -55,30 +51,13 @@ def _apology(p: Problem) -> bool:
     return "reference `" in p.what
 
 
-def _nul_artist(p: Problem) -> bool:
-    return _apology(p) and "\x00" in str(p.options.get("artist", ""))
-
-
 def _outsider(option: str) -> Any:
     return lambda p: _apology(p) and getattr(p.options.get(option), "name", "") == OUTSIDER
 
 
-def _nul_autocomplete(p: Problem) -> bool:
-    return "autocomplete gave no choices" in p.what and any("\x00" in str(v) for v in p.options.values())
-
-
 KNOWN_BUGS: list[tuple[str | None, str | None, str, Any]] = [
-    (
-        None,
-        "postgres",
-        "an autocompleted option typed with a NUL character (\\x00) gets no choices on PostgreSQL (the handler "
-        "raises: asyncpg CharacterNotInRepertoireError on the lookup of the typed text)",
-        _nul_autocomplete,
-    ),
     ("collab", None, NOT_A_MEMBER.format(command="/collab close", option="filled_by"), _outsider("filled_by")),
     ("profile", None, NOT_A_MEMBER.format(command="/profile show", option="member"), _outsider("member")),
-    ("artist", "postgres", f"/artist edit: {NUL_ARTIST}", _nul_artist),
-    ("release", "postgres", f"/release create: {NUL_ARTIST}", _nul_artist),
 ]
 
 
@@ -383,17 +362,12 @@ async def test_bad_input_never_shows_a_bug_or_pings_anyone(world: World, group: 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# the known bugs, each pinned by an input that always shows it (strict: these fail once the bug is fixed)
+# sweep findings pinned by an input that always shows them (strict xfail: these fail once the bug is fixed)
 # ---------------------------------------------------------------------------------------------------------------
 async def answer_text(world: World, path: str, **options: Any) -> str:
     h = world.harness
     ix = await interactions.slash(h.fake, h.guild, h.general, world.owner, path, options)
     return (await ix.reply(timeout=REPLY_TIMEOUT)).text
-
-
-def xfail_on_postgres(world: World, request: pytest.FixtureRequest, reason: str) -> None:
-    if world.backend == "postgres":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 @pytest.mark.xfail(strict=True, reason=NOT_A_MEMBER.format(command="/profile show", option="member"))
@@ -409,19 +383,15 @@ async def test_collab_close_filled_by_someone_not_in_the_server_gets_a_sentence(
 
 
 @pytest.mark.parametrize("path", ["artist info", "release create"])
-async def test_an_artist_name_with_a_nul_character_gets_a_sentence(
-    world: World, request: pytest.FixtureRequest, path: str
-) -> None:
-    xfail_on_postgres(world, request, f"/{path}: {NUL_ARTIST}")
+async def test_an_artist_name_with_a_nul_character_gets_a_sentence(world: World, path: str) -> None:
+    # Found by the sweep on PostgreSQL (asyncpg refuses NUL); fixed by dropping NUL at the database boundary.
     extra = {"title": "T", "when": "in 3 days"} if path == "release create" else {}
     assert "reference `" not in await answer_text(world, path, artist="No\x00va", **extra)
 
 
 @pytest.mark.parametrize("path", ["artist info", "party info", "event info", "roles panel post"])
-async def test_autocomplete_with_a_nul_character_answers(
-    world: World, request: pytest.FixtureRequest, path: str
-) -> None:
-    xfail_on_postgres(world, request, f"/{path}: {KNOWN_BUGS[0][2]}")
+async def test_autocomplete_with_a_nul_character_answers(world: World, path: str) -> None:
+    # Found by the sweep on PostgreSQL: every lookup of the typed text failed; fixed at the database boundary.
     option = {"artist info": "artist", "party info": "party", "event info": "event", "roles panel post": "panel"}[path]
     h = world.harness
     choices = await interactions.autocomplete(
