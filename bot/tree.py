@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATABASE_DOWN = "The bot can't reach its database right now, so nothing was changed. Please try again in a minute."
+MEMBER_NOT_HERE = "That member isn't in this server."
 
 
 class LabelTree(app_commands.CommandTree["LabelBot"]):
@@ -27,6 +28,10 @@ class LabelTree(app_commands.CommandTree["LabelBot"]):
 
     async def on_error(self, interaction: discord.Interaction[LabelBot], error: app_commands.AppCommandError) -> None:
         await handle_interaction_error(interaction, error)
+
+
+# Member options: discord.py fails the conversion when the chosen user is not (or no longer) in the server.
+_MEMBER_OPTIONS = (discord.AppCommandOptionType.user, discord.AppCommandOptionType.mentionable)
 
 
 def _unwrap(error: BaseException) -> BaseException:
@@ -37,6 +42,8 @@ def _unwrap(error: BaseException) -> BaseException:
 
 def user_message(error: BaseException) -> str | None:
     """The sentence to show for an expected failure, or None when it is a bug."""
+    if isinstance(error, app_commands.TransformerError) and error.type in _MEMBER_OPTIONS:
+        return MEMBER_NOT_HERE
     error = _unwrap(error)
     if isinstance(error, UserFacingError):
         return error.message
