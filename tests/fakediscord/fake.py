@@ -817,9 +817,12 @@ class FakeDiscord:
 
     # ---- interactions (see interactions.py) --------------------------------------------------
     async def slash(
-        self, guild: FakeGuild | None, channel: Any, user: Any, command: str, **options: Any
+        self, guild: FakeGuild | None, channel: Any, user: Any, command: str, /, **options: Any
     ) -> ix_mod.FakeInteraction:
-        """A user runs ``/command`` ("name", "group sub" or "group subgroup sub") with options by name."""
+        """A user runs ``/command`` ("name", "group sub" or "group subgroup sub") with options by name.
+
+        The first four are positional-only, so a command option may be called `channel`, `user` or `guild`.
+        """
         return await ix_mod.slash(self, guild, channel, user, command, options)
 
     async def autocomplete(
@@ -828,6 +831,7 @@ class FakeDiscord:
         channel: Any,
         user: Any,
         command: str,
+        /,
         *,
         focused: str,
         timeout: float = 5.0,
