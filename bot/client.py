@@ -97,10 +97,10 @@ class LabelBot(commands.AutoShardedBot):
         self.calendar = Calendar()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
-        self.commands_synced = 0  # how many command-tree syncs this process made
         self.run_jobs = run_jobs
         self.sync_on_setup = sync_commands
         self._jobs_started = False
+        self._jobs_starter: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         # dateparser loads its language data on first use (~300 ms); pay that now, not in a member's command.
@@ -116,7 +116,8 @@ class LabelBot(commands.AutoShardedBot):
         # After the extensions, which add their routes (calendar feed, webhooks) to the app.
         await self.web.start(self)
         if self.run_jobs:
-            self.loop.create_task(self._start_jobs_when_ready(), name="labelbot-start-jobs")
+            # Kept on the bot: the event loop holds tasks only weakly.
+            self._jobs_starter = self.loop.create_task(self._start_jobs_when_ready(), name="labelbot-start-jobs")
 
     async def _start_jobs_when_ready(self) -> None:
         # Handlers may read the guild cache (channels, roles), which is filled once the gateway is ready.
@@ -167,7 +168,6 @@ class LabelBot(commands.AutoShardedBot):
                 await session.merge(BotState(key=key, value=digest))
             synced += 1
             log.info("Synced app commands to %s", f"guild {guild.id}" if guild else "all servers")
-        self.commands_synced += synced
         return synced
 
     async def last_synced(self) -> dict[str, str]:
