@@ -117,6 +117,38 @@ def _target(release: Release, artist: Artist) -> str:
     return f"{release.title} by {artist.name}"
 
 
+async def _audit(
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    action: str,
+    *,
+    actor_id: int,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    post: bool = True,
+) -> None:
+    """Record a change of this release in the audit trail (and the mod log, with `post`)."""
+    await record(
+        bot,
+        session,
+        guild_id=release.guild_id,
+        actor_id=actor_id,
+        action=action,
+        target=_target(release, release.artist),
+        before=before,
+        after=after,
+        post=post,
+    )
+
+
+async def _refresh_later(bot: LabelBot, session: AsyncSession, release: Release) -> None:
+    """Have the posted announcement redrawn from the release as it is now (a job, so it survives a crash)."""
+    await bot.jobs.schedule(
+        session, REFRESH, {"release_id": release.id}, utcnow(), guild_id=release.guild_id, key=refresh_key(release.id)
+    )
+
+
 async def load_release(session: AsyncSession, guild_id: int, release_id: int) -> Release:
     """The release with its artist, tracks and links, or NotFound."""
     release = await get_release(session, release_id, guild_id)
@@ -185,16 +217,8 @@ async def create_draft(
     _set_links(release, data.links)
     session.add(release)
     await session.flush()
-    await record(
-        bot,
-        session,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="release.create",
-        target=_target(release, artist),
-        before=None,
-        after=release.snapshot(),
-        post=False,
+    await _audit(
+        bot, session, release, "release.create", actor_id=actor_id, before=None, after=release.snapshot(), post=False
     )
     return release
 
@@ -279,16 +303,7 @@ async def submit(
         await schedule_posts(bot, session, release, settings)
         action = "release.schedule"
     await session.flush()
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=actor_id,
-        action=action,
-        target=_target(release, release.artist),
-        before=before,
-        after=release.snapshot(),
-    )
+    await _audit(bot, session, release, action, actor_id=actor_id, before=before, after=release.snapshot())
     return release.release_status
 
 
@@ -306,15 +321,8 @@ async def approve(bot: LabelBot, session: AsyncSession, release: Release, *, mod
     release.approved_by = moderator_id
     await schedule_posts(bot, session, release, settings)
     await session.flush()
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=moderator_id,
-        action="release.approve",
-        target=_target(release, release.artist),
-        before=before,
-        after=release.snapshot(),
+    await _audit(
+        bot, session, release, "release.approve", actor_id=moderator_id, before=before, after=release.snapshot()
     )
     await notify(
         bot,
@@ -337,13 +345,12 @@ async def reject(bot: LabelBot, session: AsyncSession, release: Release, *, mode
     release.rejection_reason = reason[:1000]
     await bot.jobs.cancel(session, approval_key(release.id))
     await session.flush()
-    await record(
+    await _audit(
         bot,
         session,
-        guild_id=release.guild_id,
+        release,
+        "release.reject",
         actor_id=moderator_id,
-        action="release.reject",
-        target=_target(release, release.artist),
         before=before,
         after={**release.snapshot(), "reason": reason},
     )
@@ -409,24 +416,8 @@ async def edit(
     elif status is ReleaseStatus.SCHEDULED:
         await schedule_posts(bot, session, release, await peek_guild_settings(session, release.guild_id))
     elif status is ReleaseStatus.ANNOUNCED:
-        await bot.jobs.schedule(
-            session,
-            REFRESH,
-            {"release_id": release.id},
-            utcnow(),
-            guild_id=release.guild_id,
-            key=refresh_key(release.id),
-        )
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=actor_id,
-        action="release.edit",
-        target=_target(release, release.artist),
-        before=before,
-        after=release.snapshot(),
-    )
+        await _refresh_later(bot, session, release)
+    await _audit(bot, session, release, "release.edit", actor_id=actor_id, before=before, after=release.snapshot())
 
 
 async def use_suggested_cover(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
@@ -450,24 +441,8 @@ async def cancel(bot: LabelBot, session: AsyncSession, release: Release, *, acto
     release.cancelled_at = utcnow()
     await session.flush()
     if announced:
-        await bot.jobs.schedule(
-            session,
-            REFRESH,
-            {"release_id": release.id},
-            utcnow(),
-            guild_id=release.guild_id,
-            key=refresh_key(release.id),
-        )
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=actor_id,
-        action="release.cancel",
-        target=_target(release, release.artist),
-        before=before,
-        after=release.snapshot(),
-    )
+        await _refresh_later(bot, session, release)
+    await _audit(bot, session, release, "release.cancel", actor_id=actor_id, before=before, after=release.snapshot())
     return announced
 
 
@@ -476,17 +451,7 @@ async def discard(bot: LabelBot, session: AsyncSession, release: Release, *, act
     if release.release_status is not ReleaseStatus.DRAFT:
         raise Conflict(f"This release is {release.release_status.label}; use /release cancel instead.")
     before = release.snapshot()
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=actor_id,
-        action="release.discard",
-        target=_target(release, release.artist),
-        before=before,
-        after=None,
-        post=False,
-    )
+    await _audit(bot, session, release, "release.discard", actor_id=actor_id, before=before, after=None, post=False)
     await session.delete(release)
     await session.flush()
 
@@ -509,15 +474,8 @@ async def announce_now(bot: LabelBot, session: AsyncSession, release: Release, *
         key=announce_key(release.id),
     )
     await session.flush()
-    await record(
-        bot,
-        session,
-        guild_id=release.guild_id,
-        actor_id=actor_id,
-        action="release.announce_now",
-        target=_target(release, release.artist),
-        before=before,
-        after=release.snapshot(),
+    await _audit(
+        bot, session, release, "release.announce_now", actor_id=actor_id, before=before, after=release.snapshot()
     )
 
 
