@@ -34,7 +34,10 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
         ("fanout", ["benchmarks.bench_fanout", *q], 500),
         ("memory", ["benchmarks.bench_memory", *q], 200),
         ("database", ["benchmarks.bench_database", *q], 400),
+        ("parties", ["benchmarks.bench_parties", *q], 200),
     ]
+    if POSTGRES:
+        out.append(("parties-postgres", ["benchmarks.bench_parties", "--backend", "postgres", *q], 200))
     return out
 
 
