@@ -17,7 +17,7 @@ from bot.db.base import utcnow
 from bot.errors import InvalidInput
 from bot.gatherings import GatheringFeature, install, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import defer, member_of, reply
 from bot.jobs import JobContext, MissedRule
 from bot.permissions import require_moderator
 from bot.timeparse import format_dt, parse_duration, parse_when
@@ -90,9 +90,8 @@ EventOption = app_commands.Transform[int, EventTransformer]
 
 
 def _member(interaction: discord.Interaction[LabelBot]) -> tuple[discord.Guild, discord.Member]:
-    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
-        raise app_commands.NoPrivateMessage()
-    return interaction.guild, interaction.user
+    member = member_of(interaction)
+    return member.guild, member
 
 
 @app_commands.guild_only()

@@ -21,7 +21,7 @@ from bot.catalog.queries import artist_upcoming, releases_since, search_releases
 from bot.client import LabelBot
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import defer, member_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access
 from bot.timeparse import TimeParseError, describe, format_dt, parse_when
 from bot.ui.confirm import Option, ask
@@ -44,7 +44,6 @@ from cogs.releases._render import COLOUR, plain
 from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,
-    member_of,
     needs_approval,
     preview_parts,
     send_preview,

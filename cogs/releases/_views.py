@@ -14,7 +14,7 @@ import discord
 from bot.catalog.models import Release, ReleaseStatus
 from bot.errors import Conflict, NotAllowed
 from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import NO_MENTIONS, defer, reply
+from bot.interactions import NO_MENTIONS, defer, member_of, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
 from bot.timeparse import parse_when
 from bot.tree import handle_interaction_error
@@ -39,12 +39,6 @@ if TYPE_CHECKING:
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
 
 log = logging.getLogger(__name__)
-
-
-def member_of(interaction: discord.Interaction[Any]) -> discord.Member:
-    if not isinstance(interaction.user, discord.Member):
-        raise NotAllowed("Releases are managed inside a server.")
-    return interaction.user
 
 
 async def actor_is_moderator(interaction: discord.Interaction[LabelBot], session: Any) -> bool:
