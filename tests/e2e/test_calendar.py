@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,18 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.calendar import CalendarEntry
 from bot.guilds.models import GuildSettings
 from cogs.calendar._service import build_feed
-from tests.harness import BotHarness
+from tests.harness import BotHarness, free_port
 
 URL = re.compile(r"<(http://[^>]+\.ics)>")
 RELEASE_AT = datetime(2031, 3, 6, 23, 0, tzinfo=UTC)
 # 20:00 in Berlin in winter (UTC+1), the first of a weekly series that crosses the March DST change.
 SESSION_AT = datetime(2031, 3, 14, 19, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def label_entries(session: AsyncSession, guild_id: int, since: datetime) -> list[CalendarEntry]:

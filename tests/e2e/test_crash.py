@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import JobSettings
 from bot.db import create_engine, create_sessionmaker, utcnow
@@ -22,16 +24,12 @@ JOBS = 200
 CHANNELS = 20
 
 
-async def count_done(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            done = await session.scalar(
-                select(func.count()).select_from(ScheduledJob).where(ScheduledJob.status == JobStatus.DONE)
-            )
-            return int(done or 0)
-    finally:
-        await engine.dispose()
+async def count_done(engine: AsyncEngine) -> int:
+    async with create_sessionmaker(engine)() as session:
+        done = await session.scalar(
+            select(func.count()).select_from(ScheduledJob).where(ScheduledJob.status == JobStatus.DONE)
+        )
+        return int(done or 0)
 
 
 @pytest.mark.slow
@@ -48,7 +46,6 @@ async def test_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice(harness: 
             due = start + timedelta(milliseconds=15 * n)
             payload = {"channel_id": channels[n % CHANNELS].id, "n": n}
             await queue.schedule(session, KIND, payload, due, key=f"tick:{n}")
-    await engine.dispose()
 
     first = harness.spawn()
     await harness.wait_until(lambda: len(posts(harness, channels)) >= JOBS // 4, timeout=30)
@@ -57,8 +54,9 @@ async def test_sigkill_mid_burst_loses_nothing_and_posts_nothing_twice(harness: 
     assert posted_before_crash < JOBS, "the crash must land mid-burst for this test to mean anything"
 
     second = harness.spawn()
-    await harness.wait_until(_all_done(harness.database_url), timeout=60, interval=0.5)
+    await harness.wait_until(_all_done(engine), timeout=60, interval=0.5)
     await second.terminate()
+    await engine.dispose()
 
     contents = Counter(message.content for message in posts(harness, channels))
     assert set(contents) == {f"tick {n}" for n in range(JOBS)}, "a post was lost"
@@ -71,8 +69,8 @@ def posts(harness: BotHarness, channels: list[Any]) -> list[Any]:
     return [message for channel in channels for message in harness.fake.messages(channel)]
 
 
-def _all_done(database_url: str):  # type: ignore[no-untyped-def]
+def _all_done(engine: AsyncEngine) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
-        return await count_done(database_url) == JOBS
+        return await count_done(engine) == JOBS
 
     return check

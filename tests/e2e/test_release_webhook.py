@@ -15,8 +15,7 @@ from bot.catalog.models import Release
 from bot.db.base import utcnow
 from bot.web.hooks import rotate_webhook_secret, sign
 from tests.e2e.test_releases import Label, assert_pings_only, build_label, wait_posts
-from tests.e2e.test_webhooks import free_port
-from tests.harness import BotHarness
+from tests.harness import BotHarness, free_port
 
 
 @pytest.fixture

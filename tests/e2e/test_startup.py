@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.databases import postgres_base_url
-from tests.harness import ROOT, BotHarness
+from tests.harness import ROOT, BotHarness, free_port
 from tests.support.tcpproxy import TcpProxy
 
 
@@ -65,12 +65,6 @@ async def test_a_bug_gets_an_apology_with_a_reference_and_no_traceback(
     logged = [r for r in caplog.records if reference.group(1) in r.getMessage()]
     assert logged, "the reference must be in the log"
     assert logged[0].exc_info, "the log entry must carry the traceback"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_health_and_metrics(harness: BotHarness) -> None:
@@ -143,14 +137,14 @@ async def test_labelbot_run_logs_in_and_exits_cleanly_on_sigterm(harness: BotHar
 
 
 @pytest.mark.slow
-async def test_out_of_date_schema_with_auto_migrate_off_refuses_to_start(harness: BotHarness, tmp_path: object) -> None:
+async def test_out_of_date_schema_with_auto_migrate_off_refuses_to_start(harness: BotHarness) -> None:
     env = {**harness.env(), "LABELBOT_DATABASE__AUTO_MIGRATE": "false"}
     env["LABELBOT_DATABASE__URL"] = f"sqlite+aiosqlite:///{harness.workdir / 'empty.db'}"
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "bot", "run"],
         cwd=ROOT,
-        env={**__import__("os").environ, **env},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import BotState
 from bot.web.hooks import Delivery, HookRejected, WebhookDelivery, hooks, rotate_webhook_secret, sign
-from tests.harness import BotHarness
+from tests.harness import BotHarness, free_port
 
 
 class Track(BaseModel):
@@ -38,12 +37,6 @@ class Intake:
         self.calls.append(delivery)
         await session.merge(BotState(key=f"track:{delivery.guild_id}:{track.id}", value=track.title))
         return {"stored": track.id, "first": delivery.first}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Sender:
