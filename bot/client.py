@@ -24,6 +24,8 @@ from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
+from bot.privacy import Privacy
+from bot.privacy.guilds import register_guild_purge
 from bot.tree import LabelTree
 from bot.web import WebServer
 
@@ -95,6 +97,7 @@ class LabelBot(commands.AutoShardedBot):
         self.web = web
         self.metrics = Metrics()
         self.calendar = Calendar()
+        self.privacy = Privacy()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs
@@ -107,6 +110,8 @@ class LabelBot(commands.AutoShardedBot):
         await asyncio.to_thread(timeparse.warm_up)
         # The audit trail's mod-log posts belong to the core: every feature records changes, whichever are enabled.
         register_audit_jobs(self)
+        # So is purging a server that removed the bot: members' data must not outlive the server's consent.
+        register_guild_purge(self)
         disabled = {f"cogs.{name}" for name in self.settings.features.disabled}
         for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
             await self.load_extension(extension)

@@ -129,6 +129,13 @@ class LinkPreviewSettings(Section):
     allow_private_addresses: bool = False
 
 
+class PrivacySettings(Section):
+    """What happens to data the bot no longer needs."""
+
+    # Days a server's data is kept after the bot is removed from it; adding the bot back within them keeps it all.
+    guild_purge_days: int = Field(default=30, ge=0, le=3650)
+
+
 class FeatureSettings(Section):
     """Which extensions run."""
 
@@ -156,6 +163,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     link_previews: LinkPreviewSettings = Field(default_factory=LinkPreviewSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ANONYMISE, ERASE
 
 NAME_MAX = 100
 BIO_MAX = 1000
@@ -41,7 +42,7 @@ class Artist(TimestampMixin, Base):
     links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     fan_role_id: Mapped[int | None]
     fan_role_created_by_bot: Mapped[bool] = mapped_column(default=False)
-    created_by: Mapped[int]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
     removed_at: Mapped[datetime | None]
 
     managers: Mapped[list[ArtistManager]] = relationship(
@@ -70,8 +71,8 @@ class ArtistManager(Base):
     __tablename__ = "artist_managers"
 
     artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True)
-    added_by: Mapped[int]
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, index=True, info=ERASE)
+    added_by: Mapped[int] = mapped_column(info=ANONYMISE)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     artist: Mapped[Artist] = relationship(lazy="raise", back_populates="managers")

@@ -9,6 +9,7 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, JSONType, RowId, utcnow
+from bot.privacy.columns import ANONYMISE
 
 
 class AuditEntry(Base):
@@ -19,7 +20,7 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     guild_id: Mapped[int]
-    actor_id: Mapped[int]
+    actor_id: Mapped[int] = mapped_column(info=ANONYMISE)
     # "<area>.<change>", e.g. "settings.channel", "artist.add".
     action: Mapped[str] = mapped_column(String(64))
     # What was changed, in words a moderator recognises, e.g. "announcements channel", "Nova Lights".

@@ -15,6 +15,7 @@ from bot.db.base import utcnow
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
+from bot.privacy.columns import FORGOTTEN_MEMBER_ID
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -163,11 +164,16 @@ async def post_job_failure(bot: LabelBot, job: ScheduledJob) -> None:
         log.warning("Could not post the failure of job %s to the mod log", job.id, exc_info=True)
 
 
+def _actor(actor_id: int) -> str:
+    # A member who asked to be forgotten keeps their entries, but under nobody's name.
+    return "A forgotten member" if actor_id == FORGOTTEN_MEMBER_ID else f"<@{actor_id}>"
+
+
 def entry_embed(entry: AuditEntry) -> discord.Embed:
     """The mod-log post of an entry; every mention in it renders without pinging."""
     embed = discord.Embed(
         title=ACTION_TITLES.get(entry.action, entry.action),
-        description=f"<@{entry.actor_id}> changed **{discord.utils.escape_markdown(entry.target)}**",
+        description=f"{_actor(entry.actor_id)} changed **{discord.utils.escape_markdown(entry.target)}**",
         colour=discord.Colour.dark_gold(),
         timestamp=entry.created_at,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ANONYMISE
 
 if TYPE_CHECKING:
     from bot.artists.models import Artist
@@ -82,8 +83,8 @@ class Release(TimestampMixin, Base):
     # Minutes before release_at; None means the server's defaults.
     teaser_offsets_minutes: Mapped[list[int] | None] = mapped_column(JSONType)
     status: Mapped[str] = mapped_column(String(24), default=ReleaseStatus.DRAFT)
-    created_by: Mapped[int]
-    approved_by: Mapped[int | None]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
+    approved_by: Mapped[int | None] = mapped_column(info=ANONYMISE)
     rejection_reason: Mapped[str | None] = mapped_column(String(1000))
     announced_at: Mapped[datetime | None]
     announced_late: Mapped[bool] = mapped_column(default=False)

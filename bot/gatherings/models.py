@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uniq
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ERASE
 
 TITLE_MAX = 100
 # DMs one gathering may send in all its reminders, unless the feature asks for another cap.
@@ -82,7 +83,7 @@ class GatheringRsvp(Base):
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     gathering_id: Mapped[int] = mapped_column(ForeignKey("gatherings.id", ondelete="CASCADE"))
-    user_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(info=ERASE)
     answer: Mapped[str] = mapped_column(String(8))
     waitlisted: Mapped[bool] = mapped_column(default=False)
     wants_dm: Mapped[bool] = mapped_column(default=False)

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, JSONType, TimestampMixin, utcnow
+from bot.privacy.columns import ERASE
 
 DEFAULT_ZONE = "UTC"
 DEFAULT_TEASER_OFFSETS_MINUTES = (7 * 24 * 60, 24 * 60, 60)
@@ -77,6 +78,7 @@ class MemberSettings(Base):
 
     __tablename__ = "member_settings"
 
-    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Erased by forget-me, though it is the same in every server: the member asked to be forgotten.
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, info=ERASE)
     timezone: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

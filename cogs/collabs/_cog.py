@@ -7,16 +7,19 @@ from datetime import timedelta
 import discord
 from discord import app_commands
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record as audit_record
 from bot.client import LabelBot
 from bot.errors import InvalidInput, NotFound
 from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import defer, reply
+from bot.interactions import NO_MENTIONS, defer, reply
 from bot.permissions import moderator_only, require_moderator
+from bot.privacy import AfterCommit
 from bot.timeparse import parse_duration
+from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
-from cogs.collabs import _flows, _jobs
+from cogs.collabs import _flows, _jobs, _privacy
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import board
@@ -48,10 +51,15 @@ class CollabCog(commands.Cog, name="Collabs"):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.register(self.bot)
+        self.bot.privacy.add_forget_hook("collabs", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.unregister(self.bot)
+        self.bot.privacy.remove_forget_hook("collabs")
+
+    async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> AfterCommit | None:
+        return await _privacy.forget_member(self.bot, session, guild_id, user_id)
 
     # -- autocomplete -----------------------------------------------------------------------------------------
 
@@ -341,6 +349,8 @@ class CollabCog(commands.Cog, name="Collabs"):
         target = member or interaction.user
         async with self.bot.sessionmaker.begin() as session:
             profile = await service.load_profile(session, guild_id, target.id)
+            # Contact is shared on acceptance only (see /collab): others see links once an introduction happened.
+            show_links = await _privacy.links_shared(session, guild_id, target.id, interaction.user.id)
         if profile.row is None and not profile.skills:
             if target.id == interaction.user.id:
                 raise NotFound("You have no collab profile yet; set one up with /profile skills.")
@@ -348,5 +358,31 @@ class CollabCog(commands.Cog, name="Collabs"):
         if target.id == interaction.user.id:
             embed = own_profile_embed(profile, target.display_name)
         else:
-            embed = profile_embed(profile, target.display_name)
+            embed = profile_embed(profile, target.display_name, with_links=show_links)
         await reply(interaction, embed=embed)
+
+    @profile.command(name="delete")
+    async def profile_delete(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Delete your collab profile here: skills, bio, links, alert choice and the alerts you got."""
+        guild_id = _guild_id(interaction)
+        async with self.bot.sessionmaker() as session:
+            profile = await service.load_profile(session, guild_id, interaction.user.id)
+        if profile.row is None and not profile.skills:
+            raise NotFound("You have no collab profile to delete.")
+        question = (
+            "Delete your collab profile? Your skills, bio, links and alert choice go, and you stop hearing about "
+            "matching requests. Your requests and interests stay (use /forget-me to remove everything)."
+        )
+        answer, click = await ask(interaction, question, [Option("Delete my profile", "delete")])
+        if click is None:
+            return  # timed out; ask() said so
+        if answer is None:
+            await click.edit_original_response(content="Your profile is unchanged.", allowed_mentions=NO_MENTIONS)
+            return
+        async with self.bot.sessionmaker.begin() as session:
+            await _privacy.delete_profile(session, guild_id, interaction.user.id)
+        await click.edit_original_response(
+            content="Deleted your collab profile. Set up a new one any time with /profile skills.",
+            view=None,
+            allowed_mentions=NO_MENTIONS,
+        )

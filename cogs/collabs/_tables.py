@@ -12,6 +12,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, RowId, utcnow
+from bot.privacy.columns import ANONYMISE, ERASE
 
 
 class RequestStatus(enum.StrEnum):
@@ -64,7 +65,7 @@ class CollabProfile(Base):
     __tablename__ = "collab_profiles"
 
     guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     alerts: Mapped[bool] = mapped_column(Boolean, default=False)
     alert_via: Mapped[str] = mapped_column(String(8), default=AlertVia.BOARD)
     bio: Mapped[str | None] = mapped_column(String(300))
@@ -81,7 +82,7 @@ class CollabMemberSkill(Base):
     __table_args__ = (Index("ix_collab_member_skills_skill_id", "skill_id"),)
 
     guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     skill_id: Mapped[int] = mapped_column(
         ForeignKey("collab_skills.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
@@ -98,7 +99,8 @@ class CollabRequest(Base):
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     guild_id: Mapped[int]
-    poster_id: Mapped[int]
+    # A request is its poster's writing: forgetting them takes it off the board.
+    poster_id: Mapped[int] = mapped_column(info=ERASE)
     title: Mapped[str] = mapped_column(String(100))
     needed: Mapped[str] = mapped_column(Text)
     genre: Mapped[str | None] = mapped_column(String(200))
@@ -119,8 +121,8 @@ class CollabRequest(Base):
     published_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    closed_by_id: Mapped[int | None]
-    filled_by_id: Mapped[int | None]
+    closed_by_id: Mapped[int | None] = mapped_column(info=ANONYMISE)
+    filled_by_id: Mapped[int | None] = mapped_column(info=ANONYMISE)
 
 
 class CollabRequestSkill(Base):
@@ -145,7 +147,7 @@ class CollabInterest(Base):
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("collab_requests.id", ondelete="CASCADE"))
-    user_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(info=ERASE)
     status: Mapped[str] = mapped_column(String(12), default=InterestStatus.PENDING)
     # The private thread opened when the poster accepted.
     thread_id: Mapped[int | None]
@@ -162,7 +164,7 @@ class CollabAlert(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("collab_requests.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     guild_id: Mapped[int]
     via: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -176,5 +178,5 @@ class CollabReport(Base):
     request_id: Mapped[int] = mapped_column(
         ForeignKey("collab_requests.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
-    reporter_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    reporter_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,6 +13,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin
+from bot.privacy.columns import ANONYMISE
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
@@ -74,7 +75,7 @@ class CommunityEvent(TimestampMixin, Base):
     count: Mapped[int | None] = mapped_column(Integer)
     card_channel_id: Mapped[int]
     open_thread: Mapped[bool] = mapped_column(default=True)
-    created_by: Mapped[int]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
     cancelled_at: Mapped[datetime | None]
 
     @property

@@ -27,6 +27,7 @@ from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext
 from bot.jobs.sending import send_once
+from bot.spreadsheet import spreadsheet_cell
 from cogs.events import _recurrence, _repository
 from cogs.events._models import (
     DESCRIPTION_MAX,
@@ -802,10 +803,11 @@ async def attendees_csv(session: AsyncSession, guild: discord.Guild, gathering: 
         member = guild.get_member(answer.user_id)
         if answer.waitlisted:
             position += 1
+        # Display names are chosen by members: none of them may run as a formula in the moderator's spreadsheet.
         writer.writerow(
             [
                 answer.user_id,
-                member.display_name if member is not None else "",
+                spreadsheet_cell(member.display_name) if member is not None else "",
                 answer.answer,
                 "yes" if answer.waitlisted else "no",
                 position if answer.waitlisted else "",

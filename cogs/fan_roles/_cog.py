@@ -9,6 +9,8 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.service import find_artist
 from bot.audit import service as audit
@@ -16,7 +18,7 @@ from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
-from bot.jobs import JobStatus, MissedRule
+from bot.jobs import JobStatus, MissedRule, ScheduledJob
 from bot.permissions import require_moderator, role_refusal
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
@@ -83,11 +85,19 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE)
         self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
+        self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.jobs.unregister(TIER_SYNC)
         self.bot.jobs.unregister(TIER_MEMBER)
+        self.bot.privacy.remove_forget_hook("fan_roles")
+
+    async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:
+        """A forgotten member's pending tier update would carry their id on: cancel it and drop its row."""
+        key = member_key(guild_id, user_id)
+        await self.bot.jobs.cancel(session, key)
+        await session.execute(delete(ScheduledJob).where(ScheduledJob.key == key))
 
     # -- autocomplete ----------------------------------------------------------------------------------------
 

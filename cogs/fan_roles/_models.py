@@ -9,6 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ANONYMISE, ERASE
 
 PANEL_NAME_MAX = 100
 LABEL_MAX = 80
@@ -54,7 +55,7 @@ class FanRolePanel(TimestampMixin, Base):
     channel_id: Mapped[int]
     # The messages the panel is posted as, in order; edited in place by the next post.
     message_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
-    created_by: Mapped[int]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
 
     entries: Mapped[list[FanRolePanelEntry]] = relationship(
         lazy="raise",
@@ -80,7 +81,7 @@ class FanRolePanelEntry(Base):
     emoji: Mapped[str | None] = mapped_column(String(EMOJI_MAX))
     description: Mapped[str | None] = mapped_column(String(DESCRIPTION_MAX))
     position: Mapped[int] = mapped_column(Integer)
-    added_by: Mapped[int]
+    added_by: Mapped[int] = mapped_column(info=ANONYMISE)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     panel: Mapped[FanRolePanel] = relationship(lazy="raise", back_populates="entries")
@@ -100,7 +101,7 @@ class LoyaltyTier(Base):
     guild_id: Mapped[int]
     role_id: Mapped[int]
     threshold: Mapped[int] = mapped_column(Integer)
-    created_by: Mapped[int]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -112,5 +113,5 @@ class PartyAttendance(Base):
 
     guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     attended_at: Mapped[datetime] = mapped_column(default=utcnow)

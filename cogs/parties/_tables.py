@@ -13,6 +13,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ANONYMISE, ERASE
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
@@ -45,7 +46,7 @@ class ListeningParty(TimestampMixin, Base):
     # The catalogue release it plays, when it is for one (no foreign key: the catalogue is another feature's).
     release_id: Mapped[int | None]
     artist_id: Mapped[int | None]
-    host_id: Mapped[int]
+    host_id: Mapped[int] = mapped_column(info=ANONYMISE)
     description: Mapped[str | None] = mapped_column(Text)
     # A stage or voice channel to listen together in, if any.
     voice_channel_id: Mapped[int | None]
@@ -114,7 +115,7 @@ class PartyAttendance(Base):
     __tablename__ = "party_attendance"
 
     party_id: Mapped[int] = mapped_column(ForeignKey("listening_parties.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -127,4 +128,4 @@ class PartyThreadMessage(Base):
     message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     party_id: Mapped[int] = mapped_column(ForeignKey("listening_parties.id", ondelete="CASCADE"))
     track_index: Mapped[int] = mapped_column(Integer)
-    author_id: Mapped[int]
+    author_id: Mapped[int] = mapped_column(info=ERASE)

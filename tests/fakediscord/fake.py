@@ -774,6 +774,26 @@ class FakeDiscord:
         )
         self._notify()
 
+    async def remove_bot_live(self, guild: FakeGuild) -> None:
+        """The bot is kicked from (or leaves) the guild now: GUILD_DELETE without ``unavailable``."""
+        guild._members.pop(self.bot_user.id, None)
+        await _settle(self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)}, guild_id=guild.id, always=True))
+        self._notify()
+
+    async def readd_bot_live(self, guild: FakeGuild) -> None:
+        """The bot is added back to a guild it left: GUILD_CREATE as for a guild just joined."""
+        assert guild.bot_role is not None
+        guild.add_member(self.bot_user, roles=[guild.bot_role])
+        futures = []
+        for session in self.gateway.live_sessions():
+            if session.owns(guild.id):
+                payload = self._guild_create_payload(guild, session, joined=True)
+                futures += self.gateway.dispatch(
+                    "GUILD_CREATE", payload, guild_id=guild.id, only_session=session, always=True
+                )
+        await _settle(futures)
+        self._notify()
+
     async def react(self, user: FakeUser | FakeMember, message: FakeMessage, emoji: str) -> None:
         """A user adds a reaction (MESSAGE_REACTION_ADD)."""
         u = self._resolve_user(user)

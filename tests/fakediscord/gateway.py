@@ -423,7 +423,7 @@ class Gateway:
         conn.session = session
         self._record(direction="recv", action="identify", shard=shard_id, shard_count=shard_count, intents=intents)
 
-        guilds = [g for g in fake._guilds.values() if session.owns(g.id)]
+        guilds = [g for g in fake._guilds.values() if session.owns(g.id) and g.get_member(fake.bot_user.id) is not None]
         ready: dict[str, Any] = {
             "v": 10,
             "user": {**fake.bot_user.to_json(), "verified": True, "mfa_enabled": False, "email": None},

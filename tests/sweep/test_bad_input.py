@@ -31,7 +31,19 @@ from tests.sweep.values import Targets, command_inputs, nasty_strings
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 # The top-level commands the sweep knows; test_every_synced_command_is_swept fails when one is added.
-GROUPS = ["about", "artist", "calendar", "collab", "event", "party", "profile", "release", "roles", "settings"]
+GROUPS = [
+    "about",
+    "artist",
+    "calendar",
+    "collab",
+    "event",
+    "forget-me",
+    "party",
+    "profile",
+    "release",
+    "roles",
+    "settings",
+]
 EXAMPLES_MAX = 6
 OUTSIDER = "not-in-the-server"
 REPLY_TIMEOUT = 15.0

@@ -1,0 +1,49 @@
+"""How each column holding a member's id is treated when that member asks to be forgotten.
+
+Every integer column whose name says it holds a member (user_id, author_id, poster_id, created_by, ...) declares
+in its `info` what forgetting does to it, so the eraser needs no list of tables and a new table cannot be missed:
+the meta test fails on a member column that declares nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from sqlalchemy import Column, Integer, MetaData
+
+MEMBER_DATA = "member_data"
+# What a forgotten member's id becomes where the row stays (audit entries, releases they created): nobody.
+FORGOTTEN_MEMBER_ID = 0
+
+# Names of columns that hold a Discord user id.
+MEMBER_COLUMN_NAME = re.compile(
+    r"^(user_id|member_id|author_id|actor_id|poster_id|reporter_id|host_id|owner_id|\w+_by|\w+_by_id)$"
+)
+
+
+class MemberData(enum.StrEnum):
+    """What forgetting a member does to a column holding their id."""
+
+    # The row is the member's own (an answer, a profile, attendance): it is deleted.
+    ERASE = "erase"
+    # The row is the server's (a release, an audit entry): it stays, with the id replaced by nobody.
+    ANONYMISE = "anonymise"
+
+
+ERASE = {MEMBER_DATA: MemberData.ERASE}
+ANONYMISE = {MEMBER_DATA: MemberData.ANONYMISE}
+
+
+def is_member_column(column: Column[object]) -> bool:
+    return MEMBER_COLUMN_NAME.match(column.name) is not None and isinstance(column.type, Integer)
+
+
+def member_columns(metadata: MetaData) -> list[Column[object]]:
+    """Every column of every table that holds a member's id, in dependency order (parents first)."""
+    return [column for table in metadata.sorted_tables for column in table.columns if is_member_column(column)]
+
+
+def policy_of(column: Column[object]) -> MemberData | None:
+    value = column.info.get(MEMBER_DATA)
+    return MemberData(value) if value is not None else None
