@@ -24,6 +24,7 @@ from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
+from bot.role_grants import RoleGrants
 from bot.tree import LabelTree
 from bot.web import WebServer
 
@@ -95,6 +96,7 @@ class LabelBot(commands.AutoShardedBot):
         self.web = web
         self.metrics = Metrics()
         self.calendar = Calendar()
+        self.role_grants = RoleGrants()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs
