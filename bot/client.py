@@ -26,6 +26,7 @@ from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
 from bot.privacy import Privacy
 from bot.privacy.guilds import register_guild_purge
+from bot.role_grants import RoleGrants
 from bot.tree import LabelTree
 from bot.web import WebServer
 
@@ -98,6 +99,7 @@ class LabelBot(commands.AutoShardedBot):
         self.metrics = Metrics()
         self.calendar = Calendar()
         self.privacy = Privacy()
+        self.role_grants = RoleGrants()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs

@@ -36,17 +36,69 @@ T = TypeVar("T")
 MODERATORS_ONLY = "Only moderators (Manage Server or the moderator role) can do that."
 OWNERS_ONLY = "Only the server owner can do that."
 
-# Permissions that make a role too powerful for the bot to hand out or to let members pick.
-DANGEROUS_PERMISSIONS: tuple[str, ...] = (
-    "administrator",
-    "manage_guild",
-    "manage_roles",
-    "manage_channels",
-    "manage_webhooks",
-    "ban_members",
-    "kick_members",
-    "mention_everyone",
+# The only permissions a role the bot hands out (on a panel, as a loyalty tier, as a fan role) may carry: taking
+# part in the server as any member does. An allowlist, so a permission Discord adds later is refused until someone
+# decides it is harmless. Left out on purpose, though @everyone often has them: Mention @everyone (pings the whole
+# server), Send Text-to-Speech Messages (read aloud to everyone), Pin Messages and Bypass Slowmode (moderation),
+# Create Events and Create Expressions (server-wide content), Priority Speaker, Set Voice Channel Status.
+HARMLESS_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    read_message_history=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    create_private_threads=True,
+    embed_links=True,
+    attach_files=True,
+    add_reactions=True,
+    use_external_emojis=True,
+    use_external_stickers=True,
+    send_voice_messages=True,
+    send_polls=True,
+    use_application_commands=True,
+    use_external_apps=True,
+    use_embedded_activities=True,
+    connect=True,
+    speak=True,
+    stream=True,
+    use_voice_activation=True,
+    request_to_speak=True,
+    use_soundboard=True,
+    use_external_sounds=True,
+    change_nickname=True,
+    create_instant_invite=True,
 )
+
+# Discord's own names for the permissions (lower case, to sit inside a sentence), so a moderator finds the toggle.
+PERMISSION_WORDS: dict[str, str] = {
+    "administrator": "administrator",
+    "manage_guild": "manage server",
+    "manage_roles": "manage roles",
+    "manage_channels": "manage channels",
+    "manage_webhooks": "manage webhooks",
+    "manage_messages": "manage messages",
+    "manage_nicknames": "manage nicknames",
+    "manage_threads": "manage threads",
+    "manage_events": "manage events",
+    "manage_expressions": "manage expressions",
+    "kick_members": "kick members",
+    "ban_members": "ban members",
+    "moderate_members": "timeout members",
+    "mute_members": "mute members",
+    "deafen_members": "deafen members",
+    "move_members": "move members",
+    "view_audit_log": "view audit log",
+    "view_guild_insights": "view server insights",
+    "view_creator_monetization_analytics": "view creator monetization analytics",
+    "mention_everyone": "mention everyone",
+    "send_tts_messages": "send text-to-speech messages",
+    "priority_speaker": "priority speaker",
+    "create_events": "create events",
+    "create_expressions": "create expressions",
+    "pin_messages": "pin messages",
+    "bypass_slowmode": "bypass slowmode",
+    "set_voice_channel_status": "set voice channel status",
+}
 
 
 def _owner_ids(member: discord.Member, owner_ids: Collection[int] | None) -> Collection[int]:
@@ -133,22 +185,42 @@ def moderator_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
-def dangerous_permissions(permissions: discord.Permissions) -> list[str]:
-    """The dangerous permissions among these, in words ("manage roles")."""
-    return [name.replace("_", " ") for name in DANGEROUS_PERMISSIONS if getattr(permissions, name)]
+def powerful_permissions(permissions: discord.Permissions) -> list[str]:
+    """The permissions among these that are not harmless, in words ("manage roles"), in Discord's order."""
+    beyond = discord.Permissions(permissions.value & ~HARMLESS_PERMISSIONS.value)
+    named = [PERMISSION_WORDS.get(name, name.replace("_", " ")) for name, granted in beyond if granted]
+    # Bits newer than this discord.py has no name for; refused all the same.
+    unknown = beyond.value & ~discord.Permissions.all().value
+    return named + [f"permission bit {bit}" for bit in range(unknown.bit_length()) if unknown >> bit & 1]
 
 
-def role_refusal(role: discord.Role, me: discord.Member) -> str | None:
-    """Why the bot must not hand out this role (give it to members or let them pick it), or None if it may."""
+def reserved_role_refusal(role_id: int, mention: str, settings: GuildSettings) -> str | None:
+    """Why a role that is the server's moderator or artist role must not be handed out, or None."""
+    if settings.moderator_role_id == role_id:
+        return f"{mention} is this server's moderator role, so I won't hand it out."
+    if settings.artist_role_id == role_id:
+        return f"{mention} is this server's artist role, so I won't hand it out."
+    return None
+
+
+def role_refusal(role: discord.Role, me: discord.Member, settings: GuildSettings) -> str | None:
+    """Why the bot must not hand out this role (give it to members or let them pick it), or None if it may.
+
+    Asked again at every grant, not only when the role is set up: a role may gain a permission, or become the
+    moderator role, after it went on a panel.
+    """
     if role.is_default():
         return "@everyone can't be used as a role here."
+    reserved = reserved_role_refusal(role.id, role.mention, settings)
+    if reserved is not None:
+        return reserved
     if role.managed:
         return f"{role.mention} is managed by an integration, so I can't give it to anyone."
     if not me.guild_permissions.manage_roles:
         return "I need the Manage Roles permission to give out roles."
     if role >= me.top_role:
         return f"{role.mention} is at or above my highest role, so I can't give it out; move my role above it."
-    dangerous = dangerous_permissions(role.permissions)
-    if dangerous:
-        return f"{role.mention} has powerful permissions ({', '.join(dangerous)}), so I won't hand it out."
+    powerful = powerful_permissions(role.permissions)
+    if powerful:
+        return f"{role.mention} has powerful permissions ({', '.join(powerful)}), so I won't hand it out."
     return None

@@ -15,6 +15,7 @@ from bot.artists.service import fan_count, info_sections, reload_artist
 from bot.artists.transformers import ArtistOption, ManagedArtistOption
 from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, member_of, reply
 from bot.permissions import is_moderator, moderator_only, require_artist_access, require_moderator, role_refusal
@@ -28,6 +29,7 @@ from cogs.artists._service import (
     edit_artist,
     ensure_name_free,
     ensure_role_unused,
+    fan_role_of,
     link_manager,
     parse_genres,
     parse_links,
@@ -62,8 +64,11 @@ def _fit(lines: list[str], limit: int = FIELD_MAX) -> str:
     return "\n".join(shown) or "—"
 
 
-def _check_fan_role(role: discord.Role, me: discord.Member) -> None:
-    refusal = role_refusal(role, me)
+ROLE_GRANTS = "artists"
+
+
+def _check_fan_role(role: discord.Role, me: discord.Member, settings: GuildSettings) -> None:
+    refusal = role_refusal(role, me, settings)
     if refusal is not None:
         raise InvalidInput(refusal)
 
@@ -82,6 +87,13 @@ class ArtistsCog(commands.Cog, name="Artists"):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        # Fans get an artist's fan role (from panels), so it can't become the moderator or artist role.
+        self.bot.role_grants.add_source(ROLE_GRANTS, fan_role_of)
+
+    async def cog_unload(self) -> None:
+        self.bot.role_grants.remove_source(ROLE_GRANTS)
 
     # -- moderators --------------------------------------------------------------------------------------------
 
@@ -109,14 +121,14 @@ class ArtistsCog(commands.Cog, name="Artists"):
         await defer(interaction)
         draft = ArtistDraft.parse(name, bio, genres, links)
         me = await bot_member(interaction)
-        if fan_role is not None:
-            _check_fan_role(fan_role, me)
-        elif not me.guild_permissions.manage_roles:
+        if fan_role is None and not me.guild_permissions.manage_roles:
             raise BotLacksPermissions(
                 "I need the Manage Roles permission to create a fan role; grant it, or pick an existing fan_role."
             )
         # Everything that can refuse is checked before the role exists, so a refusal leaves no trace.
         async with self.bot.sessionmaker() as session:
+            if fan_role is not None:
+                _check_fan_role(fan_role, me, await peek_guild_settings(session, guild.id))
             await ensure_name_free(session, guild.id, draft.name)
             if fan_role is not None:
                 await ensure_role_unused(session, guild.id, fan_role.id)
@@ -282,7 +294,9 @@ class ArtistsCog(commands.Cog, name="Artists"):
         if not changes:
             raise InvalidInput("Tell me what to change: name, bio, genres, links or fan_role.")
         if fan_role is not None:
-            _check_fan_role(fan_role, await bot_member(interaction))
+            me = await bot_member(interaction)
+            async with self.bot.sessionmaker() as session:
+                _check_fan_role(fan_role, me, await peek_guild_settings(session, guild.id))
         renamed: tuple[discord.Role, str] | None = None
         note = ""
         try:

@@ -148,6 +148,16 @@ async def ensure_role_unused(
         raise Conflict(f"<@&{role_id}> already is the fan role of {owner.name}.")
 
 
+async def fan_role_of(session: AsyncSession, guild_id: int, role_id: int) -> str | None:
+    """Whose fan role this role is, in words ("the fan role of Nova Lights"), or None."""
+    name = await session.scalar(
+        select(Artist.name).where(
+            Artist.guild_id == guild_id, Artist.fan_role_id == role_id, Artist.removed_at.is_(None)
+        )
+    )
+    return None if name is None else f"the fan role of {name}"
+
+
 async def add_artist(
     bot: LabelBot,
     session: AsyncSession,

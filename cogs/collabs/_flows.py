@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record as audit_record
-from bot.errors import Conflict, NotAllowed, TryAgainLater
+from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import defer, reply
@@ -55,6 +56,18 @@ def moderator(interaction: discord.Interaction[Any], settings: GuildSettings) ->
     if not isinstance(user, discord.Member) or user.guild.id != settings.guild_id:
         return False
     return is_moderator(user, settings, _bot(interaction).settings.discord.owner_ids)
+
+
+async def _request_on_board(
+    session: AsyncSession, interaction: discord.Interaction[Any], request_id: int
+) -> CollabRequest:
+    """The request a board button names, only if it is in the server the button was pressed in.
+
+    The id comes from the member's client, so it may name another server's request.
+    """
+    if interaction.guild_id is None:
+        raise NotFound("That button only works on the collab board.")
+    return await service.get_request(session, request_id, interaction.guild_id)
 
 
 def post_link(request: CollabRequest) -> str:
@@ -236,7 +249,7 @@ async def report(interaction: discord.Interaction[Any], request_id: int) -> None
     bot = _bot(interaction)
     await defer(interaction)
     async with bot.sessionmaker.begin() as session:
-        request = await service.get_request(session, request_id)
+        request = await _request_on_board(session, interaction, request_id)
         settings = await peek_guild_settings(session, request.guild_id)
         mod_log = await _mod_log(bot, settings)
         if mod_log is None:
@@ -273,7 +286,7 @@ async def interest(interaction: discord.Interaction[Any], request_id: int) -> No
     bot = _bot(interaction)
     await defer(interaction)
     async with bot.sessionmaker.begin() as session:
-        request = await service.get_request(session, request_id)
+        request = await _request_on_board(session, interaction, request_id)
         answer = await service.register_interest(session, request, interaction.user.id)
         profile = await service.load_profile(session, request.guild_id, interaction.user.id)
     name = await _display_name(bot, request.guild_id, interaction.user.id)
@@ -454,7 +467,8 @@ async def close(
 
 async def close_by_button(interaction: discord.Interaction[Any], request_id: int) -> None:
     await defer(interaction)
-    request = await close(interaction, request_id)
+    # In a DM (the expiry warning) there is no server to compare; only the poster may close from there.
+    request = await close(interaction, request_id, guild_id=interaction.guild_id)
     await reply(
         interaction,
         f"Closed “{plain(clip(request.title, 100))}”. To record who filled it, use /collab close with filled_by.",
@@ -466,7 +480,8 @@ async def extend(interaction: discord.Interaction[Any], request_id: int) -> None
     bot = _bot(interaction)
     await defer(interaction)
     async with bot.sessionmaker.begin() as session:
-        request = await service.get_request(session, request_id)
+        # Pressed in a DM (the expiry warning) there is no server to compare; only the poster may extend anyway.
+        request = await service.get_request(session, request_id, interaction.guild_id)
         warn_at, expires_at = service.extend(request, interaction.user.id)
         payload = {"request_id": request.id}
         await bot.jobs.schedule(

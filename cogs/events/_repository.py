@@ -26,6 +26,27 @@ async def gathering_of(session: AsyncSession, occurrence_id: int) -> Gathering |
     return found
 
 
+async def answerable_gathering(
+    session: AsyncSession, gathering_id: int, guild_id: int, now: datetime
+) -> tuple[Gathering | None, bool]:
+    """The event gathering a card button names if it belongs to this server, and whether it still takes answers.
+
+    A button's id comes from the member's client, so it may name a party, another server's event or one that
+    is over; (None, False) when it isn't an event of this server.
+    """
+    row = (
+        await session.execute(
+            select(Gathering, EventOccurrence.status)
+            .join(EventOccurrence, EventOccurrence.id == Gathering.ref_id)
+            .where(Gathering.id == gathering_id, Gathering.kind == KIND, Gathering.guild_id == guild_id)
+        )
+    ).first()
+    if row is None:
+        return None, False
+    gathering, status = row
+    return gathering, not gathering.cancelled and status in OPEN_STATUSES and now < gathering.ends_at
+
+
 async def current_occurrence(session: AsyncSession, event_id: int) -> EventOccurrence | None:
     """The occurrence the series is on now: the one running, else the next one (the bot holds one at a time)."""
     found: EventOccurrence | None = await session.scalar(

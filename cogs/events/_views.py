@@ -6,15 +6,35 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
+from bot.errors import Conflict, NotFound
 from bot.gatherings import cards, fanout, rsvp
 from bot.gatherings.models import Answer, Gathering
 from bot.interactions import defer, reply
 from bot.ui.dynamic import PersistentItem
+from cogs.events import _repository as repository
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
+
+NOT_HERE = "That button isn't for an event of this server."
+
+
+async def _check_answerable(
+    session: AsyncSession, interaction: discord.Interaction[LabelBot], gathering_id: int
+) -> None:
+    """Refuse a press naming a gathering that isn't an open event of this server (the id comes from the client)."""
+    if interaction.guild_id is None:
+        raise NotFound(NOT_HERE)
+    gathering, answerable = await repository.answerable_gathering(session, gathering_id, interaction.guild_id, utcnow())
+    if gathering is None:
+        raise NotFound(NOT_HERE)
+    if not answerable:
+        title = discord.utils.escape_markdown(discord.utils.escape_mentions(gathering.title))
+        raise Conflict(f"**{title}** is over or was cancelled, so it takes no more answers.")
+
 
 ANSWERS: dict[str, tuple[Answer, str, discord.ButtonStyle]] = {
     "going": (Answer.GOING, "Going", discord.ButtonStyle.success),
@@ -46,6 +66,7 @@ class RsvpButton(
         bot = interaction.client
         new = ANSWERS[self.answer][0]
         async with bot.sessionmaker.begin() as session:
+            await _check_answerable(session, interaction, self.gathering_id)
             outcome = await rsvp.answer(session, self.gathering_id, interaction.user.id, new)
             gathering = await session.get(Gathering, self.gathering_id)
             assert gathering is not None
@@ -99,6 +120,7 @@ class DmButton(PersistentItem[discord.ui.Button[Any]], template=r"event:dm:(?P<g
     async def run(self, interaction: discord.Interaction[LabelBot]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
+            await _check_answerable(session, interaction, self.gathering_id)
             current = await rsvp.get_rsvp(session, self.gathering_id, interaction.user.id)
             wants = not (current is not None and current.wants_dm)
             await rsvp.set_wants_dm(session, self.gathering_id, interaction.user.id, wants)

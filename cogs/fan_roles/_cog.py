@@ -16,6 +16,7 @@ from bot.artists.service import find_artist
 from bot.audit import service as audit
 from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, MissedRule, ScheduledJob
@@ -47,10 +48,13 @@ MODES = [
 ]
 
 
-def check_role_safe(guild: discord.Guild, role: discord.Role) -> None:
-    """Refuse, with the reason, a role the bot must not hand out."""
+ROLE_GRANTS = "fan_roles"
+
+
+def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
+    """Refuse, with the reason, a role the bot must not hand out (asked when set up and again at every grant)."""
     me = guild.me
-    refusal = role_refusal(role, me)
+    refusal = role_refusal(role, me, settings)
     if refusal is None:
         return
     if not me.guild_permissions.manage_roles or role >= me.top_role:
@@ -83,12 +87,14 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
+        self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
         self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE)
         self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
         self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
+        self.bot.role_grants.remove_source(ROLE_GRANTS)
         self.bot.jobs.unregister(TIER_SYNC)
         self.bot.jobs.unregister(TIER_MEMBER)
         self.bot.privacy.remove_forget_hook("fan_roles")
@@ -219,7 +225,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             if parsed.id is None and (len(parsed.name) > 8 or parsed.name.isascii()):
                 raise InvalidInput("That isn't an emoji; use one emoji such as 🎸 or a custom emoji of this server.")
         async with self.bot.sessionmaker.begin() as session:
-            await require_moderator(interaction, session)
+            settings = await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
             artist_id: int | None = None
             if artist is not None:
@@ -234,7 +240,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             else:
                 assert role is not None
                 default_label = role.name
-            check_role_safe(guild, role)
+            check_role_safe(guild, role, settings)
             entry = await service.add_entry(
                 session,
                 found,
@@ -452,49 +458,61 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     async def _load_for_member(
         self, interaction: discord.Interaction[Any], panel_id: int
-    ) -> tuple[discord.Guild, discord.Member, FanRolePanel]:
+    ) -> tuple[discord.Guild, discord.Member, FanRolePanel, GuildSettings]:
         guild = guild_of(interaction)
         member = member_of(interaction)
         async with self.bot.sessionmaker() as session:
             panel = await repository.panel_by_id(session, guild.id, panel_id)
+            # Read at every press: the moderator role may have been set since the panel was posted.
+            settings = await peek_guild_settings(session, guild.id)
         if panel is None:
             raise NotFound("This role panel no longer exists.")
         if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
             raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
-        return guild, member, panel
+        return guild, member, panel, settings
 
     async def press(self, interaction: discord.Interaction[Any], panel_id: int, role_id: int) -> None:
         """A fan pressed a panel button: give or take its role."""
         await defer(interaction)
-        guild, member, panel = await self._load_for_member(interaction, panel_id)
+        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
         panel_roles = [entry.role_id for entry in panel.entries]
         if role_id not in panel_roles:
             raise NotFound("That role is no longer on this panel.")
         held = {role.id for role in member.roles}
         change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, role_id)
-        await self._apply(guild, member, change, f"role panel {panel.name}")
+        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
 
     async def choose(self, interaction: discord.Interaction[Any], panel_id: int, part: int, values: list[int]) -> None:
         """A fan chose in a panel's menu: hold exactly those of the menu's roles."""
         await defer(interaction)
-        guild, member, panel = await self._load_for_member(interaction, panel_id)
+        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
         parts = service.split_entries(panel.entries, PanelStyle.SELECT)
         menu_roles = [entry.role_id for entry in parts[part]] if part < len(parts) else []
         held = {role.id for role in member.roles}
         change = service.choose(
             panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
         )
-        await self._apply(guild, member, change, f"role panel {panel.name}")
+        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
 
-    async def _apply(self, guild: discord.Guild, member: discord.Member, change: service.RoleChange, why: str) -> None:
-        """Give, then take away, the roles (a failed swap leaves the member with both, never with neither)."""
+    async def _apply(
+        self,
+        guild: discord.Guild,
+        member: discord.Member,
+        change: service.RoleChange,
+        why: str,
+        settings: GuildSettings,
+    ) -> None:
+        """Give, then take away, the roles (a failed swap leaves the member with both, never with neither).
+
+        Every role given is checked again first, so nothing changes when one of them has become powerful.
+        """
         for role_id in change.added:
             role = guild.get_role(role_id)
             if role is None:
                 raise NotFound("That role no longer exists in this server.")
-            check_role_safe(guild, role)
+            check_role_safe(guild, role, settings)
         requests = self.role_requests()
         try:
             for role_id in change.added:
@@ -559,8 +577,8 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         guild = guild_of(interaction)
         service.check_threshold(threshold)
         async with self.bot.sessionmaker.begin() as session:
-            await require_moderator(interaction, session)
-            check_role_safe(guild, role)
+            settings = await require_moderator(interaction, session)
+            check_role_safe(guild, role, settings)
             before = await service.set_tier(session, guild.id, role.id, threshold, interaction.user.id)
             await audit.record(
                 self.bot,

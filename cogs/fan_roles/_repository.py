@@ -135,3 +135,19 @@ async def attendee_count(session: AsyncSession, guild_id: int) -> int:
 async def delete_entries(session: AsyncSession, entry_ids: list[int]) -> None:
     if entry_ids:
         await session.execute(delete(FanRolePanelEntry).where(FanRolePanelEntry.id.in_(entry_ids)))
+
+
+async def role_handed_out_as(session: AsyncSession, guild_id: int, role_id: int) -> str | None:
+    """How the server's panels or loyalty tiers hand this role out, in words, or None."""
+    panel_name = await session.scalar(
+        select(FanRolePanel.name)
+        .join(FanRolePanelEntry, FanRolePanelEntry.panel_id == FanRolePanel.id)
+        .where(FanRolePanel.guild_id == guild_id, FanRolePanelEntry.role_id == role_id)
+        .order_by(FanRolePanel.name_key)
+        .limit(1)
+    )
+    if panel_name is not None:
+        return f"on the role panel “{panel_name}”"
+    if await tier_by_role(session, guild_id, role_id) is not None:
+        return "a loyalty tier"
+    return None

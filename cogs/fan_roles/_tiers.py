@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed
 from bot.jobs.sending import recorded_message_id, send_once
@@ -46,15 +47,17 @@ def member_key(guild_id: int, user_id: int) -> str:
     return f"fan_roles:tier:{guild_id}:{user_id}"
 
 
-def _usable_tiers(guild: discord.Guild, rules: list[TierRule]) -> tuple[list[TierRule], list[str]]:
-    """The tiers whose roles exist and are safe to hand out, and why the others are skipped."""
+def _usable_tiers(
+    guild: discord.Guild, rules: list[TierRule], settings: GuildSettings
+) -> tuple[list[TierRule], list[str]]:
+    """The tiers whose roles exist and are safe to hand out now, and why the others are skipped."""
     usable, skipped = [], []
     for rule in rules:
         role = guild.get_role(rule.role_id)
         if role is None:
             skipped.append(f"the tier role {rule.role_id} no longer exists")
             continue
-        refusal = role_refusal(role, guild.me)
+        refusal = role_refusal(role, guild.me, settings)
         if refusal is not None:
             skipped.append(refusal)
             continue
@@ -84,11 +87,11 @@ class TierWork:
         self.bot = bot
         self._requests = requests
 
-    async def _rules(self, guild_id: int) -> tuple[list[TierRule], bool]:
+    async def _rules(self, guild_id: int) -> tuple[list[TierRule], GuildSettings]:
         async with self.bot.sessionmaker() as session:
             rules = [TierRule(t.role_id, t.threshold) for t in await repository.tiers(session, guild_id)]
-            keep_lower = (await peek_guild_settings(session, guild_id)).tier_keep_lower
-        return rules, keep_lower
+            settings = await peek_guild_settings(session, guild_id)
+        return rules, settings
 
     def _guild(self, ctx: JobContext) -> discord.Guild:
         guild = self.bot.get_guild(ctx.guild_id or 0)
@@ -123,8 +126,9 @@ class TierWork:
         """Bring one member's tier up to date (after a party they attended)."""
         guild = self._guild(ctx)
         user_id = int(ctx.payload["user_id"])
-        rules, keep_lower = await self._rules(guild.id)
-        rules, _ = _usable_tiers(guild, rules)
+        rules, settings = await self._rules(guild.id)
+        keep_lower = settings.tier_keep_lower
+        rules, _ = _usable_tiers(guild, rules, settings)
         if not rules:
             return {"skipped": "no tiers"}
         async with self.bot.sessionmaker() as session:
@@ -139,8 +143,9 @@ class TierWork:
     async def run_sync(self, ctx: JobContext) -> dict[str, Any]:
         """Recompute the tier of every member with attendance, batch by batch, resuming where a run stopped."""
         guild = self._guild(ctx)
-        rules, keep_lower = await self._rules(guild.id)
-        rules, skipped = _usable_tiers(guild, rules)
+        rules, settings = await self._rules(guild.id)
+        keep_lower = settings.tier_keep_lower
+        rules, skipped = _usable_tiers(guild, rules, settings)
         progress: dict[str, Any] = {
             "after": int(ctx.progress.get("after", 0)),
             "checked": int(ctx.progress.get("checked", 0)),

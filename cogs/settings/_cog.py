@@ -248,9 +248,12 @@ class SettingsCog(commands.Cog, name="Settings"):
         """
         guild = guild_of(interaction)
         await defer(interaction)
-        if role is not None:
-            check_role(kind.value, role, await bot_member(interaction))
+        me = await bot_member(interaction)
         async with self.bot.sessionmaker.begin() as session:
+            if role is not None:
+                settings = await peek_guild_settings(session, guild.id)
+                handed_out_as = await self.bot.role_grants.handed_out_as(session, guild.id, role.id)
+                check_role(kind.value, role, me, settings, handed_out_as)
             change = await set_role(
                 self.bot, session, guild.id, interaction.user.id, kind.value, role.id if role else None
             )

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
 from bot.errors import BotLacksPermissions, InvalidInput
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, get_guild_settings, set_own_zone
 from bot.permissions import role_refusal
 from bot.timeparse import parse_zone
@@ -119,12 +120,30 @@ def check_channel(kind: str, channel: discord.abc.GuildChannel, me: discord.Memb
     return warnings
 
 
-def check_role(kind: str, role: discord.Role, me: discord.Member) -> None:
-    """Refuse a role that can't serve as the `kind` role."""
+# The roles that give power over the bot; a role members can get from the bot must never be one of them.
+POWER_ROLE_KINDS = ("moderator", "artist")
+
+
+def check_role(
+    kind: str, role: discord.Role, me: discord.Member, settings: GuildSettings, handed_out_as: str | None
+) -> None:
+    """Refuse a role that can't serve as the `kind` role.
+
+    `handed_out_as` says how the bot gives the role to members, if it does (a panel, a loyalty tier, an artist's
+    fan role): such a role can't become the moderator or artist role, or any fan could make themselves one.
+    """
     if role.is_default():
         raise InvalidInput(f"@everyone can't be the {ROLE_NAMES[kind]} role.")
+    if kind in POWER_ROLE_KINDS:
+        if handed_out_as is None and role.id == settings.all_releases_role_id:
+            handed_out_as = "the all-releases notification role"
+        if handed_out_as is not None:
+            raise InvalidInput(
+                f"{role.mention} is {handed_out_as}, so members can get it from me; it can't be the "
+                f"{ROLE_NAMES[kind]} role. Take it off there first, or pick another role."
+            )
     if kind == "all_releases":
-        refusal = role_refusal(role, me)
+        refusal = role_refusal(role, me, settings)
         if refusal is not None:
             raise InvalidInput(refusal)
 

@@ -10,7 +10,7 @@ import discord
 import pytest
 
 from bot.guilds.models import GuildSettings
-from bot.permissions import dangerous_permissions, is_moderator, is_owner, role_refusal
+from bot.permissions import is_moderator, is_owner, powerful_permissions, role_refusal
 
 GUILD_ID = 10
 OWNER_ID = 1
@@ -61,6 +61,8 @@ def me(*, manage_roles: bool = True, top: int = 10) -> discord.Member:
 
 
 SETTINGS = GuildSettings(guild_id=GUILD_ID, moderator_role_id=STAFF_ROLE_ID)
+ARTIST_ROLE_ID = 501
+ROLE_SETTINGS = GuildSettings(guild_id=GUILD_ID, moderator_role_id=STAFF_ROLE_ID, artist_role_id=ARTIST_ROLE_ID)
 
 
 @pytest.mark.parametrize(
@@ -93,13 +95,54 @@ def test_owners_are_the_server_owner_and_the_bot_owners() -> None:
     assert not is_owner(member(2, permissions=discord.Permissions(administrator=True)), owner_ids=())
 
 
-def test_dangerous_permissions_are_named() -> None:
-    assert dangerous_permissions(discord.Permissions(administrator=True, send_messages=True)) == ["administrator"]
-    assert dangerous_permissions(discord.Permissions(manage_webhooks=True, mention_everyone=True)) == [
-        "manage webhooks",
+def test_every_permission_beyond_the_harmless_ones_is_named() -> None:
+    assert powerful_permissions(discord.Permissions(administrator=True, send_messages=True)) == ["administrator"]
+    assert powerful_permissions(discord.Permissions(manage_webhooks=True, mention_everyone=True)) == [
         "mention everyone",
+        "manage webhooks",
     ]
-    assert dangerous_permissions(discord.Permissions(send_messages=True, embed_links=True)) == []
+    # What the old blocklist let through.
+    assert powerful_permissions(
+        discord.Permissions(
+            moderate_members=True,
+            manage_messages=True,
+            manage_nicknames=True,
+            manage_threads=True,
+            manage_events=True,
+            view_audit_log=True,
+            mute_members=True,
+            deafen_members=True,
+            move_members=True,
+        )
+    ) == [
+        "view audit log",
+        "manage messages",
+        "mute members",
+        "deafen members",
+        "move members",
+        "manage nicknames",
+        "manage events",
+        "manage threads",
+        "timeout members",
+    ]
+    # A permission newer than discord.py is refused too, by its bit.
+    assert powerful_permissions(discord.Permissions(1 << 62)) == ["permission bit 62"]
+    harmless = discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        read_message_history=True,
+        add_reactions=True,
+        embed_links=True,
+        attach_files=True,
+        use_external_emojis=True,
+        connect=True,
+        speak=True,
+        stream=True,
+        use_voice_activation=True,
+        change_nickname=True,
+        use_application_commands=True,
+    )
+    assert powerful_permissions(harmless) == []
 
 
 @pytest.mark.parametrize(
@@ -113,10 +156,13 @@ def test_dangerous_permissions_are_named() -> None:
         (StubRole(id=3, position=11), me(top=10), "is at or above my highest role"),
         (StubRole(id=3, position=5, permissions=discord.Permissions(kick_members=True)), me(), "(kick members)"),
         (StubRole(id=3, position=5, permissions=discord.Permissions(manage_channels=True)), me(), "(manage channels)"),
+        (StubRole(id=3, position=5, permissions=discord.Permissions(moderate_members=True)), me(), "(timeout members)"),
+        (StubRole(id=STAFF_ROLE_ID, position=5), me(), "is this server's moderator role"),
+        (StubRole(id=ARTIST_ROLE_ID, position=5), me(), "is this server's artist role"),
     ],
 )
 def test_role_refusal(role: StubRole, bot: discord.Member, refusal: str | None) -> None:
-    found = role_refusal(cast(discord.Role, role), bot)
+    found = role_refusal(cast(discord.Role, role), bot, ROLE_SETTINGS)
     if refusal is None:
         assert found is None
     else:

@@ -1,0 +1,35 @@
+"""The roles the bot hands out to members, as each feature knows them: features register, settings ask.
+
+A role the bot gives to whoever asks (a panel button, a loyalty tier) must never carry power, so the moderator
+and artist roles can't be one of them; /settings asks here before making a role either, without importing a feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Given a server and a role, how the feature hands that role out, in words ("on the role panel “Genres”"), or None.
+RoleGrantSource = Callable[[AsyncSession, int, int], Awaitable[str | None]]
+
+
+class RoleGrants:
+    """Every registered way the bot hands out roles."""
+
+    def __init__(self) -> None:
+        self._sources: dict[str, RoleGrantSource] = {}
+
+    def add_source(self, name: str, source: RoleGrantSource) -> None:
+        self._sources[name] = source
+
+    def remove_source(self, name: str) -> None:
+        self._sources.pop(name, None)
+
+    async def handed_out_as(self, session: AsyncSession, guild_id: int, role_id: int) -> str | None:
+        """How the bot hands this role out in the server (the first way found), or None if it doesn't."""
+        for source in self._sources.values():
+            found = await source(session, guild_id, role_id)
+            if found is not None:
+                return found
+        return None
