@@ -722,17 +722,13 @@ async def edit_event(
                 user_ids=promoted,
             )
         rule = rule_of(event)
-        if gathering.native_event_id is not None:
-            await native.edit_native_event(
-                bot,
-                guild.id,
-                gathering.native_event_id,
-                name=gathering.title,
-                description=occurrence_description(event, occurrence),
-                starts_at=occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
-                ends_at=occurrence.ends_at,
-                recurrence_rule=_recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
-            )
+        native_edit: dict[str, Any] = {
+            "name": gathering.title,
+            "description": occurrence_description(event, occurrence),
+            "starts_at": occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
+            "ends_at": occurrence.ends_at,
+            "recurrence_rule": _recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
+        }
         await record(
             bot,
             session,
@@ -743,6 +739,9 @@ async def edit_event(
             before=before,
             after={**_audit_values(event), "occurrence": occurrence.number},
         )
+    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    if gathering.native_event_id is not None:
+        await native.edit_native_event(bot, guild.id, gathering.native_event_id, **native_edit)
     return event, occurrence
 
 
