@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.base import utcnow
 from bot.gatherings import native
 from bot.gatherings.models import Gathering, NativeStatus
-from bot.jobs import JobContext, MissedRule
+from bot.jobs import JobContext, MissedRule, ScheduledJob
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -108,12 +108,15 @@ async def creation_finished(bot: LabelBot, session: AsyncSession, gathering: Gat
     await bot.jobs.cancel(session, abandon_key(gathering))
 
 
-async def discard(bot: LabelBot, gathering_id: int, feature_rows: Discard) -> None:
+async def discard(bot: LabelBot, gathering_id: int, feature_rows: Discard, *, from_abandon_job: bool = False) -> None:
     """Delete a gathering that was never finished, with the feature's rows and every job it had."""
     async with bot.sessionmaker.begin() as session:
         gathering = await session.get(Gathering, gathering_id)
         if gathering is None:
             return
+        if not from_abandon_job:
+            # An undo leaves nothing behind, not even the intent (the abandon job finishes its own row itself).
+            await session.execute(delete(ScheduledJob).where(ScheduledJob.key == abandon_key(gathering)))
         await bot.jobs.cancel_prefix(session, f"{gathering.kind}:{gathering.ref_id}:")
         await feature_rows(session, gathering)
         await session.execute(delete(Gathering).where(Gathering.id == gathering_id))
@@ -129,7 +132,7 @@ async def _abandon(bot: LabelBot, feature_rows: Discard, ctx: JobContext) -> dic
         return {"skipped": "finished"}
     if gathering.native_event_id is not None:
         await native.delete_native_event(bot, gathering.guild_id, gathering.native_event_id)
-    await discard(bot, gathering_id, feature_rows)
+    await discard(bot, gathering_id, feature_rows, from_abandon_job=True)
     log.warning("Took back %s %s, whose creation never finished", gathering.kind, gathering.ref_id)
     return {"abandoned": gathering_id}
 

@@ -472,16 +472,6 @@ async def edit_party(
         party.revision += 1
         promoted = await rsvp.fill_from_waitlist(session, gathering)
         await schedule_timeline(bot, session, party, gathering)
-        if gathering.native_event_id is not None:
-            await native.edit_native_event(
-                bot,
-                guild_id,
-                gathering.native_event_id,
-                name=party.title,
-                description=native_description(party),
-                starts_at=party.starts_at,
-                ends_at=party.ends_at,
-            )
         await request_card_refresh(bot, session, gathering, now=True)
         if moved or changes.title is not None:
             await fanout.schedule_notice(
@@ -504,6 +494,17 @@ async def edit_party(
             target=party.title,
             before=before,
             after=snapshot(party, gathering),
+        )
+    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    if gathering.native_event_id is not None:
+        await native.edit_native_event(
+            bot,
+            guild_id,
+            gathering.native_event_id,
+            name=party.title,
+            description=native_description(party),
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
         )
     return party
 
