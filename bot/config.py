@@ -75,6 +75,8 @@ class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///labelbot.db"
     auto_migrate: bool = True
     echo: bool = False
+    # Whether a Discord request made while a session is open is logged ("warn"), kept for tests ("strict") or not.
+    session_guard: Literal["off", "warn", "strict"] = "warn"
 
     @field_validator("url")
     @classmethod

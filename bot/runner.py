@@ -16,7 +16,7 @@ import yarl
 
 from bot.client import LabelBot
 from bot.config import Settings
-from bot.db import create_engine, create_sessionmaker, migrate
+from bot.db import create_engine, create_sessionmaker, guard, migrate
 from bot.jobs import JobQueue
 from bot.web import WebServer
 
@@ -85,6 +85,7 @@ async def run_bot(
     """Run the bot until it is closed (SIGTERM/SIGINT, or `bot.close()`)."""
     assert settings.discord.token is not None, "checked by the CLI"
     point_discord_at(settings)
+    guard.configure(settings.database.session_guard)
     await prepare_database(settings)
     bot = build_bot(settings)
     loop = asyncio.get_running_loop()

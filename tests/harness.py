@@ -17,6 +17,7 @@ import pytest
 
 from bot.client import LabelBot
 from bot.config import load_settings
+from bot.db import guard
 from bot.runner import run_bot
 from tests.fakediscord import ChannelType, FakeDiscord
 
@@ -108,6 +109,8 @@ class BotHarness:
             "LABELBOT_JOBS__LEASE_SECONDS": "5",
             "LABELBOT_JOBS__RETRY_BASE_SECONDS": "0.5",
             "LABELBOT_LOGGING__LEVEL": "INFO",
+            # Every e2e test fails on a Discord request made while a database session is open (see held_sessions).
+            "LABELBOT_DATABASE__SESSION_GUARD": "strict",
             "LABELBOT_CONFIG": str(self.workdir / "no-config.toml"),
             **self.extra_env,
         }
@@ -151,6 +154,16 @@ class BotHarness:
         self.processes.append(process)
         return process
 
+    def assert_no_held_sessions(self) -> None:
+        """Fail with both stacks if the bot awaited Discord while one of its tasks held a database session."""
+        found = guard.violations()
+        guard.reset()
+        if found:
+            raise AssertionError(
+                f"{len(found)} Discord request(s) made while a database session was open:\n\n"
+                + "\n\n".join(str(violation) for violation in found[:5])
+            )
+
     async def wait_until(self, predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> None:
         """Poll until predicate() (sync or async) is true."""
         loop = asyncio.get_running_loop()
@@ -170,11 +183,13 @@ class BotHarness:
 async def harness(fake_discord: FakeDiscord, database_url: str, tmp_path: Path) -> AsyncIterator[BotHarness]:
     """A label server on the fake Discord and a bot ready to start against a fresh database."""
     harness = BotHarness(fake_discord, database_url, tmp_path)
+    guard.reset()
     yield harness
     await harness.stop()
     for process in harness.processes:
         if process.process.poll() is None:
             process.kill()
+    harness.assert_no_held_sessions()
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
+from bot.db.guard import GuardedSession
+
 
 def without_nul(value: Any) -> Any:
     """Drop NUL characters from strings, in nested lists, tuples and dicts too.
@@ -90,8 +92,8 @@ def _sqlite_begin(connection: Any) -> None:
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for one user action each; objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions for one user action each; objects stay usable after commit; the guard sees them while open."""
+    return async_sessionmaker(engine, class_=GuardedSession, expire_on_commit=False)
 
 
 def database_kind(engine: AsyncEngine) -> str:

@@ -297,37 +297,26 @@ class ArtistsCog(commands.Cog, name="Artists"):
             me = await bot_member(interaction)
             async with self.bot.sessionmaker() as session:
                 _check_fan_role(fan_role, me, await peek_guild_settings(session, guild.id))
-        renamed: tuple[discord.Role, str] | None = None
         note = ""
-        try:
-            async with self.bot.sessionmaker.begin() as session:
-                current = await reload_artist(session, artist)
-                await require_artist_access(interaction, session, current)
-                if ("name" in changes or "fan_role_id" in changes) and not is_moderator(
-                    member_of(interaction),
-                    await peek_guild_settings(session, guild.id),
-                    self.bot.settings.discord.owner_ids,
-                ):
-                    raise NotAllowed(MODERATOR_FIELDS)
-                old_role_id = current.fan_role_id
-                bot_made_role = current.fan_role_created_by_bot
-                changed = await edit_artist(self.bot, session, current, actor_id=interaction.user.id, changes=changes)
-                # The bot's own fan role follows the artist's name; renamed before the commit, put back if it fails.
-                role = guild.get_role(old_role_id) if old_role_id is not None else None
-                if "name" in changed and "fan_role_id" not in changed and bot_made_role and role is not None:
-                    try:
-                        old_name = role.name
-                        await role.edit(name=current.name, reason=f"Labelbot: artist renamed by {interaction.user}")
-                        renamed = (role, old_name)
-                    except discord.HTTPException:
-                        note = f" I couldn't rename its fan role {role.mention} to match."
-        except BaseException:
-            if renamed is not None:
-                try:
-                    await renamed[0].edit(name=renamed[1], reason="Labelbot: the artist's rename was not saved")
-                except discord.HTTPException:
-                    log.exception("Could not put back the name of fan role %s", renamed[0].id)
-            raise
+        async with self.bot.sessionmaker.begin() as session:
+            current = await reload_artist(session, artist)
+            await require_artist_access(interaction, session, current)
+            if ("name" in changes or "fan_role_id" in changes) and not is_moderator(
+                member_of(interaction),
+                await peek_guild_settings(session, guild.id),
+                self.bot.settings.discord.owner_ids,
+            ):
+                raise NotAllowed(MODERATOR_FIELDS)
+            old_role_id = current.fan_role_id
+            bot_made_role = current.fan_role_created_by_bot
+            changed = await edit_artist(self.bot, session, current, actor_id=interaction.user.id, changes=changes)
+        # The bot's own fan role follows the artist's name once the rename is saved (no transaction waits on it).
+        role = guild.get_role(old_role_id) if old_role_id is not None else None
+        if "name" in changed and "fan_role_id" not in changed and bot_made_role and role is not None:
+            try:
+                await role.edit(name=current.name, reason=f"Labelbot: artist renamed by {interaction.user}")
+            except discord.HTTPException:
+                note = f" I couldn't rename its fan role {role.mention} to match."
         if not changed:
             await reply(interaction, f"Nothing changed: **{_name(current)}** already has those values.")
             return

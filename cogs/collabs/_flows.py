@@ -248,19 +248,26 @@ async def report(interaction: discord.Interaction[Any], request_id: int) -> None
     """Send the request to the mod log, once per member."""
     bot = _bot(interaction)
     await defer(interaction)
-    async with bot.sessionmaker.begin() as session:
+    async with bot.sessionmaker() as session:
         request = await _request_on_board(session, interaction, request_id)
         settings = await peek_guild_settings(session, request.guild_id)
-        mod_log = await _mod_log(bot, settings)
-        if mod_log is None:
-            raise Conflict("There's no mod-log channel to report to; tell a moderator directly.")
-        await service.add_report(session, request, interaction.user.id)
         skills = await service.request_skills(session, request.id)
+    mod_log = await _mod_log(bot, settings)
+    if mod_log is None:
+        raise Conflict("There's no mod-log channel to report to; tell a moderator directly.")
+    # The report is written first (it refuses a second one), then posted; a post that fails takes it back.
+    async with bot.sessionmaker.begin() as session:
+        await service.add_report(session, request, interaction.user.id)
+    try:
         await mod_log.send(
             f"Collab request #{request.id} was reported by <@{interaction.user.id}>: {post_link(request)}",
             embed=request_embed(request, skills),
             allowed_mentions=NO_MENTIONS,
         )
+    except BaseException:
+        async with bot.sessionmaker.begin() as session:
+            await service.remove_report(session, request.id, interaction.user.id)
+        raise
     await reply(interaction, "Thanks; the moderators have been told.")
 
 

@@ -474,5 +474,12 @@ async def add_report(session: AsyncSession, request: CollabRequest, reporter_id:
     await session.flush()
 
 
+async def remove_report(session: AsyncSession, request_id: int, reporter_id: int) -> None:
+    """Take back a report whose post to the mod log failed, so the member can report again."""
+    report = await repo.report(session, request_id, reporter_id)
+    if report is not None:
+        await session.delete(report)
+
+
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot.client import LabelBot
 from bot.db.base import utcnow
 from bot.errors import InvalidInput
-from bot.gatherings import GatheringFeature, install, rsvp, uninstall
+from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, member_of, reply
 from bot.jobs import JobContext, MissedRule
@@ -108,6 +108,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
     async def cog_load(self) -> None:
         bot = self.bot
         install(bot, self.feature)
+        lifecycle.register(bot, _service.KIND, _service.discard_rows)
 
         async def start(ctx: JobContext) -> dict[str, Any] | None:
             return await _service.on_start(bot, ctx)
@@ -125,6 +126,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
     async def cog_unload(self) -> None:
         bot = self.bot
         uninstall(bot, self.feature)
+        lifecycle.unregister(bot, _service.KIND)
         bot.jobs.unregister(_service.START_JOB)
         bot.jobs.unregister(_service.END_JOB)
         bot.remove_dynamic_items(RsvpButton, DmButton)

@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
 from bot.calendar import CalendarEntry
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
-from bot.gatherings import cards, fanout, native, rsvp
+from bot.gatherings import cards, fanout, lifecycle, native, rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
@@ -88,31 +89,10 @@ class EventDraft:
 
 
 @dataclass
-class SideEffects:
-    """What was made on Discord while bringing an occurrence up, so a failure can take it all back."""
+class SideEffects(lifecycle.Mirror):
+    """What was made on Discord while bringing an occurrence up (the shared undo), and its thread's id."""
 
-    native_event_id: int | None = None
-    card: discord.Message | None = None
-    thread: discord.Thread | None = None
     thread_id: int | None = None
-    kept_native: bool = False
-
-    async def undo(self, bot: LabelBot, guild_id: int) -> None:
-        if self.thread is not None:
-            try:
-                await self.thread.delete()
-            except discord.HTTPException:
-                log.warning("Could not delete thread %s while undoing", self.thread.id, exc_info=True)
-        if self.card is not None:
-            try:
-                await self.card.delete()
-            except discord.HTTPException:
-                log.warning("Could not delete card %s while undoing", self.card.id, exc_info=True)
-        if self.native_event_id is not None and not self.kept_native:
-            try:
-                await native.delete_native_event(bot, guild_id, self.native_event_id)
-            except discord.HTTPException:
-                log.warning("Could not delete native event %s while undoing", self.native_event_id, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -312,6 +292,7 @@ async def mirror(
     *,
     ctx: JobContext | None = None,
     reuse_native: int | None = None,
+    gathering_id: int | None = None,
 ) -> None:
     """The Discord side of bringing an occurrence up: its native event, its card (and thread). No database here.
 
@@ -345,17 +326,20 @@ async def mirror(
         done.native_event_id, done.kept_native = reuse_native, True
     else:
         await native.ensure_room(bot, guild.id)
-        done.native_event_id = await native.create_native_event(
-            bot,
-            guild.id,
-            name=title,
-            description=description,
-            starts_at=occurrence.starts_at,
-            ends_at=occurrence.ends_at,
-            place=place.native(),
-            recurrence_rule=recurrence,
-            reason=f"Event #{event.id}",
-        )
+        details: dict[str, Any] = {
+            "name": title,
+            "description": description,
+            "starts_at": occurrence.starts_at,
+            "ends_at": occurrence.ends_at,
+            "place": place.native(),
+            "recurrence_rule": recurrence,
+            "reason": f"Event #{event.id}",
+        }
+        if gathering_id is not None:
+            # A creation from a command: the id is noted at once, for the abandon job should the bot die now.
+            await lifecycle.create_native(bot, gathering_id, guild.id, done, **details)
+        else:
+            done.native_event_id = await native.create_native_event(bot, guild.id, **details)
         if ctx is not None:
             await ctx.record_progress({f"native:{slot}": done.native_event_id})
             done.kept_native = True
@@ -421,40 +405,48 @@ async def create_event(
     """Create the series and its first occurrence, mirrored and announced; nothing is left behind on failure."""
     check_draft(draft)
     native.check_place(guild, draft.place.native())
+    # Read, then talk to Discord, then write: the rows and the intent first, Discord with no session open,
+    # then the outcome in one short transaction (or everything taken back).
+    async with bot.sessionmaker.begin() as session:
+        event = CommunityEvent(
+            guild_id=guild.id,
+            title=draft.title,
+            description=draft.description,
+            zone=draft.zone,
+            anchor_at=draft.starts_at,
+            duration_seconds=int(draft.duration.total_seconds()),
+            place_kind=draft.place.kind,
+            place_channel_id=draft.place.channel.id if draft.place.channel is not None else None,
+            location=draft.place.location,
+            capacity=draft.capacity,
+            reminder_offsets_seconds=draft.reminder_offsets_seconds,
+            ping_role_id=draft.ping_role_id,
+            recurrence=draft.recurrence,
+            until=draft.until,
+            count=draft.count,
+            card_channel_id=draft.card_channel.id,
+            open_thread=draft.open_thread,
+            created_by=actor.id,
+        )
+        session.add(event)
+        await session.flush()
+        occurrence = new_occurrence(event, draft.starts_at, 1)
+        session.add(occurrence)
+        await session.flush()
+        gathering = new_gathering(event, occurrence)
+        session.add(gathering)
+        await session.flush()
+        await lifecycle.expect_creation(bot, session, gathering)
+        content = await card_content(bot, session, event, occurrence, gathering)
     done = SideEffects()
     try:
+        await mirror(bot, guild, event, occurrence, content, done, gathering_id=gathering.id)
         async with bot.sessionmaker.begin() as session:
-            event = CommunityEvent(
-                guild_id=guild.id,
-                title=draft.title,
-                description=draft.description,
-                zone=draft.zone,
-                anchor_at=draft.starts_at,
-                duration_seconds=int(draft.duration.total_seconds()),
-                place_kind=draft.place.kind,
-                place_channel_id=draft.place.channel.id if draft.place.channel is not None else None,
-                location=draft.place.location,
-                capacity=draft.capacity,
-                reminder_offsets_seconds=draft.reminder_offsets_seconds,
-                ping_role_id=draft.ping_role_id,
-                recurrence=draft.recurrence,
-                until=draft.until,
-                count=draft.count,
-                card_channel_id=draft.card_channel.id,
-                open_thread=draft.open_thread,
-                created_by=actor.id,
-            )
-            session.add(event)
-            await session.flush()
-            occurrence = new_occurrence(event, draft.starts_at, 1)
-            session.add(occurrence)
-            await session.flush()
-            gathering = new_gathering(event, occurrence)
-            session.add(gathering)
-            await session.flush()
-            content = await card_content(bot, session, event, occurrence, gathering)
-            await mirror(bot, guild, event, occurrence, content, done)
+            loaded = await _load(session, occurrence.id)
+            assert loaded is not None, "the rows of an event being created are deleted only by its own undo"
+            event, occurrence, gathering = loaded
             await attach(bot, session, event, occurrence, gathering, done)
+            await bot.jobs.cancel(session, lifecycle.abandon_key(gathering))
             await record(
                 bot,
                 session,
@@ -467,8 +459,20 @@ async def create_event(
             )
     except BaseException:
         await done.undo(bot, guild.id)
+        await lifecycle.discard(bot, gathering.id, discard_rows)
         raise
     return event, occurrence, gathering
+
+
+async def discard_rows(session: AsyncSession, gathering: Gathering) -> None:
+    """An occurrence whose bringing-up never finished goes; the first one takes its series with it."""
+    occurrence = await session.get(EventOccurrence, gathering.ref_id)
+    if occurrence is None:
+        return
+    if occurrence.number == 1:
+        await session.execute(delete(CommunityEvent).where(CommunityEvent.id == occurrence.event_id))
+    else:
+        await session.execute(delete(EventOccurrence).where(EventOccurrence.id == occurrence.id))
 
 
 def _audit_values(event: CommunityEvent) -> dict[str, Any]:
@@ -719,17 +723,13 @@ async def edit_event(
                 user_ids=promoted,
             )
         rule = rule_of(event)
-        if gathering.native_event_id is not None:
-            await native.edit_native_event(
-                bot,
-                guild.id,
-                gathering.native_event_id,
-                name=gathering.title,
-                description=occurrence_description(event, occurrence),
-                starts_at=occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
-                ends_at=occurrence.ends_at,
-                recurrence_rule=_recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
-            )
+        native_edit: dict[str, Any] = {
+            "name": gathering.title,
+            "description": occurrence_description(event, occurrence),
+            "starts_at": occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
+            "ends_at": occurrence.ends_at,
+            "recurrence_rule": _recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
+        }
         await record(
             bot,
             session,
@@ -740,6 +740,9 @@ async def edit_event(
             before=before,
             after={**_audit_values(event), "occurrence": occurrence.number},
         )
+    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    if gathering.native_event_id is not None:
+        await native.edit_native_event(bot, guild.id, gathering.native_event_id, **native_edit)
     return event, occurrence
 
 

@@ -19,7 +19,7 @@ from bot.calendar import CalendarEntry
 from bot.client import LabelBot
 from bot.db.base import utcnow
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.gatherings import GatheringFeature, install, rsvp, uninstall
+from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
@@ -134,6 +134,7 @@ class PartiesCog(commands.Cog, name="Parties"):
 
     async def cog_load(self) -> None:
         install(self.bot, self.feature)
+        lifecycle.register(self.bot, service.KIND, service.discard_rows)
         live.register(self.bot)
         self.bot.add_dynamic_items(RsvpButton, HereButton)
         self.bot.calendar.add_source("parties", calendar_entries)
@@ -142,6 +143,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         self.bot.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton)
         live.unregister(self.bot)
+        lifecycle.unregister(self.bot, service.KIND)
         uninstall(self.bot, self.feature)
 
     # -- thread talk, counted for the recap -------------------------------------------------------------------

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
-from bot.gatherings import fanout, native, rsvp
+from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
@@ -241,75 +242,81 @@ def native_description(party: ListeningParty) -> str:
 
 
 async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -> ListeningParty:
-    """Create the party, its native event, its card and its timeline; on any failure none of them remain."""
+    """Create the party, its native event, its card and its timeline; on any failure none of them remain.
+
+    Read, then talk to Discord, then write: the rows and the intent go in first, Discord is asked with no
+    session open, and the outcome is recorded in one short transaction (or everything is taken back).
+    """
     native.check_place(guild, native_place(draft.voice_channel, draft.text_channel))
     await native.ensure_room(bot, guild.id)
     from cogs.parties._render import card_content
 
-    card: discord.Message | None = None
-    native_id: int | None = None
+    async with bot.sessionmaker.begin() as session:
+        party = ListeningParty(
+            guild_id=draft.guild_id,
+            title=draft.title,
+            release_id=draft.release_id,
+            artist_id=draft.artist_id,
+            host_id=draft.host_id,
+            description=draft.description,
+            voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
+            text_channel_id=draft.text_channel.id,
+            starts_at=draft.starts_at,
+            zone=draft.zone,
+            tracks=[track.as_json() for track in draft.tracks],
+            closing_note=draft.closing_note,
+            reminder_offsets_seconds=draft.reminder_offsets,
+            status=PartyStatus.SCHEDULED,
+            prompted=[],
+            missed=[],
+            revision=0,
+        )
+        session.add(party)
+        await session.flush()
+        gathering = Gathering(
+            kind=KIND,
+            ref_id=party.id,
+            guild_id=party.guild_id,
+            title=party.title,
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
+            zone=party.zone,
+            capacity=draft.capacity,
+            card_channel_id=draft.text_channel.id,
+            dm_cap=250,
+            dms_sent=0,
+        )
+        session.add(gathering)
+        await session.flush()
+        party.gathering_id = gathering.id
+        await lifecycle.expect_creation(bot, session, gathering)
+        content = await card_content(bot, session, party, gathering)
+    done = lifecycle.Mirror()
     try:
+        await lifecycle.create_native(
+            bot,
+            gathering.id,
+            guild.id,
+            done,
+            name=party.title,
+            description=native_description(party),
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
+            place=native_place(draft.voice_channel, draft.text_channel),
+            reason=f"Listening party scheduled by {draft.host_id}",
+        )
+        try:
+            done.card = await draft.text_channel.send(
+                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden:
+            raise BotLacksPermissions(
+                f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
+                "there. Nothing was created."
+            ) from None
         async with bot.sessionmaker.begin() as session:
-            party = ListeningParty(
-                guild_id=draft.guild_id,
-                title=draft.title,
-                release_id=draft.release_id,
-                artist_id=draft.artist_id,
-                host_id=draft.host_id,
-                description=draft.description,
-                voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
-                text_channel_id=draft.text_channel.id,
-                starts_at=draft.starts_at,
-                zone=draft.zone,
-                tracks=[track.as_json() for track in draft.tracks],
-                closing_note=draft.closing_note,
-                reminder_offsets_seconds=draft.reminder_offsets,
-                status=PartyStatus.SCHEDULED,
-                prompted=[],
-                missed=[],
-                revision=0,
-            )
-            session.add(party)
-            await session.flush()
-            gathering = Gathering(
-                kind=KIND,
-                ref_id=party.id,
-                guild_id=party.guild_id,
-                title=party.title,
-                starts_at=party.starts_at,
-                ends_at=party.ends_at,
-                zone=party.zone,
-                capacity=draft.capacity,
-                card_channel_id=draft.text_channel.id,
-                dm_cap=250,
-                dms_sent=0,
-            )
-            session.add(gathering)
-            await session.flush()
-            party.gathering_id = gathering.id
-            native_id = await native.create_native_event(
-                bot,
-                guild.id,
-                name=party.title,
-                description=native_description(party),
-                starts_at=party.starts_at,
-                ends_at=party.ends_at,
-                place=native_place(draft.voice_channel, draft.text_channel),
-                reason=f"Listening party scheduled by {draft.host_id}",
-            )
-            gathering.native_event_id = native_id
-            gathering.native_status = NativeStatus.SCHEDULED
-            content = await card_content(bot, session, party, gathering)
-            try:
-                card = await draft.text_channel.send(
-                    embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
-                )
-            except discord.Forbidden:
-                raise BotLacksPermissions(
-                    f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
-                    "there. Nothing was created."
-                ) from None
-            gathering.card_message_id = card.id
+            party, gathering = await load(session, guild.id, party.id)
+            await lifecycle.creation_finished(bot, session, gathering, done)
             await schedule_timeline(bot, session, party, gathering)
             await record(
                 bot,
@@ -322,22 +329,15 @@ async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -
                 after=snapshot(party, gathering),
             )
     except BaseException:
-        await _undo_creation(bot, guild.id, card, native_id)
+        await done.undo(bot, guild.id)
+        await lifecycle.discard(bot, gathering.id, discard_rows)
         raise
     return party
 
 
-async def _undo_creation(bot: LabelBot, guild_id: int, card: discord.Message | None, native_id: int | None) -> None:
-    if card is not None:
-        try:
-            await card.delete()
-        except discord.HTTPException:
-            log.exception("Could not delete the card %s of a party that failed to be created", card.id)
-    if native_id is not None:
-        try:
-            await native.delete_native_event(bot, guild_id, native_id)
-        except discord.HTTPException:
-            log.exception("Could not delete native event %s of a party that failed to be created", native_id)
+async def discard_rows(session: AsyncSession, gathering: Gathering) -> None:
+    """A party whose creation never finished: its row goes (its attendance and thread rows cascade)."""
+    await session.execute(delete(ListeningParty).where(ListeningParty.id == gathering.ref_id))
 
 
 def snapshot(party: ListeningParty, gathering: Gathering | None) -> dict[str, Any]:
@@ -472,16 +472,6 @@ async def edit_party(
         party.revision += 1
         promoted = await rsvp.fill_from_waitlist(session, gathering)
         await schedule_timeline(bot, session, party, gathering)
-        if gathering.native_event_id is not None:
-            await native.edit_native_event(
-                bot,
-                guild_id,
-                gathering.native_event_id,
-                name=party.title,
-                description=native_description(party),
-                starts_at=party.starts_at,
-                ends_at=party.ends_at,
-            )
         await request_card_refresh(bot, session, gathering, now=True)
         if moved or changes.title is not None:
             await fanout.schedule_notice(
@@ -504,6 +494,17 @@ async def edit_party(
             target=party.title,
             before=before,
             after=snapshot(party, gathering),
+        )
+    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    if gathering.native_event_id is not None:
+        await native.edit_native_event(
+            bot,
+            guild_id,
+            gathering.native_event_id,
+            name=party.title,
+            description=native_description(party),
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
         )
     return party
 

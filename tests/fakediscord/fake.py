@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -55,6 +55,17 @@ class _Failure:
     status: int
     remaining: int
     message: str
+
+
+@dataclass
+class SlowRoute:
+    """Requests matching `predicate` wait `seconds` before they are answered (the next `remaining` of them)."""
+
+    predicate: Callable[[str, str, str], bool] | None
+    seconds: float
+    remaining: int
+    # Loop time at which each delayed request arrived, so a test can act while Discord is still "thinking".
+    arrived: list[float] = field(default_factory=list)
 
 
 class FakeDiscord:
@@ -109,6 +120,7 @@ class FakeDiscord:
         self._interactions: dict[int, ix_mod.FakeInteraction] = {}
         self._interaction_tokens: dict[str, ix_mod.FakeInteraction] = {}
         self._failures: list[_Failure] = []
+        self._slow_routes: list[SlowRoute] = []
         self._guild_clock = int(time.time() * 1000) - 3 * 365 * 86400 * 1000
         self._changed = asyncio.Event()
 
@@ -388,6 +400,34 @@ class FakeDiscord:
         self._failures.append(
             _Failure(pred, status, count, message or default.get(status, f"{status}: injected failure"))
         )
+
+    def slow_route(
+        self,
+        route_predicate: Callable[[str, str, str], bool] | str | None,
+        seconds: float,
+        count: int = 1,
+    ) -> SlowRoute:
+        """The next ``count`` matching REST requests wait ``seconds`` before being answered (or failed).
+
+        Combine with ``inject_failures`` for a route that answers slowly and then fails.
+        """
+        pred: Callable[[str, str, str], bool] | None
+        if isinstance(route_predicate, str):
+            template = route_predicate
+            pred = lambda m, p, t: t == template  # noqa: E731
+        else:
+            pred = route_predicate
+        slow = SlowRoute(pred, seconds, count)
+        self._slow_routes.append(slow)
+        return slow
+
+    def _take_delay(self, method: str, path: str, template: str) -> float:
+        for slow in self._slow_routes:
+            if slow.remaining > 0 and (slow.predicate is None or slow.predicate(method, path, template)):
+                slow.remaining -= 1
+                slow.arrived.append(asyncio.get_running_loop().time())
+                return slow.seconds
+        return 0.0
 
     def _take_failure(self, method: str, path: str, template: str) -> _Failure | None:
         for f in self._failures:

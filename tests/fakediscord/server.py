@@ -1,7 +1,7 @@
 """The HTTP side: one aiohttp app serving REST v10 under /api/v10 and the gateway at /.
 
 Every REST request goes through one pipeline (``handle_rest``), in this order:
-route match (404 + ``unknown_routes``) -> auth (401) -> injected latency -> injected failures
+route match (404 + ``unknown_routes``) -> auth (401) -> injected latency and slow routes -> injected failures
 -> rate limits (headers; 429 when enforced) -> body parsing (JSON or multipart with
 ``payload_json``) -> validation (OpenAPI + hand rules; 400/50035 + ``rejected_requests``) ->
 handler. Everything is recorded in ``fake.requests``.
@@ -259,6 +259,9 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
 
     if fake.latency:
         await asyncio.sleep(fake.latency)
+    delay = fake._take_delay(method, path, rdef.template)
+    if delay:
+        await asyncio.sleep(delay)
 
     injected = fake._take_failure(method, path, rdef.template)
     if injected is not None:
