@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import math
 import secrets
@@ -72,7 +73,15 @@ class WebServer:
         self.port: int | None = None
         self._bot: LabelBot | None = None
         self.app.router.add_get("/healthz", self.healthz)
-        self.app.router.add_get("/metrics", self.metrics)
+        # With a metrics address, /metrics is served there only, never beside the public routes.
+        self.metrics_app: web.Application | None = None
+        self._metrics_runner: web.AppRunner | None = None
+        self.metrics_port: int | None = None
+        if settings.metrics_port is not None:
+            self.metrics_app = web.Application(middlewares=[answer_failures])
+            self.metrics_app.router.add_get("/metrics", self.metrics)
+        else:
+            self.app.router.add_get("/metrics", self.metrics)
 
     @property
     def bot(self) -> LabelBot:
@@ -92,8 +101,19 @@ class WebServer:
         await site.start()
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else self.settings.port
         log.info("Web server listening on http://%s:%s", self.settings.host, self.port)
+        if self.metrics_app is not None and self.settings.metrics_port is not None:
+            self._metrics_runner = web.AppRunner(self.metrics_app, access_log=None, lingering_time=0)
+            await self._metrics_runner.setup()
+            host = self.settings.metrics_host or self.settings.host
+            await web.TCPSite(self._metrics_runner, host, self.settings.metrics_port).start()
+            addresses = self._metrics_runner.addresses
+            self.metrics_port = int(addresses[0][1]) if addresses else self.settings.metrics_port
+            log.info("Metrics served on http://%s:%s/metrics", host, self.metrics_port)
 
     async def stop(self) -> None:
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -139,7 +159,17 @@ class WebServer:
         return max(0.0, (now - oldest).total_seconds())
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text format."""
+        """Prometheus text format; 401 without the bearer token when web.metrics_token is set."""
+        token = self.settings.metrics_token
+        if token is not None:
+            given = request.headers.get("Authorization", "")
+            expected = f"Bearer {token.get_secret_value()}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return web.json_response(
+                    {"ok": False, "error": "a bearer token is required"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         bot = self.bot
         if math.isfinite(bot.latency):
             bot.metrics.gateway_latency.set(bot.latency)
