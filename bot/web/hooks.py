@@ -145,8 +145,7 @@ def new_webhook_secret() -> str:
 
 
 async def rotate_webhook_secret(session: AsyncSession, guild_id: int) -> str:
-    """Give the server a new webhook secret; the old one keeps verifying for SECRET_ROTATION_GRACE. Return the new
-    one to show once."""
+    """Give the server a new webhook secret to show once; the previous one verifies for SECRET_ROTATION_GRACE more."""
     settings = await get_guild_settings(session, guild_id)
     settings.webhook_previous_secret = settings.webhook_secret
     settings.webhook_secret_rotated_at = utcnow()
@@ -184,6 +183,16 @@ class _Headers:
     guild_id: int
     timestamp: int
     signature: str
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """What a verified request says about itself: for which server, when, and which of the sender's things."""
+
+    guild_id: int
+    timestamp: int
+    external_id: str
+    digest: str
 
 
 def _bad_request(error: str) -> web.Response:
@@ -358,16 +367,6 @@ class HookRegistry:
             for secret in accepted or [new_webhook_secret()]
         ]
         return bool(accepted) and any(matches)
-
-
-@dataclass(frozen=True)
-class _Signed:
-    """What a verified request says about itself: for which server, when, and which of the sender's things."""
-
-    guild_id: int
-    timestamp: int
-    external_id: str
-    digest: str
 
 
 def _dropping(response: web.Response) -> web.Response:
