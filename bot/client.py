@@ -194,6 +194,9 @@ class LabelBot(commands.AutoShardedBot):
     ) -> None:
         self._count_command(interaction, command.qualified_name, "ok")
 
+    async def on_component_completion(self, interaction: discord.Interaction[LabelBot], name: str) -> None:
+        self._count_command(interaction, name, "ok")
+
     async def on_interaction_failed(
         self, interaction: discord.Interaction[LabelBot], name: str, unexpected: bool
     ) -> None:

@@ -102,6 +102,11 @@ class WebSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
     # The public address people's calendar apps use to reach the feed (behind a reverse proxy, say).
     public_url: str | None = None
+    # /metrics on its own address (e.g. a private interface for Prometheus) instead of beside the public routes.
+    metrics_host: str | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # When set, /metrics answers only requests with "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = None
 
 
 class LoggingSettings(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -66,10 +67,15 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
-async def handle_interaction_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
-    """Answer the member once, ephemerally; log the unexpected with a reference id."""
+async def handle_interaction_error(
+    interaction: discord.Interaction[Any], error: BaseException, *, source: object = None
+) -> None:
+    """Answer the member once, ephemerally; log the unexpected with a reference id.
+
+    `source` is the component, view or modal that failed, when there is one: it names the failure in the metrics.
+    """
     message = user_message(error)
-    name = interaction.command.qualified_name if interaction.command else _custom_id(interaction)
+    name = interaction_name(interaction, source)
     interaction.client.dispatch("interaction_failed", interaction, name, message is None)
     if message is None:
         reference = secrets.token_hex(4)
@@ -81,6 +87,40 @@ async def handle_interaction_error(interaction: discord.Interaction[Any], error:
         log.warning("Could not tell the member about an error in %s", name, exc_info=True)
 
 
-def _custom_id(interaction: discord.Interaction[Any]) -> str:
+# One word of a custom_id template: "release", "fan_roles", "profile-skills". Not an id, not a random token.
+_NAME_WORD = re.compile(r"[a-z][a-z_-]{0,31}")
+_HEXISH = re.compile(r"[0-9a-f]{6,}")
+
+
+def _stable_prefix(custom_id: str) -> str:
+    """The `feature:action` words a custom_id starts with, without the ids or random parts after them."""
+    words: list[str] = []
+    for part in custom_id.split(":")[:2]:
+        if not _NAME_WORD.fullmatch(part) or _HEXISH.fullmatch(part):
+            break
+        words.append(part)
+    return ":".join(words)
+
+
+def _named_after(source: object) -> str:
+    """`feature:ClassName` for a component or modal, from the package it lives in (cogs.releases -> releases)."""
+    module = type(source).__module__.split(".")
+    feature = module[1] if len(module) > 1 and module[0] in ("cogs", "bot") else module[0]
+    return f"{feature}:{type(source).__name__}"
+
+
+def interaction_name(interaction: discord.Interaction[Any], source: object = None) -> str:
+    """A metric label for what the member used: the command's name, or the component's or modal's name.
+
+    Never the raw custom_id: ids in it (and the random id discord.py gives a modal without one) would make a new
+    series for every member, message or submit.
+    """
+    if interaction.command is not None:
+        return interaction.command.qualified_name
     data: dict[str, Any] = dict(interaction.data or {})
-    return str(data.get("custom_id", "interaction"))
+    prefix = _stable_prefix(str(data.get("custom_id", "")))
+    if prefix:
+        return prefix
+    if source is not None:
+        return _named_after(source)
+    return "modal" if interaction.type is discord.InteractionType.modal_submit else "component"

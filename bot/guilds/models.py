@@ -67,6 +67,9 @@ class GuildSettings(TimestampMixin, Base):
 
     calendar_secret: Mapped[str | None] = mapped_column(String(64))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))
+    # The secret before the last rotation, still accepted for a while so a sender is not cut off mid-deploy.
+    webhook_previous_secret: Mapped[str | None] = mapped_column(String(64))
+    webhook_secret_rotated_at: Mapped[datetime | None]
 
     def __init__(self, **values: Any) -> None:
         # Column defaults apply only at INSERT; a transient row should read like a stored one.

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 import discord
 
-from bot.tree import handle_interaction_error
+from bot.tree import handle_interaction_error, interaction_name
 
 ItemT = TypeVar("ItemT", bound=discord.ui.Item[Any])
 
@@ -22,7 +22,9 @@ class PersistentItem(discord.ui.DynamicItem[ItemT], template=r"(?!)"):
         try:
             await self.run(interaction)
         except Exception as error:
-            await handle_interaction_error(interaction, error)
+            await handle_interaction_error(interaction, error, source=self)
+        else:
+            interaction.client.dispatch("component_completion", interaction, interaction_name(interaction, self))
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         """Do what the component is for."""

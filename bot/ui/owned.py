@@ -29,7 +29,7 @@ class OwnedView(discord.ui.View):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: Exception, item: discord.ui.Item[Any], /
     ) -> None:
-        await handle_interaction_error(interaction, error)
+        await handle_interaction_error(interaction, error, source=item)
 
     def disable_all(self) -> None:
         for item in self.children:

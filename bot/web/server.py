@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import math
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.config import WebSettings
 from bot.jobs import JobStatus, ScheduledJob
@@ -24,6 +29,38 @@ log = logging.getLogger(__name__)
 DATABASE_PROBE_TIMEOUT = 2.0
 # Pending work older than this means the scheduler is behind (the sweep runs every few seconds).
 SCHEDULER_LAG_LIMIT = 60.0
+# What a client is told to wait when the database does not answer: long enough for a restart or failover.
+DATABASE_RETRY_AFTER_SECONDS = 30
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether the error means the database is unreachable (not that a query is wrong)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | TimeoutError)
+
+
+@web.middleware
+async def answer_failures(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A database outage is a 503 with Retry-After; any other surprise a plain 500 with a reference in the log."""
+    # The route's pattern, not the path: a calendar path carries the feed's secret, which stays out of the log.
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "?"
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as error:
+        if is_database_outage(error):
+            log.warning("Database unreachable while serving %s %s: %r", request.method, route, error)
+            return web.json_response(
+                {"ok": False, "error": "the database is not answering; try again shortly"},
+                status=503,
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+            )
+        reference = secrets.token_hex(4)
+        log.exception("Unexpected error serving %s %s (reference %s)", request.method, route, reference)
+        return web.json_response({"ok": False, "error": "internal error", "reference": reference}, status=500)
 
 
 class WebServer:
@@ -31,12 +68,20 @@ class WebServer:
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[answer_failures])
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self._bot: LabelBot | None = None
         self.app.router.add_get("/healthz", self.healthz)
-        self.app.router.add_get("/metrics", self.metrics)
+        # With a metrics address, /metrics is served there only, never beside the public routes.
+        self.metrics_app: web.Application | None = None
+        self._metrics_runner: web.AppRunner | None = None
+        self.metrics_port: int | None = None
+        if settings.metrics_port is not None:
+            self.metrics_app = web.Application(middlewares=[answer_failures])
+            self.metrics_app.router.add_get("/metrics", self.metrics)
+        else:
+            self.app.router.add_get("/metrics", self.metrics)
 
     @property
     def bot(self) -> LabelBot:
@@ -48,14 +93,27 @@ class WebServer:
         if not self.settings.enabled:
             return
         self._bot = bot
-        self._runner = web.AppRunner(self.app, access_log=None)
+        # No lingering: a request whose body was not read (refused early, or too slow) has its connection closed
+        # right after the answer, instead of aiohttp draining a body that may never come for another 10 s.
+        self._runner = web.AppRunner(self.app, access_log=None, lingering_time=0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1]) if self._runner.addresses else self.settings.port
         log.info("Web server listening on http://%s:%s", self.settings.host, self.port)
+        if self.metrics_app is not None and self.settings.metrics_port is not None:
+            self._metrics_runner = web.AppRunner(self.metrics_app, access_log=None, lingering_time=0)
+            await self._metrics_runner.setup()
+            host = self.settings.metrics_host or self.settings.host
+            await web.TCPSite(self._metrics_runner, host, self.settings.metrics_port).start()
+            addresses = self._metrics_runner.addresses
+            self.metrics_port = int(addresses[0][1]) if addresses else self.settings.metrics_port
+            log.info("Metrics served on http://%s:%s/metrics", host, self.metrics_port)
 
     async def stop(self) -> None:
+        if self._metrics_runner is not None:
+            await self._metrics_runner.cleanup()
+            self._metrics_runner = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -101,7 +159,17 @@ class WebServer:
         return max(0.0, (now - oldest).total_seconds())
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus text format."""
+        """Prometheus text format; 401 without the bearer token when web.metrics_token is set."""
+        token = self.settings.metrics_token
+        if token is not None:
+            given = request.headers.get("Authorization", "")
+            expected = f"Bearer {token.get_secret_value()}"
+            if not hmac.compare_digest(given.encode(), expected.encode()):
+                return web.json_response(
+                    {"ok": False, "error": "a bearer token is required"},
+                    status=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+                )
         bot = self.bot
         if math.isfinite(bot.latency):
             bot.metrics.gateway_latency.set(bot.latency)

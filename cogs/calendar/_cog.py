@@ -15,6 +15,7 @@ from bot.db.base import utcnow
 from bot.interactions import defer, reply
 from bot.permissions import require_moderator
 from bot.web.hooks import hooks
+from bot.web.requests import parse_snowflake
 from cogs.calendar import _service
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
 
     async def feed(self, request: web.Request) -> web.Response:
         """The server's calendar as iCalendar; 404 for a wrong secret, the same as for a server that doesn't exist."""
-        guild_id = int(request.match_info["guild_id"])
+        guild_id = parse_snowflake(request.match_info["guild_id"])
+        if guild_id is None:
+            return web.Response(status=400, text="That is not a server id.")
         secret = request.match_info["secret"]
         async with self.bot.sessionmaker() as session:
             settings = await _service.settings_for_feed(session, guild_id, secret)

@@ -233,7 +233,7 @@ class PostModal(discord.ui.Modal, title="New collab request"):
         )
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error)
+        await handle_interaction_error(interaction, error, source=self)
 
 
 class SkillPicker(OwnedView):

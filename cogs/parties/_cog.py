@@ -113,7 +113,7 @@ class PartyModal(discord.ui.Modal):
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception) -> None:  # type: ignore[override]
         from bot.tree import handle_interaction_error
 
-        await handle_interaction_error(interaction, error)
+        await handle_interaction_error(interaction, error, source=self)
 
 
 class PartiesCog(commands.Cog, name="Parties"):

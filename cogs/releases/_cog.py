@@ -254,10 +254,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
     async def _suggest_cover(self, links: list[LinkInput]) -> tuple[str | None, str | None]:
         """The first OpenGraph image (and title) among the release's first links; nothing if none answers."""
         previews = await asyncio.gather(
-            *(
-                fetch_preview(self.bot.http_session, link.url, self.bot.settings.link_previews)
-                for link in links[:PREVIEW_LINKS]
-            )
+            *(fetch_preview(link.url, self.bot.settings.link_previews) for link in links[:PREVIEW_LINKS])
         )
         for preview in previews:
             if preview is not None and preview.image:

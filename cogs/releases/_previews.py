@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from bot.config import LinkPreviewSettings
 
@@ -77,33 +79,92 @@ def parse_open_graph(html: str, base_url: str) -> tuple[str | None, str | None]:
     return (title[:300] if title else None), image
 
 
-async def _check_address(url: str, allow_private: bool) -> None:
+# Python counts these as global, yet each one reaches an IPv4 address chosen by whoever wrote the address: 6to4
+# (2002::/16) and NAT64 (64:ff9b::/96, local-use 64:ff9b:1::/48) translate to the embedded IPv4 on the way.
+_TRANSLATED_NETWORKS = tuple(
+    ipaddress.ip_network(network) for network in ("2002::/16", "64:ff9b::/96", "64:ff9b:1::/48", "::/96")
+)
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for addresses on the public internet; False for private, loopback, link-local, CGNAT, reserved,
+    multicast, and the IPv6 forms that smuggle an IPv4 address (mapped, 6to4, NAT64)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public_address(address.ipv4_mapped)
+        if any(address in network for network in _TRANSLATED_NETWORKS):
+            return False
+    return address.is_global and not address.is_multicast
+
+
+class AddressRefused(OSError):
+    """The name resolves to an address the bot does not connect to; aiohttp reports it as a connection error."""
+
+
+class PublicAddressResolver(AbstractResolver):
+    """Resolves a name once and hands aiohttp only public addresses, so the connection goes where the check looked.
+
+    Checking a name and then letting aiohttp resolve it again would let a DNS server answer a public address to
+    the check and a private one to the connection (DNS rebinding).
+    """
+
+    def __init__(self) -> None:
+        self._resolver = ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._resolver.resolve(host, port, family)
+        for answer in answers:
+            address = ipaddress.ip_address(answer["host"].split("%", 1)[0])
+            if not is_public_address(address):
+                # One private answer refuses the name: a public page has no reason to point inward too.
+                raise AddressRefused(f"{host} resolves to a private or local address")
+        return answers
+
+    async def close(self) -> None:
+        await self._resolver.close()
+
+
+def _check_address(url: str, allow_private: bool) -> None:
+    """Refuse what is not http(s), and private address literals (aiohttp skips the resolver for those)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise PreviewRefused(f"not an http(s) address: {url}")
     if allow_private:
         return
-    host = parts.hostname
     try:
-        addresses = [ipaddress.ip_address(host)]
+        literal = ipaddress.ip_address(parts.hostname)
     except ValueError:
-        loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(
-            host, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
-        )
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-    for address in addresses:
-        if not address.is_global or address.is_multicast:
-            raise PreviewRefused(f"{host} is a private or local address")
+        return  # a name: the connector's resolver checks what it resolves to
+    if not is_public_address(literal):
+        raise PreviewRefused(f"{parts.hostname} is a private or local address")
 
 
-async def fetch_preview(http: aiohttp.ClientSession, url: str, settings: LinkPreviewSettings) -> LinkPreview | None:
+def preview_session(settings: LinkPreviewSettings) -> aiohttp.ClientSession:
+    """A session whose every connection, redirects included, goes only to public addresses (unless allowed)."""
+    connector = aiohttp.TCPConnector(
+        resolver=None if settings.allow_private_addresses else PublicAddressResolver(),
+        use_dns_cache=False,
+        limit=4,
+    )
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=settings.timeout_seconds), trust_env=False
+    )
+
+
+async def fetch_preview(url: str, settings: LinkPreviewSettings) -> LinkPreview | None:
     """Fetch a page's OpenGraph title and image; None on any failure (a preview never blocks a release)."""
     try:
-        async with asyncio.timeout(settings.timeout_seconds):
+        async with asyncio.timeout(settings.timeout_seconds), preview_session(settings) as http:
             return await _fetch(http, url, settings)
     except PreviewRefused as refusal:
         log.info("Not previewing %s: %s", url, refusal)
+    except aiohttp.ClientConnectorError as error:
+        if isinstance(error.os_error, AddressRefused):
+            log.info("Not previewing %s: %s", url, error.os_error)
+        else:
+            log.info("Could not preview %s: %s", url, error)
     except (TimeoutError, aiohttp.ClientError, OSError, UnicodeError, ValueError) as error:
         log.info("Could not preview %s: %s", url, error)
     return None
@@ -113,7 +174,7 @@ async def _fetch(http: aiohttp.ClientSession, url: str, settings: LinkPreviewSet
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         # Each hop is checked, so a public page cannot redirect the bot into the private network.
-        await _check_address(current, settings.allow_private_addresses)
+        _check_address(current, settings.allow_private_addresses)
         async with http.get(
             current,
             allow_redirects=False,

@@ -394,7 +394,7 @@ class DetailsModal(discord.ui.Modal):
         await send_preview(interaction, release, intro="Saved. Here is the announcement now:")
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error)
+        await handle_interaction_error(interaction, error, source=self)
 
 
 PERSISTENT_ITEMS: tuple[type[_ReleaseButton], ...] = (

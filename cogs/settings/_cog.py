@@ -22,7 +22,7 @@ from bot.jobs import ScheduledJob
 from bot.permissions import moderator_only
 from bot.timeparse import format_dt, zone_choices
 from bot.ui.paginator import Paginator, pages_of_lines
-from bot.web.hooks import rotate_webhook_secret
+from bot.web.hooks import SECRET_ROTATION_GRACE, rotate_webhook_secret
 from cogs.settings._service import (
     CHANNEL_NAMES,
     ROLE_NAMES,
@@ -327,7 +327,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     @settings_group.command(name="webhook-secret")
     @moderator_only()
     async def webhook_secret(self, interaction: discord.Interaction[LabelBot]) -> None:
-        """Make a new secret for signed webhooks (your website or distributor); the old one stops working."""
+        """Make a new secret for signed webhooks (your website or distributor); the old one works 24 more hours."""
         guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
@@ -346,7 +346,8 @@ class SettingsCog(commands.Cog, name="Settings"):
         await reply(
             interaction,
             f"New webhook secret (shown once, keep it safe): ||`{secret}`||\n"
-            f"Sign each request to `/hooks/releases` with it; requests signed with the old secret are now refused.",
+            "Sign each request to `/hooks/releases` with it. Requests signed with the previous secret are still "
+            f"accepted for {SECRET_ROTATION_GRACE.total_seconds() / 3600:.0f} hours, then refused.",
         )
 
     # -- everyone ----------------------------------------------------------------------------------------------

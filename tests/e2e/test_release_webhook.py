@@ -30,14 +30,24 @@ async def website(harness: BotHarness) -> tuple[Label, str, str]:
     return label, f"http://127.0.0.1:{port}/hooks/releases", secret
 
 
+_last_stamp = 0
+
+
+def next_stamp() -> int:
+    """Now, in unix seconds, but later than the last request signed here (an update must be signed later)."""
+    global _last_stamp
+    _last_stamp = max(int(time.time()), _last_stamp + 1)
+    return _last_stamp
+
+
 async def post(url: str, guild_id: int, secret: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     raw = json.dumps(body).encode()
-    stamp = int(time.time())
+    stamp = next_stamp()
     headers = {
         "Content-Type": "application/json",
         "X-Labelbot-Guild": str(guild_id),
         "X-Labelbot-Timestamp": str(stamp),
-        "X-Labelbot-Signature": sign(secret, stamp, raw),
+        "X-Labelbot-Signature": sign(secret, stamp, "releases", raw),
     }
     async with aiohttp.ClientSession() as http, http.post(url, data=raw, headers=headers) as response:
         return response.status, await response.json()
