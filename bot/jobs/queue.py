@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from bot.config import JobSettings
 from bot.db.base import utcnow
 from bot.jobs.context import JobContext, JobFailed, JobHandler, MissedRule
-from bot.jobs.models import JobStatus, ScheduledJob
+from bot.jobs.models import JobStatus, JobWorker, ScheduledJob
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,30 @@ DB_SLOTS = 4
 PRUNE_EVERY = timedelta(hours=1)
 
 _CLAIMABLE_STATUSES = (JobStatus.PENDING, JobStatus.CLAIMED)
+
+HOST = socket.gethostname()[:100]
+# Workers started in this process. A row with this host and pid under another id is an earlier incarnation (a
+# container's bot is pid 1 after every restart), unless it is one of these (tests run several queues in one process).
+_LIVE_HERE: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but alive
+    return True
+
+
+def _proven_dead(worker_id: str, host: str, pid: int) -> bool:
+    """Whether a worker row names a process of this host that is gone, whatever its last beat says."""
+    if host != HOST or worker_id in _LIVE_HERE:
+        return False
+    return pid == os.getpid() or not _pid_alive(pid)
 
 
 @dataclass(frozen=True)
@@ -194,6 +218,10 @@ class JobQueue:
         self.worker_id = (worker_id or default_worker_id())[:100]
         self._concurrency = concurrency
         self._lease = timedelta(seconds=settings.lease_seconds)
+        self._beat_every = timedelta(seconds=settings.heartbeat_seconds)
+        self._dead_after = self._beat_every * settings.dead_after_beats
+        self._started_at = utcnow()
+        self._heart: asyncio.Task[None] | None = None
         self._horizon = max(alarm_horizon, timedelta(seconds=settings.sweep_seconds * 2))
         self._unknown_kind_grace = unknown_kind_grace
         self._handlers: dict[str, _Registration] = {}
@@ -392,9 +420,14 @@ class JobQueue:
         )
         scheduler.start()
         self._scheduler = scheduler
+        _LIVE_HERE.add(self.worker_id)
         try:
+            self._started_at = utcnow()
+            await self._beat()
+            taken = await self._take_over(startup=True)
             armed = await self._arm_from_table()
         except BaseException:
+            _LIVE_HERE.discard(self.worker_id)
             # The database is not there: leave nothing running, so start() can simply be called again.
             scheduler.shutdown(wait=False)
             self._scheduler = None
@@ -410,9 +443,14 @@ class JobQueue:
             jitter=60,
         )
         self._dispatcher = asyncio.create_task(self._dispatch_forever(), name="labelbot-jobs-dispatcher")
+        self._heart = asyncio.create_task(self._beat_forever(), name="labelbot-jobs-heartbeat")
         self._wake.set()
         log.info(
-            "Job queue %s started: %d alarms armed, %d kinds registered", self.worker_id, armed, len(self._handlers)
+            "Job queue %s started: %d alarms armed, %d kinds registered, %d jobs of earlier workers taken back",
+            self.worker_id,
+            armed,
+            len(self._handlers),
+            taken,
         )
 
     # The timeout bounds only the wait for running handlers; the hand-back afterwards must still happen.
@@ -422,6 +460,10 @@ class JobQueue:
             return
         self._stopping = True
         self._wake.set()
+        if self._heart is not None:
+            self._heart.cancel()
+            await asyncio.gather(self._heart, return_exceptions=True)
+            self._heart = None
         if self._dispatcher is not None:
             await self._dispatcher
             self._dispatcher = None
@@ -443,6 +485,8 @@ class JobQueue:
         released = await self._release_claims()
         if released:
             log.warning("Handed back %d unfinished jobs on shutdown; they run again at the next start", released)
+        await self._retire()
+        _LIVE_HERE.discard(self.worker_id)
         log.info("Job queue %s stopped", self.worker_id)
 
     async def run_due(self) -> int:
@@ -561,11 +605,90 @@ class JobQueue:
     async def _sweep_now(self) -> None:
         # The safety net: rows scheduled by other processes, alarms beyond the horizon, expired leases.
         try:
+            await self._take_over(startup=False)
             await self._fail_unknown_kinds()
             await self._arm_from_table()
         except Exception:
             log.exception("Sweeping the job table failed; the next sweep tries again")
         self._wake.set()
+
+    # -- heartbeats and takeover --------------------------------------------------------------------------------
+
+    async def _beat(self) -> None:
+        now = utcnow()
+        dialect = self._engine.dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(JobWorker).values(
+            id=self.worker_id, host=HOST, pid=os.getpid(), started_at=self._started_at, last_beat=now
+        )
+        # Upserted, not updated: a worker found dead during a long stall comes back with its next beat.
+        await self._write(
+            stmt.on_conflict_do_update(
+                index_elements=[JobWorker.id],
+                set_={"last_beat": stmt.excluded.last_beat, "host": stmt.excluded.host, "pid": stmt.excluded.pid},
+            )
+        )
+
+    async def _beat_forever(self) -> None:
+        interval = self._beat_every.total_seconds()
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            try:
+                await self._beat()
+                await self._take_over(startup=False)
+            except Exception:
+                # A beat missed now and then is harmless: a worker is dead only after several.
+                log.exception("Recording the heartbeat of worker %s failed", self.worker_id)
+
+    async def _retire(self) -> None:
+        try:
+            await self._write(delete(JobWorker).where(JobWorker.id == self.worker_id))
+        except Exception:
+            log.exception(
+                "Removing worker %s from the workers table failed; its beat goes stale instead", self.worker_id
+            )
+
+    async def _take_over(self, *, startup: bool) -> int:
+        """Make the claims of dead workers claimable now, whatever their leases say; return how many.
+
+        A worker is dead when its beat is stale, or when it ran on this host under a pid that is gone. On SQLite (one
+        process per file) a starting process also takes back every claim not held by a worker shown alive here.
+        """
+        now = utcnow()
+        stale = now - self._dead_after
+        async with self._db_slots, self._engine.connect() as connection:
+            workers = (
+                await connection.execute(select(JobWorker.id, JobWorker.host, JobWorker.pid, JobWorker.last_beat))
+            ).all()
+        others = [worker for worker in workers if worker.id != self.worker_id]
+        proven = [worker.id for worker in others if _proven_dead(worker.id, worker.host, worker.pid)]
+        stale_ids = select(JobWorker.id).where(JobWorker.last_beat < stale, JobWorker.id != self.worker_id)
+        holder: ColumnElement[bool]
+        if startup and self._engine.dialect.name == "sqlite":
+            # A second process on one file (unsupported, but tested) is kept alive only when its pid shows it is.
+            alive_here = [
+                worker.id
+                for worker in others
+                if worker.host == HOST and worker.last_beat >= stale and worker.id not in proven
+            ]
+            holder = ScheduledJob.claimed_by.not_in([self.worker_id, *alive_here])
+            gone: ColumnElement[bool] = JobWorker.id.not_in([self.worker_id, *alive_here])
+        else:
+            holder = or_(ScheduledJob.claimed_by.in_(proven), ScheduledJob.claimed_by.in_(stale_ids))
+            gone = or_(JobWorker.id.in_(proven), and_(JobWorker.last_beat < stale, JobWorker.id != self.worker_id))
+        take_back = (
+            update(ScheduledJob)
+            .where(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until > now, holder)
+            .values(lease_until=now, updated_at=now)
+            .returning(ScheduledJob.id, ScheduledJob.claimed_by)
+        )
+        async with self._db_slots, self._engine.begin() as connection:
+            taken = (await connection.execute(take_back)).all()
+            await connection.execute(delete(JobWorker).where(gone))
+        if taken:
+            log.warning("Took back %d jobs of dead workers %s", len(taken), sorted({row.claimed_by for row in taken}))
+            self._wake.set()
+        return len(taken)
 
     async def _fail_unknown_kinds(self) -> None:
         if not self._handlers:
@@ -661,7 +784,8 @@ class JobQueue:
             or_(
                 and_(ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at <= now),
                 # A worker that died mid-run: its lease ran out, so the job is retried rather than lost.
-                and_(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until < now),
+                # (A dead worker's claims are taken back by setting their lease to the moment it was found dead.)
+                and_(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until <= now),
             ),
         )
 
