@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import discord
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import ColumnElement, Executable, Row, and_, delete, event, literal, null, or_, select, update
@@ -76,6 +77,7 @@ class _Registration:
     missed: MissedRule
     grace: timedelta
     max_attempts: int | None
+    time_limit: timedelta | None
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ class _SessionAlarms:
         for job_id in job_ids:
             self.arm.pop(job_id, None)
             self.disarm.add(job_id)
+
+
+class JobTimedOut(Exception):
+    """A handler ran past its kind's time limit."""
 
 
 def default_worker_id() -> str:
@@ -246,13 +252,20 @@ class JobQueue:
         missed: MissedRule = MissedRule.RUN_LATE,
         grace: timedelta = timedelta(minutes=5),
         max_attempts: int | None = None,
+        time_limit: timedelta | None = None,
     ) -> None:
-        """Run `handler` for jobs of `kind`; `missed` says what to do when one is more than `grace` late."""
+        """Run `handler` for jobs of `kind`; `missed` says what to do when one is more than `grace` late.
+
+        A run longer than `time_limit` (default: the jobs.time_limit_seconds setting) is abandoned and retried as a
+        failure, so a handler that hangs cannot hold a worker's slot forever.
+        """
         if kind in self._handlers:
             raise ValueError(f"a handler for job kind {kind!r} is already registered")
         if max_attempts is not None and max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self._handlers[kind] = _Registration(handler, missed, grace, max_attempts)
+        if time_limit is not None and time_limit <= timedelta(0):
+            raise ValueError("time_limit must be positive")
+        self._handlers[kind] = _Registration(handler, missed, grace, max_attempts, time_limit)
         # Jobs of this kind may have come due while it had no handler (a cog being reloaded).
         self._wake.set()
 
@@ -928,18 +941,27 @@ class JobQueue:
             progress=dict(claim.result or {}),
             recorder=record,
         )
+        limit = (registration.time_limit or timedelta(seconds=self._settings.time_limit_seconds)).total_seconds()
+        deadline = asyncio.timeout(limit)
         try:
-            returned = await registration.handler(context)
+            async with deadline:
+                returned = await registration.handler(context)
         except JobFailed as exc:
             log.warning("Job %s (%s) failed for good: %s", claim.id, claim.kind, exc)
             await self._finish(claim, JobStatus.FAILED, error=_describe(exc), result=context.progress or None)
             return
-        except Exception as exc:
+        except Exception as caught:
+            error = _describe(caught)
+            if isinstance(caught, TimeoutError) and deadline.expired():
+                error = _describe(JobTimedOut(f"it ran longer than its time limit of {limit:g} s and was abandoned"))
             if claim.attempts >= max_attempts:
                 log.exception("Job %s (%s) failed on its last attempt (%d)", claim.id, claim.kind, claim.attempts)
-                await self._finish(claim, JobStatus.FAILED, error=_describe(exc), result=context.progress or None)
+                await self._finish(claim, JobStatus.FAILED, error=error, result=context.progress or None)
             else:
                 delay = retry_delay(self._settings.retry_base_seconds, claim.attempts)
+                if isinstance(caught, discord.RateLimited):
+                    # A 429 longer than the client waits out (max_ratelimit_timeout): come back once it has passed.
+                    delay = max(delay, timedelta(seconds=caught.retry_after))
                 log.warning(
                     "Job %s (%s) failed on attempt %d; retrying in %.1f s",
                     claim.id,
@@ -948,7 +970,7 @@ class JobQueue:
                     delay.total_seconds(),
                     exc_info=True,
                 )
-                await self._retry(claim, _describe(exc), utcnow() + delay)
+                await self._retry(claim, error, utcnow() + delay)
             return
         await self._finish(claim, JobStatus.DONE, result=_storable_result(claim, context.progress, returned))
 

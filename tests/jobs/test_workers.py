@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import discord
 import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -211,3 +212,84 @@ async def test_a_starting_process_leaves_alone_a_live_worker_elsewhere_except_on
     else:
         assert (job.status, job.claimed_by) == (JobStatus.CLAIMED, "elsewhere")
         assert job_id not in runs.at
+
+
+# -- time limits -------------------------------------------------------------------------------------------------
+
+
+async def scheduled_now(queue: JobQueue, sessionmaker: Sessions, kind: str) -> int:
+    async with sessionmaker.begin() as session:
+        return (await queue.schedule(session, kind, {}, utcnow())).id
+
+
+async def test_a_handler_past_its_kinds_time_limit_is_abandoned_and_retried_as_a_failure(
+    queue: JobQueue, sessionmaker: Sessions
+) -> None:
+    attempts: list[int] = []
+
+    async def hangs_once(ctx: JobContext) -> dict[str, Any]:
+        attempts.append(ctx.attempt)
+        if ctx.attempt == 1:
+            await asyncio.sleep(3600)  # a REST call that never answers
+        return {"posted": True}
+
+    queue.register(KIND, hangs_once, time_limit=timedelta(seconds=0.2))
+    job_id = await scheduled_now(queue, sessionmaker, KIND)
+
+    async with asyncio.timeout(10):
+        await queue.run_due()
+        async with sessionmaker() as session:
+            job = await session.get(ScheduledJob, job_id)
+            assert job is not None
+            # The slot is free again and the job waits for its retry, with the reason recorded.
+            assert (job.status, job.attempts) == (JobStatus.PENDING, 1)
+            assert "time limit of 0.2 s" in (job.last_error or "")
+        while not await queue.run_due():
+            await asyncio.sleep(0.05)
+    assert attempts == [1, 2]
+    async with sessionmaker() as session:
+        job = await session.get(ScheduledJob, job_id)
+        assert job is not None
+        assert (job.status, job.result) == (JobStatus.DONE, {"posted": True})
+
+
+async def test_the_default_time_limit_fails_a_handler_that_always_hangs(sessionmaker: Sessions) -> None:
+    queue = JobQueue(sessionmaker, fast_settings(time_limit_seconds=0.1, max_attempts=2), worker_id="limited")
+
+    async def hangs(ctx: JobContext) -> None:
+        await asyncio.sleep(3600)
+
+    queue.register(KIND, hangs)
+    job_id = await scheduled_now(queue, sessionmaker, KIND)
+    try:
+        async with asyncio.timeout(10):
+            while True:
+                await queue.run_due()
+                async with sessionmaker() as session:
+                    job = await session.get(ScheduledJob, job_id)
+                    assert job is not None
+                if job.status == JobStatus.FAILED:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await queue.stop(timeout=1)
+    assert job.attempts == 2
+    assert "time limit of 0.1 s" in (job.last_error or "")
+
+
+async def test_a_long_rate_limit_gives_the_worker_back_and_the_job_returns_after_it(
+    queue: JobQueue, sessionmaker: Sessions
+) -> None:
+    async def limited(ctx: JobContext) -> None:
+        # What discord.py raises instead of sleeping when a 429 asks for more than max_ratelimit_timeout.
+        raise discord.RateLimited(600.0)
+
+    queue.register(KIND, limited)
+    job_id = await scheduled_now(queue, sessionmaker, KIND)
+    started = utcnow()
+    await queue.run_due()
+    async with sessionmaker() as session:
+        job = await session.get(ScheduledJob, job_id)
+        assert job is not None
+    assert job.status == JobStatus.PENDING
+    assert job.due_at >= started + timedelta(seconds=600)
