@@ -408,6 +408,15 @@ class JobQueue:
         )
         return list(rows)
 
+    async def workers_alive(self, session: AsyncSession) -> list[JobWorker]:
+        """Return the workers whose heartbeat is recent enough to count them alive, longest running first."""
+        rows = await session.scalars(
+            select(JobWorker)
+            .where(JobWorker.last_beat >= utcnow() - self._dead_after)
+            .order_by(JobWorker.started_at, JobWorker.id)
+        )
+        return list(rows)
+
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def alarm_times(self) -> dict[int, datetime]:
