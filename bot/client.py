@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# discord.py's floor for max_ratelimit_timeout; longer waits come back as a retried job instead.
-MAX_RATELIMIT_WAIT_SECONDS = 30.0
-
 
 def intents() -> discord.Intents:
     """Only what the features need: no members, presences or message content (privileged and costly)."""
@@ -89,9 +86,6 @@ class LabelBot(commands.AutoShardedBot):
             help_command=None,
             guild_ready_timeout=settings.discord.guild_ready_timeout,
             enable_debug_events=False,
-            # A longer 429 raises RateLimited instead of being slept through: a job holding a worker for an hour's
-            # crosspost limit blocks others, so it gives the slot back and the queue runs it again once it has passed.
-            max_ratelimit_timeout=MAX_RATELIMIT_WAIT_SECONDS,
         )
         self.settings = settings
         self.engine = engine
