@@ -124,6 +124,11 @@ class JobSettings(Section):
     max_attempts: int = Field(default=5, ge=1)
     retry_base_seconds: float = Field(default=5.0, gt=0)
     keep_done_days: int = Field(default=30, ge=1)
+    # Each dispatcher beats this often; one silent for dead_after_beats beats is dead and its claims are taken back.
+    heartbeat_seconds: float = Field(default=2.0, gt=0)
+    dead_after_beats: int = Field(default=5, ge=2)
+    # A handler running longer is abandoned and its job retried as a failure (a kind may set its own limit).
+    time_limit_seconds: float = Field(default=60.0, gt=0)
 
 
 class LinkPreviewSettings(Section):

@@ -1,7 +1,7 @@
 """Durable scheduled work: the scheduled_jobs table, the dispatcher that claims it, APScheduler as the alarm clock."""
 
 from bot.jobs.context import JobContext, JobFailed, JobHandler, MissedRule
-from bot.jobs.models import JobStatus, ScheduledJob
+from bot.jobs.models import JobStatus, JobWorker, ScheduledJob
 from bot.jobs.queue import JobQueue
 from bot.jobs.sending import job_nonce, send_once
 
@@ -11,6 +11,7 @@ __all__ = [
     "JobHandler",
     "JobQueue",
     "JobStatus",
+    "JobWorker",
     "MissedRule",
     "ScheduledJob",
     "job_nonce",

@@ -59,3 +59,20 @@ class ScheduledJob(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<ScheduledJob {self.id} {self.kind} key={self.key!r} {self.status} due {self.due_at.isoformat()}>"
+
+
+class JobWorker(Base):
+    """A process running the dispatcher, and its last heartbeat: a stale beat means its claims can be taken at once."""
+
+    __tablename__ = "job_workers"
+
+    # The claimed_by its claims carry.
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Where it runs: a worker on this host whose pid is gone is dead without waiting for its beat to go stale.
+    host: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    last_beat: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<JobWorker {self.id} beat {self.last_beat.isoformat()}>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -88,7 +89,8 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
-        self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE)
+        # A sync of thousands of members runs at the role limit's pace for many minutes; it resumes where it stopped.
+        self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
         self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
         self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
 

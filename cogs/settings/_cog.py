@@ -18,7 +18,7 @@ from bot.errors import InvalidInput
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, reply
-from bot.jobs import ScheduledJob
+from bot.jobs import JobWorker, ScheduledJob
 from bot.permissions import moderator_only
 from bot.timeparse import format_dt, zone_choices
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -289,12 +289,13 @@ class SettingsCog(commands.Cog, name="Settings"):
     @settings_group.command(name="jobs")
     @moderator_only()
     async def jobs(self, interaction: discord.Interaction[LabelBot]) -> None:
-        """Show this server's next scheduled jobs and the ones that failed lately."""
+        """Show this server's next scheduled jobs, the ones that failed lately, and the workers running them."""
         guild = guild_of(interaction)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             pending = await self.bot.jobs.pending_for_guild(session, guild.id, JOBS_SHOWN)
             failed = await self.bot.jobs.failed_for_guild(session, guild.id, JOBS_SHOWN)
+            workers = await self.bot.jobs.workers_alive(session)
         embed = discord.Embed(title="Scheduled jobs", colour=discord.Colour.blurple())
         embed.add_field(
             name="Next up",
@@ -304,6 +305,12 @@ class SettingsCog(commands.Cog, name="Settings"):
         embed.add_field(
             name="Failed in the last 7 days",
             value=_clip("\n".join(_failed_line(job) for job in failed) or "Nothing failed.", 1024),
+            inline=False,
+        )
+        embed.add_field(
+            name="Workers alive",
+            # None alive means scheduled work is not running at all: say so, it is what a moderator must act on.
+            value=_clip("\n".join(_worker_line(w) for w in workers) or "None: scheduled work is not running.", 1024),
             inline=False,
         )
         await reply(interaction, embed=embed)
@@ -384,6 +391,10 @@ def _pending_line(job: ScheduledJob) -> str:
     return (
         f"`{job.kind}` {format_dt(job.due_at, 'F')} ({format_dt(job.due_at, 'R')}){running} · attempts {job.attempts}"
     )
+
+
+def _worker_line(worker: JobWorker) -> str:
+    return f"`{worker.host}` pid {worker.pid} · last beat {format_dt(worker.last_beat, 'R')} · up since {format_dt(worker.started_at, 'R')}"
 
 
 def _failed_line(job: ScheduledJob) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import timedelta
 
 from bot.audit.service import AUDIT_POST
 from bot.db.base import utcnow
 from bot.guilds.service import member_zone
 from bot.jobs import JobContext, JobFailed, JobStatus, ScheduledJob
+from bot.jobs.queue import HOST
 from bot.permissions import MODERATORS_ONLY
 from tests.e2e.helpers import (
     NO_PINGS,
@@ -304,6 +307,12 @@ async def test_jobs_lists_pending_and_failed_work_and_failures_reach_the_mod_log
     assert f"<t:{int(later.timestamp())}:F>" in fields["Next up"]
     assert "`test.hopeless`" in fields["Failed in the last 7 days"]
     assert "the channel is gone" in fields["Failed in the last 7 days"]
+    # The bot's own worker, beating: a moderator sees scheduled work is running, and since when it last said so.
+    async with bot.sessionmaker() as session:
+        (worker,) = await bot.jobs.workers_alive(session)
+    assert f"`{HOST}` pid {os.getpid()}" in fields["Workers alive"]
+    assert re.search(r"last beat <t:\d+:R>", fields["Workers alive"])
+    assert worker.last_beat > utcnow() - timedelta(seconds=10)
 
     async with bot.sessionmaker() as session:
         job = await bot.jobs.get(session, "test:hopeless")

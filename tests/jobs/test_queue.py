@@ -656,7 +656,7 @@ async def test_done_jobs_are_pruned_after_keep_done_days(sessionmaker: Sessions)
 async def test_dense_backlog_is_armed_batch_by_batch_without_the_sweep(
     sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.jobs.queue.ALARM_BATCH", 2)
+    monkeypatch.setattr("bot.jobs.worker.ALARM_BATCH", 2)
     writer = JobQueue(sessionmaker, fast_settings(), worker_id="writer")
     start = utcnow() + timedelta(seconds=1)
     jobs = [await schedule(writer, sessionmaker, "tick", start + timedelta(seconds=0.1 * n)) for n in range(5)]

@@ -1,0 +1,34 @@
+"""Job workers: one row per dispatcher process with its heartbeat, so a dead one's claims come back at once.
+
+Revision ID: 0015_workers
+Revises: 0009
+Create Date: 2026-11-22
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import bot.db.base
+
+revision: str = "0015_workers"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "job_workers",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("host", sa.String(length=100), nullable=False),
+        sa.Column("pid", sa.BigInteger(), nullable=False),
+        sa.Column("started_at", bot.db.base.UTCDateTime(), nullable=False),
+        sa.Column("last_beat", bot.db.base.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_job_workers")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("job_workers")
