@@ -249,7 +249,6 @@ async def _request_change_approval(
     async with bot.sessionmaker() as session:
         settings = await peek_guild_settings(session, release.guild_id)
         posted = await repository.message_of(session, release.id, "announcement")
-        earlier = await repository.message_of(session, release.id, CHANGE_REQUEST)
     channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
     post = await _announcement_post(bot, service.proposed(release), late=release.announced_late)
     where = (
@@ -271,10 +270,22 @@ async def _request_change_approval(
         embed=post.embed,
         view=change_approval_view(release.id, token, post),
     )
+    # The artist may have changed it again while this was posted. Under the release's row lock, so that of two
+    # requests racing here one always sees the other: the current one is remembered and retires the one before;
+    # one already replaced retires itself.
+    retire: tuple[int, int] | None = None
     async with bot.sessionmaker.begin() as session:
-        await repository.remember_message(session, release.id, CHANGE_REQUEST, message.channel.id, message.id)
-    if earlier is not None and earlier.message_id != message.id:
-        await _retire_request(bot, earlier.channel_id, earlier.message_id)
+        current = await session.get(Release, release.id, with_for_update=True)
+        held = current.pending_edit if current is not None else None
+        if held is not None and held.get("token") == token:
+            earlier = await repository.message_of(session, release.id, CHANGE_REQUEST)
+            if earlier is not None and earlier.message_id != message.id:
+                retire = (earlier.channel_id, earlier.message_id)
+            await repository.remember_message(session, release.id, CHANGE_REQUEST, message.channel.id, message.id)
+        elif held is not None:
+            retire = (message.channel.id, message.id)
+    if retire is not None:
+        await _retire_request(bot, *retire)
     return {"message_id": message.id}
 
 
