@@ -33,6 +33,7 @@ ACTION_TITLES: dict[str, str] = {
     "settings.role": "Role setting changed",
     "settings.toggle": "Feature toggled",
     "settings.my_timezone": "Member time zone changed",
+    "settings.limit": "Quota changed",
     "artist.add": "Artist added",
     "artist.edit": "Artist edited",
     "artist.link": "Manager linked",

@@ -92,6 +92,10 @@ class Release(TimestampMixin, Base):
     discussion_thread: Mapped[bool] = mapped_column(default=False)
     thread_id: Mapped[int | None]
     cancelled_at: Mapped[datetime | None]
+    # An artist's change to an announced release, held until a moderator approves it (where the server approves
+    # releases): {"changes": {field: value}, "by": user id, "token": the request's id, "at": ISO time}. The posted
+    # announcement keeps showing the approved version meanwhile.
+    pending_edit: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     artist: Mapped[Artist] = relationship(lazy="raise")
     tracks: Mapped[list[ReleaseTrack]] = relationship(

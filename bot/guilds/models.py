@@ -28,6 +28,8 @@ def guild_defaults() -> dict[str, Any]:
         "collab_expiry_days": 30,
         "collab_max_open": 3,
         "collab_daily_alerts": 5,
+        "collab_daily_posts": 3,
+        "announce_cooldown_minutes": 60,
         "tier_keep_lower": False,
     }
 
@@ -63,6 +65,10 @@ class GuildSettings(TimestampMixin, Base):
     collab_expiry_days: Mapped[int] = mapped_column(default=30)
     collab_max_open: Mapped[int] = mapped_column(default=3)
     collab_daily_alerts: Mapped[int] = mapped_column(default=5)
+    # Collab requests one member may post in 24 hours, closed ones included (posting is what floods the board).
+    collab_daily_posts: Mapped[int] = mapped_column(default=3)
+    # Minutes between two announcements of one artist that an artist's manager may bring about with announce-now.
+    announce_cooldown_minutes: Mapped[int] = mapped_column(default=60)
     tier_keep_lower: Mapped[bool] = mapped_column(default=False)
 
     calendar_secret: Mapped[str | None] = mapped_column(String(64))

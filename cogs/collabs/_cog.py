@@ -144,7 +144,13 @@ class CollabCog(commands.Cog, name="Collabs"):
             lifetime = parse_duration(expires_in) if expires_in else timedelta(days=max(1, settings.collab_expiry_days))
             if lifetime > service.MAX_LIFETIME:
                 raise InvalidInput("A request can stay open for at most a year.")
-            await service.check_may_post(session, guild_id, interaction.user.id, settings.collab_max_open)
+            await service.check_may_post(
+                session,
+                guild_id,
+                interaction.user.id,
+                max_open=settings.collab_max_open,
+                daily_posts=settings.collab_daily_posts,
+            )
             if not settings.collab_approval:
                 await board(self.bot, settings.collab_board_channel_id)
             zone = await member_zone(session, interaction.user.id, guild_id)

@@ -101,7 +101,13 @@ async def submit_post(
     )
     async with bot.sessionmaker.begin() as session:
         settings = await peek_guild_settings(session, context.guild_id)
-        await service.check_may_post(session, context.guild_id, interaction.user.id, settings.collab_max_open)
+        await service.check_may_post(
+            session,
+            context.guild_id,
+            interaction.user.id,
+            max_open=settings.collab_max_open,
+            daily_posts=settings.collab_daily_posts,
+        )
         current = {skill.id for skill in await service.skills(session, context.guild_id)}
         if not set(draft.skill_ids) <= current:
             raise Conflict("One of those skills was just removed from the list; post again.")

@@ -67,6 +67,20 @@ async def request_skill_ids(session: AsyncSession, request_id: int) -> list[int]
     return list(rows)
 
 
+async def posted_since(session: AsyncSession, guild_id: int, poster_id: int, since: datetime) -> list[datetime]:
+    """When the member's requests posted since `since` were made, oldest first (closed and rejected ones too)."""
+    rows = await session.scalars(
+        select(CollabRequest.created_at)
+        .where(
+            CollabRequest.guild_id == guild_id,
+            CollabRequest.poster_id == poster_id,
+            CollabRequest.created_at >= since,
+        )
+        .order_by(CollabRequest.created_at)
+    )
+    return list(rows)
+
+
 async def count_active(session: AsyncSession, guild_id: int, poster_id: int) -> int:
     found = await session.scalar(
         select(func.count())

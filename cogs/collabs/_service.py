@@ -44,6 +44,8 @@ DEFAULT_SKILLS: tuple[str, ...] = (
     "video editor",
     "photographer",
 )
+# The window of the daily posting quota (GuildSettings.collab_daily_posts).
+POSTING_WINDOW = timedelta(hours=24)
 # A select menu holds 25 options; a server's list never outgrows one.
 MAX_SKILLS = 25
 SKILL_NAME_MAX = 50
@@ -286,11 +288,26 @@ def check_draft(
     )
 
 
-async def check_may_post(session: AsyncSession, guild_id: int, poster_id: int, max_open: int) -> None:
+async def check_may_post(
+    session: AsyncSession, guild_id: int, poster_id: int, *, max_open: int, daily_posts: int
+) -> None:
+    """Refuse a member who has as many open requests as the server allows, or posted their day's share already.
+
+    The daily share counts every request made in the last 24 hours, closed ones too: closing and posting again
+    would otherwise ping everyone with the skill over and over.
+    """
     if await repo.count_active(session, guild_id, poster_id) >= max_open:
         raise Conflict(
             f"You already have {max_open} open request{'s' if max_open != 1 else ''}; "
             "close one with /collab close first."
+        )
+    posted = await repo.posted_since(session, guild_id, poster_id, utcnow() - POSTING_WINDOW)
+    if len(posted) >= daily_posts:
+        # The oldest post that keeps the member at their share leaves the window first.
+        again = posted[len(posted) - daily_posts] + POSTING_WINDOW
+        raise Conflict(
+            f"You have posted {len(posted)} collab request{'s' if len(posted) != 1 else ''} in the last 24 hours, "
+            f"as many as this server allows a day; you can post again <t:{int(again.timestamp()) + 1}:R>."
         )
 
 

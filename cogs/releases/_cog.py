@@ -44,9 +44,11 @@ from cogs.releases._render import COLOUR, plain
 from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,
+    edit_form,
     needs_approval,
     preview_parts,
     send_preview,
+    send_saved,
 )
 
 KIND_CHOICES = [app_commands.Choice(name=kind.label, value=kind.value) for kind in ReleaseKind]
@@ -303,7 +305,9 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         if details:
             if any(value is not None for value in (title, when, kind, cover, cover_url, teasers)):
                 raise InvalidInput("Use either the details form or the other options, not both at once.")
-            await interaction.response.send_modal(DetailsModal.for_release(found))
+            async with self.bot.sessionmaker() as session:
+                form = await edit_form(interaction, session, found)
+            await interaction.response.send_modal(form)
             return
         changes = service.ReleaseChanges(
             title=check_title(title) if title is not None else None,
@@ -318,7 +322,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         async with self.bot.sessionmaker.begin() as session:
             current = await service.load_release(session, guild_id, release_id)
             await require_artist_access(interaction, session, current.artist)
-            await service.edit(
+            held = await service.edit(
                 self.bot,
                 session,
                 current,
@@ -327,15 +331,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
                 needs_approval=await needs_approval(interaction, session),
             )
             current = await service.load_release(session, guild_id, release_id)
-        if current.release_status is ReleaseStatus.ANNOUNCED:
-            intro = "Saved; the posted announcement is being updated to match:"
-        elif current.release_status is ReleaseStatus.SCHEDULED:
-            intro = f"Saved and rescheduled for {format_dt(current.release_at, 'F')}:"
-        elif current.release_status is ReleaseStatus.DRAFT:
-            intro = "Saved as a draft; press Schedule to send it (for approval, where the server asks for it):"
-        else:
-            intro = "Saved:"
-        await send_preview(interaction, current, intro=intro)
+        await send_saved(interaction, current, held=held)
 
     @app_commands.command(name="cancel")
     @app_commands.guild_only()
@@ -376,6 +372,9 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
     async def announce_now(self, interaction: discord.Interaction[LabelBot], release: str) -> None:
         """Post a scheduled release's announcement right now instead of at its time.
 
+        Artists' managers wait out the server's announce cooldown between two announcements of one artist;
+        moderators don't.
+
         Args:
             release: The release to announce.
         """
@@ -385,7 +384,16 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         async with self.bot.sessionmaker.begin() as session:
             current = await service.load_release(session, guild_id, release_id)
             await require_artist_access(interaction, session, current.artist)
-            await service.announce_now(self.bot, session, current, actor_id=interaction.user.id)
+            settings = await peek_guild_settings(session, guild_id)
+            await service.announce_now(
+                self.bot,
+                session,
+                current,
+                actor_id=interaction.user.id,
+                cooldown_applies=not is_moderator(
+                    member_of(interaction), settings, self.bot.settings.discord.owner_ids
+                ),
+            )
         await reply(interaction, f"Announcing **{plain(current.title)}** now.", ephemeral=True)
 
     @app_commands.command(name="list")

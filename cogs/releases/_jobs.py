@@ -21,7 +21,7 @@ from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
-from cogs.releases._render import Post, announcement, teaser
+from cogs.releases._render import Post, announcement, plain, teaser
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -210,6 +210,8 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     release = await _load(bot, ctx)
     if release is None:
         return {"skipped": "release gone"}
+    if ctx.payload.get("edit") is not None:
+        return await _request_change_approval(bot, ctx, release, str(ctx.payload["edit"]))
     if release.release_status is not ReleaseStatus.AWAITING_APPROVAL and "messages" not in ctx.progress:
         return {"skipped": release.status}
     async with bot.sessionmaker() as session:
@@ -233,6 +235,76 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     async with bot.sessionmaker.begin() as session:
         await repository.remember_message(session, release.id, "approval", message.channel.id, message.id)
     return {"message_id": message.id}
+
+
+async def _request_change_approval(
+    bot: LabelBot, ctx: JobContext, release: Release, token: str
+) -> dict[str, Any] | None:
+    """Ask the moderators to approve an artist's change of an announced release, showing the post as it would be."""
+    from cogs.releases._views import CHANGE_REQUEST, change_approval_view
+
+    pending = release.pending_edit or {}
+    if pending.get("token") != token and "messages" not in ctx.progress:
+        return {"skipped": "change decided or replaced"}
+    async with bot.sessionmaker() as session:
+        settings = await peek_guild_settings(session, release.guild_id)
+        posted = await repository.message_of(session, release.id, "announcement")
+    channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
+    post = await _announcement_post(bot, service.proposed(release), late=release.announced_late)
+    where = (
+        f" ([posted here](https://discord.com/channels/{release.guild_id}/{posted.channel_id}/{posted.message_id}))"
+        if posted is not None
+        else ""
+    )
+    request = (
+        f"<@{pending.get('by', release.created_by)}> asks to change the {service.held_words(release)} of the "
+        f"announced release **{plain(release.title)}**{where}. The post keeps showing the approved version until "
+        "you approve this; reject it with a reason otherwise."
+    )
+    message = await send_once(
+        channel,
+        ctx,
+        "approval",
+        allowed_mentions=discord.AllowedMentions.none(),
+        content=request[:2000],
+        embed=post.embed,
+        view=change_approval_view(release.id, token, post),
+    )
+    # The artist may have changed it again while this was posted. Under the release's row lock, so that of two
+    # requests racing here one always sees the other: the current one is remembered and retires the one before;
+    # one already replaced retires itself.
+    retire: tuple[int, int] | None = None
+    async with bot.sessionmaker.begin() as session:
+        current = await session.get(Release, release.id, with_for_update=True)
+        held = current.pending_edit if current is not None else None
+        if held is not None and held.get("token") == token:
+            earlier = await repository.message_of(session, release.id, CHANGE_REQUEST)
+            if earlier is not None and earlier.message_id != message.id:
+                retire = (earlier.channel_id, earlier.message_id)
+            await repository.remember_message(session, release.id, CHANGE_REQUEST, message.channel.id, message.id)
+        elif held is not None:
+            retire = (message.channel.id, message.id)
+    if retire is not None:
+        await _retire_request(bot, *retire)
+    return {"message_id": message.id}
+
+
+async def _retire_request(bot: LabelBot, channel_id: int, message_id: int) -> None:
+    """Take the buttons off a request the artist replaced with a newer change (best effort: its clicks are refused)."""
+    channel = bot.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel | discord.Thread):
+        return
+    request = channel.get_partial_message(message_id)
+    try:
+        current = await request.fetch()
+        if current.components:
+            await request.edit(
+                content=f"{current.content}\n\n**Replaced** by a newer change, asked below."[:2000],
+                view=None,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+    except discord.HTTPException:
+        log.warning("Could not retire an earlier change request of release %s", message_id, exc_info=True)
 
 
 async def run_notify(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:

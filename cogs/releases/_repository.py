@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.models import Release, ReleaseMessage, ReleaseStatus
@@ -47,3 +48,20 @@ async def remember_message(session: AsyncSession, release_id: int, part: str, ch
         existing.channel_id = channel_id
         existing.message_id = message_id
     await session.flush()
+
+
+async def announcements_near(
+    session: AsyncSession, artist_id: int, other_than: int, start: datetime, end: datetime
+) -> list[Release]:
+    """The artist's other releases announced after `start`, or scheduled to be announced before `end`."""
+    rows = await session.scalars(
+        select(Release).where(
+            Release.artist_id == artist_id,
+            Release.id != other_than,
+            or_(
+                Release.announced_at > start,
+                and_(Release.status == ReleaseStatus.SCHEDULED, Release.release_at < end),
+            ),
+        )
+    )
+    return list(rows)

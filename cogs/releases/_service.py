@@ -6,10 +6,12 @@ transaction, so a release is never scheduled without being saved, nor saved with
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.models import Artist
@@ -20,6 +22,7 @@ from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
+from cogs.releases import _repository as repository
 from cogs.releases._parsing import LinkInput, TrackInput
 
 if TYPE_CHECKING:
@@ -37,6 +40,17 @@ NO_MOD_LOG = (
     "Releases need a moderator's approval here, but no mod-log channel is set for the request; "
     "ask a moderator to pick one with /settings channel."
 )
+
+
+# What an announced release shows that a change can touch (its time and teasers are past changing), as people say it.
+SHOWN_FIELDS: dict[str, str] = {
+    "title": "title",
+    "kind": "kind",
+    "cover_url": "cover",
+    "description": "description",
+    "links": "links",
+    "tracks": "tracklist",
+}
 
 
 def announce_key(release_id: int) -> str:
@@ -371,11 +385,13 @@ async def edit(
     *,
     actor_id: int,
     needs_approval: bool = False,
-) -> None:
+) -> bool:
     """Change a release: before its time the posts are planned again; after it, the posted message is edited.
 
     With `needs_approval` (the server approves artists' releases and the actor is no moderator), a scheduled
-    release goes back to draft, to be sent for approval again: moderators approve what they saw.
+    release goes back to draft, to be sent for approval again, and a change to an announced one is held for the
+    moderators while the post keeps showing what they approved: moderators approve what fans see. Returns
+    whether the change was held.
     """
     status = release.release_status
     if status is ReleaseStatus.CANCELLED:
@@ -386,6 +402,9 @@ async def edit(
         raise Conflict("This release is already announced, so it has no teasers left to change.")
     if not changes.any():
         raise InvalidInput("Nothing to change: give at least one new value.")
+    if status is ReleaseStatus.ANNOUNCED and needs_approval:
+        await _hold(bot, session, release, changes, actor_id=actor_id)
+        return True
     before = release.snapshot()
     if changes.title is not None:
         release.title = changes.title
@@ -418,13 +437,203 @@ async def edit(
     elif status is ReleaseStatus.ANNOUNCED:
         await _refresh_later(bot, session, release)
     await _audit(bot, session, release, "release.edit", actor_id=actor_id, before=before, after=release.snapshot())
+    return False
 
 
-async def use_suggested_cover(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
-    """Take the cover found on the release's link as its cover."""
+async def use_suggested_cover(
+    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, needs_approval: bool = False
+) -> bool:
+    """Take the cover found on the release's link as its cover (an edit like any other); return whether held."""
     if release.suggested_cover_url is None:
         raise Conflict("There is no suggested cover to use any more.")
-    await edit(bot, session, release, ReleaseChanges(cover_url=release.suggested_cover_url), actor_id=actor_id)
+    return await edit(
+        bot,
+        session,
+        release,
+        ReleaseChanges(cover_url=release.suggested_cover_url),
+        actor_id=actor_id,
+        needs_approval=needs_approval,
+    )
+
+
+# -- changes to an announced release, held for the moderators ----------------------------------------------------
+
+
+def _shown(release: Release) -> dict[str, Any]:
+    """What the posted announcement shows of a release, in the JSON form a held change is kept in."""
+    return {
+        "title": release.title,
+        "kind": release.kind,
+        "cover_url": release.cover_url,
+        "description": release.description,
+        "links": [[link.label, link.url] for link in release.links],
+        "tracks": [[track.title, track.duration_seconds] for track in release.tracks],
+    }
+
+
+def _asked(changes: ReleaseChanges) -> dict[str, Any]:
+    """The values an edit gives, in the form of _shown."""
+    asked: dict[str, Any] = {}
+    if changes.title is not None:
+        asked["title"] = changes.title
+    if changes.kind is not None:
+        asked["kind"] = str(changes.kind)
+    if changes.cover_url is not None:
+        asked["cover_url"] = changes.cover_url
+    if changes.clear_description:
+        asked["description"] = None
+    elif changes.description is not None:
+        asked["description"] = changes.description
+    if changes.links is not None:
+        asked["links"] = [[link.label, link.url] for link in changes.links]
+    if changes.tracks is not None:
+        asked["tracks"] = [[track.title, track.duration_seconds] for track in changes.tracks]
+    return asked
+
+
+def _apply(release: Release, values: dict[str, Any]) -> None:
+    """Set on the release what a held change holds."""
+    if "title" in values:
+        release.title = str(values["title"])
+    if "kind" in values:
+        release.kind = str(ReleaseKind(values["kind"]))
+    if "cover_url" in values:
+        release.cover_url = values["cover_url"]
+        release.suggested_cover_url = None
+    if "description" in values:
+        release.description = values["description"]
+    if "links" in values:
+        _set_links(release, [LinkInput(str(label), str(url)) for label, url in values["links"]])
+    if "tracks" in values:
+        _set_tracks(release, [TrackInput(str(title), seconds) for title, seconds in values["tracks"]])
+
+
+def held_changes(release: Release) -> dict[str, Any]:
+    """The artist's change waiting for approval ({} if none)."""
+    pending = release.pending_edit or {}
+    changes = pending.get("changes")
+    return dict(changes) if isinstance(changes, dict) else {}
+
+
+def held_words(release: Release) -> str:
+    """What the held change touches, as people say it: "title and cover"."""
+    words = [SHOWN_FIELDS[name] for name in SHOWN_FIELDS if name in held_changes(release)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def proposed(release: Release) -> Release:
+    """The release as it would be with its held change: a copy, never stored, for previews and the request.
+
+    Takes a release with its artist, tracks and links loaded.
+    """
+    copy = Release(**{column.key: getattr(release, column.key) for column in Release.__table__.columns})
+    copy.artist = release.artist
+    _set_tracks(copy, [TrackInput(track.title, track.duration_seconds) for track in release.tracks])
+    _set_links(copy, [LinkInput(link.label, link.url) for link in release.links])
+    _apply(copy, held_changes(release))
+    return copy
+
+
+async def _hold(
+    bot: LabelBot, session: AsyncSession, release: Release, changes: ReleaseChanges, *, actor_id: int
+) -> None:
+    """Keep an artist's change of an announced release for the moderators; the post stays as they approved it.
+
+    A second change before they decide is added to the first, and replaces its request.
+    """
+    settings = await peek_guild_settings(session, release.guild_id)
+    if settings.mod_log_channel_id is None:
+        raise NotAllowed(NO_MOD_LOG)
+    shown = _shown(release)
+    held = {**held_changes(release), **_asked(changes)}
+    held = {name: value for name, value in held.items() if value != shown[name]}
+    if not held:
+        raise InvalidInput("The posted announcement already shows exactly that, so there is nothing to approve.")
+    # The token names this version of the change: a moderator's click on an older request can't approve a newer one.
+    token = secrets.token_hex(4)
+    release.pending_edit = {"changes": held, "by": actor_id, "token": token, "at": utcnow().isoformat()}
+    await bot.jobs.schedule(
+        session,
+        APPROVAL,
+        {"release_id": release.id, "edit": token},
+        utcnow(),
+        guild_id=release.guild_id,
+        key=approval_key(release.id),
+    )
+    await session.flush()
+    await _audit(
+        bot,
+        session,
+        release,
+        "release.edit_held",
+        actor_id=actor_id,
+        before=release.snapshot(),
+        after={"held for approval": held_words(release)},
+    )
+
+
+def _held_for_decision(release: Release, token: str) -> dict[str, Any]:
+    """The held change this request is about, or a sentence saying why it can't be decided any more."""
+    pending = release.pending_edit
+    if not pending:
+        raise Conflict("This change was already decided, so there is nothing left to approve or reject.")
+    if pending.get("token") != token:
+        raise Conflict("The artist changed it again since; decide on the newer request instead.")
+    if release.release_status is not ReleaseStatus.ANNOUNCED:
+        raise Conflict(f"This release is {release.release_status.label} now, so the change can't be applied.")
+    return held_changes(release)
+
+
+async def approve_edit(
+    bot: LabelBot, session: AsyncSession, release: Release, *, moderator_id: int, token: str
+) -> None:
+    """A moderator lets an artist's change of an announced release through: it is applied and the post redrawn."""
+    held = _held_for_decision(release, token)
+    before = release.snapshot()
+    words = held_words(release)
+    _apply(release, held)
+    release.pending_edit = None
+    await session.flush()
+    await _refresh_later(bot, session, release)
+    await _audit(
+        bot, session, release, "release.approve_edit", actor_id=moderator_id, before=before, after=release.snapshot()
+    )
+    await notify(
+        bot,
+        session,
+        release,
+        f"Your change of the {words} of **{release.title}** by **{release.artist.name}** was approved; "
+        "the announcement shows it now.",
+    )
+
+
+async def reject_edit(
+    bot: LabelBot, session: AsyncSession, release: Release, *, moderator_id: int, token: str, reason: str
+) -> None:
+    """A moderator turns an artist's change of an announced release down; the post stays as it is."""
+    _held_for_decision(release, token)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("Say why the change is rejected, so the artist can fix it.")
+    words = held_words(release)
+    release.pending_edit = None
+    await session.flush()
+    await _audit(
+        bot,
+        session,
+        release,
+        "release.reject_edit",
+        actor_id=moderator_id,
+        before=release.snapshot(),
+        after={"rejected": words, "reason": reason},
+    )
+    await notify(
+        bot,
+        session,
+        release,
+        f"Your change of the {words} of **{release.title}** by **{release.artist.name}** was not approved: "
+        f"{reason}\nThe announcement stays as it was.",
+    )
 
 
 async def cancel(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> bool:
@@ -439,6 +648,7 @@ async def cancel(bot: LabelBot, session: AsyncSession, release: Release, *, acto
     await _unschedule(bot, session, release.id)
     release.status = str(ReleaseStatus.CANCELLED)
     release.cancelled_at = utcnow()
+    release.pending_edit = None  # nothing left to approve on a cancelled post
     await session.flush()
     if announced:
         await _refresh_later(bot, session, release)
@@ -456,12 +666,47 @@ async def discard(bot: LabelBot, session: AsyncSession, release: Release, *, act
     await session.flush()
 
 
-async def announce_now(bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int) -> None:
-    """Post a scheduled release's announcement now instead of at its time; the teasers left are dropped."""
+async def check_announce_cooldown(session: AsyncSession, release: Release, settings: GuildSettings) -> None:
+    """Refuse announcing now when another announcement of the same artist is closer in time than the cooldown.
+
+    Each announcement pings the artist's fans and the all-releases role; the cooldown keeps those pings apart.
+    Both announcements already out and ones about to go out count (a scheduled one due within the cooldown).
+    """
+    minutes = settings.announce_cooldown_minutes
+    if minutes <= 0:
+        return
+    cooldown = timedelta(minutes=minutes)
+    # One announce-now of an artist at a time, so two at once can't both pass the check (PostgreSQL; SQLite's
+    # single connection already runs one transaction at a time).
+    await session.execute(select(Artist.id).where(Artist.id == release.artist_id).with_for_update())
+    now = utcnow()
+    close = await repository.announcements_near(session, release.artist_id, release.id, now - cooldown, now + cooldown)
+    if not close:
+        return
+    free_at = max(
+        (other.announced_at if other.announced_at is not None else max(other.release_at, now)) + cooldown
+        for other in close
+    )
+    gap = f"{minutes} minutes" if minutes % 60 else f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
+    raise Conflict(
+        f"Announcements of {release.artist.name} go out at least {gap} apart here, so announcing this one now is "
+        f"possible again <t:{int(free_at.timestamp()) + 1}:R>."
+    )
+
+
+async def announce_now(
+    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, cooldown_applies: bool = False
+) -> None:
+    """Post a scheduled release's announcement now instead of at its time; the teasers left are dropped.
+
+    With `cooldown_applies` (an artist's manager, not a moderator) the server's announce cooldown is enforced.
+    """
     if release.release_status is not ReleaseStatus.SCHEDULED:
         if release.release_status is ReleaseStatus.DRAFT:
             raise Conflict("This release is a draft; schedule it first.")
         raise Conflict(f"This release is {release.release_status.label}, so it can't be announced now.")
+    if cooldown_applies:
+        await check_announce_cooldown(session, release, await peek_guild_settings(session, release.guild_id))
     before = release.snapshot()
     release.release_at = utcnow()
     await bot.jobs.cancel_prefix(session, teaser_prefix(release.id))

@@ -16,7 +16,7 @@ from bot.errors import Conflict, NotAllowed
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, member_of, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
-from bot.timeparse import parse_when
+from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
 from cogs.releases import _repository as repository
@@ -31,12 +31,14 @@ from cogs.releases._parsing import (
     parse_links,
     parse_tracklist,
 )
-from cogs.releases._render import Post, announcement, defuse, status_line
+from cogs.releases._render import Post, announcement, defuse, plain, status_line
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
 
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
+# The part under which the request about a held change of an announced release is remembered.
+CHANGE_REQUEST = "approval-change"
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +107,34 @@ async def send_preview(
     await reply(interaction, content[:2000], embeds=embeds, view=view, ephemeral=True)
 
 
+async def send_saved(interaction: discord.Interaction[LabelBot], release: Release, *, held: bool) -> None:
+    """After a member's change: where the release stands now, and the announcement as it is (or would be)."""
+    status = release.release_status
+    shown = release
+    if held:
+        intro = (
+            "Sent to the moderators: the posted announcement keeps showing the approved version until one of them "
+            "approves this change:"
+        )
+        shown = service.proposed(release)
+    elif status is ReleaseStatus.ANNOUNCED:
+        intro = "Saved; the posted announcement is being updated to match:"
+    elif status is ReleaseStatus.SCHEDULED:
+        intro = f"Saved and rescheduled for {format_dt(release.release_at, 'F')}:"
+    elif status is ReleaseStatus.DRAFT:
+        intro = "Saved as a draft; press Schedule to send it (for approval, where the server asks for it):"
+    else:
+        intro = "Saved:"
+    await send_preview(interaction, shown, intro=intro)
+
+
+async def edit_form(interaction: discord.Interaction[LabelBot], session: Any, release: Release) -> DetailsModal:
+    """The details form, filled in with what the member would change: their held change, if one waits."""
+    if release.pending_edit and await needs_approval(interaction, session):
+        return DetailsModal.for_release(service.proposed(release))
+    return DetailsModal.for_release(release)
+
+
 async def _release_for(interaction: discord.Interaction[LabelBot], session: Any, release_id: int) -> Release:
     release = await service.load_release(session, interaction.guild_id or 0, release_id)
     await require_artist_access(interaction, session, release.artist)
@@ -162,7 +192,8 @@ class EditButton(_ReleaseButton, template=r"release:edit:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         async with interaction.client.sessionmaker() as session:
             release = await _release_for(interaction, session, self.release_id)
-        await interaction.response.send_modal(DetailsModal.for_release(release))
+            form = await edit_form(interaction, session, release)
+        await interaction.response.send_modal(form)
 
 
 class DiscardButton(_ReleaseButton, template=r"release:discard:(?P<id>\d+)"):
@@ -187,9 +218,15 @@ class UseCoverButton(_ReleaseButton, template=r"release:cover:(?P<id>\d+)"):
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
             release = await _release_for(interaction, session, self.release_id)
-            await service.use_suggested_cover(interaction.client, session, release, actor_id=interaction.user.id)
+            held = await service.use_suggested_cover(
+                interaction.client,
+                session,
+                release,
+                actor_id=interaction.user.id,
+                needs_approval=await needs_approval(interaction, session),
+            )
             release = await service.load_release(session, release.guild_id, release.id)
-        await send_preview(interaction, release, intro="Cover set. Here is the announcement now:")
+        await send_saved(interaction, release, held=held)
 
 
 # -- approval -----------------------------------------------------------------------------------------------------
@@ -200,10 +237,12 @@ async def _require_moderator(interaction: discord.Interaction[LabelBot], session
         raise NotAllowed(MODERATORS_ONLY)
 
 
-async def _close_request(interaction: discord.Interaction[Any], release_id: int, outcome: str) -> None:
+async def _close_request(
+    interaction: discord.Interaction[Any], release_id: int, outcome: str, *, part: str = "approval"
+) -> None:
     """Edit the approval request in the mod log: the outcome in words, no buttons (best effort)."""
     async with interaction.client.sessionmaker() as session:
-        posted = await repository.message_of(session, release_id, "approval")
+        posted = await repository.message_of(session, release_id, part)
     if posted is None:
         return
     channel = interaction.client.get_channel(posted.channel_id)
@@ -276,6 +315,113 @@ class RejectModal(discord.ui.Modal, title="Reject this release"):
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
         await handle_interaction_error(interaction, error)
+
+
+class _HeldChangeButton(_ReleaseButton, template=r"(?!)"):
+    """A button of the request about a held change, keyed `release:<action>:<id>:<token>` (that version of it)."""
+
+    def __init__(self, release_id: int, token: str) -> None:
+        # Past _ReleaseButton's __init__: discord.py checks the custom_id against the template at once.
+        PersistentItem.__init__(
+            self,
+            discord.ui.Button(
+                label=self.label, style=self.style, custom_id=f"release:{self.action}:{release_id}:{token}"
+            ),
+        )
+        self.release_id = release_id
+        self.token = token
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> Any:
+        return cls(int(match["id"]), match["token"])
+
+
+class ApproveChangeButton(_HeldChangeButton, template=r"release:approve-change:(?P<id>\d+):(?P<token>[0-9a-f]{8})"):
+    action = "approve-change"
+    label = "Approve the change"
+    style = discord.ButtonStyle.success
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            await service.approve_edit(
+                interaction.client, session, release, moderator_id=interaction.user.id, token=self.token
+            )
+        await _close_request(
+            interaction,
+            self.release_id,
+            f"**Approved** by {interaction.user.mention}; the announcement shows the change now.",
+            part=CHANGE_REQUEST,
+        )
+        await reply(
+            interaction,
+            f"Approved: the announcement of **{plain(release.title)}** is being updated to show the change.",
+            ephemeral=True,
+        )
+
+
+class RejectChangeButton(_HeldChangeButton, template=r"release:reject-change:(?P<id>\d+):(?P<token>[0-9a-f]{8})"):
+    action = "reject-change"
+    label = "Reject the change"
+    style = discord.ButtonStyle.danger
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        async with interaction.client.sessionmaker() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            if not release.pending_edit or release.pending_edit.get("token") != self.token:
+                raise Conflict("This change was already decided or replaced, so there is nothing to reject here.")
+        await interaction.response.send_modal(RejectChangeModal(self.release_id, self.token))
+
+
+class RejectChangeModal(discord.ui.Modal, title="Reject this change"):
+    reason: discord.ui.TextInput[RejectChangeModal] = discord.ui.TextInput(
+        label="Why? (the artist sees this)",
+        custom_id="reason",
+        style=discord.TextStyle.paragraph,
+        max_length=1000,
+        min_length=3,
+    )
+
+    def __init__(self, release_id: int, token: str) -> None:
+        super().__init__(custom_id=f"release:rejectchangemodal:{release_id}:{token}")
+        self.release_id = release_id
+        self.token = token
+
+    async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
+        await defer(interaction)
+        async with interaction.client.sessionmaker.begin() as session:
+            await _require_moderator(interaction, session)
+            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            await service.reject_edit(
+                interaction.client,
+                session,
+                release,
+                moderator_id=interaction.user.id,
+                token=self.token,
+                reason=self.reason.value,
+            )
+        outcome = f"**Rejected** by {interaction.user.mention}: {defuse(' '.join(self.reason.value.split()))}"
+        await _close_request(interaction, self.release_id, outcome, part=CHANGE_REQUEST)
+        await reply(
+            interaction, "Rejected; the announcement stays as it was, and the artist has been told why.", ephemeral=True
+        )
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        await handle_interaction_error(interaction, error)
+
+
+def change_approval_view(release_id: int, token: str, post: Post) -> discord.ui.View:
+    """Approve / Reject under the request about a held change, after the proposed version's own link buttons."""
+    approve, reject = ApproveChangeButton(release_id, token), RejectChangeButton(release_id, token)
+    approve.row = reject.row = 4
+    view = post.view([approve, reject])
+    assert view is not None
+    return view
 
 
 def approval_view(release_id: int, post: Post) -> discord.ui.View:
@@ -382,7 +528,7 @@ class DetailsModal(discord.ui.Modal):
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
             release = await _release_for(interaction, session, self.release_id)
-            await service.edit(
+            held = await service.edit(
                 interaction.client,
                 session,
                 release,
@@ -391,7 +537,7 @@ class DetailsModal(discord.ui.Modal):
                 needs_approval=await needs_approval(interaction, session),
             )
             release = await service.load_release(session, release.guild_id, release.id)
-        await send_preview(interaction, release, intro="Saved. Here is the announcement now:")
+        await send_saved(interaction, release, held=held)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
         await handle_interaction_error(interaction, error, source=self)
@@ -404,6 +550,8 @@ PERSISTENT_ITEMS: tuple[type[_ReleaseButton], ...] = (
     UseCoverButton,
     ApproveButton,
     RejectButton,
+    ApproveChangeButton,
+    RejectChangeButton,
 )
 
 

@@ -25,11 +25,13 @@ from bot.ui.paginator import Paginator, pages_of_lines
 from bot.web.hooks import SECRET_ROTATION_GRACE, rotate_webhook_secret
 from cogs.settings._service import (
     CHANNEL_NAMES,
+    LIMITS,
     ROLE_NAMES,
     TOGGLE_NAMES,
     check_channel,
     check_role,
     set_channel,
+    set_limit,
     set_member_zone,
     set_role,
     set_timezone,
@@ -43,6 +45,7 @@ ERROR_SHOWN = 150
 
 CHANNEL_CHOICES = [app_commands.Choice(name=CHANNEL_NAMES[kind], value=kind) for kind in CHANNEL_KINDS]
 ROLE_CHOICES = [app_commands.Choice(name=ROLE_NAMES[kind], value=kind) for kind in ROLE_KINDS]
+LIMIT_CHOICES = [app_commands.Choice(name=limit.name.capitalize(), value=key) for key, limit in LIMITS.items()]
 TOGGLE_CHOICES = [app_commands.Choice(name=TOGGLE_NAMES[name], value=name) for name in TOGGLES]
 
 
@@ -137,8 +140,17 @@ def settings_embed(
         name="Collab requests",
         value=(
             f"Expire after {settings.collab_expiry_days} days; at most {settings.collab_max_open} open per member; "
-            f"at most {settings.collab_daily_alerts} alerts per member a day"
+            f"at most {settings.collab_daily_alerts} alerts per member a day; "
+            f"at most {settings.collab_daily_posts} new per member a day"
         ),
+        inline=False,
+    )
+    embed.add_field(
+        name="Announce-now cooldown",
+        value=f"{settings.announce_cooldown_minutes} minutes between two announcements of one artist "
+        "(moderators are exempt)"
+        if settings.announce_cooldown_minutes
+        else "off",
         inline=False,
     )
     embed.add_field(
@@ -285,6 +297,32 @@ class SettingsCog(commands.Cog, name="Settings"):
         state = "on" if enabled else "off"
         label = TOGGLE_NAMES[name.value].capitalize()
         await reply(interaction, f"{label} is {'already ' if not change.changed else 'now '}{state}.")
+
+    @settings_group.command(name="limit")
+    @app_commands.choices(name=LIMIT_CHOICES)
+    @moderator_only()
+    async def limit(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        name: app_commands.Choice[str],
+        value: app_commands.Range[int, 0, 100_000],
+    ) -> None:
+        """Set a quota: collab requests a member may post a day, or the announce-now cooldown of an artist.
+
+        Args:
+            name: Which number to set.
+            value: The new number (for the cooldown, minutes; 0 switches it off).
+        """
+        guild = guild_of(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_limit(self.bot, session, guild.id, interaction.user.id, name.value, value)
+        limit = LIMITS[name.value]
+        what = limit.name.capitalize()
+        if not change.changed:
+            await reply(interaction, f"{what} already is {value}{limit.unit}.")
+            return
+        await reply(interaction, f"{what} is now {value}{limit.unit} (was {change.before}{limit.unit}).")
 
     @settings_group.command(name="jobs")
     @moderator_only()

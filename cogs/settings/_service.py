@@ -38,6 +38,26 @@ TOGGLE_NAMES: dict[str, str] = {
     "tier_keep_lower": "keep lower loyalty tiers",
 }
 
+
+@dataclass(frozen=True)
+class Limit:
+    """A number moderators set: the column keeping it, how people call it, its unit and the values allowed."""
+
+    column: str
+    name: str
+    unit: str
+    low: int
+    high: int
+
+
+# The numbers /settings limit sets; the smallest value of each says what switches it off, where anything does.
+LIMITS: dict[str, Limit] = {
+    "collab_daily_posts": Limit("collab_daily_posts", "daily collab posts per member", "", 1, 100),
+    "announce_cooldown_minutes": Limit(
+        "announce_cooldown_minutes", "announce-now cooldown per artist", " minutes", 0, 7 * 24 * 60
+    ),
+}
+
 _BASE = ("view_channel", "send_messages", "embed_links")
 _THREADS = ("create_public_threads", "send_messages_in_threads", "manage_threads")
 # What the bot needs in each kind of channel to do its job there.
@@ -237,6 +257,30 @@ async def set_toggle(
             target=TOGGLE_NAMES[name],
             before={"enabled": change.before},
             after={"enabled": change.after},
+        )
+    return change
+
+
+async def set_limit(
+    bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, name: str, value: int
+) -> Change:
+    """Set one of the server's numbers (quotas, cooldowns), within what makes sense for it."""
+    limit = LIMITS[name]
+    if not limit.low <= value <= limit.high:
+        raise InvalidInput(f"The {limit.name} has to be between {limit.low} and {limit.high}{limit.unit}.")
+    settings = await get_guild_settings(session, guild_id)
+    change = Change(int(getattr(settings, limit.column)), value)
+    if change.changed:
+        setattr(settings, limit.column, value)
+        await record(
+            bot,
+            session,
+            guild_id=guild_id,
+            actor_id=actor_id,
+            action="settings.limit",
+            target=limit.name,
+            before={"value": change.before},
+            after={"value": change.after},
         )
     return change
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0011_webhooks
 Revises: 0009
-Create Date: 2026-11-21
+Create Date: 2026-12-06
 """
 
 from collections.abc import Sequence

@@ -1,8 +1,8 @@
 """Job workers: one row per dispatcher process with its heartbeat, so a dead one's claims come back at once.
 
-Revision ID: 0015_workers
-Revises: 0009
-Create Date: 2026-11-22
+Revision ID: 0013_workers
+Revises: 0012_quotas
+Create Date: 2026-12-06
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import bot.db.base
 
-revision: str = "0015_workers"
-down_revision: str | None = "0009"
+revision: str = "0013_workers"
+down_revision: str | None = "0012_quotas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
