@@ -129,10 +129,10 @@ async def test_interest_rules(sessionmaker: async_sessionmaker[AsyncSession]) ->
         await service.register_interest(session, request, 2)
         with pytest.raises(Conflict):
             await service.register_interest(session, request, 2)
-        await service.check_may_post(session, GUILD, POSTER, max_open=2)
+        await service.check_may_post(session, GUILD, POSTER, max_open=2, daily_posts=10)
         with pytest.raises(Conflict, match="already have 1 open request"):
-            await service.check_may_post(session, GUILD, POSTER, max_open=1)
+            await service.check_may_post(session, GUILD, POSTER, max_open=1, daily_posts=10)
         service.close(request, status=RequestStatus.CLOSED, actor_id=POSTER, filled_by=None)
         with pytest.raises(Conflict, match="no longer open"):
             await service.register_interest(session, request, 3)
-        await service.check_may_post(session, GUILD, POSTER, max_open=1)
+        await service.check_may_post(session, GUILD, POSTER, max_open=1, daily_posts=10)
