@@ -10,6 +10,7 @@ from discord import app_commands
 from bot.artists import repository
 from bot.artists.models import Artist
 from bot.artists.service import find_artist
+from bot.context import member_context
 from bot.guilds.service import peek_guild_settings
 from bot.permissions import is_moderator
 
@@ -53,8 +54,18 @@ class ArtistTransformer(app_commands.Transformer["LabelBot"]):
 class ManagedArtistTransformer(ArtistTransformer):
     """An artist the member manages; autocomplete offers only those (every artist to moderators).
 
-    The option still accepts any artist's name: whether the member may act for it is the command's check.
+    The option still accepts any artist's name: whether the member may act for it is the command's check. The
+    member's context is loaded in the same session and kept on the interaction, so the command reads nothing again.
     """
+
+    async def transform(self, interaction: discord.Interaction[LabelBot], value: str, /) -> Artist:
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        async with interaction.client.sessionmaker() as session:
+            artist = await find_artist(session, interaction.guild_id, value)
+            if isinstance(interaction.user, discord.Member):
+                await member_context(interaction, session)
+            return artist
 
     async def choose_from(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Artist]:
         assert interaction.guild_id is not None

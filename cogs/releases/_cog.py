@@ -19,10 +19,10 @@ from bot.calendar import CalendarEntry
 from bot.catalog.models import Release, ReleaseKind, ReleaseStatus
 from bot.catalog.queries import artist_upcoming, releases_since, search_releases, upcoming_releases
 from bot.client import LabelBot
+from bot.context import member_context
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import defer, member_of, reply
-from bot.permissions import is_moderator, manages_artist, require_artist_access
+from bot.guilds.service import member_zone
+from bot.interactions import defer, reply
 from bot.timeparse import TimeParseError, describe, format_dt, parse_when
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -45,7 +45,6 @@ from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,
     edit_form,
-    needs_approval,
     preview_parts,
     send_preview,
     send_saved,
@@ -121,12 +120,12 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
     # -- autocomplete -------------------------------------------------------------------------------------------
 
     async def _managed_ids(self, interaction: discord.Interaction[LabelBot], session: AsyncSession) -> list[int] | None:
-        settings = await peek_guild_settings(session, interaction.guild_id or 0)
-        if isinstance(interaction.user, discord.Member) and is_moderator(
-            interaction.user, settings, self.bot.settings.discord.owner_ids
-        ):
+        if not isinstance(interaction.user, discord.Member):
+            return [artist.id for artist in await managed_by(session, interaction.guild_id or 0, interaction.user.id)]
+        context = await member_context(interaction, session)
+        if context.is_moderator:
             return None
-        return [artist.id for artist in await managed_by(session, interaction.guild_id or 0, interaction.user.id)]
+        return sorted(context.managed_artist_ids)
 
     async def _editable_choices(
         self, interaction: discord.Interaction[LabelBot], current: str
@@ -157,8 +156,11 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
     ) -> list[app_commands.Choice[str]]:
         if not current.strip() or interaction.guild_id is None:
             return []
-        async with self.bot.sessionmaker() as session:
-            zone = await member_zone(session, interaction.user.id, interaction.guild_id)
+        if isinstance(interaction.user, discord.Member):
+            zone = (await member_context(interaction)).zone
+        else:
+            async with self.bot.sessionmaker() as session:
+                zone = await member_zone(session, interaction.user.id, interaction.guild_id)
         try:
             parsed = parse_when(current, zone=zone)
         except TimeParseError:
@@ -194,17 +196,14 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
             teasers: Countdown posts before it, e.g. "7d, 1d, 1h", or "none" (default: the server's).
             thread: Open a discussion thread under the announcement.
         """
-        guild_id = interaction.guild_id or 0
-        async with self.bot.sessionmaker() as session:
-            await require_artist_access(interaction, session, artist)
-            settings = await peek_guild_settings(session, guild_id)
-            service.require_announcements(settings)
-            zone = await member_zone(session, interaction.user.id, guild_id)
-            moderator = is_moderator(member_of(interaction), settings, self.bot.settings.discord.owner_ids)
-        if settings.release_approval and not moderator and settings.mod_log_channel_id is None:
+        # Loaded with the artist option, in its session: the command itself reads nothing.
+        context = await member_context(interaction)
+        context.require_artist_access(artist)
+        service.require_announcements(context.settings)
+        if context.release_needs_approval and context.settings.mod_log_channel_id is None:
             raise NotAllowed(service.NO_MOD_LOG)
         clean_title = check_title(title)
-        parsed = parse_when(when, zone=zone)
+        parsed = parse_when(when, zone=context.zone)
         cover_address = _cover(cover, cover_url)
         offsets = parse_teasers(teasers) if teasers is not None else None
         release_kind = ReleaseKind(kind.value) if kind is not None else ReleaseKind.SINGLE
@@ -232,22 +231,24 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
                 tracks=tracks,
                 discussion_thread=thread,
             )
+            # The form is its own interaction, maybe minutes later: its context (and access) is read again, once.
             async with self.bot.sessionmaker.begin() as session:
+                details_context = await member_context(modal_interaction, session)
                 current = await reload_artist(session, artist)
-                await require_artist_access(modal_interaction, session, current)
+                details_context.require_artist_access(current)
                 release = await service.create_draft(
                     self.bot,
                     session,
-                    guild_id=guild_id,
+                    settings=details_context.settings,
                     artist=current,
                     actor_id=modal_interaction.user.id,
                     data=data,
                     suggested_cover_url=suggested_cover,
                     suggested_title=suggested_title,
                 )
-                release = await service.load_release(session, guild_id, release.id)
+                release = await service.load_release(session, details_context.guild_id, release.id)
             assert release.artist_id == artist_id
-            await send_preview(modal_interaction, release)
+            await send_preview(modal_interaction, details_context, release)
 
         await interaction.response.send_modal(
             DetailsModal(title=f"New release: {clean_title}", on_details=with_details)
@@ -299,15 +300,13 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         release_id = service.parse_release_id(release)
         guild_id = interaction.guild_id or 0
         async with self.bot.sessionmaker() as session:
+            context = await member_context(interaction, session)
             found = await service.load_release(session, guild_id, release_id)
-            await require_artist_access(interaction, session, found.artist)
-            zone = await member_zone(session, interaction.user.id, guild_id)
+            context.require_artist_access(found.artist)
         if details:
             if any(value is not None for value in (title, when, kind, cover, cover_url, teasers)):
                 raise InvalidInput("Use either the details form or the other options, not both at once.")
-            async with self.bot.sessionmaker() as session:
-                form = await edit_form(interaction, session, found)
-            await interaction.response.send_modal(form)
+            await interaction.response.send_modal(edit_form(context, found))
             return
         changes = service.ReleaseChanges(
             title=check_title(title) if title is not None else None,
@@ -316,22 +315,23 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
             teaser_offsets_minutes=parse_teasers(teasers) if teasers is not None else None,
         )
         if when is not None:
-            parsed = parse_when(when, zone=zone)
+            parsed = parse_when(when, zone=context.zone)
             changes.release_at, changes.zone = parsed.at, parsed.zone
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             current = await service.load_release(session, guild_id, release_id)
-            await require_artist_access(interaction, session, current.artist)
+            context.require_artist_access(current.artist)
             held = await service.edit(
                 self.bot,
                 session,
                 current,
                 changes,
+                settings=context.settings,
                 actor_id=interaction.user.id,
-                needs_approval=await needs_approval(interaction, session),
+                needs_approval=context.release_needs_approval,
             )
             current = await service.load_release(session, guild_id, release_id)
-        await send_saved(interaction, current, held=held)
+        await send_saved(interaction, context, current, held=held)
 
     @app_commands.command(name="cancel")
     @app_commands.guild_only()
@@ -344,8 +344,9 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         release_id = service.parse_release_id(release)
         guild_id = interaction.guild_id or 0
         async with self.bot.sessionmaker() as session:
+            context = await member_context(interaction, session)
             found = await service.load_release(session, guild_id, release_id)
-            await require_artist_access(interaction, session, found.artist)
+            context.require_artist_access(found.artist)
         if found.release_status is ReleaseStatus.CANCELLED:
             raise Conflict("This release is already cancelled.")
         question = f"Cancel **{plain(found.title)}** by **{plain(found.artist.name)}**? " + (
@@ -358,7 +359,8 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
             return
         async with self.bot.sessionmaker.begin() as session:
             current = await service.load_release(session, guild_id, release_id)
-            await require_artist_access(click, session, current.artist)
+            # The confirming click is a later interaction: access is read again for it.
+            (await member_context(click, session)).require_artist_access(current.artist)
             announced = await service.cancel(self.bot, session, current, actor_id=interaction.user.id)
         text = (
             "Cancelled; the announcement is being marked cancelled."
@@ -382,17 +384,16 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         guild_id = interaction.guild_id or 0
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
+            context = await member_context(interaction, session)
             current = await service.load_release(session, guild_id, release_id)
-            await require_artist_access(interaction, session, current.artist)
-            settings = await peek_guild_settings(session, guild_id)
+            context.require_artist_access(current.artist)
             await service.announce_now(
                 self.bot,
                 session,
                 current,
+                settings=context.settings,
                 actor_id=interaction.user.id,
-                cooldown_applies=not is_moderator(
-                    member_of(interaction), settings, self.bot.settings.discord.owner_ids
-                ),
+                cooldown_applies=not context.is_moderator,
             )
         await reply(interaction, f"Announcing **{plain(current.title)}** now.", ephemeral=True)
 
@@ -424,13 +425,12 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         release_id = service.parse_release_id(release)
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
+            context = await member_context(interaction, session)
             found = await service.load_release(session, interaction.guild_id or 0, release_id)
-            manager = await manages_artist(
-                session, member_of(interaction), found.artist, self.bot.settings.discord.owner_ids
-            )
-            if not manager and found.release_status in (ReleaseStatus.DRAFT, ReleaseStatus.AWAITING_APPROVAL):
-                raise NotFound("There is no such release in this server.")
-            post, embeds, view = await preview_parts(interaction, session, found)
+        manager = context.manages(found.artist)
+        if not manager and found.release_status in (ReleaseStatus.DRAFT, ReleaseStatus.AWAITING_APPROVAL):
+            raise NotFound("There is no such release in this server.")
+        post, embeds, view = preview_parts(context, found)
         if not manager:
             view = post.view()
         await reply(interaction, post.content, embeds=embeds, view=view, ephemeral=True)

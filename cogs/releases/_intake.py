@@ -18,6 +18,7 @@ from bot.artists.repository import active_by_name
 from bot.catalog.models import ReleaseKind
 from bot.db.base import utcnow
 from bot.errors import UserFacingError
+from bot.guilds.service import peek_guild_settings
 from bot.timeparse import TimeParseError, parse_zone
 from bot.web.hooks import Delivery, HookRejected, WebhookDelivery
 from cogs.releases import _parsing as parsing
@@ -114,13 +115,16 @@ def intake(bot: LabelBot) -> Any:
             raise HookRejected([f"artist: there is no artist called {body.artist!r} in this server"])
         # Changes made through the webhook are the bot's own in the audit trail (the sender has no member).
         actor_id = bot.user.id if bot.user else 0
+        settings = await peek_guild_settings(session, delivery.guild_id)
         try:
             earlier = None if delivery.first else await _earlier_release_id(session, delivery)
             if earlier is None:
                 release = await service.create_draft(
-                    bot, session, guild_id=delivery.guild_id, artist=artist, actor_id=actor_id, data=data
+                    bot, session, settings=settings, artist=artist, actor_id=actor_id, data=data
                 )
-                await service.submit(bot, session, release, actor_id=actor_id, actor_is_moderator=True)
+                await service.submit(
+                    bot, session, release, settings=settings, actor_id=actor_id, actor_is_moderator=True
+                )
             else:
                 release = await service.load_release(session, delivery.guild_id, earlier)
                 if release.artist_id != artist.id:
@@ -136,7 +140,7 @@ def intake(bot: LabelBot) -> Any:
                     links=data.links,
                     tracks=data.tracks,
                 )
-                await service.edit(bot, session, release, changes, actor_id=actor_id)
+                await service.edit(bot, session, release, changes, settings=settings, actor_id=actor_id)
         except UserFacingError as error:
             raise HookRejected([f"release: {error}"]) from None
         return {"release_id": release.id, "status": release.status}

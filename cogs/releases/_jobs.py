@@ -16,6 +16,7 @@ import discord
 from bot.catalog.models import Release, ReleaseStatus
 from bot.catalog.queries import get_release
 from bot.db.base import utcnow
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
@@ -53,10 +54,13 @@ async def _channel(bot: LabelBot, channel_id: int | None, what: str) -> discord.
     return channel
 
 
-async def _load(bot: LabelBot, ctx: JobContext) -> Release | None:
+async def _load(bot: LabelBot, ctx: JobContext) -> tuple[Release | None, GuildSettings]:
+    """The job's release and the server's settings, in the handler's one read before it talks to Discord."""
     assert ctx.guild_id is not None
     async with bot.sessionmaker() as session:
-        return await get_release(session, int(ctx.payload["release_id"]), ctx.guild_id)
+        release = await get_release(session, int(ctx.payload["release_id"]), ctx.guild_id)
+        settings = await peek_guild_settings(session, ctx.guild_id)
+    return release, settings
 
 
 async def _post_kwargs(post: Post, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -67,9 +71,7 @@ async def _post_kwargs(post: Post, extra: dict[str, Any] | None = None) -> dict[
     return {**kwargs, **(extra or {})}
 
 
-async def _announcement_post(bot: LabelBot, release: Release, *, late: bool) -> Post:
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
+def _announcement_post(release: Release, settings: GuildSettings, *, late: bool) -> Post:
     return announcement(
         release,
         artist_name=release.artist.name,
@@ -81,16 +83,14 @@ async def _announcement_post(bot: LabelBot, release: Release, *, late: bool) -> 
 
 async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Post the announcement in the announcements channel, once; crosspost it as its own job."""
-    release = await _load(bot, ctx)
+    release, settings = await _load(bot, ctx)
     if release is None:
         return {"skipped": "release gone"}
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
     channel = await _channel(bot, settings.announcements_channel_id, "announcements")
     late = ctx.lateness > ANNOUNCE_LATE_AFTER
-    post = await _announcement_post(bot, release, late=late)
+    post = _announcement_post(release, settings, late=late)
     message = await send_once(
         channel, ctx, "announcement", allowed_mentions=post.allowed_mentions, **await _post_kwargs(post)
     )
@@ -179,13 +179,11 @@ async def run_crosspost(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None
 
 async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Post a silent countdown teaser (no pings, no notification)."""
-    release = await _load(bot, ctx)
+    release, settings = await _load(bot, ctx)
     if release is None:
         return {"skipped": "release gone"}
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
     channel = await _channel(bot, settings.announcements_channel_id, "announcements")
     post = teaser(release, artist_name=release.artist.name)
     message = await send_once(
@@ -207,17 +205,15 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Ask the moderators, in the mod-log channel, to approve or reject an artist's release."""
     from cogs.releases._views import approval_view
 
-    release = await _load(bot, ctx)
+    release, settings = await _load(bot, ctx)
     if release is None:
         return {"skipped": "release gone"}
     if ctx.payload.get("edit") is not None:
-        return await _request_change_approval(bot, ctx, release, str(ctx.payload["edit"]))
+        return await _request_change_approval(bot, ctx, release, settings, str(ctx.payload["edit"]))
     if release.release_status is not ReleaseStatus.AWAITING_APPROVAL and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
     channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
-    post = await _announcement_post(bot, release, late=False)
+    post = _announcement_post(release, settings, late=False)
     request = (
         f"<@{release.created_by}> asks to schedule this release for "
         f"<t:{int(release.release_at.timestamp())}:F>. Approve it, or reject it with a reason."
@@ -238,7 +234,7 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
 
 
 async def _request_change_approval(
-    bot: LabelBot, ctx: JobContext, release: Release, token: str
+    bot: LabelBot, ctx: JobContext, release: Release, settings: GuildSettings, token: str
 ) -> dict[str, Any] | None:
     """Ask the moderators to approve an artist's change of an announced release, showing the post as it would be."""
     from cogs.releases._views import CHANGE_REQUEST, change_approval_view
@@ -247,10 +243,9 @@ async def _request_change_approval(
     if pending.get("token") != token and "messages" not in ctx.progress:
         return {"skipped": "change decided or replaced"}
     async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
         posted = await repository.message_of(session, release.id, "announcement")
     channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
-    post = await _announcement_post(bot, service.proposed(release), late=release.announced_late)
+    post = _announcement_post(service.proposed(release), settings, late=release.announced_late)
     where = (
         f" ([posted here](https://discord.com/channels/{release.guild_id}/{posted.channel_id}/{posted.message_id}))"
         if posted is not None
@@ -325,7 +320,7 @@ async def run_notify(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
 
 async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Bring the posted announcement in line with the release (after an edit or a cancellation)."""
-    release = await _load(bot, ctx)
+    release, settings = await _load(bot, ctx)
     if release is None:
         return {"skipped": "release gone"}
     async with bot.sessionmaker() as session:
@@ -335,7 +330,7 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     channel = await _channel(bot, posted.channel_id, "announcements")
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         raise JobFailed("the announcement is not in a text channel")
-    post = await _announcement_post(bot, release, late=release.announced_late)
+    post = _announcement_post(release, settings, late=release.announced_late)
     view = post.view()
     try:
         await channel.get_partial_message(posted.message_id).edit(

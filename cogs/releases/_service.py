@@ -1,6 +1,7 @@
 """The rules of releases: drafts, approval, scheduling the announcement and teasers, edits and cancellation.
 
-Every change happens in the caller's transaction, records an audit entry and (re)schedules its jobs in that same
+The caller hands in the server's settings it read (with the member's context) and owns the transaction; every
+change happens in it, records an audit entry and (re)schedules its jobs in that same
 transaction, so a release is never scheduled without being saved, nor saved without its posts being planned.
 """
 
@@ -21,7 +22,6 @@ from bot.catalog.queries import get_release
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.guilds.models import GuildSettings
-from bot.guilds.service import peek_guild_settings
 from cogs.releases import _repository as repository
 from cogs.releases._parsing import LinkInput, TrackInput
 
@@ -199,7 +199,7 @@ async def create_draft(
     bot: LabelBot,
     session: AsyncSession,
     *,
-    guild_id: int,
+    settings: GuildSettings,
     artist: Artist,
     actor_id: int,
     data: ReleaseInput,
@@ -207,8 +207,8 @@ async def create_draft(
     suggested_title: str | None = None,
 ) -> Release:
     """Store a checked release as a draft (nothing is scheduled until the member clicks Schedule)."""
-    settings = await peek_guild_settings(session, guild_id)
     require_announcements(settings)
+    guild_id = settings.guild_id
     release = Release(
         guild_id=guild_id,
         artist_id=artist.id,
@@ -286,12 +286,17 @@ async def notify(bot: LabelBot, session: AsyncSession, release: Release, text: s
 
 
 async def submit(
-    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, actor_is_moderator: bool
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    *,
+    settings: GuildSettings,
+    actor_id: int,
+    actor_is_moderator: bool,
 ) -> ReleaseStatus:
     """Schedule a draft, or send it to the moderators when the server requires approval of artists' releases."""
     if release.release_status is not ReleaseStatus.DRAFT:
         raise Conflict(f"This release is already {release.release_status.label}.")
-    settings = await peek_guild_settings(session, release.guild_id)
     require_announcements(settings)
     if release.release_at <= utcnow():
         raise InvalidInput("Its release time has passed; pick a new one with Edit or /release edit.")
@@ -321,12 +326,13 @@ async def submit(
     return release.release_status
 
 
-async def approve(bot: LabelBot, session: AsyncSession, release: Release, *, moderator_id: int) -> None:
+async def approve(
+    bot: LabelBot, session: AsyncSession, release: Release, *, settings: GuildSettings, moderator_id: int
+) -> None:
     """A moderator lets an artist's release go out; it is scheduled (now, if its time has passed meanwhile)."""
     if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
         raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
     before = release.snapshot()
-    settings = await peek_guild_settings(session, release.guild_id)
     require_announcements(settings)
     now = utcnow()
     if release.release_at <= now:
@@ -383,6 +389,7 @@ async def edit(
     release: Release,
     changes: ReleaseChanges,
     *,
+    settings: GuildSettings,
     actor_id: int,
     needs_approval: bool = False,
 ) -> bool:
@@ -403,7 +410,7 @@ async def edit(
     if not changes.any():
         raise InvalidInput("Nothing to change: give at least one new value.")
     if status is ReleaseStatus.ANNOUNCED and needs_approval:
-        await _hold(bot, session, release, changes, actor_id=actor_id)
+        await _hold(bot, session, release, changes, settings=settings, actor_id=actor_id)
         return True
     before = release.snapshot()
     if changes.title is not None:
@@ -433,7 +440,7 @@ async def edit(
         await _unschedule(bot, session, release.id)
         await session.flush()
     elif status is ReleaseStatus.SCHEDULED:
-        await schedule_posts(bot, session, release, await peek_guild_settings(session, release.guild_id))
+        await schedule_posts(bot, session, release, settings)
     elif status is ReleaseStatus.ANNOUNCED:
         await _refresh_later(bot, session, release)
     await _audit(bot, session, release, "release.edit", actor_id=actor_id, before=before, after=release.snapshot())
@@ -441,7 +448,13 @@ async def edit(
 
 
 async def use_suggested_cover(
-    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, needs_approval: bool = False
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    *,
+    settings: GuildSettings,
+    actor_id: int,
+    needs_approval: bool = False,
 ) -> bool:
     """Take the cover found on the release's link as its cover (an edit like any other); return whether held."""
     if release.suggested_cover_url is None:
@@ -451,6 +464,7 @@ async def use_suggested_cover(
         session,
         release,
         ReleaseChanges(cover_url=release.suggested_cover_url),
+        settings=settings,
         actor_id=actor_id,
         needs_approval=needs_approval,
     )
@@ -535,13 +549,18 @@ def proposed(release: Release) -> Release:
 
 
 async def _hold(
-    bot: LabelBot, session: AsyncSession, release: Release, changes: ReleaseChanges, *, actor_id: int
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    changes: ReleaseChanges,
+    *,
+    settings: GuildSettings,
+    actor_id: int,
 ) -> None:
     """Keep an artist's change of an announced release for the moderators; the post stays as they approved it.
 
     A second change before they decide is added to the first, and replaces its request.
     """
-    settings = await peek_guild_settings(session, release.guild_id)
     if settings.mod_log_channel_id is None:
         raise NotAllowed(NO_MOD_LOG)
     shown = _shown(release)
@@ -695,7 +714,13 @@ async def check_announce_cooldown(session: AsyncSession, release: Release, setti
 
 
 async def announce_now(
-    bot: LabelBot, session: AsyncSession, release: Release, *, actor_id: int, cooldown_applies: bool = False
+    bot: LabelBot,
+    session: AsyncSession,
+    release: Release,
+    *,
+    settings: GuildSettings,
+    actor_id: int,
+    cooldown_applies: bool = False,
 ) -> None:
     """Post a scheduled release's announcement now instead of at its time; the teasers left are dropped.
 
@@ -706,7 +731,7 @@ async def announce_now(
             raise Conflict("This release is a draft; schedule it first.")
         raise Conflict(f"This release is {release.release_status.label}, so it can't be announced now.")
     if cooldown_applies:
-        await check_announce_cooldown(session, release, await peek_guild_settings(session, release.guild_id))
+        await check_announce_cooldown(session, release, settings)
     before = release.snapshot()
     release.release_at = utcnow()
     await bot.jobs.cancel_prefix(session, teaser_prefix(release.id))

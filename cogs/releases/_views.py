@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.models import Release, ReleaseStatus
-from bot.errors import Conflict, NotAllowed
-from bot.guilds.service import member_zone, peek_guild_settings
-from bot.interactions import NO_MENTIONS, defer, member_of, reply
-from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
+from bot.context import MemberContext, member_context
+from bot.errors import Conflict
+from bot.interactions import NO_MENTIONS, defer, reply
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
@@ -43,25 +43,12 @@ CHANGE_REQUEST = "approval-change"
 log = logging.getLogger(__name__)
 
 
-async def actor_is_moderator(interaction: discord.Interaction[LabelBot], session: Any) -> bool:
-    settings = await peek_guild_settings(session, interaction.guild_id or 0)
-    return is_moderator(member_of(interaction), settings, interaction.client.settings.discord.owner_ids)
-
-
-async def needs_approval(interaction: discord.Interaction[LabelBot], session: Any) -> bool:
-    """Whether what this member schedules waits for a moderator (the server's toggle, and they are none)."""
-    settings = await peek_guild_settings(session, interaction.guild_id or 0)
-    return settings.release_approval and not await actor_is_moderator(interaction, session)
-
-
 # -- the preview ------------------------------------------------------------------------------------------------
 
 
-async def preview_parts(
-    interaction: discord.Interaction[LabelBot], session: Any, release: Release
-) -> tuple[Post, list[discord.Embed], discord.ui.View | None]:
+def preview_parts(context: MemberContext, release: Release) -> tuple[Post, list[discord.Embed], discord.ui.View | None]:
     """The announcement exactly as it will be posted, a note on where the release stands, and the controls."""
-    settings = await peek_guild_settings(session, release.guild_id)
+    settings = context.settings
     post = announcement(
         release,
         artist_name=release.artist.name,
@@ -72,9 +59,7 @@ async def preview_parts(
     controls: list[discord.ui.Item[Any]] = []
     status = release.release_status
     if status is ReleaseStatus.DRAFT:
-        needs_approval = settings.release_approval and not is_moderator(
-            member_of(interaction), settings, interaction.client.settings.discord.owner_ids
-        )
+        needs_approval = context.release_needs_approval
         note.set_footer(
             text="This is exactly the announcement that will be posted. "
             + (
@@ -99,15 +84,17 @@ async def preview_parts(
 
 
 async def send_preview(
-    interaction: discord.Interaction[LabelBot], release: Release, *, intro: str | None = None
+    interaction: discord.Interaction[LabelBot], context: MemberContext, release: Release, *, intro: str | None = None
 ) -> None:
-    async with interaction.client.sessionmaker() as session:
-        post, embeds, view = await preview_parts(interaction, session, release)
+    """Show the member the release as it will be posted (from what the step already read; no database)."""
+    post, embeds, view = preview_parts(context, release)
     content = post.content if intro is None else f"{intro}\n\n{post.content}"
     await reply(interaction, content[:2000], embeds=embeds, view=view, ephemeral=True)
 
 
-async def send_saved(interaction: discord.Interaction[LabelBot], release: Release, *, held: bool) -> None:
+async def send_saved(
+    interaction: discord.Interaction[LabelBot], context: MemberContext, release: Release, *, held: bool
+) -> None:
     """After a member's change: where the release stands now, and the announcement as it is (or would be)."""
     status = release.release_status
     shown = release
@@ -125,20 +112,24 @@ async def send_saved(interaction: discord.Interaction[LabelBot], release: Releas
         intro = "Saved as a draft; press Schedule to send it (for approval, where the server asks for it):"
     else:
         intro = "Saved:"
-    await send_preview(interaction, shown, intro=intro)
+    await send_preview(interaction, context, shown, intro=intro)
 
 
-async def edit_form(interaction: discord.Interaction[LabelBot], session: Any, release: Release) -> DetailsModal:
+def edit_form(context: MemberContext, release: Release) -> DetailsModal:
     """The details form, filled in with what the member would change: their held change, if one waits."""
-    if release.pending_edit and await needs_approval(interaction, session):
+    if release.pending_edit and context.release_needs_approval:
         return DetailsModal.for_release(service.proposed(release))
     return DetailsModal.for_release(release)
 
 
-async def _release_for(interaction: discord.Interaction[LabelBot], session: Any, release_id: int) -> Release:
-    release = await service.load_release(session, interaction.guild_id or 0, release_id)
-    await require_artist_access(interaction, session, release.artist)
-    return release
+async def _release_for(
+    interaction: discord.Interaction[LabelBot], session: AsyncSession, release_id: int
+) -> tuple[MemberContext, Release]:
+    """The member's context and the release they may act on, read in the step's one session."""
+    context = await member_context(interaction, session)
+    release = await service.load_release(session, context.guild_id, release_id)
+    context.require_artist_access(release.artist)
+    return context, release
 
 
 class _ReleaseButton(PersistentItem[discord.ui.Button[Any]], template=r"(?!)"):
@@ -169,13 +160,14 @@ class ScheduleButton(_ReleaseButton, template=r"release:schedule:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            release = await _release_for(interaction, session, self.release_id)
+            context, release = await _release_for(interaction, session, self.release_id)
             status = await service.submit(
                 interaction.client,
                 session,
                 release,
+                settings=context.settings,
                 actor_id=interaction.user.id,
-                actor_is_moderator=await actor_is_moderator(interaction, session),
+                actor_is_moderator=context.is_moderator,
             )
             when = f"<t:{int(release.release_at.timestamp())}:F>"
         if status is ReleaseStatus.AWAITING_APPROVAL:
@@ -191,9 +183,8 @@ class EditButton(_ReleaseButton, template=r"release:edit:(?P<id>\d+)"):
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         async with interaction.client.sessionmaker() as session:
-            release = await _release_for(interaction, session, self.release_id)
-            form = await edit_form(interaction, session, release)
-        await interaction.response.send_modal(form)
+            context, release = await _release_for(interaction, session, self.release_id)
+        await interaction.response.send_modal(edit_form(context, release))
 
 
 class DiscardButton(_ReleaseButton, template=r"release:discard:(?P<id>\d+)"):
@@ -204,7 +195,7 @@ class DiscardButton(_ReleaseButton, template=r"release:discard:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            release = await _release_for(interaction, session, self.release_id)
+            _, release = await _release_for(interaction, session, self.release_id)
             await service.discard(interaction.client, session, release, actor_id=interaction.user.id)
         await reply(interaction, "Discarded; nothing was scheduled.", ephemeral=True)
 
@@ -217,24 +208,26 @@ class UseCoverButton(_ReleaseButton, template=r"release:cover:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            release = await _release_for(interaction, session, self.release_id)
+            context, release = await _release_for(interaction, session, self.release_id)
             held = await service.use_suggested_cover(
                 interaction.client,
                 session,
                 release,
+                settings=context.settings,
                 actor_id=interaction.user.id,
-                needs_approval=await needs_approval(interaction, session),
+                needs_approval=context.release_needs_approval,
             )
             release = await service.load_release(session, release.guild_id, release.id)
-        await send_saved(interaction, release, held=held)
+        await send_saved(interaction, context, release, held=held)
 
 
 # -- approval -----------------------------------------------------------------------------------------------------
 
 
-async def _require_moderator(interaction: discord.Interaction[LabelBot], session: Any) -> None:
-    if not await actor_is_moderator(interaction, session):
-        raise NotAllowed(MODERATORS_ONLY)
+async def _require_moderator(interaction: discord.Interaction[LabelBot], session: AsyncSession) -> MemberContext:
+    context = await member_context(interaction, session)
+    context.require_moderator()
+    return context
 
 
 async def _close_request(
@@ -264,9 +257,11 @@ class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            await _require_moderator(interaction, session)
+            context = await _require_moderator(interaction, session)
             release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
-            await service.approve(interaction.client, session, release, moderator_id=interaction.user.id)
+            await service.approve(
+                interaction.client, session, release, settings=context.settings, moderator_id=interaction.user.id
+            )
             when = f"<t:{int(release.release_at.timestamp())}:F>"
         await _close_request(
             interaction, self.release_id, f"**Approved** by {interaction.user.mention}; it goes out {when}."
@@ -521,23 +516,23 @@ class DetailsModal(discord.ui.Modal):
             tracks=tracks,
         )
         if self.when.value.strip() != self.when_default:
-            async with interaction.client.sessionmaker() as session:
-                zone = await member_zone(session, interaction.user.id, interaction.guild_id or 0)
-            parsed = parse_when(self.when.value, zone=zone)
+            # Read before deferring, so a time that doesn't parse answers with one sentence; the context is kept.
+            parsed = parse_when(self.when.value, zone=(await member_context(interaction)).zone)
             changes.release_at, changes.zone = parsed.at, parsed.zone
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            release = await _release_for(interaction, session, self.release_id)
+            context, release = await _release_for(interaction, session, self.release_id)
             held = await service.edit(
                 interaction.client,
                 session,
                 release,
                 changes,
+                settings=context.settings,
                 actor_id=interaction.user.id,
-                needs_approval=await needs_approval(interaction, session),
+                needs_approval=context.release_needs_approval,
             )
             release = await service.load_release(session, release.guild_id, release.id)
-        await send_saved(interaction, release, held=held)
+        await send_saved(interaction, context, release, held=held)
 
     async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
         await handle_interaction_error(interaction, error, source=self)
