@@ -18,6 +18,8 @@ from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 
 TIMEOUT = 20.0
+# Dates typed by members are computed from today, so the suite never outlives a hard-coded year.
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def cards(harness: BotHarness) -> list[Any]:
@@ -269,12 +271,12 @@ async def test_attendees_csv_and_list_and_info(labelbot: BotHarness) -> None:
 @pytest.mark.parametrize(
     ("options", "sentence"),
     [
-        ({"repeat": "monthly_date", "start": "2027-01-31 20:00"}, "skip the months"),
+        ({"repeat": "monthly_date", "start": f"{NEXT_YEAR}-01-31 20:00"}, "skip the months"),
         ({"repeat": "weekly", "until": "2020-01-01"}, "before"),
         ({"repeat": "daily", "duration": "30h"}, "run into the next"),
-        ({"until": "2027-06-01"}, "repeating event"),
+        ({"until": f"{NEXT_YEAR}-06-01"}, "repeating event"),
         ({"duration": "25h", "stage": True}, "24 hours"),
-        ({"repeat": "weekly", "count": 3, "until": "2027-06-01"}, "not both"),
+        ({"repeat": "weekly", "count": 3, "until": f"{NEXT_YEAR}-06-01"}, "not both"),
     ],
 )
 async def test_bad_input_is_one_sentence_and_creates_nothing(

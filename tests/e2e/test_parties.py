@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -378,7 +379,7 @@ async def test_a_stage_the_bot_cannot_manage_and_a_full_event_list_are_refused(h
             id=h.fake._ids.next(),
             guild_id=h.guild.id,
             name=f"Someone else's {number}",
-            scheduled_start_time="2030-01-01T00:00:00+00:00",
+            scheduled_start_time=(datetime.now(UTC) + timedelta(days=30)).isoformat(),
             entity_type=3,
         )
     before = await party_state(h, parties)

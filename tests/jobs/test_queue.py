@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -414,7 +414,7 @@ async def test_scheduling_a_done_key_again_runs_it_again_unless_told_not_to(
 async def test_schedule_rejects_a_naive_datetime(queue: JobQueue, sessionmaker: Sessions) -> None:
     async with sessionmaker.begin() as session:
         with pytest.raises(ValueError, match="timezone-aware"):
-            await queue.schedule(session, "x", {}, datetime(2030, 1, 1))
+            await queue.schedule(session, "x", {}, datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1))
 
 
 async def test_missed_while_down_follows_each_kinds_rule(queue: JobQueue, sessionmaker: Sessions) -> None:
