@@ -93,7 +93,7 @@ def _show(value: Any) -> Any:
 async def world(
     request: pytest.FixtureRequest, database_factory: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
-    fake = FakeDiscord()
+    fake = FakeDiscord(check_responses=True)
     await fake.start()
     workdir = Path(tmp_path_factory.mktemp(f"sweep-{request.param}"))
     url = await database_factory.url(str(request.param))
