@@ -381,6 +381,7 @@ async def test_a_stage_the_bot_cannot_manage_and_a_full_event_list_are_refused(h
             name=f"Someone else's {number}",
             scheduled_start_time=(datetime.now(UTC) + timedelta(days=30)).isoformat(),
             entity_type=3,
+            entity_metadata={"location": "Elsewhere"},
         )
     before = await party_state(h, parties)
     reply = await run(h, h.moderator, "party schedule", title="One Too Many", start="in 2 hours", tracklist=TRACKLIST)
@@ -559,6 +560,8 @@ async def test_reminder_dms_respect_the_cap_and_a_closed_dm_is_recorded_and_not_
     from sqlalchemy import update
 
     h = harness
+    # A member with closed DMs: Discord refuses the DM (403/50007); the bot must record it and go on.
+    h.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007, count=1)
     await h.start()
     parties = await set_parties_channel(h)
     first, closed, last = fan(h, "first"), h.fake.add_user("closed", dms_closed=True), fan(h, "last")

@@ -204,6 +204,7 @@ async def test_job_that_keeps_dying_is_failed_instead_of_run_forever(queue: JobQ
     assert "never finished" in failed.last_error
 
 
+@pytest.mark.expect_error_log("Discord said no")
 async def test_failing_job_is_retried_with_backoff_then_failed_with_its_error(
     sessionmaker: Sessions,
 ) -> None:
