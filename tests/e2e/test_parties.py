@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -318,6 +319,39 @@ async def test_cancel_cleans_up_native_event_card_and_tells_who_answered(harness
         assert list(pending) == []
     reply = await run(h, h.moderator, "party cancel", party="1")
     assert "already been cancelled" in reply.content
+
+
+async def test_two_fans_pressing_going_for_the_last_seat_get_one_seat_and_one_waitlist_place(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    first, left, right = fan(h, "first"), fan(h, "left"), fan(h, "right")
+    reply = await run(
+        h, h.moderator, "party schedule", title="Last Seat", start="in 2 hours", tracklist=TRACKLIST, capacity=2
+    )
+    assert "Scheduled" in reply.content, reply.content
+    card = card_of(h, parties)
+    assert "You're going" in (await click(h, first, card, "party:rsvp:going:1")).content
+
+    # One free seat, two presses at the same moment.
+    answers = await asyncio.gather(
+        click(h, left, card, "party:rsvp:going:1"), click(h, right, card, "party:rsvp:going:1")
+    )
+    seated = [a for a in answers if "You're going" in a.content]
+    waiting = [a for a in answers if "waitlist (#1)" in a.content]
+    assert (len(seated), len(waiting)) == (1, 1), [a.content for a in answers]
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        going = list(
+            await session.scalars(
+                select(GatheringRsvp.user_id).where(GatheringRsvp.answer == "going", ~GatheringRsvp.waitlisted)
+            )
+        )
+    assert len(going) == 2, going
+    assert first.id in going
+    await h.wait_until(lambda: field(h.fake.message(card.id), "Going") == "2 / 2 (+1 waiting)", timeout=10)
 
 
 async def party_state(h: BotHarness, parties: FakeChannel) -> dict[str, Any]:
