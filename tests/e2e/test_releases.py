@@ -366,7 +366,7 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     assert [(job.key, job.status) for job in teasers] == [(f"release:{release_id}:teaser:60", "pending")]
 
     answer = await (await label.slash(label.nova, "release announce-now", release=str(release_id))).reply()
-    assert "now" in answer.content
+    assert answer.content == "Announcing **Afterglow** now."
     posted = (await wait_posts(label, 1))[0]
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
     # The discussion thread opens under the announcement.
