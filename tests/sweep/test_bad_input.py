@@ -138,16 +138,18 @@ async def world(
                 victim_role,
                 existing=list(SEED_NAMES),
             )
-            await h.start()
-            world = World(h, targets, member, owner, str(request.param))
+            try:
+                await h.start()
+                world = World(h, targets, member, owner, str(request.param))
 
-            async def on_interaction_failed(interaction: Any, name: str, is_bug: bool) -> None:
-                world.failed[interaction.id] = is_bug
+                async def on_interaction_failed(interaction: Any, name: str, is_bug: bool) -> None:
+                    world.failed[interaction.id] = is_bug
 
-            world.bot.add_listener(on_interaction_failed, "on_interaction_failed")
-            await _seed(world)
-            yield world
-            await h.stop()
+                world.bot.add_listener(on_interaction_failed, "on_interaction_failed")
+                await _seed(world)
+                yield world
+            finally:
+                await h.stop()  # also when a seed fails, or the bot would keep the module's loop busy
     finally:
         await fake.stop()
     # The seeds and every probe ran under the same check as every end-to-end test.
