@@ -95,5 +95,5 @@ def no_error_logged_with_a_traceback(request: pytest.FixtureRequest) -> Iterator
         record for record in collector.records if not any(text in collector.text(record) for text in expected)
     ]
     if unexpected:
-        shown = "\n".join(f"{r.name}: {collector.text(r)[-1500:]}" for r in unexpected)
+        shown = "\n".join(f"{r.name}: {r.getMessage()}\n  ...{collector.text(r)[-1200:]}" for r in unexpected)
         pytest.fail(f"{len(unexpected)} error(s) logged with a traceback:\n{shown}", pytrace=False)
