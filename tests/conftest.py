@@ -97,3 +97,24 @@ def no_error_logged_with_a_traceback(request: pytest.FixtureRequest) -> Iterator
     if unexpected:
         shown = "\n".join(f"{r.name}: {r.getMessage()}\n  ...{collector.text(r)[-1200:]}" for r in unexpected)
         pytest.fail(f"{len(unexpected)} error(s) logged with a traceback:\n{shown}", pytrace=False)
+
+
+# The bad-input sweep's summary: how many probes reached each command. Here, not in tests/sweep/, because the
+# xdist controller loads only this conftest; user_properties travel to it from the workers with each report.
+
+SWEEP_PROBES: dict[str, int] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # user_properties travel from xdist workers to the controller with the report
+    for name, value in report.user_properties:
+        if name == "sweep_probes" and isinstance(value, dict):
+            SWEEP_PROBES.update(value)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not SWEEP_PROBES:
+        return
+    terminalreporter.write_sep("-", f"bad-input sweep: probes that reached each command ({len(SWEEP_PROBES)} commands)")
+    for command, count in sorted(SWEEP_PROBES.items()):
+        terminalreporter.write_line(f"{count:4d}  {command}")
