@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_DOWN = "The bot can't reach its database right now, so nothing was changed. Please try again in a minute."
 MEMBER_NOT_HERE = "That member isn't in this server."
+DISCORD_DOWN = "Discord had a problem on its side just now, so I couldn't finish that. Please try again in a minute."
 
 
 class LabelTree(app_commands.CommandTree["LabelBot"]):
@@ -52,6 +53,9 @@ def user_message(error: BaseException) -> str | None:
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):
         return TryAgainLater(DATABASE_DOWN).message
+    if isinstance(error, discord.DiscordServerError):
+        # A 5xx from Discord is an outage on its side, not a bug here: features undo what they started.
+        return TryAgainLater(DISCORD_DOWN).message
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} seconds."
     if isinstance(error, app_commands.NoPrivateMessage):

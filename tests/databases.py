@@ -24,7 +24,9 @@ def postgres_base_url() -> str | None:
 
 
 def backends() -> list[str]:
-    """The backends this run covers: always SQLite, PostgreSQL when configured."""
+    """The backends this run covers: always SQLite, PostgreSQL when configured (required with the CI switch)."""
+    if os.environ.get("LABELBOT_TEST_REQUIRE_POSTGRES") == "1" and not postgres_base_url():
+        raise RuntimeError(f"LABELBOT_TEST_REQUIRE_POSTGRES=1 but {POSTGRES_ENV} is not set")
     return ["sqlite", "postgres"] if postgres_base_url() else ["sqlite"]
 
 

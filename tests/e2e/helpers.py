@@ -84,3 +84,46 @@ async def audit_posts_done(harness: BotHarness, count: int) -> bool:
 
 def embed_fields(reply: FakeReply, index: int = 0) -> dict[str, str]:
     return {field["name"]: field["value"] for field in reply.embeds[index].get("fields", [])}
+
+
+SETTLED = (JobStatus.DONE, JobStatus.CANCELLED)
+
+
+async def jobs_with_key(database_url: str, prefix: str) -> list[ScheduledJob]:
+    """The job rows whose key starts with `prefix`, read on a connection of the test's own (the bot may be down)."""
+    from bot.db import create_engine, create_sessionmaker
+
+    engine = create_engine(database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            rows = await session.scalars(
+                select(ScheduledJob).where(ScheduledJob.key.startswith(prefix)).order_by(ScheduledJob.id)
+            )
+            return list(rows)
+    finally:
+        await engine.dispose()
+
+
+async def wait_jobs_settled(harness: BotHarness, prefix: str, *, timeout: float = 30.0) -> list[ScheduledJob]:
+    """Wait until every job keyed `prefix...` is done or cancelled (there must be at least one)."""
+
+    async def settled() -> bool:
+        rows = await jobs_with_key(harness.database_url, prefix)
+        return bool(rows) and all(row.status in SETTLED for row in rows)
+
+    await harness.wait_until(settled, timeout=timeout, interval=0.1)
+    return await jobs_with_key(harness.database_url, prefix)
+
+
+async def sweep_once(harness: BotHarness) -> None:
+    """One pass of the job engine's safety net, and a run of whatever it finds due: a duplicate would post now."""
+    jobs = running(harness).jobs
+    await jobs._sweep_now()
+    await jobs.run_due()
+
+
+async def nothing_more_happens(harness: BotHarness, prefix: str) -> list[ScheduledJob]:
+    """The fact that shows no duplicate or early post can still come: the jobs settled, then a sweep ran."""
+    rows = await wait_jobs_settled(harness, prefix)
+    await sweep_once(harness)
+    return rows

@@ -17,9 +17,22 @@ from cogs.calendar._service import build_feed
 from tests.harness import BotHarness, free_port
 
 URL = re.compile(r"<(http://[^>]+\.ics)>")
-RELEASE_AT = datetime(2031, 3, 6, 23, 0, tzinfo=UTC)
-# 20:00 in Berlin in winter (UTC+1), the first of a weekly series that crosses the March DST change.
-SESSION_AT = datetime(2031, 3, 14, 19, 0, tzinfo=UTC)
+# Two years ahead of today: the feed lists what is upcoming, and the test must not expire.
+FEED_YEAR = datetime.now(UTC).year + 2
+RELEASE_AT = datetime(FEED_YEAR, 3, 6, 23, 0, tzinfo=UTC)
+
+
+def _second_or_third_friday_of_march(year: int) -> datetime:
+    """20:00 in Berlin in winter (UTC+1) on the Friday between 11 and 17 March.
+
+    Three weeks later is 1-7 April, after Europe's last-Sunday-of-March change to summer time.
+    """
+    day = datetime(year, 3, 11, 19, 0, tzinfo=UTC)
+    return day + timedelta(days=(4 - day.weekday()) % 7)
+
+
+# The first of a weekly series that crosses the March DST change.
+SESSION_AT = _second_or_third_friday_of_march(FEED_YEAR)
 
 
 async def label_entries(session: AsyncSession, guild_id: int, since: datetime) -> list[CalendarEntry]:
@@ -98,7 +111,7 @@ async def test_feed_has_the_entries_with_correct_times_and_rules(harness: BotHar
     excluded = {value.dt for exdate in [session["EXDATE"]] for value in exdate.dts}
     shown = [moment for moment in starts if moment not in excluded]
     assert [moment.astimezone(ZoneInfo("Europe/Berlin")).hour for moment in shown] == [20, 20, 20]
-    assert shown[-1].astimezone(UTC) == datetime(2031, 4, 4, 18, 0, tzinfo=UTC)  # summer time by then
+    assert shown[-1].astimezone(UTC) == SESSION_AT + timedelta(days=21, hours=-1)  # summer time by then
     assert "VTIMEZONE" in body.decode()
 
 

@@ -245,6 +245,8 @@ async def test_forum_board_tags_alerts_and_introductions(harness: BotHarness) ->
 async def test_text_board_daily_cap_closed_dms_and_close(harness: BotHarness) -> None:
     world = World(harness, ChannelType.text)
     eve = world.member("eve", dms_closed=True)
+    # A member with closed DMs: Discord refuses the DM (403/50007); the bot must record it and go on.
+    harness.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007)
     fay = world.member("fay")
     await harness.start()
     await world.configure(collab_daily_alerts=1)
@@ -475,6 +477,8 @@ async def test_tag_limit_and_poster_with_closed_dms(harness: BotHarness) -> None
     world = World(harness, ChannelType.forum)
     world.board.available_tags = [world.fake._make_tag(f"tag {n}") for n in range(19)]
     zed = world.member("zed", dms_closed=True)
+    # A member with closed DMs: Discord refuses the DM (403/50007); the bot must record it and go on.
+    harness.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007)
     await harness.start()
     await world.configure()
     fake = world.fake

@@ -18,6 +18,8 @@ from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 
 TIMEOUT = 20.0
+# Dates typed by members are computed from today, so the suite never outlives a hard-coded year.
+NEXT_YEAR = datetime.now(UTC).year + 1
 
 
 def cards(harness: BotHarness) -> list[Any]:
@@ -171,9 +173,30 @@ async def test_edit_one_occurrence_or_the_series(labelbot: BotHarness) -> None:
 
     # The series: a new title for every occurrence and a smaller capacity; the changed occurrence keeps its own.
     reply = await (
-        await fake.slash(h.guild, h.general, h.moderator, "event edit", event="AMA", scope="series", title="Label AMA")
+        await fake.slash(
+            h.guild,
+            h.general,
+            h.moderator,
+            "event edit",
+            event="AMA",
+            scope="series",
+            title="Label AMA",
+            description="Ask the label anything.",
+            capacity=5,
+        )
     ).reply(timeout=TIMEOUT)
     assert "The series" in reply.content
+    # What members see: the card and the native event carry the series' description and seats, and the
+    # occurrence changed on its own keeps its own title.
+    about = "Ask the label anything."
+    await fake.wait_until(
+        lambda: fake.message(card.id).embeds[0].get("description") == about, TIMEOUT, "the card's description"
+    )
+    shown = card_text(fake.message(card.id))
+    assert "Going **1/5**" in shown, shown
+    assert shown.startswith("AMA (late) |"), shown
+    await fake.wait_until(lambda: native.description == about, TIMEOUT, "the native event's description")
+    assert native.name == "AMA (late)"
     assert h.bot is not None
     async with h.bot.sessionmaker() as session:
         event = await session.scalar(select(CommunityEvent))
@@ -269,12 +292,12 @@ async def test_attendees_csv_and_list_and_info(labelbot: BotHarness) -> None:
 @pytest.mark.parametrize(
     ("options", "sentence"),
     [
-        ({"repeat": "monthly_date", "start": "2027-01-31 20:00"}, "skip the months"),
+        ({"repeat": "monthly_date", "start": f"{NEXT_YEAR}-01-31 20:00"}, "skip the months"),
         ({"repeat": "weekly", "until": "2020-01-01"}, "before"),
         ({"repeat": "daily", "duration": "30h"}, "run into the next"),
-        ({"until": "2027-06-01"}, "repeating event"),
+        ({"until": f"{NEXT_YEAR}-06-01"}, "repeating event"),
         ({"duration": "25h", "stage": True}, "24 hours"),
-        ({"repeat": "weekly", "count": 3, "until": "2027-06-01"}, "not both"),
+        ({"repeat": "weekly", "count": 3, "until": f"{NEXT_YEAR}-06-01"}, "not both"),
     ],
 )
 async def test_bad_input_is_one_sentence_and_creates_nothing(
@@ -428,6 +451,16 @@ async def test_list_pages_through_many_events(labelbot: BotHarness) -> None:
     assert "Session 00" in listing.text
     assert "Session 11" not in listing.text
     assert len(listing.custom_ids) == 3
+
+    # Turning the page shows the rest, and the counter follows.
+    [next_page] = [cid for cid in listing.custom_ids if cid.endswith(":next")]
+    turned = await (await h.fake.click(h.guild, h.general, h.moderator, listing, next_page)).reply(timeout=TIMEOUT)
+    assert "Page 2 of 2" in turned.text
+    assert "Session 11" in turned.text
+    assert "Session 00" not in turned.text
+    assert turned.message is not None
+    labels = [c.get("label") for row in turned.message.components for c in row.get("components", [])]
+    assert labels == ["◀", "2 / 2", "▶"]
 
 
 async def test_an_occurrence_that_ended_while_the_bot_was_down_rolls_on_after_restart(labelbot: BotHarness) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.catalog.models import Release
 from bot.db.base import utcnow
 from bot.web.hooks import rotate_webhook_secret, sign
+from tests.e2e.helpers import nothing_more_happens
 from tests.e2e.test_releases import Label, assert_pings_only, build_label, wait_posts
 from tests.harness import BotHarness, free_port
 
@@ -81,16 +82,21 @@ async def test_a_signed_release_is_announced_at_its_time_and_an_update_edits_it(
 
     status, answer = await post(url, guild_id, secret, body(title="Night Drve"))
     assert status == 200, answer
+    assert label.posts() == [], "announced at once instead of at its time"
     assert answer["result"]["status"] == "scheduled"
     # The distributor corrects the title under the same id: the same release changes, no second one appears.
     status, answer = await post(url, guild_id, secret, body(title="Night Drive"))
     assert status == 200, answer
     assert await releases(label) == 1
 
+    async with label.h.bot.sessionmaker() as session:  # type: ignore[union-attr]
+        release = (await session.scalars(select(Release))).one()
     [announcement] = await wait_posts(label, 1)
+    assert announcement.created_at >= release.release_at, "posted before its time"
     assert "Night Drive" in json.dumps(announcement.embeds)
     assert "Night Drve" not in json.dumps(announcement.embeds)
     assert_pings_only(announcement, {label.fan_role.id, label.all_releases.id})
+    await nothing_more_happens(label.h, f"release:{release.id}:announce")
     assert len(label.posts()) == 1
 
 

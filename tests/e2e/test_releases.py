@@ -21,6 +21,7 @@ from bot.db import create_engine, create_sessionmaker
 from bot.guilds.models import GuildSettings
 from bot.jobs import ScheduledJob
 from cogs.releases import _jobs as release_jobs
+from tests.e2e.helpers import nothing_more_happens, sweep_once, wait_jobs_settled
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeReply, FakeRole
 from tests.harness import BotHarness
 
@@ -264,7 +265,7 @@ async def test_artist_schedules_a_release_that_goes_out_once_exactly_as_previewe
     # Crossposted from the announcement channel.
     await label.h.wait_until(lambda: label.posts()[0].crossposted, timeout=LONG)
     # Exactly once, whatever the sweeps do afterwards.
-    await asyncio.sleep(2.5)
+    await nothing_more_happens(label.h, f"release:{release_id}:announce")
     assert len(label.posts()) == 1
     row = await release_row(label.h, release_id)
     assert row.status == ReleaseStatus.ANNOUNCED
@@ -325,7 +326,11 @@ async def test_cancel_before_the_time_means_nothing_is_posted(label: Label) -> N
     confirm = next(cid for cid in question.custom_ids if cid.startswith("confirm:") and cid.endswith(":yes"))
     await (await label.click(label.nova, question, confirm)).wait_callback()
     await label.h.wait_until(_status_is(label, release_id, ReleaseStatus.CANCELLED), timeout=10)
-    await asyncio.sleep(8)
+    # The time it was due passes, the job stays cancelled, and a sweep after it finds nothing to post.
+    due_at = (await release_row(label.h, release_id)).release_at
+    await label.h.wait_until(lambda: _now() > due_at, timeout=LONG)
+    [announce] = await nothing_more_happens(label.h, f"release:{release_id}:announce")
+    assert announce.status == "cancelled"
     assert label.posts() == []
 
 
@@ -333,18 +338,22 @@ async def test_edit_before_the_time_moves_the_announcement(label: Label) -> None
     preview = await create(label, label.nova, when="in 6 seconds")
     release_id = release_id_of(preview)
     await schedule(label, label.nova, preview)
+    old_time = (await release_row(label.h, release_id)).release_at
     ix = await label.slash(
         label.nova, "release edit", release=str(release_id), when="in 14 seconds", title="Afterglow II"
     )
     answer = await ix.reply()
     assert "rescheduled" in answer.content
     moved = await release_row(label.h, release_id)
-    await asyncio.sleep(9)
+    # The old time passes (and a sweep after it) without a post.
+    await label.h.wait_until(lambda: _now() > old_time, timeout=LONG)
+    await sweep_once(label.h)
     assert label.posts() == [], "the old time passed without a post"
     posted = (await wait_posts(label, 1))[0]
+    assert posted.created_at >= moved.release_at, "posted before the new time"
     assert posted.embeds[0]["title"] == "Afterglow II"
     assert f"<t:{int(moved.release_at.timestamp())}:F>" in str(posted.embeds[0]["fields"])
-    await asyncio.sleep(2)
+    await nothing_more_happens(label.h, f"release:{release_id}:announce")
     assert len(label.posts()) == 1
 
 
@@ -357,7 +366,7 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     assert [(job.key, job.status) for job in teasers] == [(f"release:{release_id}:teaser:60", "pending")]
 
     answer = await (await label.slash(label.nova, "release announce-now", release=str(release_id))).reply()
-    assert "now" in answer.content
+    assert answer.content == "Announcing **Afterglow** now."
     posted = (await wait_posts(label, 1))[0]
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
     # The discussion thread opens under the announcement.
@@ -748,7 +757,9 @@ async def test_killed_before_the_time_and_back_after_it_posts_once_marked_late(h
     assert loop.time() - started < 45
     assert "late" in posted.content.lower()
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
-    await asyncio.sleep(3)
+    # The bot runs in a child process here: wait for its job row, then one of its sweep periods.
+    await wait_jobs_settled(harness, f"release:{release_id}:announce")
+    await asyncio.sleep(float(harness.env()["LABELBOT_JOBS__SWEEP_SECONDS"]) + 0.5)
     assert len(label.posts()) == 1
     assert (await release_row(harness, release_id)).announced_late
 

@@ -52,6 +52,7 @@ async def test_bad_input_gets_one_ephemeral_sentence(harness: BotHarness) -> Non
     assert reply.content == "That date has already passed."
 
 
+@pytest.mark.expect_error_log("Unexpected error in boom")
 async def test_a_bug_gets_an_apology_with_a_reference_and_no_traceback(
     harness: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -68,6 +70,51 @@ class SlowRoute:
     arrived: list[float] = field(default_factory=list)
 
 
+@dataclass
+class _ExpectedRefusal:
+    predicate: Callable[[str, str, str], bool] | None
+    status: int | None
+    code: int | None
+    remaining: int | None  # None: any number
+
+    def takes(self, method: str, path: str, template: str, status: int, code: int | None) -> bool:
+        if self.remaining == 0 or (self.status is not None and status != self.status):
+            return False
+        if self.code is not None and code != self.code:
+            return False
+        if self.predicate is not None and not self.predicate(method, path, template):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
+
+
+def _poll_response(poll: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A poll as Discord answers it: numbered answers, an expiry from the duration, empty results."""
+    if poll is None:
+        return None
+    hours = int(poll.get("duration") or 24)
+    expiry = datetime.now(UTC) + timedelta(hours=hours)
+    return {
+        "question": poll.get("question") or {},
+        "answers": [
+            {"answer_id": number, "poll_media": answer.get("poll_media") or {}}
+            for number, answer in enumerate(poll.get("answers") or [], start=1)
+        ],
+        "expiry": expiry.isoformat(),
+        "allow_multiselect": bool(poll.get("allow_multiselect")),
+        "layout_type": int(poll.get("layout_type") or 1),
+        "results": {"answer_counts": [], "is_finalized": False},
+    }
+
+
+def _route_predicate(route: Callable[[str, str, str], bool] | str | None) -> Callable[[str, str, str], bool] | None:
+    if isinstance(route, str):
+        template = route
+        return lambda m, p, t: t == template
+    return route
+
+
 class FakeDiscord:
     def __init__(
         self,
@@ -103,6 +150,11 @@ class FakeDiscord:
         self.requests: list[RecordedRequest] = []
         self.rejected_requests: list[RecordedRequest] = []
         self.unknown_routes: list[RecordedRequest] = []
+        # Every answer Discord would not have given a correct client: a non-2xx the test neither injected nor
+        # expected (rate-limit 429s aside: those are Discord pacing a correct client), and unknown routes.
+        self.refusals: list[RecordedRequest] = []
+        self.expected_refusals: list[RecordedRequest] = []
+        self._expected: list[_ExpectedRefusal] = []
         self.count_429 = 0
         # self-check: validate the fake's own JSON answers against the spec's response schemas
         self.check_responses = check_responses
@@ -298,6 +350,44 @@ class FakeDiscord:
     def interactions(self) -> list[ix_mod.FakeInteraction]:
         return list(self._interactions.values())
 
+    def expect_refusals(
+        self,
+        route: Callable[[str, str, str], bool] | str | None = None,
+        *,
+        status: int | None = None,
+        code: int | None = None,
+        count: int | None = None,
+    ) -> None:
+        """Mark refusals the test provokes on purpose, so the teardown check lets them pass.
+
+        ``route`` is a route template (``"/channels/{channel_id}/messages"``), a predicate
+        ``(method, path, route_template)`` or None (any route); ``status`` and ``code`` narrow it (e.g. 404 and
+        10008 "Unknown Message"); ``count`` limits how many it covers (default: any number).
+        """
+        self._expected.append(_ExpectedRefusal(_route_predicate(route), status, code, count))
+
+    def _record_refusal(self, rec: RecordedRequest) -> None:
+        code = rec.error.get("code") if isinstance(rec.error, dict) else None
+        template = rec.route or ""
+        if any(e.takes(rec.method, rec.path, template, rec.status, code) for e in self._expected):
+            self.expected_refusals.append(rec)
+        else:
+            self.refusals.append(rec)
+
+    def problems(self) -> list[str]:
+        """What the teardown check fails on: unexpected refusals and the fake's own answers breaking the spec."""
+        lines = [f"refused: {r.method} {r.path} -> {r.status} {json.dumps(r.error)[:300]}" for r in self.refusals]
+        lines += [f"answer breaks the spec: {m} {t}: {p}" for m, t, p in self.response_violations]
+        return lines
+
+    def assert_no_refusals(self) -> None:
+        """Fail on any refusal the test did not inject or expect, any unknown route and any off-spec answer."""
+        problems = self.problems()
+        if problems:
+            raise AssertionError(
+                f"{len(problems)} thing(s) Discord would not have done for a correct bot:\n  " + "\n  ".join(problems)
+            )
+
     def assert_no_rejections(self) -> None:
         if self.rejected_requests:
             lines = [f"  {r.method} {r.path}: {r.error}" for r in self.rejected_requests]
@@ -390,12 +480,7 @@ class FakeDiscord:
         ``route_predicate(method, path, route_template)``; a string matches the route template
         (e.g. ``"/channels/{channel_id}/messages"``); None matches every request.
         """
-        pred: Callable[[str, str, str], bool] | None
-        if isinstance(route_predicate, str):
-            template = route_predicate
-            pred = lambda m, p, t: t == template  # noqa: E731
-        else:
-            pred = route_predicate
+        pred = _route_predicate(route_predicate)
         default = {500: "500: Internal Server Error", 502: "502: Bad Gateway", 503: "503: Service Unavailable"}
         self._failures.append(
             _Failure(pred, status, count, message or default.get(status, f"{status}: injected failure"))
@@ -663,7 +748,7 @@ class FakeDiscord:
             flags=flags,
             tts=bool(body.get("tts")),
             sticker_ids=[str(s) for s in body.get("sticker_ids") or []],
-            poll=body.get("poll"),
+            poll=_poll_response(body.get("poll")),
             message_reference=_message_reference(body.get("message_reference"), channel),
             webhook_id=webhook_id,
             application_id=self.application_id if webhook_id else None,
@@ -723,7 +808,7 @@ class FakeDiscord:
         if "attachments" in body or files:
             msg.attachments = self._build_attachments(body, files or [], msg.channel_id, keep=msg.attachments)
         if "poll" in body and body["poll"] is not None:
-            msg.poll = body["poll"]
+            msg.poll = _poll_response(body["poll"])
         msg.edits += 1
         msg.edited_at = now()
         guild = self._guilds.get(msg.guild_id) if msg.guild_id else None

@@ -138,6 +138,7 @@ class FakeInteraction:
     choices: list[dict[str, Any]] | None = None
     _modal: FakeModal | None = None
     _deferred_ephemeral: bool = False
+    triggered_by: FakeInteraction | None = None  # a modal submit: the interaction that opened the modal
 
     @property
     def followups(self) -> list[FakeReply]:
@@ -299,11 +300,13 @@ async def _send(
     user: FakeUser,
     data: dict[str, Any],
     message: FakeMessage | None = None,
+    triggered_by: FakeInteraction | None = None,
 ) -> FakeInteraction:
     iid, token, payload = _base_payload(fake, ix_type, guild, channel, user, data)
     if message is not None:
         payload["message"] = fake._message_event_payload(message)
     ix = FakeInteraction(fake, iid, token, ix_type, guild, channel, user, data, message=message)
+    ix.triggered_by = triggered_by
     if ix_type == MESSAGE_COMPONENT and message is not None:
         ix.original = message
     fake._interactions[iid] = ix
@@ -687,7 +690,8 @@ async def submit_modal(
     data = {"custom_id": modal.custom_id, "components": components}
     source_msg = modal.source.message if modal.source is not None else None
     ch = _resolve_channel(fake, guild, u, channel)
-    return await _send(fake, MODAL_SUBMIT, guild, ch, u, data, message=source_msg)
+    ix = await _send(fake, MODAL_SUBMIT, guild, ch, u, data, message=source_msg, triggered_by=modal.source)
+    return ix
 
 
 def _strip_none_ids(components: list[dict[str, Any]]) -> None:
@@ -725,6 +729,9 @@ def _interaction_metadata(ix: FakeInteraction) -> dict[str, Any]:
         meta["command_type"] = ix.data.get("type", 1)
     if ix.type == MESSAGE_COMPONENT and ix.message is not None:
         meta["interacted_message_id"] = str(ix.message.id)
+    if ix.type == MODAL_SUBMIT and ix.triggered_by is not None:
+        # Discord names the command or button that opened the modal (required in the spec's response shape)
+        meta["triggering_interaction_metadata"] = _interaction_metadata(ix.triggered_by)
     return meta
 
 

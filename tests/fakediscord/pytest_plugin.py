@@ -4,8 +4,10 @@ Load with ``pytest_plugins = ["tests.fakediscord.pytest_plugin"]``.
 
 ``fake_discord`` starts a fresh FakeDiscord per test, points discord.py at it
 (``Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY``, restored afterwards), and at teardown
-fails the test if any request was rejected with a 400, unless the test is marked
-``@pytest.mark.allow_rejections``. ``@pytest.mark.fake_discord(enforce_rate_limits=True,
+fails the test on anything Discord would not have done for a correct bot: a non-2xx answer the test neither
+injected (``fake.inject_failures``) nor expected (``fake.expect_refusals``), an unknown route, or an answer of
+the fake itself that breaks the spec (``check_responses`` is on). ``@pytest.mark.allow_rejections`` turns the
+check off, for the fake's own tests of its refusals. ``@pytest.mark.fake_discord(enforce_rate_limits=True,
 rate_limit_scale=0.1)`` passes keyword arguments to the FakeDiscord.
 """
 
@@ -22,7 +24,9 @@ from .fake import FakeDiscord
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "allow_rejections: the test expects the fake Discord to reject requests (no teardown assertion)"
+        "markers",
+        "allow_rejections: no teardown check of refusals (the fake's own tests of refusals); "
+        "bot tests mark what they provoke with fake.expect_refusals(...)",
     )
     config.addinivalue_line(
         "markers",
@@ -52,7 +56,8 @@ def discord_py_pointed_at(fake: FakeDiscord) -> Iterator[None]:
 @pytest_asyncio.fixture
 async def fake_discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDiscord]:
     marker = request.node.get_closest_marker("fake_discord")
-    fake = FakeDiscord(**(marker.kwargs if marker else {}))
+    # The fake checks its own answers against the spec in every test: a gap in the fake fails like a bot bug.
+    fake = FakeDiscord(**{"check_responses": True, **(marker.kwargs if marker else {})})
     await fake.start()
     try:
         with discord_py_pointed_at(fake):
@@ -60,4 +65,4 @@ async def fake_discord(request: pytest.FixtureRequest) -> AsyncIterator[FakeDisc
     finally:
         await fake.stop()
     if request.node.get_closest_marker("allow_rejections") is None:
-        fake.assert_no_rejections()
+        fake.assert_no_refusals()

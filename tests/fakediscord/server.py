@@ -4,7 +4,9 @@ Every REST request goes through one pipeline (``handle_rest``), in this order:
 route match (404 + ``unknown_routes``) -> auth (401) -> injected latency and slow routes -> injected failures
 -> rate limits (headers; 429 when enforced) -> body parsing (JSON or multipart with
 ``payload_json``) -> validation (OpenAPI + hand rules; 400/50035 + ``rejected_requests``) ->
-handler. Everything is recorded in ``fake.requests``.
+handler. Everything is recorded in ``fake.requests``; every non-2xx answer that was neither injected nor a
+rate-limit 429, and every unknown route, also in ``fake.refusals`` (or ``fake.expected_refusals`` when the test
+said it expects it with ``fake.expect_refusals``).
 
 Handlers are registered with ``@route(METHOD, TEMPLATE)`` using the spec's own path templates,
 so the validator finds the spec's schema for the route by the same key.
@@ -227,7 +229,10 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
     headers = {k: v for k, v in request.headers.items()}
     rec = RecordedRequest(method, path, None, None, query, 0, headers, started)
 
-    def finish(resp: web.Response, data: Any = None, error: dict[str, Any] | None = None) -> web.Response:
+    def finish(
+        resp: web.Response, data: Any = None, error: dict[str, Any] | None = None, *, asked_for: bool = False
+    ) -> web.Response:
+        """Record the answer. ``asked_for``: the test injected it, or it is Discord pacing a correct client (429)."""
         rec.status = resp.status
         rec.response = data
         rec.response_headers = {k: v for k, v in resp.headers.items()}
@@ -235,6 +240,8 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
         fake.requests.append(rec)
         if resp.status == 400:
             fake.rejected_requests.append(rec)
+        if not 200 <= resp.status < 300 and not asked_for:
+            fake._record_refusal(rec)
         if resp.status == 429:
             fake.count_429 += 1
         fake._notify()
@@ -266,7 +273,7 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
     injected = fake._take_failure(method, path, rdef.template)
     if injected is not None:
         body = {"message": injected.message, "code": 0}
-        return finish(json_response(injected.status, body), body, body)
+        return finish(json_response(injected.status, body), body, body, asked_for=True)
 
     major = params.get(rdef.major, "") if rdef.major else ""
     decision = fake.ratelimiter.check(method, rdef.template, path, major)
@@ -278,7 +285,7 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
         }
         if decision.is_global:
             body["code"] = 0
-        return finish(json_response(429, body, decision.headers), body, body)
+        return finish(json_response(429, body, decision.headers), body, body, asked_for=True)
     rl_headers = decision.headers
 
     try:

@@ -571,6 +571,13 @@ def _emoji_json(key: str) -> dict[str, Any]:
     return {"id": None, "name": key}
 
 
+def _drop_null_emoji_id(item: dict[str, Any]) -> None:
+    """A Unicode emoji comes back as ``{"name": ...}``: the spec's ComponentEmojiResponse has no null id."""
+    emoji = item.get("emoji")
+    if isinstance(emoji, dict) and "id" in emoji and emoji["id"] is None:
+        item["emoji"] = {k: v for k, v in emoji.items() if k != "id"}
+
+
 def assign_component_ids(components: Any) -> list[dict[str, Any]]:
     """Discord numbers every component of a message (``id``, 1..n in tree order) when none is given
     (component reference: "id ... auto populated through increment if not provided")."""
@@ -585,6 +592,11 @@ def assign_component_ids(components: Any) -> list[dict[str, Any]]:
                 while n in used:
                     n = next(counter)
                 c["id"] = n
+            _drop_null_emoji_id(c)
+            if isinstance(c.get("options"), list):
+                c["options"] = [dict(o) for o in c["options"] if isinstance(o, dict)]
+                for option in c["options"]:
+                    _drop_null_emoji_id(option)
             if isinstance(c.get("components"), list):
                 c["components"] = [dict(x) for x in c["components"] if isinstance(x, dict)]
                 fill(c["components"])

@@ -13,6 +13,8 @@ from .conftest import DemoBot, World
 
 
 async def test_role_hierarchy(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    fake_discord.expect_refusals("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", status=403, code=50013)
+    fake_discord.expect_refusals("/guilds/{guild_id}/members/{user_id}/roles/{role_id}", status=404)
     guild = bot.get_guild(world.guild.id)
     admins = world.guild.add_role(
         "Admins", permissions=Permissions.ADMINISTRATOR, position=world.guild.bot_role.position + 1
@@ -44,6 +46,7 @@ async def test_role_hierarchy(fake_discord: FakeDiscord, world: World, bot: Demo
 
 
 async def test_role_crud_and_positions(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    fake_discord.expect_refusals("/guilds/{guild_id}/roles", status=403, code=50013, count=1)
     guild = bot.get_guild(world.guild.id)
     role = await guild.create_role(name="Nova fans", mentionable=True, colour=discord.Colour(0x123456))
     fr = world.guild.role(role.id)
@@ -65,6 +68,7 @@ async def test_role_crud_and_positions(fake_discord: FakeDiscord, world: World, 
 
 
 async def test_member_edit_and_fetch(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    fake_discord.expect_refusals("/guilds/{guild_id}/members/{user_id}", status=403, code=50013, count=1)
     guild = bot.get_guild(world.guild.id)
     member = await guild.fetch_member(world.alice.id)
     assert [r.id for r in member.roles if not r.is_default()] == [world.fans.id]

@@ -18,6 +18,7 @@ async def test_callback_after_deadline_is_unknown_interaction(
     fake_discord: FakeDiscord, world: World, bot: DemoBot
 ) -> None:
     fake_discord.interaction_timeout = 0.2  # Discord's 3 s, shrunk so the test stays fast
+    fake_discord.expect_refusals(status=404, code=10062, count=1)
     ix = await fake_discord.slash(world.guild, world.general, world.alice, "sleepy", delay=0.4)
     await fake_discord.wait_until(lambda: bot.errors, 5)
     assert isinstance(bot.errors[0], discord.NotFound)
@@ -67,6 +68,8 @@ async def test_rate_limit_headers(fake_discord: FakeDiscord, world: World, bot: 
             assert resp.headers["X-RateLimit-Remaining"] == "3"
             assert float(resp.headers["X-RateLimit-Reset-After"]) <= 5
             assert resp.headers["X-RateLimit-Bucket"]
+        fake_discord.expect_refusals("/users/@me", status=401, count=1)
+        fake_discord.expect_refusals(lambda method, path, route: path == "/nope", status=404, count=1)
         async with session.get(f"{fake_discord.api_base}/users/@me") as resp:
             assert resp.status == 401
         async with session.get(
@@ -124,3 +127,23 @@ async def test_injected_4xx_and_latency(fake_discord: FakeDiscord, world: World,
     started = time.monotonic()
     await bot.http.get_guild(world.guild.id)
     assert time.monotonic() - started >= 0.1
+
+
+async def test_every_refusal_not_asked_for_is_recorded(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    """Injected failures and rate-limit pacing are asked for; any other non-2xx or unknown route is a refusal."""
+    channel = bot.get_channel(world.general.id)
+    fake_discord.inject_failures("/channels/{channel_id}/messages", status=502, count=1)
+    await channel.send("after one retry")  # discord.py retries the 502
+    with pytest.raises(discord.NotFound):
+        await channel.fetch_message(1)
+    fake_discord.expect_refusals("/channels/{channel_id}/messages/{message_id}", status=404, code=10008, count=1)
+    with pytest.raises(discord.NotFound):
+        await channel.fetch_message(2)
+    async with aiohttp.ClientSession() as session, session.delete(f"{fake_discord.api_base}/users/@me") as resp:
+        assert resp.status == 405
+
+    assert [(r.method, r.status) for r in fake_discord.refusals] == [("GET", 404), ("DELETE", 405)]
+    assert [r.path for r in fake_discord.expected_refusals] == [f"/channels/{world.general.id}/messages/2"]
+    with pytest.raises(AssertionError, match="2 thing"):
+        fake_discord.assert_no_refusals()
+    fake_discord.refusals.clear()  # shown; the teardown check would fail on them

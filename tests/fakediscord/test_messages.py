@@ -85,6 +85,7 @@ async def test_nonce_with_enforce_nonce_posts_once(fake_discord: FakeDiscord, wo
 
 
 async def test_message_crud_attachments_and_mentions(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    fake_discord.expect_refusals("/channels/{channel_id}/messages/{message_id}", status=404, code=10008, count=1)
     channel = bot.get_channel(world.general.id)
     fans = bot.get_guild(world.guild.id).get_role(world.fans.id)
     msg = await channel.send(
@@ -163,6 +164,7 @@ async def test_threads_and_forum_posts(fake_discord: FakeDiscord, world: World, 
 
 
 async def test_dms_and_closed_dms(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    fake_discord.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007, count=1)
     user = await bot.fetch_user(world.alice.id)
     await user.send("welcome!")
     assert [m.content for m in fake_discord.dms(world.alice)] == ["welcome!"]

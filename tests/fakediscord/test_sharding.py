@@ -91,6 +91,7 @@ async def test_large_guild_sends_few_members(fake_discord: FakeDiscord) -> None:
 
 
 async def test_bad_token_fails_login(fake_discord: FakeDiscord) -> None:
+    fake_discord.expect_refusals("/users/@me", status=401)
     client = DemoBot()
     try:
         with pytest.raises(discord.LoginFailure):

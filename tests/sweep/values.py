@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
@@ -23,6 +23,7 @@ class Targets:
     channels: list[FakeChannel]
     victim_user: FakeUser
     victim_role: FakeRole
+    existing: list[str] = field(default_factory=list)  # names of seeded things, so lookups also find something
 
 
 def nasty_strings(targets: Targets) -> list[str]:
@@ -65,6 +66,7 @@ def nasty_strings(targets: Targets) -> list[str]:
         "0",
         "1",
         "999999999",
+        *targets.existing,
     ]
 
 

@@ -1,5 +1,7 @@
 """Reading /event options: reminders, end dates, and the checks made before anything is created."""
 
+# frozen clock: every parse takes now=NOW.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

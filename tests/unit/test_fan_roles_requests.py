@@ -55,5 +55,6 @@ async def test_a_429_from_elsewhere_is_waited_out_as_discord_asks(fake_discord: 
         assert await requests.add(guild.id, member.id, role.id, reason="test") is RoleOutcome.DONE
         assert requests.stats.rate_limited == 1
         gone = fake_discord.add_user("stranger")
+        fake_discord.expect_refusals(status=404, code=10007, count=1)  # Unknown Member: the outcome under test
         assert await requests.add(guild.id, gone.id, role.id, reason="test") is RoleOutcome.MEMBER_GONE
     assert role.id in guild.member(member).role_ids

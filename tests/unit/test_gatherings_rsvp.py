@@ -11,7 +11,8 @@ from bot.errors import Conflict
 from bot.gatherings import rsvp
 from bot.gatherings.models import Answer, Gathering
 
-START = datetime(2030, 1, 1, 20, 0, tzinfo=UTC)
+# A year from today at 20:00 UTC: upcoming whenever the suite runs.
+START = datetime.now(UTC).replace(hour=20, minute=0, second=0, microsecond=0) + timedelta(days=365)
 
 
 async def new_gathering(sessionmaker: async_sessionmaker[AsyncSession], capacity: int | None) -> int:

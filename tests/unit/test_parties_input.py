@@ -1,5 +1,7 @@
 """Reading what members type for a party: tracklists, notes, reminder times, capacity; the party's clock."""
 
+# frozen clock: the party timeline is computed from the start it is given; nothing reads now.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta

@@ -1,5 +1,7 @@
 """Occurrence math of repeating events, and what Discord is told about it."""
 
+# frozen clock: recurrence rules are pure date arithmetic on the dates given; nothing reads now.
+
 from __future__ import annotations
 
 import itertools

@@ -122,6 +122,24 @@ async def test_private_and_loopback_addresses_are_never_fetched_by_default(site:
     assert site.hits == 0
 
 
+async def test_a_public_looking_name_that_resolves_to_loopback_is_not_fetched(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A name the label's DNS (or an attacker's) points at 127.0.0.1: the guard must judge the resolved address.
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real_getaddrinfo("127.0.0.1" if host == "covers.nova-lights.example" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    url = f"http://covers.nova-lights.example:{site.base.rsplit(':', 1)[1]}/page"
+    assert await fetch_preview(url, LinkPreviewSettings(timeout_seconds=1.0)) is None
+    assert site.hits == 0
+    # The name does reach the local server when private addresses are allowed: the guard stopped it, not the network.
+    assert await fetch_preview(url, LOOPBACK_ALLOWED) is not None
+    assert site.hits == 1
+
+
 async def test_only_http_and_https() -> None:
     for url in ("ftp://example.org/", "file:///etc/passwd", "javascript:alert(1)"):
         assert await fetch_preview(url, LOOPBACK_ALLOWED) is None

@@ -1,5 +1,7 @@
 """What release posts look like: within Discord's limits, pinging exactly the fans, defusing member text."""
 
+# frozen clock: rendering shows the instant it is given; nothing reads now.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -1,5 +1,7 @@
 """Time input: what members type, read in their zone, refused clearly when it can't be used."""
 
+# frozen clock: every parse takes now=NOW; the fixed dates pin time-zone and DST rules.
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
