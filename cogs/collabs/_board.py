@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
+from bot.channels import get_or_fetch_channel
 from bot.errors import BotLacksPermissions, Conflict
 from bot.jobs import JobContext, send_once
 from cogs.collabs._models import CollabRequest, CollabSkill
@@ -33,21 +34,11 @@ Board = discord.ForumChannel | discord.TextChannel
 NO_BOARD = "No collab board is set yet; a moderator can set one with /settings channel collab_board."
 
 
-async def resolve_channel(bot: LabelBot, channel_id: int) -> Any:
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except (discord.NotFound, discord.Forbidden):
-            return None
-    return channel
-
-
 async def board(bot: LabelBot, channel_id: int | None) -> Board:
     """The server's collab board, or one sentence saying why there is none."""
     if channel_id is None:
         raise Conflict(NO_BOARD)
-    channel = await resolve_channel(bot, channel_id)
+    channel = await get_or_fetch_channel(bot, channel_id)
     if channel is None:
         raise Conflict("The collab board channel is gone or hidden from me; a moderator can set a new one.")
     if not isinstance(channel, discord.ForumChannel | discord.TextChannel):
@@ -156,7 +147,7 @@ async def refresh_post(
         log.info("The post of collab request %s is gone", request.id)
     if not archive or request.thread_id is None:
         return
-    thread = await resolve_channel(bot, request.thread_id)
+    thread = await get_or_fetch_channel(bot, request.thread_id)
     if not isinstance(thread, discord.Thread):
         return
     try:

@@ -16,6 +16,7 @@ from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, reply
 from bot.permissions import moderator_only, require_moderator
 from bot.privacy import AfterCommit
+from bot.text import clip, plain
 from bot.timeparse import parse_duration
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -24,7 +25,7 @@ from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import board
 from cogs.collabs._models import ACTIVE_STATUSES
-from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_line
+from cogs.collabs._render import own_profile_embed, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [

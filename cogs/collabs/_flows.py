@@ -13,11 +13,13 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record as audit_record
+from bot.channels import get_or_fetch_channel
 from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import defer, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator
+from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
@@ -29,11 +31,10 @@ from cogs.collabs._board import (
     dm,
     publish,
     refresh_post,
-    resolve_channel,
     unpublish,
 )
 from cogs.collabs._models import CollabRequest, CollabSkill, InterestStatus, RequestStatus
-from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_embed
+from cogs.collabs._render import own_profile_embed, profile_embed, request_embed
 from cogs.collabs._views import PostContext, answer_view, approval_view, review_view
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ async def _start_life(bot: LabelBot, request_id: int, posted: Posted, expect: Re
 async def _mod_log(bot: LabelBot, settings: GuildSettings) -> discord.abc.Messageable | None:
     if settings.mod_log_channel_id is None:
         return None
-    channel = await resolve_channel(bot, settings.mod_log_channel_id)
+    channel = await get_or_fetch_channel(bot, settings.mod_log_channel_id)
     return channel if isinstance(channel, discord.abc.Messageable) else None
 
 
@@ -313,7 +314,7 @@ async def interest(interaction: discord.Interaction[Any], request_id: int) -> No
             view=answer_view(answer.id),
         )
         if sent is None:
-            thread = await resolve_channel(bot, request.thread_id) if request.thread_id else None
+            thread = await get_or_fetch_channel(bot, request.thread_id) if request.thread_id else None
             if not isinstance(thread, discord.Thread):
                 raise TryAgainLater("I couldn't reach the poster just now; try again later.")
             await thread.send(
@@ -399,7 +400,7 @@ async def _introduce(bot: LabelBot, request: CollabRequest, respondent_id: int) 
     both = discord.AllowedMentions(users=[discord.Object(request.poster_id), discord.Object(respondent_id)])
     parent = None
     for candidate in (request.board_channel_id, request.origin_channel_id):
-        channel = await resolve_channel(bot, candidate) if candidate else None
+        channel = await get_or_fetch_channel(bot, candidate) if candidate else None
         if isinstance(channel, discord.TextChannel):
             parent = channel
             break

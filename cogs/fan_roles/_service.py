@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.text import plain
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles._models import (
     DESCRIPTION_MAX,
@@ -40,7 +40,7 @@ def mode_words(mode: str, max_roles: int | None) -> str:
 
 def shown(text: str) -> str:
     """Text a member typed, safe to echo back: no pings, no markdown tricks, one line."""
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(" ".join(text.split())))
+    return plain(" ".join(text.split()))
 
 
 async def find_panel(session: AsyncSession, guild_id: int, name: str) -> FanRolePanel:

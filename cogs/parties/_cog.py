@@ -23,6 +23,7 @@ from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
+from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
 from cogs.parties import _live as live
 from cogs.parties import _render as render
@@ -74,7 +75,7 @@ class PartyModal(discord.ui.Modal):
     """Tracklist, the artist's per-track notes and the closing note."""
 
     def __init__(self, cog: PartiesCog, request: ScheduleRequest, *, title: str, tracklist: str | None) -> None:
-        super().__init__(title=render.clip(f"Party: {title}", MODAL_TITLE_MAX), timeout=900)
+        super().__init__(title=clip(f"Party: {title}", MODAL_TITLE_MAX), timeout=900)
         self.cog = cog
         self.request = request
         self.tracklist: discord.ui.TextInput[PartyModal] = discord.ui.TextInput(
@@ -185,7 +186,7 @@ class PartiesCog(commands.Cog, name="Parties"):
             return []
         async with self.bot.sessionmaker() as session:
             parties = await repository.search_open(session, interaction.guild_id, current, limit=CHOICES_MAX)
-        return [app_commands.Choice(name=render.clip(f"#{p.id} {p.title}", 100), value=str(p.id)) for p in parties]
+        return [app_commands.Choice(name=clip(f"#{p.id} {p.title}", 100), value=str(p.id)) for p in parties]
 
     async def release_autocomplete(
         self, interaction: discord.Interaction[LabelBot], current: str
@@ -197,8 +198,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         async with self.bot.sessionmaker() as session:
             releases = await search_releases(session, interaction.guild_id, current, limit=CHOICES_MAX)
             return [
-                app_commands.Choice(name=render.clip(f"{r.artist.name} – {r.title}", 100), value=str(r.id))
-                for r in releases
+                app_commands.Choice(name=clip(f"{r.artist.name} – {r.title}", 100), value=str(r.id)) for r in releases
             ]
 
     # -- /party schedule --------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         party = await service.create_party(self.bot, guild, draft)
         await reply(
             interaction,
-            f"Scheduled **{render.safe(party.title)}** for {format_dt(party.starts_at, 'F')} "
+            f"Scheduled **{plain(party.title)}** for {format_dt(party.starts_at, 'F')} "
             f"({format_dt(party.starts_at, 'R')}): the card is in <#{party.text_channel_id}> and the event is in "
             "the server's event list.",
         )
@@ -341,7 +341,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         elif release is not None:
             if not release.tracks or not all(t.duration_seconds for t in release.tracks):
                 raise InvalidInput(
-                    f"“{render.safe(release.title)}” has no tracklist with durations; give one in `tracklist`."
+                    f"“{plain(release.title)}” has no tracklist with durations; give one in `tracklist`."
                 )
             tracks = [
                 service.Track(t.title, int(t.duration_seconds))
@@ -446,7 +446,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         edited = await service.edit_party(self.bot, found.id, found.guild_id, interaction.user.id, changes)
         await reply(
             interaction,
-            f"Updated **{render.safe(edited.title)}**: it starts {format_dt(edited.starts_at, 'F')} "
+            f"Updated **{plain(edited.title)}**: it starts {format_dt(edited.starts_at, 'F')} "
             f"({format_dt(edited.starts_at, 'R')}). Those who answered are being told.",
         )
 
@@ -461,7 +461,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
         cancelled = await service.cancel_party(self.bot, found.id, found.guild_id, interaction.user.id)
-        await reply(interaction, f"Cancelled **{render.safe(cancelled.title)}**; those who answered are being told.")
+        await reply(interaction, f"Cancelled **{plain(cancelled.title)}**; those who answered are being told.")
 
     @party.command(name="start-now")
     @app_commands.autocomplete(party=party_autocomplete)
@@ -474,7 +474,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
         started = await service.start_now(self.bot, found.id, found.guild_id, interaction.user.id)
-        await reply(interaction, f"Starting **{render.safe(started.title)}** now: press play!")
+        await reply(interaction, f"Starting **{plain(started.title)}** now: press play!")
 
     # -- reading ----------------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
+from bot.text import clip, plain
 from bot.timeparse import TimeParseError, format_dt, parse_duration
 from cogs.parties import _repository as repository
 from cogs.parties._models import (
@@ -116,7 +117,7 @@ def parse_tracklist(text: str) -> list[Track]:
     tracks = []
     for number, line in enumerate(lines, start=1):
         match = _TRACK_LINE.match(line)
-        shown = discord.utils.escape_markdown(discord.utils.escape_mentions(line[:60]))
+        shown = plain(line[:60])
         if match is None:
             raise InvalidInput(
                 f"I can't read a duration in track {number} (“{shown}”); write it like “Song title - 3:45”."
@@ -235,7 +236,7 @@ def native_description(party: ListeningParty) -> str:
     lines = [party.description or "A listening party: everybody presses play together."]
     lines.append("")
     lines.extend(f"{i}. {t['title']}" for i, t in enumerate(party.tracks, start=1))
-    return native.clip("\n".join(lines), native.DESCRIPTION_MAX)
+    return clip("\n".join(lines), native.DESCRIPTION_MAX)
 
 
 # -- creating -----------------------------------------------------------------------------------------------
@@ -480,7 +481,7 @@ async def edit_party(
                 gathering,
                 name=f"edit:{party.revision}",
                 text=(
-                    f"📅 **{_safe(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
+                    f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
                     f"({format_dt(party.starts_at, 'R')})."
                 ),
             )
@@ -533,7 +534,7 @@ async def cancel_party(bot: LabelBot, party_id: int, guild_id: int, actor_id: in
             session,
             gathering,
             name="cancel",
-            text=f"❌ **{_safe(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
+            text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
         )
         await request_card_refresh(bot, session, gathering, now=True)
         await record(
@@ -586,10 +587,6 @@ def _status_words(party: ListeningParty) -> str:
     }[PartyStatus(party.status)]
 
 
-def _safe(text: str) -> str:
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
-
-
 # -- answers and attendance -----------------------------------------------------------------------------------
 
 
@@ -618,7 +615,7 @@ async def _tell_promoted(
             gathering,
             name=f"promoted:{user_id}:{time.time_ns()}",
             text=(
-                f"🎉 A spot opened up: you're now **going** to **{_safe(party.title)}**, "
+                f"🎉 A spot opened up: you're now **going** to **{plain(party.title)}**, "
                 f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})."
             ),
             audience=fanout.AUDIENCE_USERS,

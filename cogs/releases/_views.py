@@ -16,6 +16,7 @@ from bot.errors import Conflict, NotAllowed
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, member_of, reply
 from bot.permissions import MODERATORS_ONLY, is_moderator, require_artist_access
+from bot.text import defuse, plain
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
@@ -31,7 +32,7 @@ from cogs.releases._parsing import (
     parse_links,
     parse_tracklist,
 )
-from cogs.releases._render import Post, announcement, defuse, plain, status_line
+from cogs.releases._render import Post, announcement, status_line
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
