@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -16,17 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.artists.service import find_artist
 from bot.audit import service as audit
 from bot.client import LabelBot
-from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
-from bot.guilds.models import GuildSettings
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, MissedRule, ScheduledJob
-from bot.permissions import require_moderator, role_refusal
+from bot.permissions import require_moderator
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles import _service as service
 from cogs.fan_roles._models import FanRolePanel, PanelStyle
-from cogs.fan_roles._role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles._tiers import (
     TIER_MEMBER,
     TIER_SYNC,
@@ -34,7 +31,7 @@ from cogs.fan_roles._tiers import (
     member_key,
     sync_key,
 )
-from cogs.fan_roles._views import COG_NAME, PanelRoleButton, PanelRoleMenu, panel_views, picker_views
+from cogs.fan_roles._views import PanelRoleButton, PanelRoleMenu, panel_views, picker_views
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +49,7 @@ MODES = [
 ROLE_GRANTS = "fan_roles"
 
 
-def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
-    """Refuse, with the reason, a role the bot must not hand out (asked when set up and again at every grant)."""
-    me = guild.me
-    refusal = role_refusal(role, me, settings)
-    if refusal is None:
-        return
-    if not me.guild_permissions.manage_roles or role >= me.top_role:
-        raise BotLacksPermissions(refusal)
-    raise NotAllowed(refusal)
+COG_NAME = "Fan roles"
 
 
 class FanRolesCog(commands.Cog, name=COG_NAME):
@@ -72,19 +61,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-        self._requests: RoleRequests | None = None
-        self.work = TierWork(bot, self.role_requests)
-
-    def role_requests(self) -> RoleRequests:
-        """The paced role changer (made on first use: the token is known only after login)."""
-        if self._requests is None:
-            token = self.bot.http.token
-            if token is None:
-                raise TryAgainLater("I'm not connected to Discord yet; try again in a moment.")
-            self._requests = RoleRequests(
-                self.bot.http_session, self.bot.settings.discord.api_base, token, self.bot.http.user_agent
-            )
-        return self._requests
+        self.work = TierWork(bot, lambda: bot.role_grants.requests(bot))
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
@@ -242,7 +219,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             else:
                 assert role is not None
                 default_label = role.name
-            check_role_safe(guild, role, settings)
+            service.check_role_safe(guild, role, settings)
             entry = await service.add_entry(
                 session,
                 found,
@@ -458,79 +435,6 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     # -- fans ------------------------------------------------------------------------------------------------
 
-    async def _load_for_member(
-        self, interaction: discord.Interaction[Any], panel_id: int
-    ) -> tuple[discord.Guild, discord.Member, FanRolePanel, GuildSettings]:
-        guild = guild_of(interaction)
-        member = member_of(interaction)
-        async with self.bot.sessionmaker() as session:
-            panel = await repository.panel_by_id(session, guild.id, panel_id)
-            # Read at every press: the moderator role may have been set since the panel was posted.
-            settings = await peek_guild_settings(session, guild.id)
-        if panel is None:
-            raise NotFound("This role panel no longer exists.")
-        if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
-            raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
-        return guild, member, panel, settings
-
-    async def press(self, interaction: discord.Interaction[Any], panel_id: int, role_id: int) -> None:
-        """A fan pressed a panel button: give or take its role."""
-        await defer(interaction)
-        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
-        panel_roles = [entry.role_id for entry in panel.entries]
-        if role_id not in panel_roles:
-            raise NotFound("That role is no longer on this panel.")
-        held = {role.id for role in member.roles}
-        change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, role_id)
-        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
-        await reply(interaction, service.describe_change(change))
-
-    async def choose(self, interaction: discord.Interaction[Any], panel_id: int, part: int, values: list[int]) -> None:
-        """A fan chose in a panel's menu: hold exactly those of the menu's roles."""
-        await defer(interaction)
-        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
-        parts = service.split_entries(panel.entries, PanelStyle.SELECT)
-        menu_roles = [entry.role_id for entry in parts[part]] if part < len(parts) else []
-        held = {role.id for role in member.roles}
-        change = service.choose(
-            panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
-        )
-        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
-        await reply(interaction, service.describe_change(change))
-
-    async def _apply(
-        self,
-        guild: discord.Guild,
-        member: discord.Member,
-        change: service.RoleChange,
-        why: str,
-        settings: GuildSettings,
-    ) -> None:
-        """Give, then take away, the roles (a failed swap leaves the member with both, never with neither).
-
-        Every role given is checked again first, so nothing changes when one of them has become powerful.
-        """
-        for role_id in change.added:
-            role = guild.get_role(role_id)
-            if role is None:
-                raise NotFound("That role no longer exists in this server.")
-            check_role_safe(guild, role, settings)
-        requests = self.role_requests()
-        try:
-            for role_id in change.added:
-                outcome = await requests.add(guild.id, member.id, role_id, reason=f"Picked on the {why}")
-                if outcome is RoleOutcome.ROLE_GONE:
-                    raise NotFound("That role no longer exists in this server.")
-            for role_id in change.removed:
-                await requests.remove(guild.id, member.id, role_id, reason=f"Dropped on the {why}")
-        except RoleRequestFailed as error:
-            if error.status == 403:
-                raise BotLacksPermissions(
-                    "Discord won't let me change that role; a moderator needs to give me Manage Roles "
-                    "and put my role above it."
-                ) from error
-            raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error
-
     @roles.command(name="pick")
     async def pick(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Pick your roles from every panel, privately."""
@@ -580,7 +484,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         service.check_threshold(threshold)
         async with self.bot.sessionmaker.begin() as session:
             settings = await require_moderator(interaction, session)
-            check_role_safe(guild, role, settings)
+            service.check_role_safe(guild, role, settings)
             before = await service.set_tier(session, guild.id, role.id, threshold, interaction.user.id)
             await audit.record(
                 self.bot,

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
+from bot.guilds.models import GuildSettings
+from bot.guilds.service import peek_guild_settings
+from bot.permissions import role_refusal
+from bot.role_requests import RoleOutcome, RoleRequestFailed
 from bot.text import plain
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles._models import (
@@ -21,6 +27,9 @@ from cogs.fan_roles._models import (
     PanelMode,
     PanelStyle,
 )
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
 
 # Discord: a message holds 5 rows of 5 buttons, a select menu 25 options (one menu per panel message here).
 BUTTONS_PER_MESSAGE = 25
@@ -304,3 +313,66 @@ def next_tier(attended: int, tiers: Sequence[TierRule]) -> TierRule | None:
     """The lowest tier the member has not reached yet."""
     ahead = sorted((t for t in tiers if t.threshold > attended), key=lambda t: t.threshold)
     return ahead[0] if ahead else None
+
+
+# -- a fan at a panel ------------------------------------------------------------------------------------------
+
+
+def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
+    """Refuse, with the reason, a role the bot must not hand out (asked when set up and again at every grant)."""
+    me = guild.me
+    refusal = role_refusal(role, me, settings)
+    if refusal is None:
+        return
+    if not me.guild_permissions.manage_roles or role >= me.top_role:
+        raise BotLacksPermissions(refusal)
+    raise NotAllowed(refusal)
+
+
+async def panel_for_member(
+    session: AsyncSession, guild_id: int, member: discord.Member, panel_id: int
+) -> tuple[FanRolePanel, GuildSettings]:
+    """The panel a member pressed and the server's settings, or why the member can't use it."""
+    panel = await repository.panel_by_id(session, guild_id, panel_id)
+    # Read at every press: the moderator role may have been set since the panel was posted.
+    settings = await peek_guild_settings(session, guild_id)
+    if panel is None:
+        raise NotFound("This role panel no longer exists.")
+    if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
+        raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
+    return panel, settings
+
+
+async def apply_change(
+    bot: LabelBot,
+    guild: discord.Guild,
+    member: discord.Member,
+    change: RoleChange,
+    why: str,
+    settings: GuildSettings,
+) -> None:
+    """Give, then take away, the roles (a failed swap leaves the member with both, never with neither).
+
+    Every role given is checked again first, so nothing changes when one of them has become powerful.
+    Called with no session open: each role change is a request to Discord.
+    """
+    for role_id in change.added:
+        role = guild.get_role(role_id)
+        if role is None:
+            raise NotFound("That role no longer exists in this server.")
+        check_role_safe(guild, role, settings)
+    requests = bot.role_grants.requests(bot)
+    try:
+        for role_id in change.added:
+            outcome = await requests.add(guild.id, member.id, role_id, reason=f"Picked on the {why}")
+            if outcome is RoleOutcome.ROLE_GONE:
+                raise NotFound("That role no longer exists in this server.")
+        for role_id in change.removed:
+            await requests.remove(guild.id, member.id, role_id, reason=f"Dropped on the {why}")
+    except RoleRequestFailed as error:
+        if error.status == 403:
+            raise BotLacksPermissions(
+                "Discord won't let me change that role; a moderator needs to give me Manage Roles "
+                "and put my role above it."
+            ) from error
+        raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error

@@ -21,8 +21,8 @@ from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed
 from bot.jobs.sending import recorded_message_id, send_once
 from bot.permissions import role_refusal
+from bot.role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles import _repository as repository
-from cogs.fan_roles._role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles._service import RoleChange, TierRule, tier_change
 
 if TYPE_CHECKING:
