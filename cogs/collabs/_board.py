@@ -15,7 +15,6 @@ from bot.jobs import JobContext, send_once
 from cogs.collabs._models import CollabRequest, CollabSkill
 from cogs.collabs._render import request_embed
 from cogs.collabs._service import skill_key
-from cogs.collabs._views import post_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -71,10 +70,11 @@ class Posted:
     thread_id: int
 
 
-async def publish(bot: LabelBot, channel: Board, request: CollabRequest, skills: Sequence[CollabSkill]) -> Posted:
-    """Post the request on the board: a forum post tagged with its skills, or an embed with a thread."""
+async def publish(
+    bot: LabelBot, channel: Board, request: CollabRequest, skills: Sequence[CollabSkill], view: discord.ui.View
+) -> Posted:
+    """Post the request on the board with its buttons: a forum post tagged with its skills, or an embed with a thread."""
     embed = request_embed(request, skills)
-    view = post_view(request.id)
     name = request.title[:100]
     try:
         if isinstance(channel, discord.ForumChannel):
@@ -126,10 +126,13 @@ async def refresh_post(
     skills: Sequence[CollabSkill],
     *,
     archive: bool,
+    view: discord.ui.View | None = None,
     note: str | None = None,
     ctx: JobContext | None = None,
 ) -> None:
     """Show the request's state on its post; with `archive`, drop the buttons, post `note` and archive the thread.
+
+    `view` is the post's buttons when it stays open (the board knows nothing of the feature's components).
 
     From a job (`ctx`), the note is posted once whatever retries happen.
     """
@@ -140,7 +143,7 @@ async def refresh_post(
     try:
         await message.edit(
             embed=request_embed(request, skills),
-            view=None if archive else post_view(request.id),
+            view=None if archive else view,
             allowed_mentions=NO_MENTIONS,
         )
     except discord.NotFound:

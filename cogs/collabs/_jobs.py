@@ -16,10 +16,9 @@ from bot.text import clip, plain
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import NO_MENTIONS, refresh_post
-from cogs.collabs._flows import ALERTS, EXPIRE, WARN, post_link
 from cogs.collabs._models import AlertVia, RequestStatus
 from cogs.collabs._render import request_embed
-from cogs.collabs._views import post_view, warning_view
+from cogs.collabs._views import ALERTS, EXPIRE, WARN, post_link, post_view, warning_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
