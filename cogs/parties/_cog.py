@@ -18,8 +18,8 @@ from bot.artists.transformers import ManagedArtistOption
 from bot.calendar import CalendarEntry
 from bot.client import LabelBot
 from bot.db.base import utcnow
-from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
+from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
+from bot.gatherings import GatheringFeature, install, lifecycle, native, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
@@ -308,7 +308,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             draft = await self._draft(interaction, session, guild, request, tracklist, notes, closing_note)
-        party = await service.create_party(self.bot, guild, draft)
+        party = await create_party(self.bot, guild, draft)
         await reply(
             interaction,
             f"Scheduled **{plain(party.title)}** for {format_dt(party.starts_at, 'F')} "
@@ -565,3 +565,46 @@ async def calendar_entries(session: AsyncSession, guild_id: int, since: datetime
             )
         )
     return entries
+
+
+async def create_party(bot: LabelBot, guild: discord.Guild, draft: service.PartyDraft) -> ListeningParty:
+    """Create the party, its native event, its card and its timeline; on any failure none of them remain.
+
+    Read, then talk to Discord, then write: the rows and the intent go in first, Discord is asked with no
+    session open, and the outcome is recorded in one short transaction (or everything is taken back).
+    """
+    native.check_place(guild, service.native_place(draft.voice_channel, draft.text_channel))
+    await native.ensure_room(bot, guild.id)
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await service.add_party(bot, session, draft)
+        content = await render.card_content(bot, session, party, gathering)
+    done = lifecycle.Mirror()
+    try:
+        await lifecycle.create_native(
+            bot,
+            gathering.id,
+            guild.id,
+            done,
+            name=party.title,
+            description=service.native_description(party),
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
+            place=service.native_place(draft.voice_channel, draft.text_channel),
+            reason=f"Listening party scheduled by {draft.host_id}",
+        )
+        try:
+            done.card = await draft.text_channel.send(
+                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden:
+            raise BotLacksPermissions(
+                f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
+                "there. Nothing was created."
+            ) from None
+        async with bot.sessionmaker.begin() as session:
+            party = await service.finish_creation(bot, session, guild.id, party.id, done, draft.host_id)
+    except BaseException:
+        await done.undo(bot, guild.id)
+        await lifecycle.discard(bot, gathering.id, service.discard_rows)
+        raise
+    return party

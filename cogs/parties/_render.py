@@ -14,6 +14,7 @@ from bot.text import clip, plain
 from bot.timeparse import format_dt
 from cogs.parties import _repository as repository
 from cogs.parties._models import ListeningParty, PartyStatus
+from cogs.parties._views import rsvp_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -50,8 +51,6 @@ async def card_content(
     bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering
 ) -> CardContent:
     """The party's card as things stand: when, what plays, how many are going, and the RSVP buttons."""
-    from cogs.parties._views import rsvp_view
-
     status = PartyStatus(party.status)
     heading = {
         PartyStatus.SCHEDULED: "🎧 Listening party",

@@ -242,97 +242,66 @@ def native_description(party: ListeningParty) -> str:
 # -- creating -----------------------------------------------------------------------------------------------
 
 
-async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -> ListeningParty:
-    """Create the party, its native event, its card and its timeline; on any failure none of them remain.
+async def add_party(bot: LabelBot, session: AsyncSession, draft: PartyDraft) -> tuple[ListeningParty, Gathering]:
+    """Write the party, its gathering and the intent to create its native event; the caller then asks Discord."""
+    party = ListeningParty(
+        guild_id=draft.guild_id,
+        title=draft.title,
+        release_id=draft.release_id,
+        artist_id=draft.artist_id,
+        host_id=draft.host_id,
+        description=draft.description,
+        voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
+        text_channel_id=draft.text_channel.id,
+        starts_at=draft.starts_at,
+        zone=draft.zone,
+        tracks=[track.as_json() for track in draft.tracks],
+        closing_note=draft.closing_note,
+        reminder_offsets_seconds=draft.reminder_offsets,
+        status=PartyStatus.SCHEDULED,
+        prompted=[],
+        missed=[],
+        revision=0,
+    )
+    session.add(party)
+    await session.flush()
+    gathering = Gathering(
+        kind=KIND,
+        ref_id=party.id,
+        guild_id=party.guild_id,
+        title=party.title,
+        starts_at=party.starts_at,
+        ends_at=party.ends_at,
+        zone=party.zone,
+        capacity=draft.capacity,
+        card_channel_id=draft.text_channel.id,
+        dm_cap=250,
+        dms_sent=0,
+    )
+    session.add(gathering)
+    await session.flush()
+    party.gathering_id = gathering.id
+    await lifecycle.expect_creation(bot, session, gathering)
+    return party, gathering
 
-    Read, then talk to Discord, then write: the rows and the intent go in first, Discord is asked with no
-    session open, and the outcome is recorded in one short transaction (or everything is taken back).
-    """
-    native.check_place(guild, native_place(draft.voice_channel, draft.text_channel))
-    await native.ensure_room(bot, guild.id)
-    from cogs.parties._render import card_content
 
-    async with bot.sessionmaker.begin() as session:
-        party = ListeningParty(
-            guild_id=draft.guild_id,
-            title=draft.title,
-            release_id=draft.release_id,
-            artist_id=draft.artist_id,
-            host_id=draft.host_id,
-            description=draft.description,
-            voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
-            text_channel_id=draft.text_channel.id,
-            starts_at=draft.starts_at,
-            zone=draft.zone,
-            tracks=[track.as_json() for track in draft.tracks],
-            closing_note=draft.closing_note,
-            reminder_offsets_seconds=draft.reminder_offsets,
-            status=PartyStatus.SCHEDULED,
-            prompted=[],
-            missed=[],
-            revision=0,
-        )
-        session.add(party)
-        await session.flush()
-        gathering = Gathering(
-            kind=KIND,
-            ref_id=party.id,
-            guild_id=party.guild_id,
-            title=party.title,
-            starts_at=party.starts_at,
-            ends_at=party.ends_at,
-            zone=party.zone,
-            capacity=draft.capacity,
-            card_channel_id=draft.text_channel.id,
-            dm_cap=250,
-            dms_sent=0,
-        )
-        session.add(gathering)
-        await session.flush()
-        party.gathering_id = gathering.id
-        await lifecycle.expect_creation(bot, session, gathering)
-        content = await card_content(bot, session, party, gathering)
-    done = lifecycle.Mirror()
-    try:
-        await lifecycle.create_native(
-            bot,
-            gathering.id,
-            guild.id,
-            done,
-            name=party.title,
-            description=native_description(party),
-            starts_at=party.starts_at,
-            ends_at=party.ends_at,
-            place=native_place(draft.voice_channel, draft.text_channel),
-            reason=f"Listening party scheduled by {draft.host_id}",
-        )
-        try:
-            done.card = await draft.text_channel.send(
-                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
-            )
-        except discord.Forbidden:
-            raise BotLacksPermissions(
-                f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
-                "there. Nothing was created."
-            ) from None
-        async with bot.sessionmaker.begin() as session:
-            party, gathering = await load(session, guild.id, party.id)
-            await lifecycle.creation_finished(bot, session, gathering, done)
-            await schedule_timeline(bot, session, party, gathering)
-            await record(
-                bot,
-                session,
-                guild_id=party.guild_id,
-                actor_id=draft.host_id,
-                action="party.schedule",
-                target=party.title,
-                before=None,
-                after=snapshot(party, gathering),
-            )
-    except BaseException:
-        await done.undo(bot, guild.id)
-        await lifecycle.discard(bot, gathering.id, discard_rows)
-        raise
+async def finish_creation(
+    bot: LabelBot, session: AsyncSession, guild_id: int, party_id: int, done: lifecycle.Mirror, host_id: int
+) -> ListeningParty:
+    """Record what Discord made for a new party (native event, card) and schedule its timeline."""
+    party, gathering = await load(session, guild_id, party_id)
+    await lifecycle.creation_finished(bot, session, gathering, done)
+    await schedule_timeline(bot, session, party, gathering)
+    await record(
+        bot,
+        session,
+        guild_id=party.guild_id,
+        actor_id=host_id,
+        action="party.schedule",
+        target=party.title,
+        before=None,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
