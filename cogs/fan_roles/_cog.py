@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -18,19 +17,19 @@ from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
-from bot.jobs import JobStatus, MissedRule, ScheduledJob
+from bot.jobs import JobStatus, ScheduledJob
 from bot.permissions import require_moderator
+from cogs.fan_roles import _jobs as jobs
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles import _service as service
-from cogs.fan_roles._models import FanRolePanel, PanelStyle
-from cogs.fan_roles._tiers import (
+from cogs.fan_roles._jobs import (
     TIER_MEMBER,
     TIER_SYNC,
-    TierWork,
     member_key,
     sync_key,
 )
+from cogs.fan_roles._models import FanRolePanel, PanelStyle
 from cogs.fan_roles._views import PanelRoleButton, PanelRoleMenu, panel_views, picker_views
 
 log = logging.getLogger(__name__)
@@ -61,21 +60,17 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-        self.work = TierWork(bot, lambda: bot.role_grants.requests(bot))
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
-        # A sync of thousands of members runs at the role limit's pace for many minutes; it resumes where it stopped.
-        self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
-        self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
+        jobs.register(self.bot)
         self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.role_grants.remove_source(ROLE_GRANTS)
-        self.bot.jobs.unregister(TIER_SYNC)
-        self.bot.jobs.unregister(TIER_MEMBER)
+        jobs.unregister(self.bot)
         self.bot.privacy.remove_forget_hook("fan_roles")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:

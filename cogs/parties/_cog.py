@@ -25,7 +25,7 @@ from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
-from cogs.parties import _live as live
+from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
@@ -136,20 +136,21 @@ class PartiesCog(commands.Cog, name="Parties"):
     async def cog_load(self) -> None:
         install(self.bot, self.feature)
         lifecycle.register(self.bot, service.KIND, service.discard_rows)
-        live.register(self.bot)
+        jobs.register(self.bot)
         self.bot.add_dynamic_items(RsvpButton, HereButton)
         self.bot.calendar.add_source("parties", calendar_entries)
 
     async def cog_unload(self) -> None:
         self.bot.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton)
-        live.unregister(self.bot)
+        jobs.unregister(self.bot)
         lifecycle.unregister(self.bot, service.KIND)
         uninstall(self.bot, self.feature)
 
     # -- thread talk, counted for the recap -------------------------------------------------------------------
 
-    def remember_thread(self, thread_id: int, party: ListeningParty) -> None:
+    @commands.Cog.listener()
+    async def on_party_thread_opened(self, thread_id: int, party: ListeningParty) -> None:
         self._threads[thread_id] = _Thread(party.id, party.starts_at, tuple(party.durations))
 
     @commands.Cog.listener()

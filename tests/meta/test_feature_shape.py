@@ -133,3 +133,15 @@ def test_no_import_circles_among_cogs_modules() -> None:
         if name not in state:
             visit(name)
     assert not circles, "import circles: " + "; ".join(" -> ".join(circle) for circle in circles)
+
+
+def test_every_job_handler_is_registered_in_the_features_jobs_module() -> None:
+    """One place per feature says which scheduled jobs it runs, so none is registered twice or forgotten on unload."""
+    stray = [
+        f"{path.relative_to(COGS.parent)}:{number}"
+        for path in COGS.rglob("*.py")
+        if path.name != "_jobs.py"
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if ".jobs.register(" in line or ".jobs.unregister(" in line
+    ]
+    assert not stray, f"jobs registered outside _jobs.py: {stray}"

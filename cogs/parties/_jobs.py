@@ -197,10 +197,8 @@ async def _open_thread(bot: LabelBot, play: discord.Message, party: ListeningPar
 
 
 def _thread_opened(bot: LabelBot, thread_id: int, party: ListeningParty) -> None:
-    cog = bot.get_cog("Parties")
-    remember = getattr(cog, "remember_thread", None)
-    if remember is not None:
-        remember(thread_id, party)
+    # Told as an event, not by reaching into the cog: the cog's listener caches it for the recap's talk count.
+    bot.dispatch("party_thread_opened", thread_id, party)
 
 
 async def _post_track(
