@@ -11,6 +11,7 @@ from discord.ext import commands
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists import repository as artists
 from bot.artists.service import find_artist
 from bot.audit import service as audit
 from bot.client import LabelBot
@@ -89,8 +90,6 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         return [Choice(name=name[:100], value=name[:100]) for name in names]
 
     async def artist_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
-        from bot.artists import repository as artists
-
         if interaction.guild_id is None:
             return []
         async with self.bot.sessionmaker() as session:
@@ -260,10 +259,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
-            entry = next((e for e in found.entries if e.role_id == role.id), None)
-            if entry is None:
-                raise NotFound(f"{role.mention} is not on the panel “{service.shown(found.name)}”.")
-            await repository.delete_entries(session, [entry.id])
+            entry = await service.remove_entry(session, found, role)
             await audit.record(
                 self.bot,
                 session,
@@ -296,22 +292,10 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
-            gone = [entry for entry in found.entries if guild.get_role(entry.role_id) is None]
-            for entry in gone:
-                await audit.record(
-                    self.bot,
-                    session,
-                    guild_id=guild.id,
-                    actor_id=interaction.user.id,
-                    action="fan_roles.role_gone",
-                    target=f"role panel {found.name}",
-                    before={"role_id": entry.role_id, "label": entry.label, "reason": "role deleted in Discord"},
-                    after=None,
-                )
-            await repository.delete_entries(session, [entry.id for entry in gone])
+            gone = await service.drop_gone_roles(self.bot, session, guild, found, interaction.user.id)
             panel_id = found.id
         async with self.bot.sessionmaker() as session:
-            current = await repository.panel_by_id(session, guild.id, panel_id)
+            current = await service.panel_by_id(session, guild.id, panel_id)
         if current is None:
             raise NotFound("That panel was deleted meanwhile.")
         gone_text = ""
@@ -394,7 +378,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             await require_moderator(interaction, session)
-            found = await repository.panels(session, guild.id)
+            found = await service.panels(session, guild.id)
             embed = render.panels_embed(found)
         await reply(interaction, embed=embed)
 
@@ -438,7 +422,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
-            found = await repository.panels(session, guild.id)
+            found = await service.panels(session, guild.id)
         usable = [p for p in found if p.entries and (p.required_role_id is None or p.required_role_id in held)]
         if not usable:
             raise NotFound("There are no role panels you can pick from yet.")
@@ -455,9 +439,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
-            found = await repository.panels(session, guild.id)
-            attended = await repository.attendance_count(session, guild.id, member.id)
-            tiers = [service.TierRule(t.role_id, t.threshold) for t in await repository.tiers(session, guild.id)]
+            found, attended, tiers = await service.standing(session, guild.id, member.id)
         fan_roles = list(dict.fromkeys(e.role_id for p in found for e in p.entries if e.role_id in held))
         embed = render.standing_embed(
             member, fan_roles, attended, tiers, [t.role_id for t in tiers if t.role_id in held]
@@ -504,7 +486,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         await defer(interaction)
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
-            found = await repository.tiers(session, guild.id)
+            found = await service.tiers(session, guild.id)
             keep_lower = (await peek_guild_settings(session, guild.id)).tier_keep_lower
         await reply(interaction, embed=render.tiers_embed(found, keep_lower))
 
@@ -539,7 +521,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
-            if not await repository.tiers(session, guild.id):
+            if not await service.tiers(session, guild.id):
                 raise InvalidInput("There are no loyalty tiers yet; add one with `/roles tiers set`.")
             running = await self.bot.jobs.get(session, sync_key(guild.id))
             if running is not None and running.status in (JobStatus.PENDING, JobStatus.CLAIMED):
@@ -547,7 +529,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
                 raise Conflict(
                     f"A tier sync is already running ({done} members checked so far); wait for it to finish."
                 )
-            members = await repository.attendee_count(session, guild.id)
+            members = await service.attendee_count(session, guild.id)
             await self.bot.jobs.schedule(
                 session,
                 TIER_SYNC,
@@ -567,7 +549,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def on_party_attended(self, guild_id: int, user_id: int, party_id: int) -> None:
         """Count the party and (as scheduled work, so it survives a crash) bring the member's tier up to date."""
         async with self.bot.sessionmaker.begin() as session:
-            await repository.record_attendance(session, guild_id, user_id, party_id)
+            await service.record_attendance(session, guild_id, user_id, party_id)
             await self.bot.jobs.schedule(
                 session,
                 TIER_MEMBER,

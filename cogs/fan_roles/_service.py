@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audit.service import record
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
@@ -376,3 +377,65 @@ async def apply_change(
                 "and put my role above it."
             ) from error
         raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error
+
+
+# -- panels and tiers as the commands read and change them ----------------------------------------------------
+
+
+async def panels(session: AsyncSession, guild_id: int) -> Sequence[FanRolePanel]:
+    return await repository.panels(session, guild_id)
+
+
+async def panel_by_id(session: AsyncSession, guild_id: int, panel_id: int) -> FanRolePanel | None:
+    return await repository.panel_by_id(session, guild_id, panel_id)
+
+
+async def tiers(session: AsyncSession, guild_id: int) -> Sequence[LoyaltyTier]:
+    return await repository.tiers(session, guild_id)
+
+
+async def attendee_count(session: AsyncSession, guild_id: int) -> int:
+    return await repository.attendee_count(session, guild_id)
+
+
+async def record_attendance(session: AsyncSession, guild_id: int, user_id: int, party_id: int) -> None:
+    await repository.record_attendance(session, guild_id, user_id, party_id)
+
+
+async def standing(
+    session: AsyncSession, guild_id: int, member_id: int
+) -> tuple[Sequence[FanRolePanel], int, list[TierRule]]:
+    """What /roles me shows: the server's panels, the member's parties attended and the tiers."""
+    found = await repository.panels(session, guild_id)
+    attended = await repository.attendance_count(session, guild_id, member_id)
+    rules = [TierRule(t.role_id, t.threshold) for t in await repository.tiers(session, guild_id)]
+    return found, attended, rules
+
+
+async def remove_entry(session: AsyncSession, panel: FanRolePanel, role: discord.Role) -> FanRolePanelEntry:
+    """Take a role off a panel (the caller records it)."""
+    entry = next((e for e in panel.entries if e.role_id == role.id), None)
+    if entry is None:
+        raise NotFound(f"{role.mention} is not on the panel “{shown(panel.name)}”.")
+    await repository.delete_entries(session, [entry.id])
+    return entry
+
+
+async def drop_gone_roles(
+    bot: LabelBot, session: AsyncSession, guild: discord.Guild, panel: FanRolePanel, actor_id: int
+) -> list[FanRolePanelEntry]:
+    """Drop the panel's roles deleted in Discord, each noted in the mod log; the ones dropped."""
+    gone = [entry for entry in panel.entries if guild.get_role(entry.role_id) is None]
+    for entry in gone:
+        await record(
+            bot,
+            session,
+            guild_id=guild.id,
+            actor_id=actor_id,
+            action="fan_roles.role_gone",
+            target=f"role panel {panel.name}",
+            before={"role_id": entry.role_id, "label": entry.label, "reason": "role deleted in Discord"},
+            after=None,
+        )
+    await repository.delete_entries(session, [entry.id for entry in gone])
+    return gone
