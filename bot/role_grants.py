@@ -7,8 +7,15 @@ and artist roles can't be one of them; /settings asks here before making a role 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import TryAgainLater
+from bot.role_requests import RoleRequests
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
 
 # Given a server and a role, how the feature hands that role out, in words ("on the role panel “Genres”"), or None.
 RoleGrantSource = Callable[[AsyncSession, int, int], Awaitable[str | None]]
@@ -19,6 +26,19 @@ class RoleGrants:
 
     def __init__(self) -> None:
         self._sources: dict[str, RoleGrantSource] = {}
+        self._requests: RoleRequests | None = None
+
+    def requests(self, bot: LabelBot) -> RoleRequests:
+        """The bot's one paced role changer (made on first use: the token is known only after login).
+
+        One per bot, not per feature or per reload: its pacing is only right if every role change goes through it.
+        """
+        if self._requests is None:
+            token = bot.http.token
+            if token is None:
+                raise TryAgainLater("I'm not connected to Discord yet; try again in a moment.")
+            self._requests = RoleRequests(bot.http_session, bot.settings.discord.api_base, token, bot.http.user_agent)
+        return self._requests
 
     def add_source(self, name: str, source: RoleGrantSource) -> None:
         self._sources[name] = source

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.artists import repository
 from bot.artists.models import Artist
 from bot.errors import NotFound
+from bot.text import plain
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 def no_such_artist(name: str) -> NotFound:
     """The refusal for a name that matches no artist of the server."""
-    shown = discord.utils.escape_markdown(discord.utils.escape_mentions(" ".join(name.split())[:100]))
+    shown = plain(" ".join(name.split())[:100])
     return NotFound(f"There is no artist called “{shown}” in this server.")
 
 

@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.models import AuditEntry
+from bot.channels import job_channel
 from bot.db.base import utcnow
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
 from bot.privacy.columns import FORGOTTEN_MEMBER_ID
+from bot.text import clip
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -120,15 +122,7 @@ async def _mod_log(bot: LabelBot, guild_id: int) -> discord.abc.Messageable | No
         channel_id = (await peek_guild_settings(session, guild_id)).mod_log_channel_id
     if channel_id is None:
         return None
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except (discord.NotFound, discord.Forbidden) as error:
-            raise JobFailed(f"the mod-log channel {channel_id} is gone or hidden from the bot") from error
-    if not isinstance(channel, discord.abc.Messageable):
-        raise JobFailed(f"the mod-log channel {channel_id} can't hold messages")
-    return channel
+    return await job_channel(bot, channel_id, "mod-log")
 
 
 async def post_entry(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
@@ -155,10 +149,10 @@ async def post_job_failure(bot: LabelBot, job: ScheduledJob) -> None:
         if channel is None:
             return
         embed = discord.Embed(title="A scheduled job failed", colour=discord.Colour.red(), timestamp=utcnow())
-        embed.add_field(name="Kind", value=_clip(job.kind, FIELD_LIMIT))
+        embed.add_field(name="Kind", value=clip(job.kind, FIELD_LIMIT))
         embed.add_field(name="Attempts", value=str(job.attempts))
         embed.add_field(name="Was due", value=discord.utils.format_dt(job.due_at, "F"))
-        embed.add_field(name="Error", value=_clip(job.last_error or "—", FIELD_LIMIT), inline=False)
+        embed.add_field(name="Error", value=clip(job.last_error or "—", FIELD_LIMIT), inline=False)
         embed.set_footer(text=f"Job #{job.id}")
         await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
     except (discord.HTTPException, JobFailed):
@@ -191,7 +185,7 @@ def render_values(values: dict[str, Any] | None) -> str:
     lines = [
         f"{key.removesuffix('_id').replace('_', ' ')}: {_render_value(key, value)}" for key, value in values.items()
     ]
-    return _clip("\n".join(lines), FIELD_LIMIT)
+    return clip("\n".join(lines), FIELD_LIMIT)
 
 
 def _render_value(key: str, value: Any) -> str:
@@ -208,7 +202,3 @@ def _render_value(key: str, value: Any) -> str:
     if isinstance(value, str):
         return discord.utils.escape_mentions(value)
     return discord.utils.escape_mentions(json.dumps(value, ensure_ascii=False))
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

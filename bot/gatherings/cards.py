@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels import messageable_channel
 from bot.db.base import utcnow
 from bot.gatherings.feature import GatheringFeature
 from bot.gatherings.models import Gathering
@@ -50,13 +51,7 @@ async def request_card_refresh(
 async def card_channel(bot: LabelBot, gathering: Gathering) -> discord.abc.Messageable | None:
     if gathering.card_channel_id is None:
         return None
-    channel = bot.get_channel(gathering.card_channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(gathering.card_channel_id)
-        except (discord.NotFound, discord.Forbidden):
-            return None
-    return channel if isinstance(channel, discord.abc.Messageable) else None
+    return await messageable_channel(bot, gathering.card_channel_id)
 
 
 async def refresh_card(bot: LabelBot, feature: GatheringFeature, ctx: JobContext) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from discord.http import Route
 
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput
 from bot.gatherings.models import NativeStatus
+from bot.text import clip
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,6 @@ class NativePlace:
             return {"entity_type": 2, "channel_id": str(self.channel.id), "entity_metadata": None}
         location = (self.location or "Discord")[:LOCATION_MAX]
         return {"entity_type": 3, "channel_id": None, "entity_metadata": {"location": location}}
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def check_place(guild: discord.Guild, place: NativePlace) -> None:

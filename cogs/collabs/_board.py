@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
+from bot.channels import get_or_fetch_channel
 from bot.errors import BotLacksPermissions, Conflict
 from bot.jobs import JobContext, send_once
 from cogs.collabs._models import CollabRequest, CollabSkill
 from cogs.collabs._render import request_embed
 from cogs.collabs._service import skill_key
-from cogs.collabs._views import post_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -33,21 +33,11 @@ Board = discord.ForumChannel | discord.TextChannel
 NO_BOARD = "No collab board is set yet; a moderator can set one with /settings channel collab_board."
 
 
-async def resolve_channel(bot: LabelBot, channel_id: int) -> Any:
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except (discord.NotFound, discord.Forbidden):
-            return None
-    return channel
-
-
 async def board(bot: LabelBot, channel_id: int | None) -> Board:
     """The server's collab board, or one sentence saying why there is none."""
     if channel_id is None:
         raise Conflict(NO_BOARD)
-    channel = await resolve_channel(bot, channel_id)
+    channel = await get_or_fetch_channel(bot, channel_id)
     if channel is None:
         raise Conflict("The collab board channel is gone or hidden from me; a moderator can set a new one.")
     if not isinstance(channel, discord.ForumChannel | discord.TextChannel):
@@ -80,10 +70,11 @@ class Posted:
     thread_id: int
 
 
-async def publish(bot: LabelBot, channel: Board, request: CollabRequest, skills: Sequence[CollabSkill]) -> Posted:
-    """Post the request on the board: a forum post tagged with its skills, or an embed with a thread."""
+async def publish(
+    bot: LabelBot, channel: Board, request: CollabRequest, skills: Sequence[CollabSkill], view: discord.ui.View
+) -> Posted:
+    """Post the request on the board with its buttons: a forum post tagged with its skills, or an embed with a thread."""
     embed = request_embed(request, skills)
-    view = post_view(request.id)
     name = request.title[:100]
     try:
         if isinstance(channel, discord.ForumChannel):
@@ -135,10 +126,13 @@ async def refresh_post(
     skills: Sequence[CollabSkill],
     *,
     archive: bool,
+    view: discord.ui.View | None = None,
     note: str | None = None,
     ctx: JobContext | None = None,
 ) -> None:
     """Show the request's state on its post; with `archive`, drop the buttons, post `note` and archive the thread.
+
+    `view` is the post's buttons when it stays open (the board knows nothing of the feature's components).
 
     From a job (`ctx`), the note is posted once whatever retries happen.
     """
@@ -149,14 +143,14 @@ async def refresh_post(
     try:
         await message.edit(
             embed=request_embed(request, skills),
-            view=None if archive else post_view(request.id),
+            view=None if archive else view,
             allowed_mentions=NO_MENTIONS,
         )
     except discord.NotFound:
         log.info("The post of collab request %s is gone", request.id)
     if not archive or request.thread_id is None:
         return
-    thread = await resolve_channel(bot, request.thread_id)
+    thread = await get_or_fetch_channel(bot, request.thread_id)
     if not isinstance(thread, discord.Thread):
         return
     try:

@@ -16,15 +16,17 @@ from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, reply
 from bot.permissions import moderator_only, require_moderator
 from bot.privacy import AfterCommit
+from bot.text import clip, plain
 from bot.timeparse import parse_duration
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
-from cogs.collabs import _flows, _jobs, _privacy
+from cogs.collabs import _jobs, _privacy
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
+from cogs.collabs import _views as views
 from cogs.collabs._board import board
 from cogs.collabs._models import ACTIVE_STATUSES
-from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_line
+from cogs.collabs._render import own_profile_embed, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [
@@ -102,7 +104,7 @@ class CollabCog(commands.Cog, name="Collabs"):
             return []
         async with self.bot.sessionmaker() as session:
             settings = await peek_guild_settings(session, interaction.guild_id)
-            if _flows.moderator(interaction, settings):
+            if views.moderator(interaction, settings):
                 rows = await repo.open_requests(session, interaction.guild_id)
             else:
                 rows = [
@@ -222,7 +224,7 @@ class CollabCog(commands.Cog, name="Collabs"):
         """
         guild_id = _guild_id(interaction)
         await defer(interaction)
-        closed = await _flows.close(
+        closed = await views.close(
             interaction, request, filled_by=filled_by.id if filled_by else None, guild_id=guild_id
         )
         who = f", filled by {filled_by.mention}" if filled_by else ""

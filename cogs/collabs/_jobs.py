@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.channels import get_or_fetch_channel
 from bot.db.base import utcnow
 from bot.jobs import JobContext, MissedRule, send_once
+from bot.text import clip, plain
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
-from cogs.collabs._board import NO_MENTIONS, refresh_post, resolve_channel
-from cogs.collabs._flows import ALERTS, EXPIRE, WARN, post_link
+from cogs.collabs._board import NO_MENTIONS, refresh_post
 from cogs.collabs._models import AlertVia, RequestStatus
-from cogs.collabs._render import clip, plain, request_embed
-from cogs.collabs._views import post_view, warning_view
+from cogs.collabs._render import request_embed
+from cogs.collabs._views import ALERTS, EXPIRE, WARN, post_link, post_view, warning_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -90,7 +91,7 @@ async def send_alerts(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
                 await service.mark_dms_closed(session, request.guild_id, alert.user_id)
     ping = board_users + bounced
     if ping and request.thread_id is not None:
-        thread = await resolve_channel(bot, request.thread_id)
+        thread = await get_or_fetch_channel(bot, request.thread_id)
         if isinstance(thread, discord.Thread):
             for index in range(0, len(ping), MENTIONS_PER_LINE):
                 chunk = ping[index : index + MENTIONS_PER_LINE]
@@ -126,7 +127,7 @@ async def warn_poster(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
             return {"dm": message.id}
         except discord.Forbidden:
             pass
-    thread = await resolve_channel(bot, request.thread_id) if request.thread_id else None
+    thread = await get_or_fetch_channel(bot, request.thread_id) if request.thread_id else None
     if not isinstance(thread, discord.Thread):
         return {"skipped": "poster unreachable"}
     message = await send_once(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.text import clip
 from bot.timeparse import format_dt
 from cogs.collabs._models import CollabRequest, CollabSkill, RequestStatus
 from cogs.collabs._service import COMPENSATIONS, Profile
@@ -18,15 +19,6 @@ STATUS_WORDS: dict[str, str] = {
     RequestStatus.EXPIRED: "expired",
     RequestStatus.REJECTED: "rejected",
 }
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def plain(text: str) -> str:
-    """Member-written text made safe for message content: no mass pings, no markdown surprises."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def skill_names(skills: Sequence[CollabSkill]) -> str:

@@ -1,22 +1,537 @@
-"""Buttons, selects and the modal of the collab board.
+"""The collab board's buttons, selects and modal, and what happens when members use them.
 
-Buttons on posts, DMs and the mod log are DynamicItems keyed by ids, so they work after any restart.
+Buttons on posts, DMs and the mod log are DynamicItems keyed by ids, so they work after any restart. Their flows
+(posting, answering, introductions, closing, reviewing, reporting) check everything before they write, and take
+back what they did on Discord if a later step fails.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, cast
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audit.service import record as audit_record
+from bot.channels import get_or_fetch_channel
+from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
+from bot.guilds.models import GuildSettings
+from bot.guilds.service import peek_guild_settings
+from bot.interactions import defer, reply
+from bot.permissions import MODERATORS_ONLY, is_moderator
+from bot.text import clip, plain
+from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
 from bot.ui.owned import OwnedView
-from cogs.collabs._models import CollabSkill
+from cogs.collabs import _repository as repo
+from cogs.collabs import _service as service
+from cogs.collabs._board import (
+    NO_MENTIONS,
+    THREAD_ARCHIVE_MINUTES,
+    Posted,
+    board,
+    dm,
+    publish,
+    refresh_post,
+    unpublish,
+)
+from cogs.collabs._models import CollabRequest, CollabSkill, InterestStatus, RequestStatus
+from cogs.collabs._render import own_profile_embed, profile_embed, request_embed
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+
+log = logging.getLogger(__name__)
+
+ALERTS = "collab.alerts"
+WARN = "collab.warn"
+EXPIRE = "collab.expire"
+
+
+def _bot(interaction: discord.Interaction[Any]) -> LabelBot:
+    return cast("LabelBot", interaction.client)
+
+
+def moderator(interaction: discord.Interaction[Any], settings: GuildSettings) -> bool:
+    """Whether the member is a moderator of the request's server (never in DMs)."""
+    user = interaction.user
+    if not isinstance(user, discord.Member) or user.guild.id != settings.guild_id:
+        return False
+    return is_moderator(user, settings, _bot(interaction).settings.discord.owner_ids)
+
+
+async def _request_on_board(
+    session: AsyncSession, interaction: discord.Interaction[Any], request_id: int
+) -> CollabRequest:
+    """The request a board button names, only if it is in the server the button was pressed in.
+
+    The id comes from the member's client, so it may name another server's request.
+    """
+    if interaction.guild_id is None:
+        raise NotFound("That button only works on the collab board.")
+    return await service.get_request(session, request_id, interaction.guild_id)
+
+
+def post_link(request: CollabRequest) -> str:
+    target = request.thread_id or request.board_channel_id
+    return f"https://discord.com/channels/{request.guild_id}/{target}" if target else "the board"
+
+
+def job_key(request_id: int, what: str) -> str:
+    return f"collab:{request_id}:{what}"
+
+
+# -- posting --------------------------------------------------------------------------------------------------
+
+
+async def submit_post(
+    interaction: discord.Interaction[Any], context: PostContext, *, title: str, needed: str, genre: str, deadline: str
+) -> None:
+    """The modal of /collab post was sent: check it all, store the request, then post it or queue it for review."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    parsed = parse_when(deadline, zone=context.zone) if deadline.strip() else None
+    draft = service.check_draft(
+        title=title,
+        needed=needed,
+        genre=genre,
+        deadline_at=parsed.at if parsed else None,
+        deadline_zone=parsed.zone if parsed else None,
+        compensation=context.compensation,
+        skill_ids=context.skill_ids,
+        lifetime=context.lifetime,
+    )
+    async with bot.sessionmaker.begin() as session:
+        settings = await peek_guild_settings(session, context.guild_id)
+        await service.check_may_post(
+            session,
+            context.guild_id,
+            interaction.user.id,
+            max_open=settings.collab_max_open,
+            daily_posts=settings.collab_daily_posts,
+        )
+        current = {skill.id for skill in await service.skills(session, context.guild_id)}
+        if not set(draft.skill_ids) <= current:
+            raise Conflict("One of those skills was just removed from the list; post again.")
+        needs_approval = settings.collab_approval
+        if needs_approval:
+            mod_log = await _mod_log(bot, settings)
+            if mod_log is None:
+                raise Conflict("Collab requests need approval here, but no mod-log channel is set; ask a moderator.")
+            channel = None
+        else:
+            channel = await board(bot, settings.collab_board_channel_id)
+        request = await service.create_request(
+            session,
+            draft,
+            guild_id=context.guild_id,
+            poster_id=interaction.user.id,
+            needs_approval=needs_approval,
+            origin_channel_id=context.origin_channel_id,
+        )
+        skills = await service.request_skills(session, request.id)
+    try:
+        if needs_approval:
+            assert mod_log is not None
+            message = await mod_log.send(
+                f"New collab request from <@{request.poster_id}> waiting for approval.",
+                embed=request_embed(request, skills),
+                view=approval_view(request.id),
+                allowed_mentions=NO_MENTIONS,
+            )
+            async with bot.sessionmaker.begin() as session:
+                stored = await service.get_request(session, request.id)
+                stored.approval_message_id = message.id
+            await reply(interaction, f"“{plain(clip(draft.title, 100))}” went to the moderators for approval.")
+            return
+        assert channel is not None
+        request = await go_live(bot, request, channel, skills)
+    except BaseException:
+        async with bot.sessionmaker.begin() as session:
+            leftover = await session.get(CollabRequest, request.id)
+            if leftover is not None:
+                await session.delete(leftover)
+        raise
+    await reply(interaction, f"Posted: {post_link(request)}")
+
+
+async def go_live(
+    bot: LabelBot,
+    request: CollabRequest,
+    channel: discord.ForumChannel | discord.TextChannel,
+    skills: Sequence[CollabSkill],
+    *,
+    expect: RequestStatus = RequestStatus.OPEN,
+) -> CollabRequest:
+    """Post the request on the board, start its life (warning and expiry jobs) and queue matching alerts."""
+    posted = await publish(bot, channel, request, skills, post_view(request.id))
+    try:
+        return await _start_life(bot, request.id, posted, expect)
+    except BaseException:
+        await unpublish(bot, posted)
+        raise
+
+
+async def _start_life(bot: LabelBot, request_id: int, posted: Posted, expect: RequestStatus) -> CollabRequest:
+    async with bot.sessionmaker.begin() as session:
+        request = await service.get_request(session, request_id)
+        if request.status != expect:
+            raise Conflict("Someone else answered this request meanwhile.")
+        warn_at, expires_at = service.mark_published(
+            request,
+            board_channel_id=posted.board_channel_id,
+            is_forum=posted.is_forum,
+            message_id=posted.message_id,
+            thread_id=posted.thread_id,
+        )
+        payload = {"request_id": request.id}
+        await bot.jobs.schedule(
+            session, WARN, payload, warn_at, guild_id=request.guild_id, key=job_key(request.id, "warn")
+        )
+        await bot.jobs.schedule(
+            session, EXPIRE, payload, expires_at, guild_id=request.guild_id, key=job_key(request.id, "expire")
+        )
+        settings = await peek_guild_settings(session, request.guild_id)
+        recipients = await service.choose_alerts(session, request, settings.collab_daily_alerts)
+        if recipients:
+            await bot.jobs.schedule(
+                session, ALERTS, payload, request.published_at or expires_at, guild_id=request.guild_id,
+                key=job_key(request.id, "alerts"),
+            )  # fmt: skip
+        return request
+
+
+async def _mod_log(bot: LabelBot, settings: GuildSettings) -> discord.abc.Messageable | None:
+    if settings.mod_log_channel_id is None:
+        return None
+    channel = await get_or_fetch_channel(bot, settings.mod_log_channel_id)
+    return channel if isinstance(channel, discord.abc.Messageable) else None
+
+
+# -- moderation -----------------------------------------------------------------------------------------------
+
+
+async def review_request(interaction: discord.Interaction[Any], request_id: int, *, approve: bool) -> None:
+    """Approve (post it) or reject a request waiting in the mod log."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker.begin() as session:
+        request = await service.get_request(session, request_id)
+        settings = await peek_guild_settings(session, request.guild_id)
+        if not moderator(interaction, settings):
+            raise NotAllowed(MODERATORS_ONLY)
+        if request.status != RequestStatus.PENDING_APPROVAL:
+            raise Conflict("This request was already reviewed.")
+        skills = await service.request_skills(session, request.id)
+        if approve:
+            channel = await board(bot, settings.collab_board_channel_id)
+        else:
+            service.close(request, status=RequestStatus.REJECTED, actor_id=interaction.user.id, filled_by=None)
+            await audit_record(
+                bot, session, guild_id=request.guild_id, actor_id=interaction.user.id, action="collab.reject",
+                target=request.title, before={"status": "pending_approval"}, after={"status": "rejected"},
+            )  # fmt: skip
+    if approve:
+        request = await go_live(bot, request, channel, skills, expect=RequestStatus.PENDING_APPROVAL)
+        async with bot.sessionmaker.begin() as session:
+            await audit_record(
+                bot, session, guild_id=request.guild_id, actor_id=interaction.user.id, action="collab.approve",
+                target=request.title, before={"status": "pending_approval"}, after={"status": "open"},
+            )  # fmt: skip
+        outcome = f"Approved by <@{interaction.user.id}>: {post_link(request)}"
+        told = f"Your collab request “{plain(clip(request.title, 100))}” was approved and is on the board: {post_link(request)}"
+    else:
+        outcome = f"Rejected by <@{interaction.user.id}>."
+        told = f"Your collab request “{plain(clip(request.title, 100))}” wasn't approved by the moderators this time."
+    if interaction.message is not None:
+        try:
+            await interaction.message.edit(content=outcome, view=None, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException:
+            log.warning("Could not update the approval message of collab request %s", request_id, exc_info=True)
+    await dm(bot, request.poster_id, content=told)
+    await reply(interaction, "Approved and posted." if approve else "Rejected; I've told the poster.")
+
+
+async def report(interaction: discord.Interaction[Any], request_id: int) -> None:
+    """Send the request to the mod log, once per member."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker() as session:
+        request = await _request_on_board(session, interaction, request_id)
+        settings = await peek_guild_settings(session, request.guild_id)
+        skills = await service.request_skills(session, request.id)
+    mod_log = await _mod_log(bot, settings)
+    if mod_log is None:
+        raise Conflict("There's no mod-log channel to report to; tell a moderator directly.")
+    # The report is written first (it refuses a second one), then posted; a post that fails takes it back.
+    async with bot.sessionmaker.begin() as session:
+        await service.add_report(session, request, interaction.user.id)
+    try:
+        await mod_log.send(
+            f"Collab request #{request.id} was reported by <@{interaction.user.id}>: {post_link(request)}",
+            embed=request_embed(request, skills),
+            allowed_mentions=NO_MENTIONS,
+        )
+    except BaseException:
+        async with bot.sessionmaker.begin() as session:
+            await service.remove_report(session, request.id, interaction.user.id)
+        raise
+    await reply(interaction, "Thanks; the moderators have been told.")
+
+
+# -- introductions --------------------------------------------------------------------------------------------
+
+
+async def _display_name(bot: LabelBot, guild_id: int, user_id: int) -> str:
+    guild = bot.get_guild(guild_id)
+    member = guild.get_member(user_id) if guild is not None else None
+    if member is None and guild is not None:
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.HTTPException:
+            member = None
+    if member is not None:
+        return member.display_name
+    user = bot.get_user(user_id)
+    return user.display_name if user is not None else "A member"
+
+
+async def interest(interaction: discord.Interaction[Any], request_id: int) -> None:
+    """Tell the poster someone is interested (DM, else a note in the post's thread); share no contact yet."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker.begin() as session:
+        request = await _request_on_board(session, interaction, request_id)
+        answer = await service.register_interest(session, request, interaction.user.id)
+        profile = await service.load_profile(session, request.guild_id, interaction.user.id)
+    name = await _display_name(bot, request.guild_id, interaction.user.id)
+    try:
+        sent = await dm(
+            bot,
+            request.poster_id,
+            content=f"Someone is interested in your collab request “{plain(clip(request.title, 100))}”. "
+            "Accept to open a private thread with them, or decline politely.",
+            embed=profile_embed(profile, name, with_links=False),
+            view=answer_view(answer.id),
+        )
+        if sent is None:
+            thread = await get_or_fetch_channel(bot, request.thread_id) if request.thread_id else None
+            if not isinstance(thread, discord.Thread):
+                raise TryAgainLater("I couldn't reach the poster just now; try again later.")
+            await thread.send(
+                f"<@{request.poster_id}>, a member is interested in your request. Only you can see who.",
+                view=review_view(answer.id),
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(request.poster_id)]),
+            )
+    except BaseException:
+        async with bot.sessionmaker.begin() as session:
+            leftover = await session.get(type(answer), answer.id)
+            if leftover is not None:
+                await session.delete(leftover)
+        raise
+    await reply(interaction, "Thanks! I've told the poster. If they accept, you'll both get a private thread to talk.")
+
+
+async def review_interest(interaction: discord.Interaction[Any], interest_id: int) -> None:
+    """The poster (DMs closed) opens an answer in the post's thread: see the profile privately and decide."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker() as session:
+        answer, request = await service.pending_interest(session, interest_id, interaction.user.id)
+        profile = await service.load_profile(session, request.guild_id, answer.user_id)
+    name = await _display_name(bot, request.guild_id, answer.user_id)
+    await reply(
+        interaction,
+        f"Interested in “{plain(clip(request.title, 100))}”:",
+        embed=profile_embed(profile, name, with_links=False),
+        view=answer_view(interest_id),
+    )
+
+
+async def answer(interaction: discord.Interaction[Any], interest_id: int, *, accept: bool) -> None:
+    """The poster accepts (a private thread for the two) or declines (a polite note) a member's interest."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker.begin() as session:
+        pending, request = await service.pending_interest(session, interest_id, interaction.user.id)
+        await service.answer(session, interest_id, InterestStatus.ACCEPTED if accept else InterestStatus.DECLINED)
+        respondent_id = pending.user_id
+    title = plain(clip(request.title, 100))
+    if not accept:
+        await dm(
+            bot,
+            respondent_id,
+            content=f"Thanks for offering to help with “{title}”. The poster has gone another way this time; "
+            "keep an eye on the board for the next one!",
+        )
+        await _drop_buttons(interaction)
+        await reply(interaction, "Declined; I've let them know politely.")
+        return
+    try:
+        where = await _introduce(bot, request, respondent_id)
+    except BaseException:
+        async with bot.sessionmaker.begin() as session:
+            reverted = await repo.interest(session, interest_id)
+            if reverted is not None:
+                reverted.status = InterestStatus.PENDING
+                reverted.answered_at = None
+        raise
+    async with bot.sessionmaker.begin() as session:
+        stored = await repo.interest(session, interest_id)
+        if stored is not None and isinstance(where, discord.Thread):
+            stored.thread_id = where.id
+    place = where.mention if isinstance(where, discord.Thread) else "your DMs"
+    await dm(
+        bot,
+        respondent_id,
+        content=f"Good news: <@{request.poster_id}> accepted your interest in “{title}”. Talk it over in {place}.",
+    )
+    await _drop_buttons(interaction)
+    await reply(interaction, f"Accepted; talk it over with <@{respondent_id}> in {place}.")
+
+
+async def _introduce(bot: LabelBot, request: CollabRequest, respondent_id: int) -> discord.Thread | None:
+    """A private thread with exactly the two members; when there is nowhere to open one, a DM to each."""
+    async with bot.sessionmaker() as session:
+        poster_profile = await service.load_profile(session, request.guild_id, request.poster_id)
+        respondent_profile = await service.load_profile(session, request.guild_id, respondent_id)
+    poster_name = await _display_name(bot, request.guild_id, request.poster_id)
+    respondent_name = await _display_name(bot, request.guild_id, respondent_id)
+    embeds = [profile_embed(poster_profile, poster_name), profile_embed(respondent_profile, respondent_name)]
+    both = discord.AllowedMentions(users=[discord.Object(request.poster_id), discord.Object(respondent_id)])
+    parent = None
+    for candidate in (request.board_channel_id, request.origin_channel_id):
+        channel = await get_or_fetch_channel(bot, candidate) if candidate else None
+        if isinstance(channel, discord.TextChannel):
+            parent = channel
+            break
+    intro = (
+        f"<@{request.poster_id}> meet <@{respondent_id}>: you're both here about "
+        f"“{plain(clip(request.title, 100))}”. This thread is private to the two of you."
+    )
+    if parent is None:
+        # No text channel to hold a private thread (a forum board, posted from elsewhere): introduce by DM.
+        await dm(
+            bot, request.poster_id, content=f"You accepted <@{respondent_id}>; DM them to talk it over.", embeds=embeds
+        )
+        await dm(bot, respondent_id, content=f"<@{request.poster_id}> would like to talk; DM them.", embeds=embeds)
+        return None
+    thread = await parent.create_thread(
+        name=clip(f"Collab: {request.title}", 100),
+        type=discord.ChannelType.private_thread,
+        invitable=False,
+        auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+    )
+    try:
+        await thread.add_user(discord.Object(request.poster_id))
+        await thread.add_user(discord.Object(respondent_id))
+        await thread.send(intro, embeds=embeds, allowed_mentions=both)
+    except BaseException:
+        try:
+            await thread.delete()
+        except discord.HTTPException:
+            log.warning("Could not delete the half-made intro thread %s", thread.id, exc_info=True)
+        raise
+    return thread
+
+
+async def _drop_buttons(interaction: discord.Interaction[Any]) -> None:
+    message = interaction.message
+    if message is None or message.flags.ephemeral:
+        return
+    try:
+        await message.edit(view=None)
+    except discord.HTTPException:
+        log.info("Could not remove the answer buttons of message %s", message.id)
+
+
+# -- closing and extending ------------------------------------------------------------------------------------
+
+
+async def close(
+    interaction: discord.Interaction[Any], request_id: int, *, filled_by: int | None = None, guild_id: int | None = None
+) -> CollabRequest:
+    """Close a request (filled by someone, or not): poster or moderators; archive its post."""
+    bot = _bot(interaction)
+    async with bot.sessionmaker.begin() as session:
+        request = await service.get_request(session, request_id, guild_id)
+        settings = await peek_guild_settings(session, request.guild_id)
+        is_mod = moderator(interaction, settings)
+        service.may_close(request, interaction.user.id, is_mod)
+        if filled_by is not None and filled_by == request.poster_id:
+            raise Conflict("Name the member who filled the request, not yourself.")
+        was_pending = request.status == RequestStatus.PENDING_APPROVAL
+        service.close(
+            request,
+            status=RequestStatus.FILLED if filled_by is not None else RequestStatus.CLOSED,
+            actor_id=interaction.user.id,
+            filled_by=filled_by,
+        )
+        await bot.jobs.cancel_prefix(session, f"collab:{request.id}:")
+        if is_mod and request.poster_id != interaction.user.id:
+            await audit_record(
+                bot, session, guild_id=request.guild_id, actor_id=interaction.user.id, action="collab.close",
+                target=request.title, before={"status": "open"}, after={"status": request.status},
+            )  # fmt: skip
+        skills = await service.request_skills(session, request.id)
+    if not was_pending:
+        note = "This request was filled and is closed." if filled_by else "This request is closed."
+        await refresh_post(bot, request, skills, archive=True, note=note)
+    return request
+
+
+async def close_by_button(interaction: discord.Interaction[Any], request_id: int) -> None:
+    await defer(interaction)
+    # In a DM (the expiry warning) there is no server to compare; only the poster may close from there.
+    request = await close(interaction, request_id, guild_id=interaction.guild_id)
+    await reply(
+        interaction,
+        f"Closed “{plain(clip(request.title, 100))}”. To record who filled it, use /collab close with filled_by.",
+    )
+
+
+async def extend(interaction: discord.Interaction[Any], request_id: int) -> None:
+    """The poster keeps a request open for another full term."""
+    bot = _bot(interaction)
+    await defer(interaction)
+    async with bot.sessionmaker.begin() as session:
+        # Pressed in a DM (the expiry warning) there is no server to compare; only the poster may extend anyway.
+        request = await service.get_request(session, request_id, interaction.guild_id)
+        warn_at, expires_at = service.extend(request, interaction.user.id)
+        payload = {"request_id": request.id}
+        await bot.jobs.schedule(
+            session, WARN, payload, warn_at, guild_id=request.guild_id, key=job_key(request.id, "warn")
+        )
+        await bot.jobs.schedule(
+            session, EXPIRE, payload, expires_at, guild_id=request.guild_id, key=job_key(request.id, "expire")
+        )
+        skills = await service.request_skills(session, request.id)
+    await refresh_post(bot, request, skills, archive=False, view=post_view(request.id))
+    await _drop_buttons(interaction)
+    await reply(interaction, f"Kept open until {format_dt(expires_at, 'F')} ({format_dt(expires_at, 'R')}).")
+
+
+# -- profiles -------------------------------------------------------------------------------------------------
+
+
+async def save_skills(interaction: discord.Interaction[Any], guild_id: int, skill_ids: list[int]) -> None:
+    bot = _bot(interaction)
+    async with bot.sessionmaker.begin() as session:
+        await service.set_member_skills(session, guild_id, interaction.user.id, skill_ids)
+        profile = await service.load_profile(session, guild_id, interaction.user.id)
+    name = getattr(interaction.user, "display_name", "Your")
+    await interaction.response.edit_message(
+        content="Saved your skills.", embed=own_profile_embed(profile, name), allowed_mentions=NO_MENTIONS
+    )
+
+
+# -- components -------------------------------------------------------------------------------------------------
 
 
 class CollabButton(PersistentItem[discord.ui.Button[Any]], template=r"collab:(?!)"):
@@ -45,9 +560,7 @@ class InterestButton(CollabButton, template=r"collab:interest:(?P<id>\d+)"):
     style = discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.interest(interaction, self.target_id)
+        await interest(interaction, self.target_id)
 
 
 class CloseButton(CollabButton, template=r"collab:close:(?P<id>\d+)"):
@@ -55,9 +568,7 @@ class CloseButton(CollabButton, template=r"collab:close:(?P<id>\d+)"):
     label = "Close"
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.close_by_button(interaction, self.target_id)
+        await close_by_button(interaction, self.target_id)
 
 
 class ReportButton(CollabButton, template=r"collab:report:(?P<id>\d+)"):
@@ -66,9 +577,7 @@ class ReportButton(CollabButton, template=r"collab:report:(?P<id>\d+)"):
     style = discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.report(interaction, self.target_id)
+        await report(interaction, self.target_id)
 
 
 class ExtendButton(CollabButton, template=r"collab:extend:(?P<id>\d+)"):
@@ -77,9 +586,7 @@ class ExtendButton(CollabButton, template=r"collab:extend:(?P<id>\d+)"):
     style = discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.extend(interaction, self.target_id)
+        await extend(interaction, self.target_id)
 
 
 class ApproveButton(CollabButton, template=r"collab:approve:(?P<id>\d+)"):
@@ -88,9 +595,7 @@ class ApproveButton(CollabButton, template=r"collab:approve:(?P<id>\d+)"):
     style = discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.review_request(interaction, self.target_id, approve=True)
+        await review_request(interaction, self.target_id, approve=True)
 
 
 class RejectButton(CollabButton, template=r"collab:reject:(?P<id>\d+)"):
@@ -99,9 +604,7 @@ class RejectButton(CollabButton, template=r"collab:reject:(?P<id>\d+)"):
     style = discord.ButtonStyle.danger
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.review_request(interaction, self.target_id, approve=False)
+        await review_request(interaction, self.target_id, approve=False)
 
 
 class AcceptButton(CollabButton, template=r"collab:accept:(?P<id>\d+)"):
@@ -110,9 +613,7 @@ class AcceptButton(CollabButton, template=r"collab:accept:(?P<id>\d+)"):
     style = discord.ButtonStyle.success
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.answer(interaction, self.target_id, accept=True)
+        await answer(interaction, self.target_id, accept=True)
 
 
 class DeclineButton(CollabButton, template=r"collab:decline:(?P<id>\d+)"):
@@ -120,9 +621,7 @@ class DeclineButton(CollabButton, template=r"collab:decline:(?P<id>\d+)"):
     label = "Decline"
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.answer(interaction, self.target_id, accept=False)
+        await answer(interaction, self.target_id, accept=False)
 
 
 class ReviewButton(CollabButton, template=r"collab:review:(?P<id>\d+)"):
@@ -131,9 +630,7 @@ class ReviewButton(CollabButton, template=r"collab:review:(?P<id>\d+)"):
     style = discord.ButtonStyle.primary
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.review_interest(interaction, self.target_id)
+        await review_interest(interaction, self.target_id)
 
 
 DYNAMIC_ITEMS: tuple[type[CollabButton], ...] = (
@@ -221,9 +718,7 @@ class PostModal(discord.ui.Modal, title="New collab request"):
         self.context = context
 
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.submit_post(
+        await submit_post(
             interaction,
             self.context,
             title=self.request_title.value,
@@ -258,6 +753,4 @@ class SkillPicker(OwnedView):
         self.add_item(self.select)
 
     async def _picked(self, interaction: discord.Interaction[Any]) -> None:
-        from cogs.collabs import _flows
-
-        await _flows.save_skills(interaction, self.guild_id, [int(value) for value in self.select.values])
+        await save_skills(interaction, self.guild_id, [int(value) for value in self.select.values])

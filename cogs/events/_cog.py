@@ -1,29 +1,40 @@
-"""/event create, edit, cancel, list, info, attendees; the jobs that run each occurrence; the events calendar."""
+"""/event create, edit, cancel, list, info, attendees, and their units of work; the events calendar."""
 
 from __future__ import annotations
 
 import io
 import logging
-import re
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.audit.service import record
 from bot.client import LabelBot
 from bot.db.base import utcnow
-from bot.errors import InvalidInput
-from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
+from bot.errors import InvalidInput, NotFound
+from bot.gatherings import GatheringFeature, cards, fanout, install, lifecycle, native, rsvp, uninstall
+from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, member_of, reply
-from bot.jobs import JobContext, MissedRule
 from bot.permissions import require_moderator
 from bot.timeparse import format_dt, parse_duration, parse_when
 from bot.ui.paginator import Paginator, pages_of_lines
-from cogs.events import _render, _repository, _service
-from cogs.events._models import PlaceKind, Recurrence
+from cogs.events import _recurrence, _repository
+from cogs.events._models import (
+    CommunityEvent,
+    EventOccurrence,
+    OccurrenceStatus,
+    PlaceKind,
+    Recurrence,
+)
+from cogs.events._render import card_content
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
+from cogs.events import _jobs, _parsing, _render, _service
 from cogs.events._recurrence import RECURRENCE_LABELS
 from cogs.events._views import DmButton, RsvpButton
 
@@ -36,35 +47,6 @@ SCOPE_CHOICES = [
     app_commands.Choice(name="the whole series", value="series"),
 ]
 REPEAT_CHOICES = [app_commands.Choice(name=label, value=value.value) for value, label in RECURRENCE_LABELS.items()]
-NO_REMINDERS = {"none", "off", "no", "0"}
-
-
-def parse_reminders(text: str | None) -> list[int] | None:
-    """ "24h, 1h, 10m" -> seconds before the start; None keeps the server's defaults; "none" means no reminders."""
-    if text is None or not text.strip():
-        return None
-    if text.strip().casefold() in NO_REMINDERS:
-        return []
-    offsets: set[int] = set()
-    for part in (piece.strip() for piece in re.split(r"[,;]", text)):
-        if not part:
-            continue
-        offset = parse_duration(part)
-        if offset > _service.REMINDER_MAX:
-            raise InvalidInput("A reminder can be at most 30 days before the start.")
-        offsets.add(int(offset.total_seconds()))
-    if len(offsets) > _service.REMINDERS_MAX:
-        raise InvalidInput(f"Up to {_service.REMINDERS_MAX} reminders per event, please.")
-    return sorted(offsets, reverse=True)
-
-
-def parse_until(text: str, zone: str, *, now: datetime | None = None) -> datetime:
-    """An end date: a bare date means the end of that day, in the member's zone."""
-    parsed = parse_when(text, zone=zone, now=now, earliest=None)
-    local = parsed.local()
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return (local + timedelta(days=1) - timedelta(seconds=1)).astimezone(parsed.at.tzinfo)
-    return parsed.at
 
 
 class EventTransformer(app_commands.Transformer[LabelBot]):
@@ -109,17 +91,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot = self.bot
         install(bot, self.feature)
         lifecycle.register(bot, _service.KIND, _service.discard_rows)
-
-        async def start(ctx: JobContext) -> dict[str, Any] | None:
-            return await _service.on_start(bot, ctx)
-
-        async def end(ctx: JobContext) -> dict[str, Any] | None:
-            return await _service.on_end(bot, ctx)
-
-        # A start whose event is already over means nothing; the handler checks the end itself.
-        bot.jobs.register(_service.START_JOB, start, missed=MissedRule.RUN_LATE, grace=timedelta(minutes=1))
-        # The end must always run: it completes the native event and brings up the next occurrence.
-        bot.jobs.register(_service.END_JOB, end, missed=MissedRule.RUN_LATE)
+        _jobs.register(bot)
         bot.add_dynamic_items(RsvpButton, DmButton)
         bot.calendar.add_source("events", _service.calendar_entries)
 
@@ -127,8 +99,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot = self.bot
         uninstall(bot, self.feature)
         lifecycle.unregister(bot, _service.KIND)
-        bot.jobs.unregister(_service.START_JOB)
-        bot.jobs.unregister(_service.END_JOB)
+        _jobs.unregister(bot)
         bot.remove_dynamic_items(RsvpButton, DmButton)
         bot.calendar.remove_source("events")
 
@@ -203,23 +174,23 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
             if room is not None
             else PlaceKind.EXTERNAL
         )
-        draft = _service.EventDraft(
-            title=_service.clean_title(title),
-            description=_service.clean_description(description),
+        draft = _parsing.EventDraft(
+            title=_parsing.clean_title(title),
+            description=_parsing.clean_description(description),
             starts_at=starts.at.replace(microsecond=0),
             zone=starts.zone,
             duration=parse_duration(duration),
-            place=_service.Place(kind, channel=room, location=location.strip() if location else None),
+            place=_parsing.Place(kind, channel=room, location=location.strip() if location else None),
             capacity=capacity,
-            reminder_offsets_seconds=parse_reminders(reminders),
+            reminder_offsets_seconds=_parsing.parse_reminders(reminders),
             ping_role_id=ping.id if ping is not None else None,
             recurrence=recurrence,
-            until=parse_until(until, starts.zone) if until else None,
+            until=_parsing.parse_until(until, starts.zone) if until else None,
             count=count,
             open_thread=thread,
             card_channel=card_channel,
         )
-        event, occurrence, _ = await _service.create_event(bot, guild, member, draft)
+        event, occurrence, _ = await create_event(bot, guild, member, draft)
         message = f"Scheduled **{discord.utils.escape_markdown(event.title)}** (#{event.id}) for {format_dt(occurrence.starts_at, 'F')}"
         described = _render.repeats(event)
         if described:
@@ -259,18 +230,18 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         await defer(interaction)
         async with self.bot.sessionmaker() as session:
             zone = await member_zone(session, member.id, guild.id)
-        changes = _service.Changes(
-            title=_service.clean_title(title) if title is not None else None,
-            description=_service.clean_description(description) if description is not None else None,
+        changes = _parsing.Changes(
+            title=_parsing.clean_title(title) if title is not None else None,
+            description=_parsing.clean_description(description) if description is not None else None,
             starts_at=parse_when(start, zone=zone).at.replace(microsecond=0) if start else None,
             duration=parse_duration(duration) if duration else None,
             capacity=capacity,
             clear_capacity=no_capacity,
         )
-        if changes == _service.Changes():
+        if changes == _parsing.Changes():
             raise InvalidInput("Nothing to change: give a new title, start, length, description or capacity.")
         series = scope == "series"
-        changed, occurrence = await _service.edit_event(self.bot, guild, member, event, changes, series=series)
+        changed, occurrence = await edit_event(self.bot, guild, member, event, changes, series=series)
         what = "The series" if series else f"Occurrence {occurrence.number}"
         await reply(
             interaction,
@@ -292,7 +263,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         guild, member = _member(interaction)
         await defer(interaction)
         series = scope == "series"
-        cancelled, occurrence = await _service.cancel_event(self.bot, guild, member, event, series=series)
+        cancelled, occurrence = await cancel_event(self.bot, guild, member, event, series=series)
         title = discord.utils.escape_markdown(cancelled.title)
         if series or cancelled.recurrence is None:
             text = f"**{title}** is cancelled."
@@ -367,3 +338,226 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
             f"{_render.count_line(counts, gathering.capacity)}.",
             file=discord.File(io.BytesIO(data), filename=name),
         )
+
+
+# -- the units of work of create, edit and cancel: read, then talk to Discord, then write ----------
+
+
+async def create_event(
+    bot: LabelBot, guild: discord.Guild, actor: discord.Member, draft: _parsing.EventDraft
+) -> tuple[CommunityEvent, EventOccurrence, Gathering]:
+    """Create the series and its first occurrence, mirrored and announced; nothing is left behind on failure."""
+    _parsing.check_draft(draft)
+    native.check_place(guild, draft.place.native())
+    # Read, then talk to Discord, then write: the rows and the intent first, Discord with no session open,
+    # then the outcome in one short transaction (or everything taken back).
+    async with bot.sessionmaker.begin() as session:
+        event = CommunityEvent(
+            guild_id=guild.id,
+            title=draft.title,
+            description=draft.description,
+            zone=draft.zone,
+            anchor_at=draft.starts_at,
+            duration_seconds=int(draft.duration.total_seconds()),
+            place_kind=draft.place.kind,
+            place_channel_id=draft.place.channel.id if draft.place.channel is not None else None,
+            location=draft.place.location,
+            capacity=draft.capacity,
+            reminder_offsets_seconds=draft.reminder_offsets_seconds,
+            ping_role_id=draft.ping_role_id,
+            recurrence=draft.recurrence,
+            until=draft.until,
+            count=draft.count,
+            card_channel_id=draft.card_channel.id,
+            open_thread=draft.open_thread,
+            created_by=actor.id,
+        )
+        session.add(event)
+        await session.flush()
+        occurrence = _service.new_occurrence(event, draft.starts_at, 1)
+        session.add(occurrence)
+        await session.flush()
+        gathering = _service.new_gathering(event, occurrence)
+        session.add(gathering)
+        await session.flush()
+        await lifecycle.expect_creation(bot, session, gathering)
+        content = await card_content(bot, session, event, occurrence, gathering)
+    done = _service.SideEffects()
+    try:
+        await _service.mirror(bot, guild, event, occurrence, content, done, gathering_id=gathering.id)
+        async with bot.sessionmaker.begin() as session:
+            loaded = await _service.load(session, occurrence.id)
+            assert loaded is not None, "the rows of an event being created are deleted only by its own undo"
+            event, occurrence, gathering = loaded
+            await _service.attach(bot, session, event, occurrence, gathering, done)
+            await bot.jobs.cancel(session, lifecycle.abandon_key(gathering))
+            await record(
+                bot,
+                session,
+                guild_id=guild.id,
+                actor_id=actor.id,
+                action="event.create",
+                target=event.title,
+                before=None,
+                after=_service.audit_values(event),
+            )
+    except BaseException:
+        await done.undo(bot, guild.id)
+        await lifecycle.discard(bot, gathering.id, _service.discard_rows)
+        raise
+    return event, occurrence, gathering
+
+
+async def edit_event(
+    bot: LabelBot,
+    guild: discord.Guild,
+    actor: discord.Member,
+    event_id: int,
+    changes: _parsing.Changes,
+    *,
+    series: bool,
+) -> tuple[CommunityEvent, EventOccurrence]:
+    """Change this occurrence only, or the series (and its current occurrence); tell those who answered."""
+    async with bot.sessionmaker.begin() as session:
+        event = await _repository.get_event(session, guild.id, event_id)
+        if event is None or event.cancelled:
+            raise NotFound("There's no such event here (or it was cancelled).")
+        await _service.require_organiser(bot, session, actor, event)
+        occurrence, gathering = await _service.current_of(session, event)
+        if occurrence.status == OccurrenceStatus.ACTIVE and changes.starts_at is not None:
+            raise InvalidInput("This occurrence is happening now, so its start can't move; edit the series instead.")
+        before = {**_service.audit_values(event), "occurrence": occurrence.number}
+        duration = changes.duration or timedelta(seconds=event.duration_seconds)
+        _parsing.check_duration(duration, PlaceKind(event.place_kind))
+        if not changes.clear_capacity:
+            _parsing.check_capacity(changes.capacity)
+        starts_at = changes.starts_at or occurrence.starts_at
+        moved = changes.starts_at is not None or changes.duration is not None
+
+        if series:
+            if changes.title is not None:
+                event.title = changes.title
+            if changes.description is not None:
+                event.description = changes.description
+            event.duration_seconds = int(duration.total_seconds())
+            if changes.capacity is not None or changes.clear_capacity:
+                event.capacity = None if changes.clear_capacity else changes.capacity
+            rule = _service.rule_of(event)
+            if changes.starts_at is not None:
+                if rule is not None:
+                    # The series now counts from the new start; a counted one keeps the occurrences it had left.
+                    remaining = _recurrence.remaining_count(rule, occurrence.slot_at)
+                    rule = _recurrence.Rule(rule.recurrence, changes.starts_at, rule.zone, rule.until, remaining)
+                    event.count = remaining
+                event.anchor_at = changes.starts_at
+                occurrence.slot_at = changes.starts_at
+            if rule is not None:
+                _recurrence.check(rule, duration)
+            if not occurrence.detached:
+                occurrence.title = None
+                occurrence.description = None
+        else:
+            occurrence.detached = True
+            if changes.title is not None:
+                occurrence.title = changes.title
+            if changes.description is not None:
+                occurrence.description = changes.description
+        if changes.capacity is not None or changes.clear_capacity:
+            gathering.capacity = None if changes.clear_capacity else changes.capacity
+        occurrence.starts_at = starts_at
+        occurrence.ends_at = starts_at + duration
+        gathering.title = _service.occurrence_title(event, occurrence)
+        gathering.starts_at = occurrence.starts_at
+        gathering.ends_at = occurrence.ends_at
+        await session.flush()
+        promoted = await rsvp.fill_from_waitlist(session, gathering)
+
+        await bot.jobs.cancel_prefix(session, f"{_service.job_prefix(occurrence)}remind:")
+        await _service.schedule_occurrence_jobs(bot, session, event, occurrence, gathering)
+        await cards.request_card_refresh(bot, session, gathering, now=True)
+        title = discord.utils.escape_mentions(gathering.title)
+        if moved:
+            await fanout.schedule_notice(
+                bot,
+                session,
+                gathering,
+                name=f"edit:{utcnow().timestamp():.0f}",
+                text=f"📅 **{title}** moved: it now starts <t:{int(starts_at.timestamp())}:F> "
+                f"(<t:{int(starts_at.timestamp())}:R>).",
+            )
+        if promoted:
+            await fanout.schedule_notice(
+                bot,
+                session,
+                gathering,
+                name=f"promoted:{utcnow().timestamp():.0f}",
+                text=f"🎟️ A place opened up: you're now going to **{title}**.",
+                audience=fanout.AUDIENCE_USERS,
+                user_ids=promoted,
+            )
+        rule = _service.rule_of(event)
+        native_edit: dict[str, Any] = {
+            "name": gathering.title,
+            "description": _service.occurrence_description(event, occurrence),
+            "starts_at": occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
+            "ends_at": occurrence.ends_at,
+            "recurrence_rule": _recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
+        }
+        await record(
+            bot,
+            session,
+            guild_id=guild.id,
+            actor_id=actor.id,
+            action="event.edit" if series else "event.edit_occurrence",
+            target=gathering.title,
+            before=before,
+            after={**_service.audit_values(event), "occurrence": occurrence.number},
+        )
+    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    if gathering.native_event_id is not None:
+        await native.edit_native_event(bot, guild.id, gathering.native_event_id, **native_edit)
+    return event, occurrence
+
+
+async def cancel_event(
+    bot: LabelBot, guild: discord.Guild, actor: discord.Member, event_id: int, *, series: bool
+) -> tuple[CommunityEvent, EventOccurrence]:
+    """Cancel this occurrence (the series rolls on) or the whole series; those who answered are told."""
+    async with bot.sessionmaker.begin() as session:
+        event = await _repository.get_event(session, guild.id, event_id)
+        if event is None or event.cancelled:
+            raise NotFound("There's no such event here (or it was already cancelled).")
+        await _service.require_organiser(bot, session, actor, event)
+        occurrence, gathering = await _service.current_of(session, event)
+        now = utcnow()
+        occurrence.status = OccurrenceStatus.CANCELLED
+        gathering.cancelled_at = now
+        gathering.native_status = NativeStatus.CANCELLED
+        if series:
+            event.cancelled_at = now
+        await bot.jobs.cancel_prefix(session, _service.job_prefix(occurrence))
+        title = discord.utils.escape_mentions(gathering.title)
+        await fanout.schedule_notice(
+            bot,
+            session,
+            gathering,
+            name="cancelled",
+            text=f"❌ **{title}** on <t:{int(occurrence.starts_at.timestamp())}:F> is cancelled"
+            + (" (the whole series)." if series or event.recurrence is None else "; the series goes on."),
+        )
+        await cards.request_card_refresh(bot, session, gathering, now=True)
+        await record(
+            bot,
+            session,
+            guild_id=guild.id,
+            actor_id=actor.id,
+            action="event.cancel" if series else "event.cancel_occurrence",
+            target=gathering.title,
+            before={"occurrence": occurrence.number, "starts": occurrence.starts_at.isoformat()},
+            after={"cancelled": "series" if series else "occurrence"},
+        )
+    if gathering.native_event_id is not None:
+        await native.set_native_status(bot, guild.id, gathering.native_event_id, NativeStatus.CANCELLED)
+    if not series and event.recurrence is not None:
+        await _jobs.roll_forward(bot, event.id, after=occurrence, ctx=None)
+    return event, occurrence

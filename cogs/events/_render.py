@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.gatherings import rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering
+from bot.text import clip
 from bot.timeparse import format_dt
 from cogs.events import _recurrence
 from cogs.events._models import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
@@ -26,10 +27,6 @@ COLOURS = {
     OccurrenceStatus.CANCELLED: discord.Colour.red(),
 }
 FIELD_MAX = 1024
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def where(event: CommunityEvent) -> str:
@@ -73,17 +70,17 @@ async def card_content(
     description = occurrence.description if occurrence.description is not None else event.description
     prefix = {OccurrenceStatus.CANCELLED: "Cancelled: ", OccurrenceStatus.ENDED: "Ended: "}.get(status, "")
     embed = discord.Embed(
-        title=_clip(prefix + title, 256), description=_clip(description, 4000) or None, colour=COLOURS[status]
+        title=clip(prefix + title, 256), description=clip(description, 4000) or None, colour=COLOURS[status]
     )
     when = f"{format_dt(occurrence.starts_at, 'F')} ({format_dt(occurrence.starts_at, 'R')})"
     if status == OccurrenceStatus.ACTIVE:
         when = f"Happening now, until {format_dt(occurrence.ends_at, 't')}"
     embed.add_field(name="When", value=when, inline=False)
     embed.add_field(name="Length", value=length(int((occurrence.ends_at - occurrence.starts_at).total_seconds())))
-    embed.add_field(name="Where", value=_clip(where(event), FIELD_MAX))
+    embed.add_field(name="Where", value=clip(where(event), FIELD_MAX))
     described = repeats(event)
     if described:
-        embed.add_field(name="Repeats", value=_clip(described, FIELD_MAX))
+        embed.add_field(name="Repeats", value=clip(described, FIELD_MAX))
     counts = await rsvp.counts(session, gathering.id)
     embed.add_field(name="Answers", value=count_line(counts, gathering.capacity), inline=False)
     if occurrence.thread_id:
@@ -139,8 +136,8 @@ def info_embed(
     upcoming: list[datetime],
 ) -> discord.Embed:
     embed = discord.Embed(
-        title=_clip(("Cancelled: " if event.cancelled else "") + event.title, 256),
-        description=_clip(event.description, 4000) or None,
+        title=clip(("Cancelled: " if event.cancelled else "") + event.title, 256),
+        description=clip(event.description, 4000) or None,
         colour=discord.Colour.red() if event.cancelled else discord.Colour.blurple(),
     )
     if occurrence is not None:
@@ -152,14 +149,14 @@ def info_embed(
     else:
         embed.add_field(name="Next", value="Nothing coming: the event is over or cancelled.", inline=False)
     embed.add_field(name="Length", value=length(event.duration_seconds))
-    embed.add_field(name="Where", value=_clip(where(event), FIELD_MAX))
+    embed.add_field(name="Where", value=clip(where(event), FIELD_MAX))
     embed.add_field(name="Capacity", value=str(capacity) if capacity is not None else "no limit")
     described = repeats(event)
     if described:
-        embed.add_field(name="Repeats", value=_clip(described, FIELD_MAX), inline=False)
+        embed.add_field(name="Repeats", value=clip(described, FIELD_MAX), inline=False)
     if len(upcoming) > 1:
         embed.add_field(
-            name="Then", value=_clip("\n".join(format_dt(moment, "F") for moment in upcoming[1:6]), FIELD_MAX)
+            name="Then", value=clip("\n".join(format_dt(moment, "F") for moment in upcoming[1:6]), FIELD_MAX)
         )
     if counts is not None:
         embed.add_field(name="Answers", value=count_line(counts, capacity), inline=False)

@@ -1,4 +1,5 @@
-"""Community events: creating, editing and cancelling series and occurrences, and running each occurrence.
+"""Community events' rules and state changes: who may organise, an occurrence's rows, its Discord side, finding,
+the attendee list and the calendar (the caller owns the unit of work).
 
 Each occurrence is a shared `Gathering` (bot/gatherings): RSVPs, capacity and waitlist, reminders, card refreshes
 and the native event mirror are the same code listening parties use. The bot holds one occurrence of a series at
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,11 +18,9 @@ import discord
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.audit.service import record
 from bot.calendar import CalendarEntry
-from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
-from bot.gatherings import cards, fanout, lifecycle, native, rsvp
+from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
@@ -31,61 +29,21 @@ from bot.jobs.sending import send_once
 from bot.spreadsheet import spreadsheet_cell
 from cogs.events import _recurrence, _repository
 from cogs.events._models import (
-    DESCRIPTION_MAX,
-    TITLE_MAX,
     CommunityEvent,
     EventOccurrence,
     OccurrenceStatus,
     PlaceKind,
     Recurrence,
 )
-from cogs.events._render import card_content, start_post
+from cogs.events._parsing import Place
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
 
-log = logging.getLogger(__name__)
 
 KIND = _repository.KIND
 START_JOB = "event.start"
 END_JOB = "event.end"
-CAPACITY_MAX = 10_000
-STAGE_MAX = timedelta(hours=24)
-DURATION_MAX = timedelta(days=7)
-REMINDERS_MAX = 5
-REMINDER_MAX = timedelta(days=30)
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where an event happens: a stage or voice channel, or a place/URL outside Discord."""
-
-    kind: PlaceKind
-    channel: discord.StageChannel | discord.VoiceChannel | None = None
-    location: str | None = None
-
-    def native(self) -> native.NativePlace:
-        return native.NativePlace(channel=self.channel, location=self.location)
-
-
-@dataclass(frozen=True)
-class EventDraft:
-    """What a moderator asked for, read and checked, before anything is written."""
-
-    title: str
-    description: str
-    starts_at: datetime
-    zone: str
-    duration: timedelta
-    place: Place
-    capacity: int | None
-    reminder_offsets_seconds: list[int] | None
-    ping_role_id: int | None
-    recurrence: Recurrence | None
-    until: datetime | None
-    count: int | None
-    open_thread: bool
-    card_channel: discord.TextChannel
 
 
 @dataclass
@@ -95,68 +53,10 @@ class SideEffects(lifecycle.Mirror):
     thread_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Changes:
-    """An edit: only what is not None changes."""
-
-    title: str | None = None
-    description: str | None = None
-    starts_at: datetime | None = None
-    duration: timedelta | None = None
-    capacity: int | None = None
-    clear_capacity: bool = False
-
-
-# -- reading input -------------------------------------------------------------------------------------------
-
-
-def clean_title(text: str) -> str:
-    title = " ".join(text.split())
-    if not title:
-        raise InvalidInput("The event needs a title.")
-    if len(title) > TITLE_MAX:
-        raise InvalidInput(f"A title can be at most {TITLE_MAX} characters (Discord's limit for events).")
-    return title
-
-
-def clean_description(text: str | None) -> str:
-    description = (text or "").strip()
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidInput(f"A description can be at most {DESCRIPTION_MAX} characters (Discord's limit for events).")
-    return description
-
-
-def check_duration(duration: timedelta, place_kind: PlaceKind) -> None:
-    if place_kind == PlaceKind.STAGE and duration > STAGE_MAX:
-        raise InvalidInput("A stage event can last at most 24 hours; shorten it or hold it somewhere else.")
-    if duration > DURATION_MAX:
-        raise InvalidInput("An event can last at most 7 days.")
-
-
-def check_capacity(capacity: int | None) -> None:
-    if capacity is not None and not 0 <= capacity <= CAPACITY_MAX:
-        raise InvalidInput(f"Capacity goes from 0 to {CAPACITY_MAX:,}; leave it empty for no limit.")
-
-
 def rule_of(event: CommunityEvent) -> _recurrence.Rule | None:
     if event.recurrence is None:
         return None
     return _recurrence.Rule(Recurrence(event.recurrence), event.anchor_at, event.zone, event.until, event.count)
-
-
-def check_draft(draft: EventDraft) -> None:
-    """Everything about a new event that can be refused without asking Discord."""
-    check_duration(draft.duration, draft.place.kind)
-    check_capacity(draft.capacity)
-    if draft.recurrence is None:
-        if draft.until is not None or draft.count is not None:
-            raise InvalidInput("An end date or a number of times only makes sense for a repeating event.")
-        return
-    rule = _recurrence.Rule(draft.recurrence, draft.starts_at, draft.zone, draft.until, draft.count)
-    _recurrence.check(rule, draft.duration)
-
-
-# -- permissions ---------------------------------------------------------------------------------------------
 
 
 async def require_creator(bot: LabelBot, session: AsyncSession, member: discord.Member) -> bool:
@@ -200,9 +100,6 @@ async def check_ping_role(session: AsyncSession, member: discord.Member, role: d
     managed = await artists.managed_by(session, member.guild.id, member.id)
     if not any(artist.fan_role_id == role.id for artist in managed):
         raise NotAllowed(f"You can ping only the fan role of an artist you manage, not {role.mention}.")
-
-
-# -- bringing an occurrence up ----------------------------------------------------------------------------------
 
 
 def occurrence_title(event: CommunityEvent, occurrence: EventOccurrence) -> str:
@@ -274,7 +171,7 @@ async def schedule_occurrence_jobs(
     )
 
 
-def _ping(event: CommunityEvent) -> tuple[str, discord.AllowedMentions]:
+def ping_of(event: CommunityEvent) -> tuple[str, discord.AllowedMentions]:
     if event.ping_role_id is None:
         return "", discord.AllowedMentions.none()
     return f"<@&{event.ping_role_id}>", discord.AllowedMentions(
@@ -344,7 +241,7 @@ async def mirror(
             await ctx.record_progress({f"native:{slot}": done.native_event_id})
             done.kept_native = True
 
-    ping, mentions = _ping(event)
+    ping, mentions = ping_of(event)
     if ctx is not None:
         done.card = await send_once(
             card_channel,
@@ -396,74 +293,6 @@ async def attach(
     await schedule_occurrence_jobs(bot, session, event, occurrence, gathering)
 
 
-# -- create ---------------------------------------------------------------------------------------------------
-
-
-async def create_event(
-    bot: LabelBot, guild: discord.Guild, actor: discord.Member, draft: EventDraft
-) -> tuple[CommunityEvent, EventOccurrence, Gathering]:
-    """Create the series and its first occurrence, mirrored and announced; nothing is left behind on failure."""
-    check_draft(draft)
-    native.check_place(guild, draft.place.native())
-    # Read, then talk to Discord, then write: the rows and the intent first, Discord with no session open,
-    # then the outcome in one short transaction (or everything taken back).
-    async with bot.sessionmaker.begin() as session:
-        event = CommunityEvent(
-            guild_id=guild.id,
-            title=draft.title,
-            description=draft.description,
-            zone=draft.zone,
-            anchor_at=draft.starts_at,
-            duration_seconds=int(draft.duration.total_seconds()),
-            place_kind=draft.place.kind,
-            place_channel_id=draft.place.channel.id if draft.place.channel is not None else None,
-            location=draft.place.location,
-            capacity=draft.capacity,
-            reminder_offsets_seconds=draft.reminder_offsets_seconds,
-            ping_role_id=draft.ping_role_id,
-            recurrence=draft.recurrence,
-            until=draft.until,
-            count=draft.count,
-            card_channel_id=draft.card_channel.id,
-            open_thread=draft.open_thread,
-            created_by=actor.id,
-        )
-        session.add(event)
-        await session.flush()
-        occurrence = new_occurrence(event, draft.starts_at, 1)
-        session.add(occurrence)
-        await session.flush()
-        gathering = new_gathering(event, occurrence)
-        session.add(gathering)
-        await session.flush()
-        await lifecycle.expect_creation(bot, session, gathering)
-        content = await card_content(bot, session, event, occurrence, gathering)
-    done = SideEffects()
-    try:
-        await mirror(bot, guild, event, occurrence, content, done, gathering_id=gathering.id)
-        async with bot.sessionmaker.begin() as session:
-            loaded = await _load(session, occurrence.id)
-            assert loaded is not None, "the rows of an event being created are deleted only by its own undo"
-            event, occurrence, gathering = loaded
-            await attach(bot, session, event, occurrence, gathering, done)
-            await bot.jobs.cancel(session, lifecycle.abandon_key(gathering))
-            await record(
-                bot,
-                session,
-                guild_id=guild.id,
-                actor_id=actor.id,
-                action="event.create",
-                target=event.title,
-                before=None,
-                after=_audit_values(event),
-            )
-    except BaseException:
-        await done.undo(bot, guild.id)
-        await lifecycle.discard(bot, gathering.id, discard_rows)
-        raise
-    return event, occurrence, gathering
-
-
 async def discard_rows(session: AsyncSession, gathering: Gathering) -> None:
     """An occurrence whose bringing-up never finished goes; the first one takes its series with it."""
     occurrence = await session.get(EventOccurrence, gathering.ref_id)
@@ -475,7 +304,7 @@ async def discard_rows(session: AsyncSession, gathering: Gathering) -> None:
         await session.execute(delete(EventOccurrence).where(EventOccurrence.id == occurrence.id))
 
 
-def _audit_values(event: CommunityEvent) -> dict[str, Any]:
+def audit_values(event: CommunityEvent) -> dict[str, Any]:
     return {
         "title": event.title,
         "starts": event.anchor_at.isoformat(),
@@ -485,9 +314,6 @@ def _audit_values(event: CommunityEvent) -> dict[str, Any]:
         "place_channel_id": event.place_channel_id,
         "ping_role_id": event.ping_role_id,
     }
-
-
-# -- finding -----------------------------------------------------------------------------------------------------
 
 
 async def find_event(session: AsyncSession, guild_id: int, value: str) -> CommunityEvent:
@@ -512,10 +338,7 @@ async def current_of(session: AsyncSession, event: CommunityEvent) -> tuple[Even
     return occurrence, gathering
 
 
-# -- running an occurrence ---------------------------------------------------------------------------------------
-
-
-async def _load(session: AsyncSession, occurrence_id: int) -> tuple[CommunityEvent, EventOccurrence, Gathering] | None:
+async def load(session: AsyncSession, occurrence_id: int) -> tuple[CommunityEvent, EventOccurrence, Gathering] | None:
     occurrence = await session.get(EventOccurrence, occurrence_id)
     if occurrence is None:
         return None
@@ -524,276 +347,6 @@ async def _load(session: AsyncSession, occurrence_id: int) -> tuple[CommunityEve
     if event is None or gathering is None:
         return None
     return event, occurrence, gathering
-
-
-async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """The start: the native event goes live and the start post goes up (once)."""
-    async with bot.sessionmaker.begin() as session:
-        loaded = await _load(session, int(ctx.payload["occurrence_id"]))
-        if loaded is None:
-            return {"skipped": "gone"}
-        event, occurrence, gathering = loaded
-        if occurrence.status in (OccurrenceStatus.CANCELLED, OccurrenceStatus.ENDED):
-            return {"skipped": occurrence.status}
-        if utcnow() >= occurrence.ends_at:
-            return {"skipped": "already over"}
-        occurrence.status = OccurrenceStatus.ACTIVE
-        gathering.native_status = NativeStatus.ACTIVE
-        await cards.request_card_refresh(bot, session, gathering, now=True)
-    if gathering.native_event_id is not None:
-        await native.set_native_status(bot, event.guild_id, gathering.native_event_id, NativeStatus.ACTIVE)
-    channel = await cards.card_channel(bot, gathering)
-    if channel is None:
-        return {"skipped": "no channel"}
-    ping, mentions = _ping(event)
-    message = await send_once(
-        channel, ctx, "start", content=start_post(event, occurrence, ping, late=ctx.late), allowed_mentions=mentions
-    )
-    return {"message_id": message.id}
-
-
-async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """The end: the native event is completed, the card says so, and the series rolls on to its next occurrence."""
-    async with bot.sessionmaker.begin() as session:
-        loaded = await _load(session, int(ctx.payload["occurrence_id"]))
-        if loaded is None:
-            return {"skipped": "gone"}
-        event, occurrence, gathering = loaded
-        if occurrence.status != OccurrenceStatus.CANCELLED:
-            occurrence.status = OccurrenceStatus.ENDED
-            gathering.native_status = NativeStatus.COMPLETED
-            await cards.request_card_refresh(bot, session, gathering, now=True)
-    if gathering.native_event_id is not None:
-        await native.set_native_status(bot, event.guild_id, gathering.native_event_id, NativeStatus.COMPLETED)
-    return await roll_forward(bot, event.id, after=occurrence, ctx=ctx)
-
-
-async def roll_forward(
-    bot: LabelBot, event_id: int, *, after: EventOccurrence, ctx: JobContext | None
-) -> dict[str, Any] | None:
-    """Bring up the series' next occurrence after `after`, if there is one (and none is up already)."""
-    # Asked before any transaction: SQLite has one connection, and this reads in a session of its own.
-    reuse = await _reusable_native(bot, after.guild_id, after)
-    async with bot.sessionmaker.begin() as session:
-        event = await session.get(CommunityEvent, event_id)
-        if event is None or event.cancelled:
-            return {"next": None}
-        guild = bot.get_guild(event.guild_id)
-        if guild is None:
-            return {"skipped": "server gone"}
-        rule = rule_of(event)
-        if rule is None:
-            return {"next": None}
-        open_now = await _repository.current_occurrence(session, event.id)
-        if open_now is not None and open_now.id != after.id:
-            return {"next": open_now.id}
-        # Skip slots whose moment passed while the bot was away.
-        slot = _recurrence.next_after(rule, max(after.slot_at, utcnow()))
-        if slot is None:
-            return {"next": None, "series": "over"}
-        occurrence = await _repository.occurrence_at(session, event.id, slot)
-        if occurrence is None:
-            occurrence = new_occurrence(event, slot, after.number + 1)
-            session.add(occurrence)
-            await session.flush()
-        gathering = await _repository.gathering_of(session, occurrence.id)
-        if gathering is None:
-            gathering = new_gathering(event, occurrence)
-            session.add(gathering)
-            await session.flush()
-        content = await card_content(bot, session, event, occurrence, gathering)
-    # The rows are committed first, so the card's buttons name a gathering that exists; a failure below is
-    # retried by the job (each step reusing what it already made), or, from a command, undone here.
-    done = SideEffects()
-    try:
-        await mirror(bot, guild, event, occurrence, content, done, ctx=ctx, reuse_native=reuse)
-        async with bot.sessionmaker.begin() as session:
-            occurrence = await session.get(EventOccurrence, occurrence.id) or occurrence
-            gathering = await _repository.gathering_of(session, occurrence.id) or gathering
-            await attach(bot, session, event, occurrence, gathering, done)
-    except BaseException:
-        if ctx is None:
-            await done.undo(bot, guild.id)
-            async with bot.sessionmaker.begin() as session:
-                stale = await session.get(EventOccurrence, occurrence.id)
-                if stale is not None:
-                    stale.status = OccurrenceStatus.CANCELLED
-        raise
-    return {"next": occurrence.id}
-
-
-async def _reusable_native(bot: LabelBot, guild_id: int, after: EventOccurrence) -> int | None:
-    """Discord moves a recurring native event on to its next occurrence itself; then the bot reuses it."""
-    async with bot.sessionmaker() as session:
-        previous = await _repository.gathering_of(session, after.id)
-    if previous is None or previous.native_event_id is None:
-        return None
-    status = await native.native_status(bot, guild_id, previous.native_event_id)
-    return previous.native_event_id if status == NativeStatus.SCHEDULED and after.status != "cancelled" else None
-
-
-# -- edit --------------------------------------------------------------------------------------------------------
-
-
-async def edit_event(
-    bot: LabelBot,
-    guild: discord.Guild,
-    actor: discord.Member,
-    event_id: int,
-    changes: Changes,
-    *,
-    series: bool,
-) -> tuple[CommunityEvent, EventOccurrence]:
-    """Change this occurrence only, or the series (and its current occurrence); tell those who answered."""
-    async with bot.sessionmaker.begin() as session:
-        event = await _repository.get_event(session, guild.id, event_id)
-        if event is None or event.cancelled:
-            raise NotFound("There's no such event here (or it was cancelled).")
-        await require_organiser(bot, session, actor, event)
-        occurrence, gathering = await current_of(session, event)
-        if occurrence.status == OccurrenceStatus.ACTIVE and changes.starts_at is not None:
-            raise InvalidInput("This occurrence is happening now, so its start can't move; edit the series instead.")
-        before = {**_audit_values(event), "occurrence": occurrence.number}
-        duration = changes.duration or timedelta(seconds=event.duration_seconds)
-        check_duration(duration, PlaceKind(event.place_kind))
-        if not changes.clear_capacity:
-            check_capacity(changes.capacity)
-        starts_at = changes.starts_at or occurrence.starts_at
-        moved = changes.starts_at is not None or changes.duration is not None
-
-        if series:
-            if changes.title is not None:
-                event.title = changes.title
-            if changes.description is not None:
-                event.description = changes.description
-            event.duration_seconds = int(duration.total_seconds())
-            if changes.capacity is not None or changes.clear_capacity:
-                event.capacity = None if changes.clear_capacity else changes.capacity
-            rule = rule_of(event)
-            if changes.starts_at is not None:
-                if rule is not None:
-                    # The series now counts from the new start; a counted one keeps the occurrences it had left.
-                    remaining = _recurrence.remaining_count(rule, occurrence.slot_at)
-                    rule = _recurrence.Rule(rule.recurrence, changes.starts_at, rule.zone, rule.until, remaining)
-                    event.count = remaining
-                event.anchor_at = changes.starts_at
-                occurrence.slot_at = changes.starts_at
-            if rule is not None:
-                _recurrence.check(rule, duration)
-            if not occurrence.detached:
-                occurrence.title = None
-                occurrence.description = None
-        else:
-            occurrence.detached = True
-            if changes.title is not None:
-                occurrence.title = changes.title
-            if changes.description is not None:
-                occurrence.description = changes.description
-        if changes.capacity is not None or changes.clear_capacity:
-            gathering.capacity = None if changes.clear_capacity else changes.capacity
-        occurrence.starts_at = starts_at
-        occurrence.ends_at = starts_at + duration
-        gathering.title = occurrence_title(event, occurrence)
-        gathering.starts_at = occurrence.starts_at
-        gathering.ends_at = occurrence.ends_at
-        await session.flush()
-        promoted = await rsvp.fill_from_waitlist(session, gathering)
-
-        await bot.jobs.cancel_prefix(session, f"{job_prefix(occurrence)}remind:")
-        await schedule_occurrence_jobs(bot, session, event, occurrence, gathering)
-        await cards.request_card_refresh(bot, session, gathering, now=True)
-        title = discord.utils.escape_mentions(gathering.title)
-        if moved:
-            await fanout.schedule_notice(
-                bot,
-                session,
-                gathering,
-                name=f"edit:{utcnow().timestamp():.0f}",
-                text=f"📅 **{title}** moved: it now starts <t:{int(starts_at.timestamp())}:F> "
-                f"(<t:{int(starts_at.timestamp())}:R>).",
-            )
-        if promoted:
-            await fanout.schedule_notice(
-                bot,
-                session,
-                gathering,
-                name=f"promoted:{utcnow().timestamp():.0f}",
-                text=f"🎟️ A place opened up: you're now going to **{title}**.",
-                audience=fanout.AUDIENCE_USERS,
-                user_ids=promoted,
-            )
-        rule = rule_of(event)
-        native_edit: dict[str, Any] = {
-            "name": gathering.title,
-            "description": occurrence_description(event, occurrence),
-            "starts_at": occurrence.starts_at if occurrence.status == OccurrenceStatus.SCHEDULED else None,
-            "ends_at": occurrence.ends_at,
-            "recurrence_rule": _recurrence.discord_rule(rule, occurrence.starts_at) if rule and series else None,
-        }
-        await record(
-            bot,
-            session,
-            guild_id=guild.id,
-            actor_id=actor.id,
-            action="event.edit" if series else "event.edit_occurrence",
-            target=gathering.title,
-            before=before,
-            after={**_audit_values(event), "occurrence": occurrence.number},
-        )
-    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
-    if gathering.native_event_id is not None:
-        await native.edit_native_event(bot, guild.id, gathering.native_event_id, **native_edit)
-    return event, occurrence
-
-
-# -- cancel ------------------------------------------------------------------------------------------------------
-
-
-async def cancel_event(
-    bot: LabelBot, guild: discord.Guild, actor: discord.Member, event_id: int, *, series: bool
-) -> tuple[CommunityEvent, EventOccurrence]:
-    """Cancel this occurrence (the series rolls on) or the whole series; those who answered are told."""
-    async with bot.sessionmaker.begin() as session:
-        event = await _repository.get_event(session, guild.id, event_id)
-        if event is None or event.cancelled:
-            raise NotFound("There's no such event here (or it was already cancelled).")
-        await require_organiser(bot, session, actor, event)
-        occurrence, gathering = await current_of(session, event)
-        now = utcnow()
-        occurrence.status = OccurrenceStatus.CANCELLED
-        gathering.cancelled_at = now
-        gathering.native_status = NativeStatus.CANCELLED
-        if series:
-            event.cancelled_at = now
-        await bot.jobs.cancel_prefix(session, job_prefix(occurrence))
-        title = discord.utils.escape_mentions(gathering.title)
-        await fanout.schedule_notice(
-            bot,
-            session,
-            gathering,
-            name="cancelled",
-            text=f"❌ **{title}** on <t:{int(occurrence.starts_at.timestamp())}:F> is cancelled"
-            + (" (the whole series)." if series or event.recurrence is None else "; the series goes on."),
-        )
-        await cards.request_card_refresh(bot, session, gathering, now=True)
-        await record(
-            bot,
-            session,
-            guild_id=guild.id,
-            actor_id=actor.id,
-            action="event.cancel" if series else "event.cancel_occurrence",
-            target=gathering.title,
-            before={"occurrence": occurrence.number, "starts": occurrence.starts_at.isoformat()},
-            after={"cancelled": "series" if series else "occurrence"},
-        )
-    if gathering.native_event_id is not None:
-        await native.set_native_status(bot, guild.id, gathering.native_event_id, NativeStatus.CANCELLED)
-    if not series and event.recurrence is not None:
-        await roll_forward(bot, event.id, after=occurrence, ctx=None)
-    return event, occurrence
-
-
-# -- attendees and the calendar -----------------------------------------------------------------------------------
 
 
 async def attendees_csv(session: AsyncSession, guild: discord.Guild, gathering: Gathering) -> bytes:

@@ -13,6 +13,7 @@ from bot.errors import Conflict, NotFound
 from bot.gatherings import cards, fanout, rsvp
 from bot.gatherings.models import Answer, Gathering
 from bot.interactions import defer, reply
+from bot.text import plain
 from bot.ui.dynamic import PersistentItem
 from cogs.events import _repository as repository
 
@@ -32,7 +33,7 @@ async def _check_answerable(
     if gathering is None:
         raise NotFound(NOT_HERE)
     if not answerable:
-        title = discord.utils.escape_markdown(discord.utils.escape_mentions(gathering.title))
+        title = plain(gathering.title)
         raise Conflict(f"**{title}** is over or was cancelled, so it takes no more answers.")
 
 

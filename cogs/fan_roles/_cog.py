@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -13,28 +11,27 @@ from discord.ext import commands
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists import repository as artists
 from bot.artists.service import find_artist
 from bot.audit import service as audit
 from bot.client import LabelBot
-from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
-from bot.guilds.models import GuildSettings
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
-from bot.jobs import JobStatus, MissedRule, ScheduledJob
-from bot.permissions import require_moderator, role_refusal
+from bot.jobs import JobStatus, ScheduledJob
+from bot.permissions import require_moderator
+from cogs.fan_roles import _jobs as jobs
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles import _service as service
-from cogs.fan_roles._models import FanRolePanel, PanelStyle
-from cogs.fan_roles._role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
-from cogs.fan_roles._tiers import (
+from cogs.fan_roles._jobs import (
     TIER_MEMBER,
     TIER_SYNC,
-    TierWork,
     member_key,
     sync_key,
 )
-from cogs.fan_roles._views import COG_NAME, PanelRoleButton, PanelRoleMenu, panel_views, picker_views
+from cogs.fan_roles._models import FanRolePanel, PanelStyle
+from cogs.fan_roles._views import PanelRoleButton, PanelRoleMenu, panel_views, picker_views
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +49,7 @@ MODES = [
 ROLE_GRANTS = "fan_roles"
 
 
-def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
-    """Refuse, with the reason, a role the bot must not hand out (asked when set up and again at every grant)."""
-    me = guild.me
-    refusal = role_refusal(role, me, settings)
-    if refusal is None:
-        return
-    if not me.guild_permissions.manage_roles or role >= me.top_role:
-        raise BotLacksPermissions(refusal)
-    raise NotAllowed(refusal)
+COG_NAME = "Fan roles"
 
 
 class FanRolesCog(commands.Cog, name=COG_NAME):
@@ -72,33 +61,17 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-        self._requests: RoleRequests | None = None
-        self.work = TierWork(bot, self.role_requests)
-
-    def role_requests(self) -> RoleRequests:
-        """The paced role changer (made on first use: the token is known only after login)."""
-        if self._requests is None:
-            token = self.bot.http.token
-            if token is None:
-                raise TryAgainLater("I'm not connected to Discord yet; try again in a moment.")
-            self._requests = RoleRequests(
-                self.bot.http_session, self.bot.settings.discord.api_base, token, self.bot.http.user_agent
-            )
-        return self._requests
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
-        # A sync of thousands of members runs at the role limit's pace for many minutes; it resumes where it stopped.
-        self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
-        self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
+        jobs.register(self.bot)
         self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.role_grants.remove_source(ROLE_GRANTS)
-        self.bot.jobs.unregister(TIER_SYNC)
-        self.bot.jobs.unregister(TIER_MEMBER)
+        jobs.unregister(self.bot)
         self.bot.privacy.remove_forget_hook("fan_roles")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:
@@ -117,8 +90,6 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         return [Choice(name=name[:100], value=name[:100]) for name in names]
 
     async def artist_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
-        from bot.artists import repository as artists
-
         if interaction.guild_id is None:
             return []
         async with self.bot.sessionmaker() as session:
@@ -242,7 +213,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             else:
                 assert role is not None
                 default_label = role.name
-            check_role_safe(guild, role, settings)
+            service.check_role_safe(guild, role, settings)
             entry = await service.add_entry(
                 session,
                 found,
@@ -288,10 +259,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
-            entry = next((e for e in found.entries if e.role_id == role.id), None)
-            if entry is None:
-                raise NotFound(f"{role.mention} is not on the panel “{service.shown(found.name)}”.")
-            await repository.delete_entries(session, [entry.id])
+            entry = await service.remove_entry(session, found, role)
             await audit.record(
                 self.bot,
                 session,
@@ -324,22 +292,10 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             found = await service.find_panel(session, guild.id, panel)
-            gone = [entry for entry in found.entries if guild.get_role(entry.role_id) is None]
-            for entry in gone:
-                await audit.record(
-                    self.bot,
-                    session,
-                    guild_id=guild.id,
-                    actor_id=interaction.user.id,
-                    action="fan_roles.role_gone",
-                    target=f"role panel {found.name}",
-                    before={"role_id": entry.role_id, "label": entry.label, "reason": "role deleted in Discord"},
-                    after=None,
-                )
-            await repository.delete_entries(session, [entry.id for entry in gone])
+            gone = await service.drop_gone_roles(self.bot, session, guild, found, interaction.user.id)
             panel_id = found.id
         async with self.bot.sessionmaker() as session:
-            current = await repository.panel_by_id(session, guild.id, panel_id)
+            current = await service.panel_by_id(session, guild.id, panel_id)
         if current is None:
             raise NotFound("That panel was deleted meanwhile.")
         gone_text = ""
@@ -422,7 +378,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             await require_moderator(interaction, session)
-            found = await repository.panels(session, guild.id)
+            found = await service.panels(session, guild.id)
             embed = render.panels_embed(found)
         await reply(interaction, embed=embed)
 
@@ -458,79 +414,6 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     # -- fans ------------------------------------------------------------------------------------------------
 
-    async def _load_for_member(
-        self, interaction: discord.Interaction[Any], panel_id: int
-    ) -> tuple[discord.Guild, discord.Member, FanRolePanel, GuildSettings]:
-        guild = guild_of(interaction)
-        member = member_of(interaction)
-        async with self.bot.sessionmaker() as session:
-            panel = await repository.panel_by_id(session, guild.id, panel_id)
-            # Read at every press: the moderator role may have been set since the panel was posted.
-            settings = await peek_guild_settings(session, guild.id)
-        if panel is None:
-            raise NotFound("This role panel no longer exists.")
-        if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
-            raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
-        return guild, member, panel, settings
-
-    async def press(self, interaction: discord.Interaction[Any], panel_id: int, role_id: int) -> None:
-        """A fan pressed a panel button: give or take its role."""
-        await defer(interaction)
-        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
-        panel_roles = [entry.role_id for entry in panel.entries]
-        if role_id not in panel_roles:
-            raise NotFound("That role is no longer on this panel.")
-        held = {role.id for role in member.roles}
-        change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, role_id)
-        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
-        await reply(interaction, service.describe_change(change))
-
-    async def choose(self, interaction: discord.Interaction[Any], panel_id: int, part: int, values: list[int]) -> None:
-        """A fan chose in a panel's menu: hold exactly those of the menu's roles."""
-        await defer(interaction)
-        guild, member, panel, settings = await self._load_for_member(interaction, panel_id)
-        parts = service.split_entries(panel.entries, PanelStyle.SELECT)
-        menu_roles = [entry.role_id for entry in parts[part]] if part < len(parts) else []
-        held = {role.id for role in member.roles}
-        change = service.choose(
-            panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
-        )
-        await self._apply(guild, member, change, f"role panel {panel.name}", settings)
-        await reply(interaction, service.describe_change(change))
-
-    async def _apply(
-        self,
-        guild: discord.Guild,
-        member: discord.Member,
-        change: service.RoleChange,
-        why: str,
-        settings: GuildSettings,
-    ) -> None:
-        """Give, then take away, the roles (a failed swap leaves the member with both, never with neither).
-
-        Every role given is checked again first, so nothing changes when one of them has become powerful.
-        """
-        for role_id in change.added:
-            role = guild.get_role(role_id)
-            if role is None:
-                raise NotFound("That role no longer exists in this server.")
-            check_role_safe(guild, role, settings)
-        requests = self.role_requests()
-        try:
-            for role_id in change.added:
-                outcome = await requests.add(guild.id, member.id, role_id, reason=f"Picked on the {why}")
-                if outcome is RoleOutcome.ROLE_GONE:
-                    raise NotFound("That role no longer exists in this server.")
-            for role_id in change.removed:
-                await requests.remove(guild.id, member.id, role_id, reason=f"Dropped on the {why}")
-        except RoleRequestFailed as error:
-            if error.status == 403:
-                raise BotLacksPermissions(
-                    "Discord won't let me change that role; a moderator needs to give me Manage Roles "
-                    "and put my role above it."
-                ) from error
-            raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error
-
     @roles.command(name="pick")
     async def pick(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Pick your roles from every panel, privately."""
@@ -539,7 +422,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
-            found = await repository.panels(session, guild.id)
+            found = await service.panels(session, guild.id)
         usable = [p for p in found if p.entries and (p.required_role_id is None or p.required_role_id in held)]
         if not usable:
             raise NotFound("There are no role panels you can pick from yet.")
@@ -556,9 +439,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         member = member_of(interaction)
         held = {role.id for role in member.roles}
         async with self.bot.sessionmaker() as session:
-            found = await repository.panels(session, guild.id)
-            attended = await repository.attendance_count(session, guild.id, member.id)
-            tiers = [service.TierRule(t.role_id, t.threshold) for t in await repository.tiers(session, guild.id)]
+            found, attended, tiers = await service.standing(session, guild.id, member.id)
         fan_roles = list(dict.fromkeys(e.role_id for p in found for e in p.entries if e.role_id in held))
         embed = render.standing_embed(
             member, fan_roles, attended, tiers, [t.role_id for t in tiers if t.role_id in held]
@@ -580,7 +461,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         service.check_threshold(threshold)
         async with self.bot.sessionmaker.begin() as session:
             settings = await require_moderator(interaction, session)
-            check_role_safe(guild, role, settings)
+            service.check_role_safe(guild, role, settings)
             before = await service.set_tier(session, guild.id, role.id, threshold, interaction.user.id)
             await audit.record(
                 self.bot,
@@ -605,7 +486,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         await defer(interaction)
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
-            found = await repository.tiers(session, guild.id)
+            found = await service.tiers(session, guild.id)
             keep_lower = (await peek_guild_settings(session, guild.id)).tier_keep_lower
         await reply(interaction, embed=render.tiers_embed(found, keep_lower))
 
@@ -640,7 +521,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
-            if not await repository.tiers(session, guild.id):
+            if not await service.tiers(session, guild.id):
                 raise InvalidInput("There are no loyalty tiers yet; add one with `/roles tiers set`.")
             running = await self.bot.jobs.get(session, sync_key(guild.id))
             if running is not None and running.status in (JobStatus.PENDING, JobStatus.CLAIMED):
@@ -648,7 +529,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
                 raise Conflict(
                     f"A tier sync is already running ({done} members checked so far); wait for it to finish."
                 )
-            members = await repository.attendee_count(session, guild.id)
+            members = await service.attendee_count(session, guild.id)
             await self.bot.jobs.schedule(
                 session,
                 TIER_SYNC,
@@ -668,7 +549,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     async def on_party_attended(self, guild_id: int, user_id: int, party_id: int) -> None:
         """Count the party and (as scheduled work, so it survives a crash) bring the member's tier up to date."""
         async with self.bot.sessionmaker.begin() as session:
-            await repository.record_attendance(session, guild_id, user_id, party_id)
+            await service.record_attendance(session, guild_id, user_id, party_id)
             await self.bot.jobs.schedule(
                 session,
                 TIER_MEMBER,

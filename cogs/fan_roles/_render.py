@@ -6,16 +6,13 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.text import clip
 from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
 from cogs.fan_roles._service import TierRule, mode_words, next_tier, shown
 
 COLOUR = discord.Colour.purple()
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def entry_line(entry: FanRolePanelEntry) -> str:
@@ -46,7 +43,7 @@ def panel_embed(panel: FanRolePanel, entries: Sequence[FanRolePanelEntry], part:
     title = shown(panel.name) + (f" ({part + 1}/{parts})" if parts > 1 else "")
     lines = [entry_line(entry) for entry in entries] or ["No roles yet."]
     description = how_to(panel) + "\n\n" + "\n".join(lines)
-    return discord.Embed(title=_clip(title, 256), description=_clip(description, DESCRIPTION_LIMIT), colour=COLOUR)
+    return discord.Embed(title=clip(title, 256), description=clip(description, DESCRIPTION_LIMIT), colour=COLOUR)
 
 
 def panels_embed(panels: Sequence[FanRolePanel]) -> discord.Embed:
@@ -59,8 +56,8 @@ def panels_embed(panels: Sequence[FanRolePanel]) -> discord.Embed:
         needs = f", needs <@&{panel.required_role_id}>" if panel.required_role_id else ""
         roles = ", ".join(f"<@&{entry.role_id}>" for entry in panel.entries) or "no roles"
         embed.add_field(
-            name=_clip(panel.name, 256),
-            value=_clip(
+            name=clip(panel.name, 256),
+            value=clip(
                 f"{panel.style}, {mode_words(panel.mode, panel.max_roles)}{needs}; {posted}\n{roles}", FIELD_LIMIT
             ),
             inline=False,
@@ -94,7 +91,7 @@ def standing_embed(
     embed = discord.Embed(title=f"Your fan roles in {member.guild.name}", colour=COLOUR)
     embed.add_field(
         name="Following",
-        value=_clip(" ".join(f"<@&{r}>" for r in fan_role_ids) or "Nothing yet.", FIELD_LIMIT),
+        value=clip(" ".join(f"<@&{r}>" for r in fan_role_ids) or "Nothing yet.", FIELD_LIMIT),
         inline=False,
     )
     embed.add_field(name="Parties attended", value=str(attended))

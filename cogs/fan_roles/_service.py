@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.audit.service import record
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
+from bot.guilds.models import GuildSettings
+from bot.guilds.service import peek_guild_settings
+from bot.permissions import role_refusal
+from bot.role_requests import RoleOutcome, RoleRequestFailed
+from bot.text import plain
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles._models import (
     DESCRIPTION_MAX,
@@ -21,6 +28,9 @@ from cogs.fan_roles._models import (
     PanelMode,
     PanelStyle,
 )
+
+if TYPE_CHECKING:
+    from bot.client import LabelBot
 
 # Discord: a message holds 5 rows of 5 buttons, a select menu 25 options (one menu per panel message here).
 BUTTONS_PER_MESSAGE = 25
@@ -40,7 +50,7 @@ def mode_words(mode: str, max_roles: int | None) -> str:
 
 def shown(text: str) -> str:
     """Text a member typed, safe to echo back: no pings, no markdown tricks, one line."""
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(" ".join(text.split())))
+    return plain(" ".join(text.split()))
 
 
 async def find_panel(session: AsyncSession, guild_id: int, name: str) -> FanRolePanel:
@@ -304,3 +314,128 @@ def next_tier(attended: int, tiers: Sequence[TierRule]) -> TierRule | None:
     """The lowest tier the member has not reached yet."""
     ahead = sorted((t for t in tiers if t.threshold > attended), key=lambda t: t.threshold)
     return ahead[0] if ahead else None
+
+
+# -- a fan at a panel ------------------------------------------------------------------------------------------
+
+
+def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
+    """Refuse, with the reason, a role the bot must not hand out (asked when set up and again at every grant)."""
+    me = guild.me
+    refusal = role_refusal(role, me, settings)
+    if refusal is None:
+        return
+    if not me.guild_permissions.manage_roles or role >= me.top_role:
+        raise BotLacksPermissions(refusal)
+    raise NotAllowed(refusal)
+
+
+async def panel_for_member(
+    session: AsyncSession, guild_id: int, member: discord.Member, panel_id: int
+) -> tuple[FanRolePanel, GuildSettings]:
+    """The panel a member pressed and the server's settings, or why the member can't use it."""
+    panel = await repository.panel_by_id(session, guild_id, panel_id)
+    # Read at every press: the moderator role may have been set since the panel was posted.
+    settings = await peek_guild_settings(session, guild_id)
+    if panel is None:
+        raise NotFound("This role panel no longer exists.")
+    if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
+        raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
+    return panel, settings
+
+
+async def apply_change(
+    bot: LabelBot,
+    guild: discord.Guild,
+    member: discord.Member,
+    change: RoleChange,
+    why: str,
+    settings: GuildSettings,
+) -> None:
+    """Give, then take away, the roles (a failed swap leaves the member with both, never with neither).
+
+    Every role given is checked again first, so nothing changes when one of them has become powerful.
+    Called with no session open: each role change is a request to Discord.
+    """
+    for role_id in change.added:
+        role = guild.get_role(role_id)
+        if role is None:
+            raise NotFound("That role no longer exists in this server.")
+        check_role_safe(guild, role, settings)
+    requests = bot.role_grants.requests(bot)
+    try:
+        for role_id in change.added:
+            outcome = await requests.add(guild.id, member.id, role_id, reason=f"Picked on the {why}")
+            if outcome is RoleOutcome.ROLE_GONE:
+                raise NotFound("That role no longer exists in this server.")
+        for role_id in change.removed:
+            await requests.remove(guild.id, member.id, role_id, reason=f"Dropped on the {why}")
+    except RoleRequestFailed as error:
+        if error.status == 403:
+            raise BotLacksPermissions(
+                "Discord won't let me change that role; a moderator needs to give me Manage Roles "
+                "and put my role above it."
+            ) from error
+        raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error
+
+
+# -- panels and tiers as the commands read and change them ----------------------------------------------------
+
+
+async def panels(session: AsyncSession, guild_id: int) -> Sequence[FanRolePanel]:
+    return await repository.panels(session, guild_id)
+
+
+async def panel_by_id(session: AsyncSession, guild_id: int, panel_id: int) -> FanRolePanel | None:
+    return await repository.panel_by_id(session, guild_id, panel_id)
+
+
+async def tiers(session: AsyncSession, guild_id: int) -> Sequence[LoyaltyTier]:
+    return await repository.tiers(session, guild_id)
+
+
+async def attendee_count(session: AsyncSession, guild_id: int) -> int:
+    return await repository.attendee_count(session, guild_id)
+
+
+async def record_attendance(session: AsyncSession, guild_id: int, user_id: int, party_id: int) -> None:
+    await repository.record_attendance(session, guild_id, user_id, party_id)
+
+
+async def standing(
+    session: AsyncSession, guild_id: int, member_id: int
+) -> tuple[Sequence[FanRolePanel], int, list[TierRule]]:
+    """What /roles me shows: the server's panels, the member's parties attended and the tiers."""
+    found = await repository.panels(session, guild_id)
+    attended = await repository.attendance_count(session, guild_id, member_id)
+    rules = [TierRule(t.role_id, t.threshold) for t in await repository.tiers(session, guild_id)]
+    return found, attended, rules
+
+
+async def remove_entry(session: AsyncSession, panel: FanRolePanel, role: discord.Role) -> FanRolePanelEntry:
+    """Take a role off a panel (the caller records it)."""
+    entry = next((e for e in panel.entries if e.role_id == role.id), None)
+    if entry is None:
+        raise NotFound(f"{role.mention} is not on the panel “{shown(panel.name)}”.")
+    await repository.delete_entries(session, [entry.id])
+    return entry
+
+
+async def drop_gone_roles(
+    bot: LabelBot, session: AsyncSession, guild: discord.Guild, panel: FanRolePanel, actor_id: int
+) -> list[FanRolePanelEntry]:
+    """Drop the panel's roles deleted in Discord, each noted in the mod log; the ones dropped."""
+    gone = [entry for entry in panel.entries if guild.get_role(entry.role_id) is None]
+    for entry in gone:
+        await record(
+            bot,
+            session,
+            guild_id=guild.id,
+            actor_id=actor_id,
+            action="fan_roles.role_gone",
+            target=f"role panel {panel.name}",
+            before={"role_id": entry.role_id, "label": entry.label, "reason": "role deleted in Discord"},
+            after=None,
+        )
+    await repository.delete_entries(session, [entry.id for entry in gone])
+    return gone

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import discord
 
+from bot.errors import NotFound
+from bot.interactions import defer, guild_of, member_of, reply
 from bot.ui.dynamic import PersistentItem
+from cogs.fan_roles import _service as service
 from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from cogs.fan_roles._service import shown, split_entries
 
-if TYPE_CHECKING:
-    from cogs.fan_roles._cog import FanRolesCog
-
-COG_NAME = "Fan roles"
 TOGGLE_PREFIX = "fan_roles:toggle"
 MENU_PREFIX = "fan_roles:menu"
-
-
-def _cog(interaction: discord.Interaction[Any]) -> FanRolesCog:
-    cog = interaction.client.get_cog(COG_NAME)
-    if cog is None:  # the feature was unloaded while its buttons stayed up
-        raise RuntimeError("the fan roles feature is not loaded")
-    return cast("FanRolesCog", cog)
 
 
 def _emoji(text: str | None) -> discord.PartialEmoji | None:
@@ -55,7 +47,19 @@ class PanelRoleButton(
         return cls(int(match["panel_id"]), int(match["role_id"]))
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await _cog(interaction).press(interaction, self.panel_id, self.role_id)
+        """A fan pressed a panel button: give or take its role."""
+        await defer(interaction)
+        guild = guild_of(interaction)
+        member = member_of(interaction)
+        async with interaction.client.sessionmaker() as session:
+            panel, settings = await service.panel_for_member(session, guild.id, member, self.panel_id)
+        panel_roles = [entry.role_id for entry in panel.entries]
+        if self.role_id not in panel_roles:
+            raise NotFound("That role is no longer on this panel.")
+        held = {role.id for role in member.roles}
+        change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, self.role_id)
+        await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
+        await reply(interaction, service.describe_change(change))
 
 
 class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
@@ -91,7 +95,19 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         data = cast("dict[str, Any]", interaction.data or {})
         values = [int(v) for v in data.get("values", []) if str(v).isdigit()]
-        await _cog(interaction).choose(interaction, self.panel_id, self.part, values)
+        await defer(interaction)
+        guild = guild_of(interaction)
+        member = member_of(interaction)
+        async with interaction.client.sessionmaker() as session:
+            panel, settings = await service.panel_for_member(session, guild.id, member, self.panel_id)
+        parts = split_entries(panel.entries, PanelStyle.SELECT)
+        menu_roles = [entry.role_id for entry in parts[self.part]] if self.part < len(parts) else []
+        held = {role.id for role in member.roles}
+        change = service.choose(
+            panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
+        )
+        await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
+        await reply(interaction, service.describe_change(change))
 
 
 def _menu(panel: FanRolePanel, part: int, entries: Sequence[FanRolePanelEntry], held: Collection[int]) -> PanelRoleMenu:

@@ -18,13 +18,14 @@ from bot.artists.transformers import ManagedArtistOption
 from bot.calendar import CalendarEntry
 from bot.client import LabelBot
 from bot.db.base import utcnow
-from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
+from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
+from bot.gatherings import GatheringFeature, install, lifecycle, native, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
+from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
-from cogs.parties import _live as live
+from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
@@ -74,7 +75,7 @@ class PartyModal(discord.ui.Modal):
     """Tracklist, the artist's per-track notes and the closing note."""
 
     def __init__(self, cog: PartiesCog, request: ScheduleRequest, *, title: str, tracklist: str | None) -> None:
-        super().__init__(title=render.clip(f"Party: {title}", MODAL_TITLE_MAX), timeout=900)
+        super().__init__(title=clip(f"Party: {title}", MODAL_TITLE_MAX), timeout=900)
         self.cog = cog
         self.request = request
         self.tracklist: discord.ui.TextInput[PartyModal] = discord.ui.TextInput(
@@ -135,20 +136,21 @@ class PartiesCog(commands.Cog, name="Parties"):
     async def cog_load(self) -> None:
         install(self.bot, self.feature)
         lifecycle.register(self.bot, service.KIND, service.discard_rows)
-        live.register(self.bot)
+        jobs.register(self.bot)
         self.bot.add_dynamic_items(RsvpButton, HereButton)
         self.bot.calendar.add_source("parties", calendar_entries)
 
     async def cog_unload(self) -> None:
         self.bot.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton)
-        live.unregister(self.bot)
+        jobs.unregister(self.bot)
         lifecycle.unregister(self.bot, service.KIND)
         uninstall(self.bot, self.feature)
 
     # -- thread talk, counted for the recap -------------------------------------------------------------------
 
-    def remember_thread(self, thread_id: int, party: ListeningParty) -> None:
+    @commands.Cog.listener()
+    async def on_party_thread_opened(self, thread_id: int, party: ListeningParty) -> None:
         self._threads[thread_id] = _Thread(party.id, party.starts_at, tuple(party.durations))
 
     @commands.Cog.listener()
@@ -185,7 +187,7 @@ class PartiesCog(commands.Cog, name="Parties"):
             return []
         async with self.bot.sessionmaker() as session:
             parties = await repository.search_open(session, interaction.guild_id, current, limit=CHOICES_MAX)
-        return [app_commands.Choice(name=render.clip(f"#{p.id} {p.title}", 100), value=str(p.id)) for p in parties]
+        return [app_commands.Choice(name=clip(f"#{p.id} {p.title}", 100), value=str(p.id)) for p in parties]
 
     async def release_autocomplete(
         self, interaction: discord.Interaction[LabelBot], current: str
@@ -197,8 +199,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         async with self.bot.sessionmaker() as session:
             releases = await search_releases(session, interaction.guild_id, current, limit=CHOICES_MAX)
             return [
-                app_commands.Choice(name=render.clip(f"{r.artist.name} – {r.title}", 100), value=str(r.id))
-                for r in releases
+                app_commands.Choice(name=clip(f"{r.artist.name} – {r.title}", 100), value=str(r.id)) for r in releases
             ]
 
     # -- /party schedule --------------------------------------------------------------------------------------
@@ -308,10 +309,10 @@ class PartiesCog(commands.Cog, name="Parties"):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             draft = await self._draft(interaction, session, guild, request, tracklist, notes, closing_note)
-        party = await service.create_party(self.bot, guild, draft)
+        party = await create_party(self.bot, guild, draft)
         await reply(
             interaction,
-            f"Scheduled **{render.safe(party.title)}** for {format_dt(party.starts_at, 'F')} "
+            f"Scheduled **{plain(party.title)}** for {format_dt(party.starts_at, 'F')} "
             f"({format_dt(party.starts_at, 'R')}): the card is in <#{party.text_channel_id}> and the event is in "
             "the server's event list.",
         )
@@ -341,7 +342,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         elif release is not None:
             if not release.tracks or not all(t.duration_seconds for t in release.tracks):
                 raise InvalidInput(
-                    f"“{render.safe(release.title)}” has no tracklist with durations; give one in `tracklist`."
+                    f"“{plain(release.title)}” has no tracklist with durations; give one in `tracklist`."
                 )
             tracks = [
                 service.Track(t.title, int(t.duration_seconds))
@@ -446,7 +447,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         edited = await service.edit_party(self.bot, found.id, found.guild_id, interaction.user.id, changes)
         await reply(
             interaction,
-            f"Updated **{render.safe(edited.title)}**: it starts {format_dt(edited.starts_at, 'F')} "
+            f"Updated **{plain(edited.title)}**: it starts {format_dt(edited.starts_at, 'F')} "
             f"({format_dt(edited.starts_at, 'R')}). Those who answered are being told.",
         )
 
@@ -461,7 +462,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
         cancelled = await service.cancel_party(self.bot, found.id, found.guild_id, interaction.user.id)
-        await reply(interaction, f"Cancelled **{render.safe(cancelled.title)}**; those who answered are being told.")
+        await reply(interaction, f"Cancelled **{plain(cancelled.title)}**; those who answered are being told.")
 
     @party.command(name="start-now")
     @app_commands.autocomplete(party=party_autocomplete)
@@ -474,7 +475,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
         started = await service.start_now(self.bot, found.id, found.guild_id, interaction.user.id)
-        await reply(interaction, f"Starting **{render.safe(started.title)}** now: press play!")
+        await reply(interaction, f"Starting **{plain(started.title)}** now: press play!")
 
     # -- reading ----------------------------------------------------------------------------------------------
 
@@ -565,3 +566,46 @@ async def calendar_entries(session: AsyncSession, guild_id: int, since: datetime
             )
         )
     return entries
+
+
+async def create_party(bot: LabelBot, guild: discord.Guild, draft: service.PartyDraft) -> ListeningParty:
+    """Create the party, its native event, its card and its timeline; on any failure none of them remain.
+
+    Read, then talk to Discord, then write: the rows and the intent go in first, Discord is asked with no
+    session open, and the outcome is recorded in one short transaction (or everything is taken back).
+    """
+    native.check_place(guild, service.native_place(draft.voice_channel, draft.text_channel))
+    await native.ensure_room(bot, guild.id)
+    async with bot.sessionmaker.begin() as session:
+        party, gathering = await service.add_party(bot, session, draft)
+        content = await render.card_content(bot, session, party, gathering)
+    done = lifecycle.Mirror()
+    try:
+        await lifecycle.create_native(
+            bot,
+            gathering.id,
+            guild.id,
+            done,
+            name=party.title,
+            description=service.native_description(party),
+            starts_at=party.starts_at,
+            ends_at=party.ends_at,
+            place=service.native_place(draft.voice_channel, draft.text_channel),
+            reason=f"Listening party scheduled by {draft.host_id}",
+        )
+        try:
+            done.card = await draft.text_channel.send(
+                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except discord.Forbidden:
+            raise BotLacksPermissions(
+                f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
+                "there. Nothing was created."
+            ) from None
+        async with bot.sessionmaker.begin() as session:
+            party = await service.finish_creation(bot, session, guild.id, party.id, done, draft.host_id)
+    except BaseException:
+        await done.undo(bot, guild.id)
+        await lifecycle.discard(bot, gathering.id, service.discard_rows)
+        raise
+    return party

@@ -10,9 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings import CardContent, rsvp
 from bot.gatherings.models import Gathering
+from bot.text import clip, plain
 from bot.timeparse import format_dt
 from cogs.parties import _repository as repository
 from cogs.parties._models import ListeningParty, PartyStatus
+from cogs.parties._views import rsvp_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -26,15 +28,6 @@ COLOURS = {
 }
 
 
-def safe(text: str) -> str:
-    """Member-written text, shown as written and never pinging anyone."""
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def mmss(seconds: int) -> str:
     minutes, seconds = divmod(int(seconds), 60)
     hours, minutes = divmod(minutes, 60)
@@ -42,7 +35,7 @@ def mmss(seconds: int) -> str:
 
 
 def tracklist_text(party: ListeningParty, *, limit: int = FIELD_MAX) -> str:
-    lines = [f"{i}. {safe(t['title'])} ({mmss(t['seconds'])})" for i, t in enumerate(party.tracks, start=1)]
+    lines = [f"{i}. {plain(t['title'])} ({mmss(t['seconds'])})" for i, t in enumerate(party.tracks, start=1)]
     text = "\n".join(lines)
     if len(text) <= limit:
         return text
@@ -58,8 +51,6 @@ async def card_content(
     bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering
 ) -> CardContent:
     """The party's card as things stand: when, what plays, how many are going, and the RSVP buttons."""
-    from cogs.parties._views import rsvp_view
-
     status = PartyStatus(party.status)
     heading = {
         PartyStatus.SCHEDULED: "🎧 Listening party",
@@ -69,7 +60,7 @@ async def card_content(
     }[status]
     embed = discord.Embed(
         title=clip(f"{heading}: {party.title}", 256),
-        description=clip(safe(party.description), 4000) if party.description else None,
+        description=clip(plain(party.description), 4000) if party.description else None,
         colour=COLOURS[status],
     )
     embed.add_field(name="Starts", value=f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})")
@@ -102,7 +93,7 @@ async def render_card(bot: LabelBot, session: AsyncSession, gathering: Gathering
 
 def reminder_text(gathering: Gathering, seconds: int) -> str:
     return (
-        f"⏰ **{safe(gathering.title)}**: the listening party starts {format_dt(gathering.starts_at, 'R')} "
+        f"⏰ **{plain(gathering.title)}**: the listening party starts {format_dt(gathering.starts_at, 'R')} "
         f"({format_dt(gathering.starts_at, 'F')}). Get your headphones ready!"
     )
 
@@ -110,17 +101,17 @@ def reminder_text(gathering: Gathering, seconds: int) -> str:
 def countdown_text(party: ListeningParty) -> str:
     first = party.tracks[0]["title"] if party.tracks else "the first track"
     return (
-        f"⏳ **{safe(party.title)}** starts {format_dt(party.starts_at, 'R')}! "
-        f"Cue up **{safe(first)}** and get ready to press play together."
+        f"⏳ **{plain(party.title)}** starts {format_dt(party.starts_at, 'R')}! "
+        f"Cue up **{plain(first)}** and get ready to press play together."
     )
 
 
 def play_text(party: ListeningParty, *, late_by: float | None, current: int) -> str:
     if late_by is None:
-        lead = f"▶️ **Press play now!** **{safe(party.title)}** is starting: everybody together, no skipping."
+        lead = f"▶️ **Press play now!** **{plain(party.title)}** is starting: everybody together, no skipping."
     else:
         lead = (
-            f"▶️ **{safe(party.title)}** is on (I was offline at the start and am {int(late_by)} s late): "
+            f"▶️ **{plain(party.title)}** is on (I was offline at the start and am {int(late_by)} s late): "
             f"we're on track {current + 1}, so jump in there."
         )
     return f"{lead}\nPress **I'm here** so we know you came, and talk along in the thread."
@@ -128,9 +119,9 @@ def play_text(party: ListeningParty, *, late_by: float | None, current: int) -> 
 
 def track_text(party: ListeningParty, index: int, *, missed: list[int], late_by: float | None) -> str:
     track = party.tracks[index]
-    lines = [f"🎵 **Track {index + 1}/{len(party.tracks)}: {safe(track['title'])}** ({mmss(track['seconds'])})"]
+    lines = [f"🎵 **Track {index + 1}/{len(party.tracks)}: {plain(track['title'])}** ({mmss(track['seconds'])})"]
     if track.get("note"):
-        lines.append(f"> {clip(safe(str(track['note'])), 1500)}")
+        lines.append(f"> {clip(plain(str(track['note'])), 1500)}")
     if late_by is not None:
         lines.append(f"-# Posted {int(late_by)} s late: I was offline.")
     if missed:
@@ -144,7 +135,7 @@ def recap_embed(
 ) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"🎉 That's a wrap: {party.title}", 256),
-        description=clip(safe(party.closing_note), 4000) if party.closing_note else "Thanks for listening together!",
+        description=clip(plain(party.closing_note), 4000) if party.closing_note else "Thanks for listening together!",
         colour=discord.Colour.gold(),
     )
     embed.add_field(name="Came", value=f"{attendees} member{'s' if attendees != 1 else ''} pressed I'm here")
@@ -152,7 +143,7 @@ def recap_embed(
         index, messages = busiest
         embed.add_field(
             name="Busiest track",
-            value=clip(f"{index + 1}. {safe(party.tracks[index]['title'])} ({messages} messages)", FIELD_MAX),
+            value=clip(f"{index + 1}. {plain(party.tracks[index]['title'])} ({messages} messages)", FIELD_MAX),
         )
     else:
         embed.add_field(name="Busiest track", value="A quiet one: nobody wrote in the thread.")
@@ -169,20 +160,20 @@ def now_text(party: ListeningParty, now: datetime) -> str:
     """For a late joiner: which track plays and how far in it is."""
     status = PartyStatus(party.status)
     if status == PartyStatus.CANCELLED:
-        return f"“{safe(party.title)}” was cancelled."
+        return f"“{plain(party.title)}” was cancelled."
     if status == PartyStatus.ENDED:
-        return f"“{safe(party.title)}” is over. Catch the next one!"
+        return f"“{plain(party.title)}” is over. Catch the next one!"
     index = party.track_at(now)
     if index is None or status == PartyStatus.SCHEDULED:
-        return f"“{safe(party.title)}” starts {format_dt(party.starts_at, 'R')} ({format_dt(party.starts_at, 'F')})."
+        return f"“{plain(party.title)}” starts {format_dt(party.starts_at, 'R')} ({format_dt(party.starts_at, 'F')})."
     if index >= len(party.tracks):
-        return f"“{safe(party.title)}” has just finished; the recap is coming."
+        return f"“{plain(party.title)}” has just finished; the recap is coming."
     track = party.tracks[index]
     into = int((now - party.track_starts()[index]).total_seconds())
     thread = f" Talk along in <#{party.thread_id}>." if party.thread_id else ""
     return (
-        f"🎵 Now playing in **{safe(party.title)}**: track {index + 1}/{len(party.tracks)}, "
-        f"**{safe(track['title'])}**, {mmss(into)} of {mmss(track['seconds'])} in. "
+        f"🎵 Now playing in **{plain(party.title)}**: track {index + 1}/{len(party.tracks)}, "
+        f"**{plain(track['title'])}**, {mmss(into)} of {mmss(track['seconds'])} in. "
         f"Skip to there and press play!{thread}"
     )
 
@@ -190,6 +181,6 @@ def now_text(party: ListeningParty, now: datetime) -> str:
 def list_line(party: ListeningParty) -> str:
     live = " 🔴 live" if party.status == PartyStatus.LIVE else ""
     return (
-        f"**#{party.id} {safe(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
+        f"**#{party.id} {plain(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
         f"({format_dt(party.starts_at, 'R')}), {len(party.tracks)} tracks"
     )

@@ -20,6 +20,7 @@ from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
+from bot.text import clip, plain
 from bot.timeparse import TimeParseError, format_dt, parse_duration
 from cogs.parties import _repository as repository
 from cogs.parties._models import (
@@ -116,7 +117,7 @@ def parse_tracklist(text: str) -> list[Track]:
     tracks = []
     for number, line in enumerate(lines, start=1):
         match = _TRACK_LINE.match(line)
-        shown = discord.utils.escape_markdown(discord.utils.escape_mentions(line[:60]))
+        shown = plain(line[:60])
         if match is None:
             raise InvalidInput(
                 f"I can't read a duration in track {number} (“{shown}”); write it like “Song title - 3:45”."
@@ -235,103 +236,72 @@ def native_description(party: ListeningParty) -> str:
     lines = [party.description or "A listening party: everybody presses play together."]
     lines.append("")
     lines.extend(f"{i}. {t['title']}" for i, t in enumerate(party.tracks, start=1))
-    return native.clip("\n".join(lines), native.DESCRIPTION_MAX)
+    return clip("\n".join(lines), native.DESCRIPTION_MAX)
 
 
 # -- creating -----------------------------------------------------------------------------------------------
 
 
-async def create_party(bot: LabelBot, guild: discord.Guild, draft: PartyDraft) -> ListeningParty:
-    """Create the party, its native event, its card and its timeline; on any failure none of them remain.
+async def add_party(bot: LabelBot, session: AsyncSession, draft: PartyDraft) -> tuple[ListeningParty, Gathering]:
+    """Write the party, its gathering and the intent to create its native event; the caller then asks Discord."""
+    party = ListeningParty(
+        guild_id=draft.guild_id,
+        title=draft.title,
+        release_id=draft.release_id,
+        artist_id=draft.artist_id,
+        host_id=draft.host_id,
+        description=draft.description,
+        voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
+        text_channel_id=draft.text_channel.id,
+        starts_at=draft.starts_at,
+        zone=draft.zone,
+        tracks=[track.as_json() for track in draft.tracks],
+        closing_note=draft.closing_note,
+        reminder_offsets_seconds=draft.reminder_offsets,
+        status=PartyStatus.SCHEDULED,
+        prompted=[],
+        missed=[],
+        revision=0,
+    )
+    session.add(party)
+    await session.flush()
+    gathering = Gathering(
+        kind=KIND,
+        ref_id=party.id,
+        guild_id=party.guild_id,
+        title=party.title,
+        starts_at=party.starts_at,
+        ends_at=party.ends_at,
+        zone=party.zone,
+        capacity=draft.capacity,
+        card_channel_id=draft.text_channel.id,
+        dm_cap=250,
+        dms_sent=0,
+    )
+    session.add(gathering)
+    await session.flush()
+    party.gathering_id = gathering.id
+    await lifecycle.expect_creation(bot, session, gathering)
+    return party, gathering
 
-    Read, then talk to Discord, then write: the rows and the intent go in first, Discord is asked with no
-    session open, and the outcome is recorded in one short transaction (or everything is taken back).
-    """
-    native.check_place(guild, native_place(draft.voice_channel, draft.text_channel))
-    await native.ensure_room(bot, guild.id)
-    from cogs.parties._render import card_content
 
-    async with bot.sessionmaker.begin() as session:
-        party = ListeningParty(
-            guild_id=draft.guild_id,
-            title=draft.title,
-            release_id=draft.release_id,
-            artist_id=draft.artist_id,
-            host_id=draft.host_id,
-            description=draft.description,
-            voice_channel_id=draft.voice_channel.id if draft.voice_channel else None,
-            text_channel_id=draft.text_channel.id,
-            starts_at=draft.starts_at,
-            zone=draft.zone,
-            tracks=[track.as_json() for track in draft.tracks],
-            closing_note=draft.closing_note,
-            reminder_offsets_seconds=draft.reminder_offsets,
-            status=PartyStatus.SCHEDULED,
-            prompted=[],
-            missed=[],
-            revision=0,
-        )
-        session.add(party)
-        await session.flush()
-        gathering = Gathering(
-            kind=KIND,
-            ref_id=party.id,
-            guild_id=party.guild_id,
-            title=party.title,
-            starts_at=party.starts_at,
-            ends_at=party.ends_at,
-            zone=party.zone,
-            capacity=draft.capacity,
-            card_channel_id=draft.text_channel.id,
-            dm_cap=250,
-            dms_sent=0,
-        )
-        session.add(gathering)
-        await session.flush()
-        party.gathering_id = gathering.id
-        await lifecycle.expect_creation(bot, session, gathering)
-        content = await card_content(bot, session, party, gathering)
-    done = lifecycle.Mirror()
-    try:
-        await lifecycle.create_native(
-            bot,
-            gathering.id,
-            guild.id,
-            done,
-            name=party.title,
-            description=native_description(party),
-            starts_at=party.starts_at,
-            ends_at=party.ends_at,
-            place=native_place(draft.voice_channel, draft.text_channel),
-            reason=f"Listening party scheduled by {draft.host_id}",
-        )
-        try:
-            done.card = await draft.text_channel.send(
-                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
-            )
-        except discord.Forbidden:
-            raise BotLacksPermissions(
-                f"Discord didn't let me post the party card in {draft.text_channel.mention}; check my permissions "
-                "there. Nothing was created."
-            ) from None
-        async with bot.sessionmaker.begin() as session:
-            party, gathering = await load(session, guild.id, party.id)
-            await lifecycle.creation_finished(bot, session, gathering, done)
-            await schedule_timeline(bot, session, party, gathering)
-            await record(
-                bot,
-                session,
-                guild_id=party.guild_id,
-                actor_id=draft.host_id,
-                action="party.schedule",
-                target=party.title,
-                before=None,
-                after=snapshot(party, gathering),
-            )
-    except BaseException:
-        await done.undo(bot, guild.id)
-        await lifecycle.discard(bot, gathering.id, discard_rows)
-        raise
+async def finish_creation(
+    bot: LabelBot, session: AsyncSession, guild_id: int, party_id: int, done: lifecycle.Mirror, host_id: int
+) -> ListeningParty:
+    """Record what Discord made for a new party (native event, card) and schedule its timeline."""
+    party, gathering = await load(session, guild_id, party_id)
+    await lifecycle.creation_finished(bot, session, gathering, done)
+    await schedule_timeline(bot, session, party, gathering)
+    await record(
+        bot,
+        session,
+        guild_id=party.guild_id,
+        actor_id=host_id,
+        action="party.schedule",
+        target=party.title,
+        before=None,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
@@ -480,7 +450,7 @@ async def edit_party(
                 gathering,
                 name=f"edit:{party.revision}",
                 text=(
-                    f"📅 **{_safe(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
+                    f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
                     f"({format_dt(party.starts_at, 'R')})."
                 ),
             )
@@ -533,7 +503,7 @@ async def cancel_party(bot: LabelBot, party_id: int, guild_id: int, actor_id: in
             session,
             gathering,
             name="cancel",
-            text=f"❌ **{_safe(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
+            text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
         )
         await request_card_refresh(bot, session, gathering, now=True)
         await record(
@@ -586,10 +556,6 @@ def _status_words(party: ListeningParty) -> str:
     }[PartyStatus(party.status)]
 
 
-def _safe(text: str) -> str:
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
-
-
 # -- answers and attendance -----------------------------------------------------------------------------------
 
 
@@ -618,7 +584,7 @@ async def _tell_promoted(
             gathering,
             name=f"promoted:{user_id}:{time.time_ns()}",
             text=(
-                f"🎉 A spot opened up: you're now **going** to **{_safe(party.title)}**, "
+                f"🎉 A spot opened up: you're now **going** to **{plain(party.title)}**, "
                 f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})."
             ),
             audience=fanout.AUDIENCE_USERS,

@@ -9,6 +9,7 @@ import discord
 
 from bot.gatherings.models import Answer
 from bot.interactions import defer, reply
+from bot.text import plain
 from bot.timeparse import format_dt
 from bot.ui.dynamic import PersistentItem
 from cogs.parties import _service as service
@@ -47,7 +48,7 @@ class RsvpButton(
             interaction.client, self.party_id, interaction.guild_id, interaction.user.id, self.answer
         )
         when = f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})"
-        title = discord.utils.escape_markdown(discord.utils.escape_mentions(party.title))
+        title = plain(party.title)
         if outcome.answer == Answer.GOING and outcome.waitlisted:
             text = (
                 f"“{title}” is full, so you're on the waitlist (#{outcome.position}). I'll tell you if a spot opens up."
@@ -88,7 +89,7 @@ class HereButton(PersistentItem[discord.ui.Button[Any]], template=r"party:here:(
         party, added = await service.mark_here(
             interaction.client, self.party_id, interaction.guild_id, interaction.user.id
         )
-        title = discord.utils.escape_markdown(discord.utils.escape_mentions(party.title))
+        title = plain(party.title)
         text = f"Welcome to “{title}”! You're counted as here." if added else "You're already counted as here. Enjoy!"
         await reply(interaction, text)
 

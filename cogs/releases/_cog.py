@@ -23,6 +23,7 @@ from bot.context import member_context
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.guilds.service import member_zone
 from bot.interactions import defer, reply
+from bot.text import plain
 from bot.timeparse import TimeParseError, describe, format_dt, parse_when
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -40,7 +41,7 @@ from cogs.releases._parsing import (
     parse_teasers,
 )
 from cogs.releases._previews import fetch_preview
-from cogs.releases._render import COLOUR, plain
+from cogs.releases._render import COLOUR
 from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,

@@ -15,14 +15,16 @@ import discord
 
 from bot.catalog.models import Release, ReleaseStatus
 from bot.catalog.queries import get_release
+from bot.channels import job_channel
 from bot.db.base import utcnow
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
+from bot.text import plain
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
-from cogs.releases._render import Post, announcement, plain, teaser
+from cogs.releases._render import Post, announcement, teaser
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -43,15 +45,7 @@ THREAD_ALREADY_CREATED = 160004
 async def _channel(bot: LabelBot, channel_id: int | None, what: str) -> discord.abc.Messageable:
     if channel_id is None:
         raise JobFailed(f"no {what} channel is set")
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except (discord.NotFound, discord.Forbidden) as error:
-            raise JobFailed(f"the {what} channel {channel_id} is gone or hidden from the bot") from error
-    if not isinstance(channel, discord.abc.Messageable):
-        raise JobFailed(f"the {what} channel {channel_id} can't hold messages")
-    return channel
+    return await job_channel(bot, channel_id, what)
 
 
 async def _load(bot: LabelBot, ctx: JobContext) -> tuple[Release | None, GuildSettings]:

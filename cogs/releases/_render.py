@@ -9,6 +9,7 @@ from typing import Any
 import discord
 
 from bot.catalog.models import Release, ReleaseStatus
+from bot.text import clip, defuse, plain
 from bot.timeparse import format_dt
 from cogs.releases._parsing import format_duration
 
@@ -17,20 +18,6 @@ FIELD_MAX = 1024
 COLOUR = discord.Colour.from_rgb(233, 84, 32)
 CANCELLED_COLOUR = discord.Colour.dark_grey()
 LATE_LINE = "-# Posted late: I was offline at the release time."
-
-
-def defuse(text: str) -> str:
-    """Member text shown by the bot: mentions render as text, never as pings (allowed_mentions is the lock)."""
-    return discord.utils.escape_mentions(text)
-
-
-def plain(text: str) -> str:
-    """Member text inside bold or italics in content: no markdown and no mentions."""
-    return discord.utils.escape_markdown(defuse(text))
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass
@@ -72,7 +59,7 @@ def tracklist_summary(release: Release) -> tuple[str, str] | None:
     lines: list[str] = []
     for index, track in enumerate(tracks, start=1):
         duration = f" · {format_duration(track.duration_seconds)}" if track.duration_seconds else ""
-        lines.append(f"{index}. {_clip(plain(track.title), 80)}{duration}")
+        lines.append(f"{index}. {clip(plain(track.title), 80)}{duration}")
     shown = lines[:TRACKLIST_LINES]
     rest = len(lines) - len(shown)
     while True:
@@ -105,11 +92,11 @@ def announcement(
         lines.append(LATE_LINE)
     embed = discord.Embed(
         title=("Cancelled: " if cancelled else "") + defuse(release.title),
-        description=_clip(defuse(release.description), 4000) if release.description else None,
+        description=clip(defuse(release.description), 4000) if release.description else None,
         colour=CANCELLED_COLOUR if cancelled else COLOUR,
         url=release.links[0].url if release.links and not cancelled else None,
     )
-    embed.set_author(name=_clip(defuse(artist_name), 256))
+    embed.set_author(name=clip(defuse(artist_name), 256))
     embed.add_field(name="Kind", value=kind)
     embed.add_field(name="Out", value=f"{format_dt(release.release_at, 'F')} ({format_dt(release.release_at, 'R')})")
     summary = tracklist_summary(release)
@@ -131,7 +118,7 @@ def teaser(release: Release, *, artist_name: str) -> Post:
         f"{format_dt(release.release_at, 'F')}",
         colour=COLOUR,
     )
-    embed.set_author(name=_clip(defuse(artist_name), 256))
+    embed.set_author(name=clip(defuse(artist_name), 256))
     if release.cover_url:
         embed.set_thumbnail(url=release.cover_url)
     embed.set_footer(text=f"Release #{release.id}")
@@ -146,7 +133,7 @@ def status_line(release: Release) -> str:
     if status is ReleaseStatus.DRAFT:
         text = f"Draft, not scheduled yet; it would go out {when}."
         if release.rejection_reason:
-            text += f"\nA moderator sent it back: {_clip(defuse(release.rejection_reason), 500)}"
+            text += f"\nA moderator sent it back: {clip(defuse(release.rejection_reason), 500)}"
         return text
     if status is ReleaseStatus.AWAITING_APPROVAL:
         return f"Waiting for a moderator's approval; it would go out {when}."
@@ -168,6 +155,6 @@ def list_embed(releases: list[Release], page: int, pages: int) -> discord.Embed:
         f"{format_dt(release.release_at, 'F')} ({format_dt(release.release_at, 'R')}) · #{release.id}"
         for release in releases
     ]
-    embed.description = _clip("\n".join(lines), 4000)
+    embed.description = clip("\n".join(lines), 4000)
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed

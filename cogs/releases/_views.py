@@ -16,6 +16,7 @@ from bot.catalog.models import Release, ReleaseStatus
 from bot.context import MemberContext, member_context
 from bot.errors import Conflict
 from bot.interactions import NO_MENTIONS, defer, reply
+from bot.text import defuse, plain
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
@@ -31,7 +32,7 @@ from cogs.releases._parsing import (
     parse_links,
     parse_tracklist,
 )
-from cogs.releases._render import Post, announcement, defuse, plain, status_line
+from cogs.releases._render import Post, announcement, status_line
 
 if TYPE_CHECKING:
     from bot.client import LabelBot

@@ -20,6 +20,7 @@ from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, pee
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.permissions import moderator_only
+from bot.text import clip
 from bot.timeparse import format_dt, zone_choices
 from bot.ui.paginator import Paginator, pages_of_lines
 from bot.web.hooks import SECRET_ROTATION_GRACE, rotate_webhook_secret
@@ -81,10 +82,6 @@ def _minutes(offsets: list[int]) -> str:
         return f"{minutes} min"
 
     return ", ".join(one(m) for m in offsets) + " before" if offsets else "none"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def settings_embed(
@@ -337,18 +334,18 @@ class SettingsCog(commands.Cog, name="Settings"):
         embed = discord.Embed(title="Scheduled jobs", colour=discord.Colour.blurple())
         embed.add_field(
             name="Next up",
-            value=_clip("\n".join(_pending_line(job) for job in pending) or "Nothing is scheduled.", 1024),
+            value=clip("\n".join(_pending_line(job) for job in pending) or "Nothing is scheduled.", 1024),
             inline=False,
         )
         embed.add_field(
             name="Failed in the last 7 days",
-            value=_clip("\n".join(_failed_line(job) for job in failed) or "Nothing failed.", 1024),
+            value=clip("\n".join(_failed_line(job) for job in failed) or "Nothing failed.", 1024),
             inline=False,
         )
         embed.add_field(
             name="Workers alive",
             # None alive means scheduled work is not running at all: say so, it is what a moderator must act on.
-            value=_clip("\n".join(_worker_line(w) for w in workers) or "None: scheduled work is not running.", 1024),
+            value=clip("\n".join(_worker_line(w) for w in workers) or "None: scheduled work is not running.", 1024),
             inline=False,
         )
         await reply(interaction, embed=embed)
@@ -437,5 +434,5 @@ def _worker_line(worker: JobWorker) -> str:
 
 def _failed_line(job: ScheduledJob) -> str:
     when = format_dt(job.finished_at, "R") if job.finished_at else "—"
-    error = discord.utils.escape_markdown(_clip(job.last_error or "no error recorded", ERROR_SHOWN))
+    error = discord.utils.escape_markdown(clip(job.last_error or "no error recorded", ERROR_SHOWN))
     return f"`{job.kind}` failed {when} after {job.attempts} attempts: {error}"

@@ -6,7 +6,7 @@ import asyncio
 
 import aiohttp
 
-from cogs.fan_roles._role_requests import RoleOutcome, RoleRequests
+from bot.role_requests import RoleOutcome, RoleRequests
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.ratelimit import Limit
 

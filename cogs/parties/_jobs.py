@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.channels import job_channel
 from bot.db.base import utcnow
 from bot.gatherings import fanout, native
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Gathering, NativeStatus
-from bot.jobs import JobContext, JobFailed, MissedRule
+from bot.jobs import JobContext, MissedRule
 from bot.jobs.sending import send_once
+from bot.text import clip
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
@@ -68,18 +70,6 @@ def unregister(bot: LabelBot) -> None:
         bot.jobs.unregister(kind)
 
 
-async def _messageable(bot: LabelBot, channel_id: int) -> discord.abc.Messageable:
-    channel = bot.get_channel(channel_id)
-    if channel is None:
-        try:
-            channel = await bot.fetch_channel(channel_id)
-        except discord.NotFound:
-            raise JobFailed(f"channel {channel_id} is gone") from None
-    if not isinstance(channel, discord.abc.Messageable):
-        raise JobFailed(f"channel {channel_id} can't take messages")
-    return channel
-
-
 async def _load(bot: LabelBot, party_id: int) -> tuple[ListeningParty, Gathering] | None:
     async with bot.sessionmaker() as session:
         party = await repository.get(session, party_id)
@@ -98,7 +88,7 @@ async def on_countdown(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     party, _ = loaded
     if utcnow() >= party.starts_at:
         return {"skipped": "started"}
-    channel = await _messageable(bot, party.text_channel_id)
+    channel = await job_channel(bot, party.text_channel_id, "party")
     await send_once(channel, ctx, "countdown", content=render.countdown_text(party), allowed_mentions=NO_MENTIONS)
     return None
 
@@ -145,7 +135,7 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"over": True}
     lateness = (now - party.starts_at).total_seconds()
     late_by = lateness if lateness > START_GRACE.total_seconds() else None
-    channel = await _messageable(bot, party.text_channel_id)
+    channel = await job_channel(bot, party.text_channel_id, "party")
     play = await send_once(
         channel,
         ctx,
@@ -194,7 +184,7 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
 
 async def _open_thread(bot: LabelBot, play: discord.Message, party: ListeningParty) -> discord.abc.Snowflake | None:
     """The party's thread, on the play post; a retry finds the one already opened."""
-    name = render.clip(f"🎧 {party.title}", THREAD_NAME_MAX)
+    name = clip(f"🎧 {party.title}", THREAD_NAME_MAX)
     try:
         return await play.create_thread(name=name, auto_archive_duration=1440)
     except discord.HTTPException as error:
@@ -207,10 +197,8 @@ async def _open_thread(bot: LabelBot, play: discord.Message, party: ListeningPar
 
 
 def _thread_opened(bot: LabelBot, thread_id: int, party: ListeningParty) -> None:
-    cog = bot.get_cog("Parties")
-    remember = getattr(cog, "remember_thread", None)
-    if remember is not None:
-        remember(thread_id, party)
+    # Told as an event, not by reaching into the cog: the cog's listener caches it for the recap's talk count.
+    bot.dispatch("party_thread_opened", thread_id, party)
 
 
 async def _post_track(
@@ -218,7 +206,7 @@ async def _post_track(
 ) -> None:
     """Post the prompt of track `index` once, with a word on any earlier prompt missed while the bot was away."""
     missed = [i for i in range(index) if i not in party.prompted and i not in party.missed]
-    target = await _messageable(bot, party.thread_id or party.text_channel_id)
+    target = await job_channel(bot, party.thread_id or party.text_channel_id, "party")
     await send_once(
         target,
         ctx,
@@ -268,7 +256,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         index = max(sorted(by_track), key=lambda i: by_track[i])
         busiest = (index, by_track[index])
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
-    channel = await _messageable(bot, party.text_channel_id)
+    channel = await job_channel(bot, party.text_channel_id, "party")
     await send_once(
         channel,
         ctx,

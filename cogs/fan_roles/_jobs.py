@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
-from bot.jobs import JobContext, JobFailed
+from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import recorded_message_id, send_once
 from bot.permissions import role_refusal
+from bot.role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles import _repository as repository
-from cogs.fan_roles._role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles._service import RoleChange, TierRule, tier_change
 
 if TYPE_CHECKING:
@@ -80,12 +80,27 @@ def progress_embed(progress: dict[str, Any], *, state: str, skipped: list[str] |
     return embed
 
 
+def register(bot: LabelBot) -> None:
+    """Every job of the feature, in one place."""
+    work = TierWork(bot)
+    # A sync of thousands of members runs at the role limit's pace for many minutes; it resumes where it stopped.
+    bot.jobs.register(TIER_SYNC, work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
+    bot.jobs.register(TIER_MEMBER, work.run_member, missed=MissedRule.RUN_LATE)
+
+
+def unregister(bot: LabelBot) -> None:
+    bot.jobs.unregister(TIER_SYNC)
+    bot.jobs.unregister(TIER_MEMBER)
+
+
 class TierWork:
     """The job handlers of loyalty tiers."""
 
-    def __init__(self, bot: LabelBot, requests: Callable[[], RoleRequests]) -> None:
+    def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-        self._requests = requests
+
+    def _requests(self) -> RoleRequests:
+        return self.bot.role_grants.requests(self.bot)
 
     async def _rules(self, guild_id: int) -> tuple[list[TierRule], GuildSettings]:
         async with self.bot.sessionmaker() as session:
