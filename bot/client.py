@@ -7,7 +7,6 @@ import hashlib
 import json
 import logging
 import pkgutil
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -53,10 +52,6 @@ def find_extensions() -> list[str]:
         for module in pkgutil.iter_modules(cogs.__path__, prefix="cogs.")
         if module.ispkg and not module.name.rsplit(".", 1)[-1].startswith("_")
     )
-
-
-def _is_feature_models(module_name: str) -> bool:
-    return module_name.startswith("cogs.") and module_name.rsplit(".", 1)[-1] == "_models"
 
 
 class LabelBot(commands.AutoShardedBot):
@@ -139,11 +134,7 @@ class LabelBot(commands.AutoShardedBot):
             self._jobs_started = False
             await self.jobs.stop()
         await self.web.stop()
-        # discord.py drops every extension's submodules from sys.modules when it unloads them; importing a
-        # `_models` module again would declare its tables a second time in Base.metadata, so keep those.
-        models = {name: module for name, module in sys.modules.items() if _is_feature_models(name)}
         await super().close()
-        sys.modules.update(models)
 
     # -- command sync -----------------------------------------------------------------------------------------
 

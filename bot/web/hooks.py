@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from bot.db.base import Base, RowId, utcnow
+from bot.db.base import utcnow
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import get_guild_settings
+from bot.web.models import EXTERNAL_ID_LENGTH, WebhookDelivery
 from bot.web.requests import parse_snowflake
 
 if TYPE_CHECKING:
@@ -55,7 +55,6 @@ SIGNATURE_PREFIX = "sha256="
 TIMESTAMP_TOLERANCE = 300
 SECRET_BYTES = 32
 MAX_PROBLEMS = 50
-EXTERNAL_ID_LENGTH = 200
 # After `/settings webhook-secret`, the previous secret still verifies this long, so senders can switch over.
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 # A release announcement is a few KiB; anything near this is not one.
@@ -70,25 +69,6 @@ _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
 UNAUTHORIZED = {"ok": False, "error": "invalid signature or timestamp"}
-
-
-class WebhookDelivery(Base):
-    """The last body received from a sender for one of its ids, and what we answered."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("guild_id", "hook", "external_id"),)
-
-    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
-    guild_id: Mapped[int]
-    hook: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    # The X-Labelbot-Timestamp of the delivery applied last: a later one must be signed after it.
-    signed_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    response: Mapped[dict[str, Any]]
-    deliveries: Mapped[int] = mapped_column(Integer, default=1)
-    first_received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HookRejected(Exception):

@@ -11,7 +11,7 @@ import discord
 
 from bot.errors import BotLacksPermissions, Conflict
 from bot.jobs import JobContext, send_once
-from cogs.collabs._models import CollabRequest, CollabSkill
+from bot.models.collabs import CollabRequest, CollabSkill
 from cogs.collabs._render import request_embed
 from cogs.collabs._service import skill_key
 from cogs.collabs._views import post_view

@@ -14,6 +14,7 @@ from bot.client import LabelBot
 from bot.errors import InvalidInput, NotFound
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, reply
+from bot.models.collabs import ACTIVE_STATUSES
 from bot.permissions import moderator_only, require_moderator
 from bot.privacy import AfterCommit
 from bot.timeparse import parse_duration
@@ -23,7 +24,6 @@ from cogs.collabs import _flows, _jobs, _privacy
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import board
-from cogs.collabs._models import ACTIVE_STATUSES
 from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 

@@ -17,6 +17,7 @@ from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import defer, reply
+from bot.models.collabs import CollabRequest, CollabSkill, InterestStatus, RequestStatus
 from bot.permissions import MODERATORS_ONLY, is_moderator
 from bot.timeparse import format_dt, parse_when
 from cogs.collabs import _repository as repo
@@ -32,7 +33,6 @@ from cogs.collabs._board import (
     resolve_channel,
     unpublish,
 )
-from cogs.collabs._models import CollabRequest, CollabSkill, InterestStatus, RequestStatus
 from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_embed
 from cogs.collabs._views import PostContext, answer_view, approval_view, review_view
 

@@ -11,11 +11,11 @@ import discord
 
 from bot.db.base import utcnow
 from bot.jobs import JobContext, MissedRule, send_once
+from bot.models.collabs import AlertVia, RequestStatus
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import NO_MENTIONS, refresh_post, resolve_channel
 from cogs.collabs._flows import ALERTS, EXPIRE, WARN, post_link
-from cogs.collabs._models import AlertVia, RequestStatus
 from cogs.collabs._render import clip, plain, request_embed
 from cogs.collabs._views import post_view, warning_view
 

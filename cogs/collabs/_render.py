@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.models.collabs import CollabRequest, CollabSkill, RequestStatus
 from bot.timeparse import format_dt
-from cogs.collabs._models import CollabRequest, CollabSkill, RequestStatus
 from cogs.collabs._service import COMPENSATIONS, Profile
 
 STATUS_WORDS: dict[str, str] = {

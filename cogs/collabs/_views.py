@@ -13,10 +13,10 @@ from typing import Any, ClassVar, Self
 
 import discord
 
+from bot.models.collabs import CollabSkill
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
 from bot.ui.owned import OwnedView
-from cogs.collabs._models import CollabSkill
 
 
 class CollabButton(PersistentItem[discord.ui.Button[Any]], template=r"collab:(?!)"):

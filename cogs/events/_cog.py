@@ -19,11 +19,11 @@ from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, member_of, reply
 from bot.jobs import JobContext, MissedRule
+from bot.models.events import PlaceKind, Recurrence
 from bot.permissions import require_moderator
 from bot.timeparse import format_dt, parse_duration, parse_when
 from bot.ui.paginator import Paginator, pages_of_lines
 from cogs.events import _render, _repository, _service
-from cogs.events._models import PlaceKind, Recurrence
 from cogs.events._recurrence import RECURRENCE_LABELS
 from cogs.events._views import DmButton, RsvpButton
 

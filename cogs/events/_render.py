@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.gatherings import rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering
+from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
 from bot.timeparse import format_dt
 from cogs.events import _recurrence
-from cogs.events._models import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
 from cogs.events._views import card_view
 
 if TYPE_CHECKING:

@@ -28,9 +28,7 @@ from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext
 from bot.jobs.sending import send_once
-from bot.spreadsheet import spreadsheet_cell
-from cogs.events import _recurrence, _repository
-from cogs.events._models import (
+from bot.models.events import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     CommunityEvent,
@@ -39,6 +37,8 @@ from cogs.events._models import (
     PlaceKind,
     Recurrence,
 )
+from bot.spreadsheet import spreadsheet_cell
+from cogs.events import _recurrence, _repository
 from cogs.events._render import card_content, start_post
 
 if TYPE_CHECKING:

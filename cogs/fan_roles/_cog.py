@@ -21,11 +21,11 @@ from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, MissedRule, ScheduledJob
+from bot.models.fan_roles import FanRolePanel, PanelStyle
 from bot.permissions import require_moderator, role_refusal
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles import _service as service
-from cogs.fan_roles._models import FanRolePanel, PanelStyle
 from cogs.fan_roles._role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
 from cogs.fan_roles._tiers import (
     TIER_MEMBER,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import discord
 
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
 from cogs.fan_roles._service import TierRule, mode_words, next_tier, shown
 
 COLOUR = discord.Colour.purple()

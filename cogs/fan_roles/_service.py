@@ -9,8 +9,7 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from cogs.fan_roles import _repository as repository
-from cogs.fan_roles._models import (
+from bot.models.fan_roles import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
     LABEL_MAX,
@@ -21,6 +20,7 @@ from cogs.fan_roles._models import (
     PanelMode,
     PanelStyle,
 )
+from cogs.fan_roles import _repository as repository
 
 # Discord: a message holds 5 rows of 5 buttons, a select menu 25 options (one menu per panel message here).
 BUTTONS_PER_MESSAGE = 25

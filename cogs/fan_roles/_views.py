@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import discord
 
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from bot.ui.dynamic import PersistentItem
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from cogs.fan_roles._service import shown, split_entries
 
 if TYPE_CHECKING:

@@ -22,13 +22,13 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
+from bot.models.parties import CLOSING_NOTE_MAX, DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
 from bot.timeparse import format_dt, parse_when, parse_zone
 from cogs.parties import _live as live
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
-from cogs.parties._models import CLOSING_NOTE_MAX, DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
 from cogs.parties._views import HereButton, RsvpButton, here_view
 
 log = logging.getLogger(__name__)

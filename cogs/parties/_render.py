@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings import CardContent, rsvp
 from bot.gatherings.models import Gathering
+from bot.models.parties import ListeningParty, PartyStatus
 from bot.timeparse import format_dt
 from cogs.parties import _repository as repository
-from cogs.parties._models import ListeningParty, PartyStatus
 
 if TYPE_CHECKING:
     from bot.client import LabelBot

@@ -20,11 +20,11 @@ from bot.web.hooks import (
     UNAUTHORIZED,
     Delivery,
     HookRejected,
-    WebhookDelivery,
     hooks,
     rotate_webhook_secret,
     sign,
 )
+from bot.web.models import WebhookDelivery
 from tests.harness import BotHarness, free_port
 
 

@@ -9,8 +9,8 @@ import discord
 import pytest
 
 from bot.errors import InvalidInput
+from bot.models.events import PlaceKind, Recurrence
 from cogs.events._cog import parse_reminders, parse_until
-from cogs.events._models import PlaceKind, Recurrence
 from cogs.events._service import EventDraft, Place, check_draft
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
