@@ -24,7 +24,7 @@ from cogs.collabs import _flows, _jobs, _privacy
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import board
-from cogs.collabs._render import clip, own_profile_embed, plain, profile_embed, request_line
+from cogs.collabs._render import AUDIT_TITLES, clip, own_profile_embed, plain, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [
@@ -51,12 +51,14 @@ class CollabCog(commands.Cog, name="Collabs"):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.register(self.bot)
-        self.bot.privacy.add_forget_hook("collabs", self._forget_member)
+        self.bot.features.privacy.add_forget_hook("collabs", self._forget_member)
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.unregister(self.bot)
-        self.bot.privacy.remove_forget_hook("collabs")
+        self.bot.features.privacy.remove_forget_hook("collabs")
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> AfterCommit | None:
         return await _privacy.forget_member(self.bot, session, guild_id, user_id)

@@ -121,7 +121,8 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         # The end must always run: it completes the native event and brings up the next occurrence.
         bot.jobs.register(_service.END_JOB, end, missed=MissedRule.RUN_LATE)
         bot.add_dynamic_items(RsvpButton, DmButton)
-        bot.calendar.add_source("events", _service.calendar_entries)
+        bot.features.calendar.add_source("events", _service.calendar_entries)
+        bot.features.audit_titles.add(_render.AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
         bot = self.bot
@@ -130,7 +131,8 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot.jobs.unregister(_service.START_JOB)
         bot.jobs.unregister(_service.END_JOB)
         bot.remove_dynamic_items(RsvpButton, DmButton)
-        bot.calendar.remove_source("events")
+        bot.features.calendar.remove_source("events")
+        bot.features.audit_titles.remove(_render.AUDIT_TITLES)
 
     # -- create ---------------------------------------------------------------------------------------------------
 

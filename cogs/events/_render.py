@@ -179,3 +179,13 @@ def upcoming_starts(event: CommunityEvent, after: datetime, limit: int = 6) -> l
         if moment is not None:
             found.append(moment)
     return found
+
+
+# How the event actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "event.create": "Event created",
+    "event.edit": "Event series edited",
+    "event.edit_occurrence": "Event occurrence edited",
+    "event.cancel": "Event series cancelled",
+    "event.cancel_occurrence": "Event occurrence cancelled",
+}

@@ -88,18 +88,20 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
-        self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
+        self.bot.features.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
+        self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         # A sync of thousands of members runs at the role limit's pace for many minutes; it resumes where it stopped.
         self.bot.jobs.register(TIER_SYNC, self.work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
         self.bot.jobs.register(TIER_MEMBER, self.work.run_member, missed=MissedRule.RUN_LATE)
-        self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
+        self.bot.features.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
-        self.bot.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         self.bot.jobs.unregister(TIER_SYNC)
         self.bot.jobs.unregister(TIER_MEMBER)
-        self.bot.privacy.remove_forget_hook("fan_roles")
+        self.bot.features.privacy.remove_forget_hook("fan_roles")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:
         """A forgotten member's pending tier update would carry their id on: cancel it and drop its row."""

@@ -109,3 +109,15 @@ def standing_embed(
             inline=False,
         )
     return embed
+
+
+# How the role panel and tier actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "fan_roles.panel_create": "Role panel created",
+    "fan_roles.panel_add": "Role added to a panel",
+    "fan_roles.panel_remove": "Role taken off a panel",
+    "fan_roles.panel_delete": "Role panel deleted",
+    "fan_roles.role_gone": "Deleted role dropped from a panel",
+    "fan_roles.tier_set": "Loyalty tier set",
+    "fan_roles.tier_remove": "Loyalty tier removed",
+}

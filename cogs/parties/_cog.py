@@ -137,10 +137,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         lifecycle.register(self.bot, service.KIND, service.discard_rows)
         live.register(self.bot)
         self.bot.add_dynamic_items(RsvpButton, HereButton)
-        self.bot.calendar.add_source("parties", calendar_entries)
+        self.bot.features.calendar.add_source("parties", calendar_entries)
+        self.bot.features.audit_titles.add(render.AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
-        self.bot.calendar.remove_source("parties")
+        self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
+        self.bot.features.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton)
         live.unregister(self.bot)
         lifecycle.unregister(self.bot, service.KIND)

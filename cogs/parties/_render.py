@@ -193,3 +193,12 @@ def list_line(party: ListeningParty) -> str:
         f"**#{party.id} {safe(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
         f"({format_dt(party.starts_at, 'R')}), {len(party.tracks)} tracks"
     )
+
+
+# How the party actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "party.schedule": "Listening party scheduled",
+    "party.edit": "Listening party changed",
+    "party.cancel": "Listening party cancelled",
+    "party.start_now": "Listening party started early",
+}
