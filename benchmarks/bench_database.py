@@ -31,8 +31,8 @@ from bot.catalog.queries import upcoming_releases
 from bot.db import create_engine, create_sessionmaker, utcnow
 from bot.gatherings import rsvp
 from bot.gatherings.models import Answer, Gathering, GatheringRsvp
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry
 from cogs.fan_roles import _repository as fan_roles
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry
 
 GOAL_P99_MS = 10.0
 GUILD = 4242

@@ -29,7 +29,7 @@ from sqlalchemy import insert, select
 from bot.db import create_engine, create_sessionmaker
 from bot.guilds.models import GuildSettings
 from bot.jobs import ScheduledJob
-from cogs.fan_roles._models import PartyAttendance
+from bot.models.fan_roles import PartyAttendance
 from tests.databases import DatabaseFactory
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.pytest_plugin import discord_py_pointed_at

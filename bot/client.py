@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib
 import json
 import logging
 import pkgutil
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
+from aiohttp import web
 from discord.ext import commands
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import cogs
 from bot import timeparse
 from bot.audit.service import post_job_failure, register_audit_jobs
-from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
-from bot.privacy import Privacy
 from bot.privacy.guilds import register_guild_purge
-from bot.role_grants import RoleGrants
+from bot.registry import FeatureRegistry
 from bot.tree import LabelTree
 from bot.web import WebServer
 
@@ -46,17 +44,20 @@ def intents() -> discord.Intents:
     return chosen
 
 
-def find_extensions() -> list[str]:
-    """Every package under cogs/ is an extension; modules starting with `_` never are."""
+FEATURES_PACKAGE = "cogs"
+
+
+def find_extensions(package: str = FEATURES_PACKAGE) -> list[str]:
+    """Every package under cogs/ is an extension; modules starting with `_` never are.
+
+    Found by name, like discord.py loads them: the core imports no feature.
+    """
+    root = importlib.import_module(package)
     return sorted(
         module.name
-        for module in pkgutil.iter_modules(cogs.__path__, prefix="cogs.")
+        for module in pkgutil.iter_modules(root.__path__, prefix=f"{package}.")
         if module.ispkg and not module.name.rsplit(".", 1)[-1].startswith("_")
     )
-
-
-def _is_feature_models(module_name: str) -> bool:
-    return module_name.startswith("cogs.") and module_name.rsplit(".", 1)[-1] == "_models"
 
 
 class LabelBot(commands.AutoShardedBot):
@@ -71,6 +72,7 @@ class LabelBot(commands.AutoShardedBot):
         http_session: aiohttp.ClientSession,
         jobs: JobQueue,
         web: WebServer,
+        features: FeatureRegistry,
         run_jobs: bool = True,
         sync_commands: bool = True,
     ) -> None:
@@ -96,10 +98,8 @@ class LabelBot(commands.AutoShardedBot):
         self.http_session = http_session
         self.jobs = jobs
         self.web = web
+        self.features = features
         self.metrics = Metrics()
-        self.calendar = Calendar()
-        self.privacy = Privacy()
-        self.role_grants = RoleGrants()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs
@@ -114,7 +114,9 @@ class LabelBot(commands.AutoShardedBot):
         register_audit_jobs(self)
         # So is purging a server that removed the bot: members' data must not outlive the server's consent.
         register_guild_purge(self)
-        disabled = {f"cogs.{name}" for name in self.settings.features.disabled}
+        # Signed webhooks are the core's route; features register their intakes by name.
+        self.web.route("POST", "/hooks/{name}", self._receive_hook)
+        disabled = {f"{FEATURES_PACKAGE}.{name}" for name in self.settings.features.disabled}
         for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
             await self.load_extension(extension)
         log.info("Loaded %d extensions", len(self.extensions))
@@ -125,6 +127,9 @@ class LabelBot(commands.AutoShardedBot):
         if self.run_jobs:
             # Kept on the bot: the event loop holds tasks only weakly.
             self._jobs_starter = self.loop.create_task(self._start_jobs_when_ready(), name="labelbot-start-jobs")
+
+    async def _receive_hook(self, request: web.Request) -> web.Response:
+        return await self.features.webhooks.receive(request, self.sessionmaker)
 
     async def _start_jobs_when_ready(self) -> None:
         # Handlers may read the guild cache (channels, roles), which is filled once the gateway is ready.
@@ -139,11 +144,7 @@ class LabelBot(commands.AutoShardedBot):
             self._jobs_started = False
             await self.jobs.stop()
         await self.web.stop()
-        # discord.py drops every extension's submodules from sys.modules when it unloads them; importing a
-        # `_models` module again would declare its tables a second time in Base.metadata, so keep those.
-        models = {name: module for name, module in sys.modules.items() if _is_feature_models(name)}
         await super().close()
-        sys.modules.update(models)
 
     # -- command sync -----------------------------------------------------------------------------------------
 

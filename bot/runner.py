@@ -18,6 +18,7 @@ from bot.client import LabelBot
 from bot.config import Settings
 from bot.db import create_engine, create_sessionmaker, guard, migrate
 from bot.jobs import JobQueue
+from bot.registry import FeatureRegistry
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def prepare_database(settings: Settings) -> None:
 def build_bot(
     settings: Settings, *, run_jobs: bool = True, sync_commands: bool = True, serve_web: bool = True
 ) -> LabelBot:
-    """Build the engine, sessions, HTTP session and job queue, and hand them to the bot."""
+    """Build the engine, sessions, HTTP session, job queue and feature registry, and hand them to the bot."""
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     sessionmaker = create_sessionmaker(engine)
     http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
@@ -65,6 +66,7 @@ def build_bot(
         http_session=http_session,
         jobs=jobs,
         web=WebServer(settings.web if serve_web else settings.web.model_copy(update={"enabled": False})),
+        features=FeatureRegistry(),
         run_jobs=run_jobs,
         sync_commands=sync_commands,
     )

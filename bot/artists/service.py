@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,9 +12,6 @@ from bot.artists import repository
 from bot.artists.models import Artist
 from bot.errors import NotFound
 from bot.text import plain
-
-if TYPE_CHECKING:
-    from bot.client import LabelBot
 
 
 def no_such_artist(name: str) -> NotFound:
@@ -52,9 +47,9 @@ def fan_count(guild: discord.Guild, artist: Artist) -> int | None:
     return len(role.members)
 
 
-# -- the info hook ------------------------------------------------------------------------------------------
+# -- the info sections ------------------------------------------------------------------------------------
 # /artist info shows what other features know about the artist (upcoming releases, listening parties).
-# A feature adds its section from its cog's cog_load with `add_info_section(bot, "Upcoming releases", provider)`
+# A feature adds its section from its cog's cog_load with `bot.features.artist_info.add("Upcoming releases", provider)`
 # and removes it in cog_unload; the provider returns the field's text, or None to leave the section out.
 
 InfoProvider = Callable[[AsyncSession, Artist], Awaitable[str | None]]
@@ -66,19 +61,19 @@ class InfoSection:
     provider: InfoProvider
 
 
-_sections: weakref.WeakKeyDictionary[LabelBot, dict[str, InfoSection]] = weakref.WeakKeyDictionary()
+class ArtistInfoSections:
+    """The sections other features show in /artist info, in the order they were added."""
 
+    def __init__(self) -> None:
+        self._sections: dict[str, InfoSection] = {}
 
-def add_info_section(bot: LabelBot, title: str, provider: InfoProvider) -> None:
-    """Show a section (an embed field) with this title in /artist info; replaces one of the same title."""
-    _sections.setdefault(bot, {})[title] = InfoSection(title, provider)
+    def add(self, title: str, provider: InfoProvider) -> None:
+        """Show a section (an embed field) with this title in /artist info; replaces one of the same title."""
+        self._sections[title] = InfoSection(title, provider)
 
+    def remove(self, title: str) -> None:
+        """Stop showing a section in /artist info."""
+        self._sections.pop(title, None)
 
-def remove_info_section(bot: LabelBot, title: str) -> None:
-    """Stop showing a section in /artist info."""
-    _sections.get(bot, {}).pop(title, None)
-
-
-def info_sections(bot: LabelBot) -> list[InfoSection]:
-    """The sections other features added, in the order they were added."""
-    return list(_sections.get(bot, {}).values())
+    def sections(self) -> list[InfoSection]:
+        return list(self._sections.values())

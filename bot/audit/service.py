@@ -28,39 +28,6 @@ log = logging.getLogger(__name__)
 AUDIT_POST = "audit.post"
 FIELD_LIMIT = 1024
 
-# How each action reads in the mod log; anything else shows its raw name.
-ACTION_TITLES: dict[str, str] = {
-    "settings.timezone": "Server time zone changed",
-    "settings.channel": "Channel setting changed",
-    "settings.role": "Role setting changed",
-    "settings.toggle": "Feature toggled",
-    "settings.my_timezone": "Member time zone changed",
-    "settings.limit": "Quota changed",
-    "artist.add": "Artist added",
-    "artist.edit": "Artist edited",
-    "artist.link": "Manager linked",
-    "artist.unlink": "Manager unlinked",
-    "artist.remove": "Artist removed",
-    "settings.webhook_secret": "Webhook secret rotated",
-    "party.schedule": "Listening party scheduled",
-    "party.edit": "Listening party changed",
-    "party.cancel": "Listening party cancelled",
-    "party.start_now": "Listening party started early",
-    "event.create": "Event created",
-    "event.edit": "Event series edited",
-    "event.edit_occurrence": "Event occurrence edited",
-    "event.cancel": "Event series cancelled",
-    "event.cancel_occurrence": "Event occurrence cancelled",
-    "calendar.reset": "Calendar link reset",
-    "fan_roles.panel_create": "Role panel created",
-    "fan_roles.panel_add": "Role added to a panel",
-    "fan_roles.panel_remove": "Role taken off a panel",
-    "fan_roles.panel_delete": "Role panel deleted",
-    "fan_roles.role_gone": "Deleted role dropped from a panel",
-    "fan_roles.tier_set": "Loyalty tier set",
-    "fan_roles.tier_remove": "Loyalty tier removed",
-}
-
 
 async def record(
     bot: LabelBot,
@@ -134,9 +101,8 @@ async def post_entry(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     channel = await _mod_log(bot, entry.guild_id)
     if channel is None:
         return {"skipped": "no mod-log channel"}
-    message = await send_once(
-        channel, ctx, "entry", allowed_mentions=discord.AllowedMentions.none(), embed=entry_embed(entry)
-    )
+    embed = entry_embed(entry, bot.features.audit_titles.title(entry.action))
+    message = await send_once(channel, ctx, "entry", allowed_mentions=discord.AllowedMentions.none(), embed=embed)
     return {"message_id": message.id}
 
 
@@ -164,10 +130,10 @@ def _actor(actor_id: int) -> str:
     return "A forgotten member" if actor_id == FORGOTTEN_MEMBER_ID else f"<@{actor_id}>"
 
 
-def entry_embed(entry: AuditEntry) -> discord.Embed:
-    """The mod-log post of an entry; every mention in it renders without pinging."""
+def entry_embed(entry: AuditEntry, title: str) -> discord.Embed:
+    """The mod-log post of an entry, under its action's title; every mention in it renders without pinging."""
     embed = discord.Embed(
-        title=ACTION_TITLES.get(entry.action, entry.action),
+        title=title,
         description=f"{_actor(entry.actor_id)} changed **{discord.utils.escape_markdown(entry.target)}**",
         colour=discord.Colour.dark_gold(),
         timestamp=entry.created_at,

@@ -6,14 +6,11 @@ import importlib
 import pkgutil
 
 import bot
-import cogs
-
-MODEL_MODULE_NAMES = {"models", "_models"}
+import bot.models
 
 
 def import_all_models() -> None:
-    """Import every `models` module under bot/ and every `_models` module under cogs/."""
-    for root in (bot, cogs):
-        for module in pkgutil.walk_packages(root.__path__, prefix=f"{root.__name__}."):
-            if module.name.rsplit(".", 1)[-1] in MODEL_MODULE_NAMES:
-                importlib.import_module(module.name)
+    """Import every `models` module of the core (bot/*/models.py) and every feature's tables (bot/models/*)."""
+    for module in pkgutil.walk_packages(bot.__path__, prefix="bot."):
+        if module.name.rsplit(".", 1)[-1] == "models" or module.name.startswith(f"{bot.models.__name__}."):
+            importlib.import_module(module.name)

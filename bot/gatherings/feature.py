@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,16 +52,21 @@ class GatheringFeature:
         return f"{self.kind}.remind"
 
 
-_features: weakref.WeakKeyDictionary[Any, dict[str, GatheringFeature]] = weakref.WeakKeyDictionary()
+class GatheringKinds:
+    """The kinds of gathering the loaded features run, by kind."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, GatheringFeature] = {}
+
+    def add(self, feature: GatheringFeature) -> None:
+        self._kinds[feature.kind] = feature
+
+    def remove(self, kind: str) -> None:
+        self._kinds.pop(kind, None)
+
+    def get(self, kind: str) -> GatheringFeature:
+        return self._kinds[kind]
 
 
 def feature_for(bot: LabelBot, kind: str) -> GatheringFeature:
-    return _features[bot][kind]
-
-
-def remember(bot: LabelBot, feature: GatheringFeature) -> None:
-    _features.setdefault(bot, {})[feature.kind] = feature
-
-
-def forget(bot: LabelBot, feature: GatheringFeature) -> None:
-    _features.get(bot, {}).pop(feature.kind, None)
+    return bot.features.gatherings.get(kind)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings.cards import refresh_card, request_card_refresh
 from bot.gatherings.fanout import run_fan_out
-from bot.gatherings.feature import GatheringFeature, forget, remember
+from bot.gatherings.feature import GatheringFeature
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.gatherings.rsvp import fill_from_waitlist
 from bot.jobs import JobContext, MissedRule
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def install(bot: LabelBot, feature: GatheringFeature) -> None:
     """Register the feature's card-refresh, notice and reminder jobs (call from the cog's cog_load)."""
-    remember(bot, feature)
+    bot.features.gatherings.add(feature)
 
     async def refresh(ctx: JobContext) -> dict[str, Any] | None:
         return await refresh_card(bot, feature, ctx)
@@ -39,7 +39,7 @@ def install(bot: LabelBot, feature: GatheringFeature) -> None:
         await forget_member_answers(bot, session, feature.kind, guild_id, user_id)
         return None
 
-    bot.privacy.add_forget_hook(f"gatherings:{feature.kind}", forget_answers)
+    bot.features.privacy.add_forget_hook(f"gatherings:{feature.kind}", forget_answers)
 
 
 async def forget_member_answers(bot: LabelBot, session: AsyncSession, kind: str, guild_id: int, user_id: int) -> None:
@@ -67,5 +67,5 @@ async def forget_member_answers(bot: LabelBot, session: AsyncSession, kind: str,
 def uninstall(bot: LabelBot, feature: GatheringFeature) -> None:
     for kind in (feature.card_job, feature.notice_job, feature.remind_job):
         bot.jobs.unregister(kind)
-    bot.privacy.remove_forget_hook(f"gatherings:{feature.kind}")
-    forget(bot, feature)
+    bot.features.privacy.remove_forget_hook(f"gatherings:{feature.kind}")
+    bot.features.gatherings.remove(feature.kind)

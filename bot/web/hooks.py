@@ -27,22 +27,19 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import BigInteger, Integer, String, UniqueConstraint, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.base import Base, RowId, utcnow
+from bot.db.base import utcnow
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import get_guild_settings
+from bot.web.models import EXTERNAL_ID_LENGTH, WebhookDelivery
 from bot.web.requests import parse_snowflake
-
-if TYPE_CHECKING:
-    from bot.client import LabelBot
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +52,6 @@ SIGNATURE_PREFIX = "sha256="
 TIMESTAMP_TOLERANCE = 300
 SECRET_BYTES = 32
 MAX_PROBLEMS = 50
-EXTERNAL_ID_LENGTH = 200
 # After `/settings webhook-secret`, the previous secret still verifies this long, so senders can switch over.
 SECRET_ROTATION_GRACE = timedelta(hours=24)
 # A release announcement is a few KiB; anything near this is not one.
@@ -70,25 +66,6 @@ _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 
 
 UNAUTHORIZED = {"ok": False, "error": "invalid signature or timestamp"}
-
-
-class WebhookDelivery(Base):
-    """The last body received from a sender for one of its ids, and what we answered."""
-
-    __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("guild_id", "hook", "external_id"),)
-
-    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
-    guild_id: Mapped[int]
-    hook: Mapped[str] = mapped_column(String(64))
-    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
-    body_sha256: Mapped[str] = mapped_column(String(64))
-    # The X-Labelbot-Timestamp of the delivery applied last: a later one must be signed after it.
-    signed_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    response: Mapped[dict[str, Any]]
-    deliveries: Mapped[int] = mapped_column(Integer, default=1)
-    first_received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class HookRejected(Exception):
@@ -228,10 +205,13 @@ async def _read_body(request: web.Request) -> bytes:
 
 
 class HookRegistry:
-    """The intake handlers by name, and the route that verifies requests and hands them over."""
+    """The intake handlers by name, and the route that verifies requests and hands them over.
 
-    def __init__(self, bot: LabelBot) -> None:
-        self.bot = bot
+    One per bot, in its feature registry (`bot.features.webhooks`); the bot serves `receive` at `POST /hooks/{name}`
+    with its sessions.
+    """
+
+    def __init__(self) -> None:
         self._intakes: dict[str, _Intake] = {}
 
     def register(self, name: str, handler: IntakeHandler, *, id_field: str = "id") -> None:
@@ -249,7 +229,7 @@ class HookRegistry:
     def names(self) -> list[str]:
         return sorted(self._intakes)
 
-    async def receive(self, request: web.Request) -> web.Response:
+    async def receive(self, request: web.Request, sessionmaker: async_sessionmaker[AsyncSession]) -> web.Response:
         name = request.match_info["name"]
         intake = self._intakes.get(name)
         if intake is None:
@@ -264,7 +244,7 @@ class HookRegistry:
             return _dropping(web.json_response({"ok": False, "error": "body too large"}, status=413))
         except TimeoutError:
             return _dropping(web.json_response({"ok": False, "error": "body not received in time"}, status=408))
-        if not await self._verify(name, headers, body):
+        if not await self._verify(sessionmaker, name, headers, body):
             return web.json_response(UNAUTHORIZED, status=401)
 
         try:
@@ -288,16 +268,23 @@ class HookRegistry:
 
         signed = _Signed(headers.guild_id, headers.timestamp, external_id, digest)
         try:
-            return await self._deliver(name, intake, signed, parsed)
+            return await self._deliver(sessionmaker, name, intake, signed, parsed)
         except IntegrityError:
             # The same id delivered twice at once: the other request stored it; answer from what it stored.
-            return await self._deliver(name, intake, signed, parsed)
+            return await self._deliver(sessionmaker, name, intake, signed, parsed)
 
-    async def _deliver(self, name: str, intake: _Intake, signed: _Signed, body: dict[str, Any]) -> web.Response:
+    async def _deliver(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        name: str,
+        intake: _Intake,
+        signed: _Signed,
+        body: dict[str, Any],
+    ) -> web.Response:
         now = utcnow()
         guild_id, external_id = signed.guild_id, signed.external_id
         try:
-            async with self.bot.sessionmaker.begin() as session:
+            async with sessionmaker.begin() as session:
                 # Locked, so two deliveries for one id are compared and applied one after the other.
                 stored = await session.scalar(
                     select(WebhookDelivery)
@@ -353,11 +340,13 @@ class HookRegistry:
         log.info("Webhook %s delivered %s for guild %s", name, external_id, guild_id)
         return web.json_response(response)
 
-    async def _verify(self, name: str, headers: _Headers, body: bytes) -> bool:
+    async def _verify(
+        self, sessionmaker: async_sessionmaker[AsyncSession], name: str, headers: _Headers, body: bytes
+    ) -> bool:
         """Whether the request is signed for its server and hook, recently, under a secret the server accepts."""
         if abs(int(time.time()) - headers.timestamp) > TIMESTAMP_TOLERANCE:
             return False
-        async with self.bot.sessionmaker() as session:
+        async with sessionmaker() as session:
             settings = await session.get(GuildSettings, headers.guild_id)
         accepted = _secrets_accepted(settings, utcnow())
         given = headers.signature if _SIGNATURE.fullmatch(headers.signature) else ""
@@ -377,17 +366,3 @@ def _dropping(response: web.Response) -> web.Response:
 
 def _problems(problems: list[str]) -> web.Response:
     return web.json_response({"ok": False, "problems": problems[:MAX_PROBLEMS]}, status=422)
-
-
-HOOKS_KEY = web.AppKey("labelbot_hooks", HookRegistry)
-
-
-def hooks(bot: LabelBot) -> HookRegistry:
-    """The bot's webhook registry, with its route on the web app (added on first use, before the server starts)."""
-    app = bot.web.app
-    registry = app.get(HOOKS_KEY)
-    if registry is None:
-        registry = HookRegistry(bot)
-        app[HOOKS_KEY] = registry
-        app.router.add_post("/hooks/{name}", registry.receive)
-    return registry

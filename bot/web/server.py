@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import math
@@ -63,12 +64,18 @@ async def answer_failures(request: web.Request, handler: Handler) -> web.StreamR
         return web.json_response({"ok": False, "error": "internal error", "reference": reference}, status=500)
 
 
+async def _gone(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound
+
+
 class WebServer:
-    """Owns the aiohttp application; features add routes to `app.router` in their cog_load."""
+    """Owns the aiohttp application; features serve their routes with `route` in their cog_load."""
 
     def __init__(self, settings: WebSettings) -> None:
         self.settings = settings
         self.app = web.Application(middlewares=[answer_failures])
+        # What each feature route answers with now; the route itself stays on the (frozen once started) router.
+        self._handlers: dict[tuple[str, str], Handler] = {}
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self._bot: LabelBot | None = None
@@ -82,6 +89,28 @@ class WebServer:
             self.metrics_app.router.add_get("/metrics", self.metrics)
         else:
             self.app.router.add_get("/metrics", self.metrics)
+
+    def route(self, method: str, path: str, handler: Handler) -> None:
+        """Serve `handler` at `method path` (GET answers HEAD too); a later call for the same route replaces it.
+
+        aiohttp freezes the router once the server runs, so a route is added once and looks its handler up on each
+        request: an extension that reloads hands in its new handler, one that unloads leaves a 404 behind.
+        """
+        key = (method, path)
+        if key not in self._handlers:
+            dispatch = functools.partial(self._dispatch, key)
+            self.app.router.add_route(method, path, dispatch)
+            if method == "GET":
+                self.app.router.add_route("HEAD", path, dispatch)
+        self._handlers[key] = handler
+
+    def unroute(self, method: str, path: str) -> None:
+        """Stop serving the route (it answers 404 until a handler is routed to it again)."""
+        if (method, path) in self._handlers:
+            self._handlers[(method, path)] = _gone
+
+    async def _dispatch(self, key: tuple[str, str], request: web.Request) -> web.StreamResponse:
+        return await self._handlers[key](request)
 
     @property
     def bot(self) -> LabelBot:

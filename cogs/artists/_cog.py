@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.artists import repository
 from bot.artists.models import Artist
-from bot.artists.service import fan_count, info_sections, reload_artist
+from bot.artists.service import fan_count, reload_artist
 from bot.artists.transformers import ArtistOption, ManagedArtistOption
 from bot.client import LabelBot
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed
@@ -80,6 +80,16 @@ async def _undo_role(role: discord.Role) -> None:
         log.exception("Could not delete fan role %s after a failed /artist add", role.id)
 
 
+# How the roster's actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "artist.add": "Artist added",
+    "artist.edit": "Artist edited",
+    "artist.link": "Manager linked",
+    "artist.unlink": "Manager unlinked",
+    "artist.remove": "Artist removed",
+}
+
+
 class ArtistsCog(commands.Cog, name="Artists"):
     """The label's artists: profiles, fan roles, and the members who manage them."""
 
@@ -90,10 +100,12 @@ class ArtistsCog(commands.Cog, name="Artists"):
 
     async def cog_load(self) -> None:
         # Fans get an artist's fan role (from panels), so it can't become the moderator or artist role.
-        self.bot.role_grants.add_source(ROLE_GRANTS, fan_role_of)
+        self.bot.features.role_grants.add_source(ROLE_GRANTS, fan_role_of)
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
-        self.bot.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
 
     # -- moderators --------------------------------------------------------------------------------------------
 
@@ -368,7 +380,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             current = await reload_artist(session, artist)
             managers = await repository.manager_ids(session, current.id)
             # Other features (releases, listening parties) add what they know about the artist.
-            for section in info_sections(self.bot):
+            for section in self.bot.features.artist_info.sections():
                 try:
                     text = await section.provider(session, current)
                 except Exception:

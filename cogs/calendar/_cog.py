@@ -14,7 +14,6 @@ from bot.client import LabelBot
 from bot.db.base import utcnow
 from bot.interactions import defer, reply
 from bot.permissions import require_moderator
-from bot.web.hooks import hooks
 from bot.web.requests import parse_snowflake
 from cogs.calendar import _service
 
@@ -22,6 +21,8 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND = "No such calendar."
 FEED_CACHE_SECONDS = 300
+FEED_ROUTE = r"/calendar/{guild_id:\d+}/{secret:[A-Za-z0-9_\-]+}.ics"
+AUDIT_TITLES = {"calendar.reset": "Calendar link reset"}
 
 
 class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
@@ -32,10 +33,12 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
         super().__init__()
 
     async def cog_load(self) -> None:
-        router = self.bot.web.app.router
-        router.add_get(r"/calendar/{guild_id:\d+}/{secret:[A-Za-z0-9_\-]+}.ics", self.feed)
-        # The signed-webhook route lives on the same web side; features register their intakes on it.
-        hooks(self.bot)
+        self.bot.web.route("GET", FEED_ROUTE, self.feed)
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
+
+    async def cog_unload(self) -> None:
+        self.bot.web.unroute("GET", FEED_ROUTE)
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
 
     def base_url(self) -> str:
         web_settings = self.bot.settings.web
@@ -90,7 +93,7 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
             settings = await _service.settings_for_feed(session, guild_id, secret)
             if settings is None:
                 return web.Response(status=404, text=NOT_FOUND)
-            entries = await self.bot.calendar.entries(session, guild_id, utcnow() - _service.LOOK_BACK)
+            entries = await self.bot.features.calendar.entries(session, guild_id, utcnow() - _service.LOOK_BACK)
         guild = self.bot.get_guild(guild_id)
         name = guild.name if guild is not None else "Label calendar"
         body = _service.build_feed(name, settings.timezone, entries)

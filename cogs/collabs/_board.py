@@ -12,7 +12,7 @@ import discord
 from bot.channels import get_or_fetch_channel
 from bot.errors import BotLacksPermissions, Conflict
 from bot.jobs import JobContext, send_once
-from cogs.collabs._models import CollabRequest, CollabSkill
+from bot.models.collabs import CollabRequest, CollabSkill
 from cogs.collabs._render import request_embed
 from cogs.collabs._service import skill_key
 

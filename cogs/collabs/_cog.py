@@ -14,6 +14,7 @@ from bot.client import LabelBot
 from bot.errors import InvalidInput, NotFound
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, reply
+from bot.models.collabs import ACTIVE_STATUSES
 from bot.permissions import moderator_only, require_moderator
 from bot.privacy import AfterCommit
 from bot.text import clip, plain
@@ -25,8 +26,7 @@ from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs import _views as views
 from cogs.collabs._board import board
-from cogs.collabs._models import ACTIVE_STATUSES
-from cogs.collabs._render import own_profile_embed, profile_embed, request_line
+from cogs.collabs._render import AUDIT_TITLES, own_profile_embed, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [
@@ -53,12 +53,14 @@ class CollabCog(commands.Cog, name="Collabs"):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.register(self.bot)
-        self.bot.privacy.add_forget_hook("collabs", self._forget_member)
+        self.bot.features.privacy.add_forget_hook("collabs", self._forget_member)
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.unregister(self.bot)
-        self.bot.privacy.remove_forget_hook("collabs")
+        self.bot.features.privacy.remove_forget_hook("collabs")
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> AfterCommit | None:
         return await _privacy.forget_member(self.bot, session, guild_id, user_id)

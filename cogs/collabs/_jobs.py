@@ -12,11 +12,11 @@ import discord
 from bot.channels import get_or_fetch_channel
 from bot.db.base import utcnow
 from bot.jobs import JobContext, MissedRule, send_once
+from bot.models.collabs import AlertVia, RequestStatus
 from bot.text import clip, plain
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs._board import NO_MENTIONS, refresh_post
-from cogs.collabs._models import AlertVia, RequestStatus
 from cogs.collabs._render import request_embed
 from cogs.collabs._views import ALERTS, EXPIRE, WARN, post_link, post_view, warning_view
 

@@ -10,9 +10,7 @@ import discord
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.privacy import AfterCommit
-from cogs.collabs import _repository as repo
-from cogs.collabs._models import (
+from bot.models.collabs import (
     CollabAlert,
     CollabInterest,
     CollabMemberSkill,
@@ -20,6 +18,8 @@ from cogs.collabs._models import (
     CollabRequest,
     InterestStatus,
 )
+from bot.privacy import AfterCommit
+from cogs.collabs import _repository as repo
 
 if TYPE_CHECKING:
     from bot.client import LabelBot

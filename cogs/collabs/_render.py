@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.models.collabs import CollabRequest, CollabSkill, RequestStatus
 from bot.text import clip
 from bot.timeparse import format_dt
-from cogs.collabs._models import CollabRequest, CollabSkill, RequestStatus
 from cogs.collabs._service import COMPENSATIONS, Profile
 
 STATUS_WORDS: dict[str, str] = {
@@ -92,3 +92,13 @@ def request_line(request: CollabRequest, skills: Sequence[CollabSkill]) -> str:
     elif request.expires_at is not None:
         parts.append(f"until {format_dt(request.expires_at, 'R')}")
     return " · ".join(parts)
+
+
+# How the collab board's actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "collab.approve": "Collab request approved",
+    "collab.reject": "Collab request rejected",
+    "collab.close": "Collab request closed by a moderator",
+    "collab.skill_add": "Collab skill added",
+    "collab.skill_remove": "Collab skill removed",
+}

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cogs.collabs._models import (
+from bot.models.collabs import (
     ACTIVE_STATUSES,
     CollabAlert,
     CollabInterest,

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from cogs.collabs import _repository as repo
-from cogs.collabs._models import (
+from bot.models.collabs import (
     ACTIVE_STATUSES,
     AlertVia,
     CollabAlert,
@@ -26,6 +25,7 @@ from cogs.collabs._models import (
     InterestStatus,
     RequestStatus,
 )
+from cogs.collabs import _repository as repo
 
 DEFAULT_SKILLS: tuple[str, ...] = (
     "vocalist",

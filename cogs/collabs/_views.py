@@ -23,6 +23,7 @@ from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import defer, reply
+from bot.models.collabs import CollabRequest, CollabSkill, InterestStatus, RequestStatus
 from bot.permissions import MODERATORS_ONLY, is_moderator
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when
@@ -41,7 +42,6 @@ from cogs.collabs._board import (
     refresh_post,
     unpublish,
 )
-from cogs.collabs._models import CollabRequest, CollabSkill, InterestStatus, RequestStatus
 from cogs.collabs._render import own_profile_embed, profile_embed, request_embed
 
 if TYPE_CHECKING:

@@ -19,17 +19,17 @@ from bot.gatherings import GatheringFeature, cards, fanout, install, lifecycle, 
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, member_of, reply
-from bot.permissions import require_moderator
-from bot.timeparse import format_dt, parse_duration, parse_when
-from bot.ui.paginator import Paginator, pages_of_lines
-from cogs.events import _recurrence, _repository
-from cogs.events._models import (
+from bot.models.events import (
     CommunityEvent,
     EventOccurrence,
     OccurrenceStatus,
     PlaceKind,
     Recurrence,
 )
+from bot.permissions import require_moderator
+from bot.timeparse import format_dt, parse_duration, parse_when
+from bot.ui.paginator import Paginator, pages_of_lines
+from cogs.events import _recurrence, _repository
 from cogs.events._render import card_content
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         lifecycle.register(bot, _service.KIND, _service.discard_rows)
         _jobs.register(bot)
         bot.add_dynamic_items(RsvpButton, DmButton)
-        bot.calendar.add_source("events", _service.calendar_entries)
+        bot.features.calendar.add_source("events", _service.calendar_entries)
+        bot.features.audit_titles.add(_render.AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
         bot = self.bot
@@ -101,7 +102,8 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         lifecycle.unregister(bot, _service.KIND)
         _jobs.unregister(bot)
         bot.remove_dynamic_items(RsvpButton, DmButton)
-        bot.calendar.remove_source("events")
+        bot.features.calendar.remove_source("events")
+        bot.features.audit_titles.remove(_render.AUDIT_TITLES)
 
     # -- create ---------------------------------------------------------------------------------------------------
 

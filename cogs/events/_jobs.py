@@ -10,12 +10,12 @@ from bot.gatherings import cards, native
 from bot.gatherings.models import NativeStatus
 from bot.jobs import JobContext, MissedRule
 from bot.jobs.sending import send_once
-from cogs.events import _recurrence, _repository
-from cogs.events._models import (
+from bot.models.events import (
     CommunityEvent,
     EventOccurrence,
     OccurrenceStatus,
 )
+from cogs.events import _recurrence, _repository
 from cogs.events._render import card_content, start_post
 from cogs.events._service import (
     END_JOB,

@@ -10,14 +10,14 @@ import discord
 
 from bot.errors import InvalidInput
 from bot.gatherings import native
-from bot.timeparse import parse_duration, parse_when
-from cogs.events import _recurrence
-from cogs.events._models import (
+from bot.models.events import (
     DESCRIPTION_MAX,
     TITLE_MAX,
     PlaceKind,
     Recurrence,
 )
+from bot.timeparse import parse_duration, parse_when
+from cogs.events import _recurrence
 
 CAPACITY_MAX = 10_000
 STAGE_MAX = timedelta(hours=24)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule
 
 from bot.errors import InvalidInput
-from cogs.events._models import Recurrence
+from bot.models.events import Recurrence
 
 # More than this many occurrences is a "forever" series; say so with no end at all instead.
 MAX_COUNT = 500

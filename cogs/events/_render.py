@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.gatherings import rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering
+from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
 from bot.text import clip
 from bot.timeparse import format_dt
 from cogs.events import _recurrence
-from cogs.events._models import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
 from cogs.events._views import card_view
 
 if TYPE_CHECKING:
@@ -176,3 +176,13 @@ def upcoming_starts(event: CommunityEvent, after: datetime, limit: int = 6) -> l
         if moment is not None:
             found.append(moment)
     return found
+
+
+# How the event actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "event.create": "Event created",
+    "event.edit": "Event series edited",
+    "event.edit_occurrence": "Event occurrence edited",
+    "event.cancel": "Event series cancelled",
+    "event.cancel_occurrence": "Event occurrence cancelled",
+}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings.models import Gathering
-from cogs.events._models import CommunityEvent, EventOccurrence, OccurrenceStatus
+from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus
 
 KIND = "event"
 OPEN_STATUSES = (OccurrenceStatus.SCHEDULED, OccurrenceStatus.ACTIVE)

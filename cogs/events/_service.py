@@ -26,15 +26,15 @@ from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext
 from bot.jobs.sending import send_once
-from bot.spreadsheet import spreadsheet_cell
-from cogs.events import _recurrence, _repository
-from cogs.events._models import (
+from bot.models.events import (
     CommunityEvent,
     EventOccurrence,
     OccurrenceStatus,
     PlaceKind,
     Recurrence,
 )
+from bot.spreadsheet import spreadsheet_cell
+from cogs.events import _recurrence, _repository
 from cogs.events._parsing import Place
 
 if TYPE_CHECKING:

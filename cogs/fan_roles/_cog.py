@@ -19,6 +19,7 @@ from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, ScheduledJob
+from bot.models.fan_roles import FanRolePanel, PanelStyle
 from bot.permissions import require_moderator
 from cogs.fan_roles import _jobs as jobs
 from cogs.fan_roles import _render as render
@@ -30,7 +31,6 @@ from cogs.fan_roles._jobs import (
     member_key,
     sync_key,
 )
-from cogs.fan_roles._models import FanRolePanel, PanelStyle
 from cogs.fan_roles._views import PanelRoleButton, PanelRoleMenu, panel_views, picker_views
 
 log = logging.getLogger(__name__)
@@ -64,15 +64,17 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
-        self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
+        self.bot.features.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
+        self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         jobs.register(self.bot)
-        self.bot.privacy.add_forget_hook("fan_roles", self._forget_member)
+        self.bot.features.privacy.add_forget_hook("fan_roles", self._forget_member)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
-        self.bot.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         jobs.unregister(self.bot)
-        self.bot.privacy.remove_forget_hook("fan_roles")
+        self.bot.features.privacy.remove_forget_hook("fan_roles")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:
         """A forgotten member's pending tier update would carry their id on: cancel it and drop its row."""

@@ -100,7 +100,7 @@ class TierWork:
         self.bot = bot
 
     def _requests(self) -> RoleRequests:
-        return self.bot.role_grants.requests(self.bot)
+        return self.bot.features.role_grants.requests(self.bot)
 
     async def _rules(self, guild_id: int) -> tuple[list[TierRule], GuildSettings]:
         async with self.bot.sessionmaker() as session:

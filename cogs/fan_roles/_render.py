@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import discord
 
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
 from bot.text import clip
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
 from cogs.fan_roles._service import TierRule, mode_words, next_tier, shown
 
 COLOUR = discord.Colour.purple()
@@ -106,3 +106,15 @@ def standing_embed(
             inline=False,
         )
     return embed
+
+
+# How the role panel and tier actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "fan_roles.panel_create": "Role panel created",
+    "fan_roles.panel_add": "Role added to a panel",
+    "fan_roles.panel_remove": "Role taken off a panel",
+    "fan_roles.panel_delete": "Role panel deleted",
+    "fan_roles.role_gone": "Deleted role dropped from a panel",
+    "fan_roles.tier_set": "Loyalty tier set",
+    "fan_roles.tier_remove": "Loyalty tier removed",
+}

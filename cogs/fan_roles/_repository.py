@@ -7,7 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 
 
 def name_key(name: str) -> str:

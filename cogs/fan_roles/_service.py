@@ -13,11 +13,7 @@ from bot.audit.service import record
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
-from bot.permissions import role_refusal
-from bot.role_requests import RoleOutcome, RoleRequestFailed
-from bot.text import plain
-from cogs.fan_roles import _repository as repository
-from cogs.fan_roles._models import (
+from bot.models.fan_roles import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
     LABEL_MAX,
@@ -28,6 +24,10 @@ from cogs.fan_roles._models import (
     PanelMode,
     PanelStyle,
 )
+from bot.permissions import role_refusal
+from bot.role_requests import RoleOutcome, RoleRequestFailed
+from bot.text import plain
+from cogs.fan_roles import _repository as repository
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -362,7 +362,7 @@ async def apply_change(
         if role is None:
             raise NotFound("That role no longer exists in this server.")
         check_role_safe(guild, role, settings)
-    requests = bot.role_grants.requests(bot)
+    requests = bot.features.role_grants.requests(bot)
     try:
         for role_id in change.added:
             outcome = await requests.add(guild.id, member.id, role_id, reason=f"Picked on the {why}")

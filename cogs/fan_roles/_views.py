@@ -10,9 +10,9 @@ import discord
 
 from bot.errors import NotFound
 from bot.interactions import defer, guild_of, member_of, reply
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from bot.ui.dynamic import PersistentItem
 from cogs.fan_roles import _service as service
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from cogs.fan_roles._service import shown, split_entries
 
 TOGGLE_PREFIX = "fan_roles:toggle"

@@ -22,6 +22,7 @@ from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
 from bot.gatherings import GatheringFeature, install, lifecycle, native, rsvp, uninstall
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
+from bot.models.parties import CLOSING_NOTE_MAX, DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
@@ -29,7 +30,6 @@ from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
-from cogs.parties._models import CLOSING_NOTE_MAX, DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
 from cogs.parties._views import HereButton, RsvpButton, here_view
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         lifecycle.register(self.bot, service.KIND, service.discard_rows)
         jobs.register(self.bot)
         self.bot.add_dynamic_items(RsvpButton, HereButton)
-        self.bot.calendar.add_source("parties", calendar_entries)
+        self.bot.features.calendar.add_source("parties", calendar_entries)
+        self.bot.features.audit_titles.add(render.AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
-        self.bot.calendar.remove_source("parties")
+        self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
+        self.bot.features.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton)
         jobs.unregister(self.bot)
         lifecycle.unregister(self.bot, service.KIND)

@@ -20,11 +20,11 @@ from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.jobs import JobContext, MissedRule
 from bot.jobs.sending import send_once
+from bot.models.parties import ListeningParty, PartyStatus
 from bot.text import clip
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
-from cogs.parties._models import ListeningParty, PartyStatus
 from cogs.parties._views import here_view
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings import CardContent, rsvp
 from bot.gatherings.models import Gathering
+from bot.models.parties import ListeningParty, PartyStatus
 from bot.text import clip, plain
 from bot.timeparse import format_dt
 from cogs.parties import _repository as repository
-from cogs.parties._models import ListeningParty, PartyStatus
 from cogs.parties._views import rsvp_view
 
 if TYPE_CHECKING:
@@ -184,3 +184,12 @@ def list_line(party: ListeningParty) -> str:
         f"**#{party.id} {plain(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
         f"({format_dt(party.starts_at, 'R')}), {len(party.tracks)} tracks"
     )
+
+
+# How the party actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "party.schedule": "Listening party scheduled",
+    "party.edit": "Listening party changed",
+    "party.cancel": "Listening party cancelled",
+    "party.start_now": "Listening party started early",
+}

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
-from cogs.parties._models import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage
+from bot.models.parties import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage
 
 
 def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:

@@ -20,14 +20,14 @@ from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
-from bot.text import clip, plain
-from bot.timeparse import TimeParseError, format_dt, parse_duration
-from cogs.parties import _repository as repository
-from cogs.parties._models import (
+from bot.models.parties import (
     NOTE_MAX,
     ListeningParty,
     PartyStatus,
 )
+from bot.text import clip, plain
+from bot.timeparse import TimeParseError, format_dt, parse_duration
+from cogs.parties import _repository as repository
 
 if TYPE_CHECKING:
     from bot.client import LabelBot

@@ -43,7 +43,7 @@ class PrivacyCog(commands.Cog, name="Privacy"):
             await click.edit_original_response(content="Nothing was removed.", allowed_mentions=NO_MENTIONS)
             return
         async with self.bot.sessionmaker.begin() as session:
-            after = await self.bot.privacy.forget(session, guild_id, interaction.user.id)
+            after = await self.bot.features.privacy.forget(session, guild_id, interaction.user.id)
         for work in after:
             # Discord-side tidying (cards, board posts) is best effort: the data is already gone.
             try:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.models import Artist
 from bot.artists.repository import managed_by
-from bot.artists.service import add_info_section, reload_artist, remove_info_section
+from bot.artists.service import reload_artist
 from bot.artists.transformers import ManagedArtistOption
 from bot.calendar import CalendarEntry
 from bot.catalog.models import Release, ReleaseKind, ReleaseStatus
@@ -27,7 +27,6 @@ from bot.text import plain
 from bot.timeparse import TimeParseError, describe, format_dt, parse_when
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
-from bot.web.hooks import hooks
 from cogs.releases import _intake as intake
 from cogs.releases import _jobs as jobs
 from cogs.releases import _repository as repository
@@ -41,7 +40,7 @@ from cogs.releases._parsing import (
     parse_teasers,
 )
 from cogs.releases._previews import fetch_preview
-from cogs.releases._render import COLOUR
+from cogs.releases._render import AUDIT_TITLES, COLOUR
 from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,
@@ -82,16 +81,18 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
     async def cog_load(self) -> None:
         jobs.register_jobs(self.bot)
         self.bot.add_dynamic_items(*PERSISTENT_ITEMS)
-        self.bot.calendar.add_source("releases", self.calendar_entries)
-        add_info_section(self.bot, "Upcoming releases", self.artist_section)
-        hooks(self.bot).register(intake.HOOK, intake.intake(self.bot))
+        self.bot.features.calendar.add_source("releases", self.calendar_entries)
+        self.bot.features.artist_info.add("Upcoming releases", self.artist_section)
+        self.bot.features.webhooks.register(intake.HOOK, intake.intake(self.bot))
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
-        hooks(self.bot).unregister(intake.HOOK)
+        self.bot.features.webhooks.unregister(intake.HOOK)
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
         jobs.unregister_jobs(self.bot)
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
-        self.bot.calendar.remove_source("releases")
-        remove_info_section(self.bot, "Upcoming releases")
+        self.bot.features.calendar.remove_source("releases")
+        self.bot.features.artist_info.remove("Upcoming releases")
 
     # -- shared with other features ---------------------------------------------------------------------------
 

@@ -20,7 +20,8 @@ from bot.db.base import utcnow
 from bot.errors import UserFacingError
 from bot.guilds.service import peek_guild_settings
 from bot.timeparse import TimeParseError, parse_zone
-from bot.web.hooks import Delivery, HookRejected, WebhookDelivery
+from bot.web.hooks import Delivery, HookRejected
+from bot.web.models import WebhookDelivery
 from cogs.releases import _parsing as parsing
 from cogs.releases import _service as service
 

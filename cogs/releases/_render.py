@@ -158,3 +158,20 @@ def list_embed(releases: list[Release], page: int, pages: int) -> discord.Embed:
     embed.description = clip("\n".join(lines), 4000)
     embed.set_footer(text=f"Page {page + 1} of {pages}")
     return embed
+
+
+# How the release actions read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "release.create": "Release drafted",
+    "release.submit": "Release submitted for approval",
+    "release.schedule": "Release scheduled",
+    "release.approve": "Release approved",
+    "release.reject": "Release rejected",
+    "release.edit": "Release edited",
+    "release.edit_held": "Release change held for approval",
+    "release.approve_edit": "Held release change approved",
+    "release.reject_edit": "Held release change rejected",
+    "release.cancel": "Release cancelled",
+    "release.discard": "Release draft discarded",
+    "release.announce_now": "Release announced early",
+}

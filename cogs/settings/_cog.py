@@ -9,7 +9,6 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.audit.service import (
-    ACTION_TITLES,
     entries_for_guild,
     record,
 )
@@ -160,6 +159,18 @@ def settings_embed(
     return embed
 
 
+# How the settings' changes read in the mod log and /settings audit.
+AUDIT_TITLES = {
+    "settings.timezone": "Server time zone changed",
+    "settings.channel": "Channel setting changed",
+    "settings.role": "Role setting changed",
+    "settings.toggle": "Feature toggled",
+    "settings.my_timezone": "Member time zone changed",
+    "settings.limit": "Quota changed",
+    "settings.webhook_secret": "Webhook secret rotated",
+}
+
+
 class SettingsCog(commands.Cog, name="Settings"):
     """Set the server up: time zone, channels, roles, feature toggles, and an audit trail in the mod log."""
 
@@ -169,6 +180,12 @@ class SettingsCog(commands.Cog, name="Settings"):
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.features.audit_titles.add(AUDIT_TITLES)
+
+    async def cog_unload(self) -> None:
+        self.bot.features.audit_titles.remove(AUDIT_TITLES)
 
     # -- moderators --------------------------------------------------------------------------------------------
 
@@ -261,7 +278,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         async with self.bot.sessionmaker.begin() as session:
             if role is not None:
                 settings = await peek_guild_settings(session, guild.id)
-                handed_out_as = await self.bot.role_grants.handed_out_as(session, guild.id, role.id)
+                handed_out_as = await self.bot.features.role_grants.handed_out_as(session, guild.id, role.id)
                 check_role(kind.value, role, me, settings, handed_out_as)
             change = await set_role(
                 self.bot, session, guild.id, interaction.user.id, kind.value, role.id if role else None
@@ -359,7 +376,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         async with self.bot.sessionmaker() as session:
             entries = await entries_for_guild(session, guild.id, limit=100)
         lines = [
-            f"{format_dt(entry.created_at, 'R')} <@{entry.actor_id}> · {ACTION_TITLES.get(entry.action, entry.action)}"
+            f"{format_dt(entry.created_at, 'R')} <@{entry.actor_id}> · {self.bot.features.audit_titles.title(entry.action)}"
             f" · {discord.utils.escape_markdown(entry.target)}"
             for entry in entries
         ]

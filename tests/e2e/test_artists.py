@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -143,7 +144,9 @@ async def test_duplicate_names_unknown_artists_and_bad_links_are_refused_without
 async def test_no_orphan_role_when_saving_the_artist_fails(
     labelbot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cogs.artists._cog as artist_cog
+    # The module the running bot loaded: discord.py loads an extension into a fresh module without rebinding the
+    # `cogs` package's attribute, so after earlier bots came and went `import cogs.artists._cog` may name an old one.
+    artist_cog = sys.modules["cogs.artists._cog"]
 
     async def database_gone(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("the database went away")

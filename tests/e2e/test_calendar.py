@@ -64,7 +64,7 @@ async def start_with_web(harness: BotHarness) -> int:
     port = free_port()
     harness.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
     bot = await harness.start()
-    bot.calendar.add_source("test", label_entries)
+    bot.features.calendar.add_source("test", label_entries)
     return port
 
 

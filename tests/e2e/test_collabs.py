@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.client import find_extensions
 from bot.guilds.service import get_guild_settings
 from bot.jobs import JobStatus, ScheduledJob
-from cogs.collabs._models import CollabInterest, CollabProfile, CollabRequest
+from bot.models.collabs import CollabInterest, CollabProfile, CollabRequest
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeUser
 from tests.harness import BotHarness
 

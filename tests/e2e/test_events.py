@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.jobs.models import ScheduledJob
-from cogs.events._models import CommunityEvent, EventOccurrence
+from bot.models.events import CommunityEvent, EventOccurrence
 from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from bot.artists.models import Artist
 from bot.audit.models import AuditEntry
 from bot.guilds.models import GuildSettings
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 from tests.fakediscord.state import ChannelType, FakeGuild, FakeMessage, FakeRole, Permissions
 from tests.harness import BotHarness
 

@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 from bot.db import create_engine, create_sessionmaker
 from bot.guilds.models import GuildSettings
 from bot.jobs import ScheduledJob
-from cogs.fan_roles._models import PartyAttendance
+from bot.models.fan_roles import PartyAttendance
 from tests.fakediscord.ratelimit import Limit
 from tests.fakediscord.state import ChannelType
 from tests.harness import BotHarness

@@ -11,8 +11,8 @@ from sqlalchemy import func, select, update
 from bot.db.base import utcnow
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.guilds.service import get_guild_settings
-from cogs.collabs._models import CollabInterest, CollabReport, CollabRequest
-from cogs.events._models import CommunityEvent, EventOccurrence, OccurrenceStatus
+from bot.models.collabs import CollabInterest, CollabReport, CollabRequest
+from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus
 from tests.e2e.test_collabs import World
 from tests.fakediscord import ChannelType, FakeInteraction, FakeMessage, FakeUser, interactions
 from tests.harness import BotHarness

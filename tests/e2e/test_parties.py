@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot.client import find_extensions
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.jobs import ScheduledJob
-from cogs.parties._models import ListeningParty, PartyAttendance
+from bot.models.parties import ListeningParty, PartyAttendance
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
 from tests.harness import BotHarness
 

@@ -15,11 +15,7 @@ from bot.db.base import Base
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.guilds.models import MemberSettings
 from bot.jobs import JobStatus, ScheduledJob
-from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
-from bot.privacy.columns import policy_of
-from bot.privacy.guilds import purge_key
-from bot.privacy.service import guild_scope
-from cogs.collabs._models import (
+from bot.models.collabs import (
     CollabAlert,
     CollabInterest,
     CollabMemberSkill,
@@ -29,10 +25,14 @@ from cogs.collabs._models import (
     CollabSkill,
     InterestStatus,
 )
-from cogs.events._models import CommunityEvent
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry, LoyaltyTier
-from cogs.fan_roles._models import PartyAttendance as FanPartyAttendance
-from cogs.parties._models import ListeningParty, PartyAttendance, PartyThreadMessage
+from bot.models.events import CommunityEvent
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
+from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
+from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage
+from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
+from bot.privacy.columns import policy_of
+from bot.privacy.guilds import purge_key
+from bot.privacy.service import guild_scope
 from tests.fakediscord import FakeUser
 from tests.harness import BotHarness
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.catalog.models import ReleaseStatus
-from cogs.collabs._models import CollabRequest
+from bot.models.collabs import CollabRequest
 from tests.e2e.test_collabs import TIMEOUT, World, _request_id_by_title
 from tests.e2e.test_releases import (
     LONG,

@@ -633,7 +633,7 @@ async def test_list_pages_and_info(label: Label) -> None:
     bot = label.h.bot
     assert bot is not None
     async with bot.sessionmaker() as session:
-        entries = await bot.calendar.entries(session, label.h.guild.id, _now() - timedelta(days=1))
+        entries = await bot.features.calendar.entries(session, label.h.guild.id, _now() - timedelta(days=1))
     assert f"release-{release_id_of(preview)}@labelbot" in [entry.uid for entry in entries]
     assert next(entry.title for entry in entries if entry.kind == "release") == "Nova Lights: Single 01"
 

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from bot.guilds.models import GuildSettings
 from bot.jobs import JobStatus, ScheduledJob
+from bot.models.fan_roles import FanRolePanelEntry, LoyaltyTier
 from bot.permissions import MODERATORS_ONLY
 from cogs.fan_roles._jobs import TIER_MEMBER
-from cogs.fan_roles._models import FanRolePanelEntry, LoyaltyTier
 from tests.fakediscord.state import FakeGuild, FakeMessage, FakeRole, Permissions
 from tests.harness import BotHarness
 

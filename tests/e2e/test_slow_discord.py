@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.db.base import utcnow
 from bot.gatherings.models import Gathering
-from cogs.parties._models import ListeningParty
+from bot.models.parties import ListeningParty
 from tests.e2e.test_fan_roles import build_panel, panel_messages, role_ids
 from tests.e2e.test_fan_roles import run as roles_run
 from tests.e2e.test_releases import build_label, create, release_id_of, release_row, schedule, wait_posts

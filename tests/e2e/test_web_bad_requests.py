@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from bot.web import hooks as hooks_module
-from bot.web.hooks import hooks, rotate_webhook_secret, sign
+from bot.web.hooks import rotate_webhook_secret, sign
 from cogs.calendar import _service as calendar_service
 from tests.databases import postgres_base_url
 from tests.e2e.test_webhooks import Intake, Sender
@@ -38,7 +38,7 @@ async def start_web(harness: BotHarness) -> Web:
     harness.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
     bot = await harness.start()
     intake = Intake()
-    hooks(bot).register("tracks", intake)
+    bot.features.webhooks.register("tracks", intake)
     async with bot.sessionmaker.begin() as session:
         secret = await rotate_webhook_secret(session, harness.guild.id)
     return Web(harness, intake, secret, port)

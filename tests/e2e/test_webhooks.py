@@ -20,11 +20,10 @@ from bot.web.hooks import (
     UNAUTHORIZED,
     Delivery,
     HookRejected,
-    WebhookDelivery,
-    hooks,
     rotate_webhook_secret,
     sign,
 )
+from bot.web.models import WebhookDelivery
 from tests.harness import BotHarness, free_port
 
 
@@ -95,7 +94,7 @@ async def webhook(harness: BotHarness) -> tuple[BotHarness, Intake, str, int]:
     harness.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
     bot = await harness.start()
     intake = Intake()
-    hooks(bot).register("tracks", intake)
+    bot.features.webhooks.register("tracks", intake)
     async with bot.sessionmaker.begin() as session:
         secret = await rotate_webhook_secret(session, harness.guild.id)
     return harness, intake, secret, port
@@ -236,7 +235,7 @@ async def test_a_delivery_signed_for_another_hook_is_refused(webhook: tuple[BotH
     harness, intake, secret, port = webhook
     setlists = Intake()
     assert harness.bot is not None
-    hooks(harness.bot).register("setlists", setlists)
+    harness.bot.features.webhooks.register("setlists", setlists)
     body = {"id": "t-5", "title": "Night Drive", "plays": 1}
     async with aiohttp.ClientSession() as http:
         sender = Sender(http, f"http://127.0.0.1:{port}", harness.guild.id, secret)

@@ -25,9 +25,9 @@ from bot.catalog.models import Release, ReleaseStatus
 from bot.client import LabelBot
 from bot.db import Base
 from bot.guilds.models import GuildSettings
+from bot.models.fan_roles import FanRolePanel
+from bot.models.parties import ListeningParty
 from bot.tree import MEMBER_NOT_HERE
-from cogs.fan_roles._models import FanRolePanel
-from cogs.parties._tables import ListeningParty
 from tests.databases import DatabaseFactory, backends
 from tests.fakediscord import ChannelType, FakeDiscord, FakeInteraction, FakeMessage, FakeReply, FakeUser, interactions
 from tests.fakediscord.pytest_plugin import discord_py_pointed_at

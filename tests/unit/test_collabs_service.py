@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.models.collabs import AlertVia, CollabAlert, CollabRequest, RequestStatus
 from cogs.collabs import _service as service
-from cogs.collabs._models import AlertVia, CollabAlert, CollabRequest, RequestStatus
 
 GUILD = 1000
 POSTER = 1

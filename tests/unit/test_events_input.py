@@ -11,7 +11,7 @@ import discord
 import pytest
 
 from bot.errors import InvalidInput
-from cogs.events._models import PlaceKind, Recurrence
+from bot.models.events import PlaceKind, Recurrence
 from cogs.events._parsing import EventDraft, Place, check_draft, parse_reminders, parse_until
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from cogs.fan_roles._models import FanRolePanel, FanRolePanelEntry
+from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry
 from cogs.fan_roles._service import (
     EntrySpec,
     PanelSpec,

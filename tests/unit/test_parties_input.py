@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.errors import InvalidInput
-from cogs.parties._models import ListeningParty
+from bot.models.parties import ListeningParty
 from cogs.parties._service import (
     Track,
     attach_notes,

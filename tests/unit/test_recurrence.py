@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import InvalidInput
-from cogs.events._models import Recurrence
+from bot.models.events import Recurrence
 from cogs.events._recurrence import Rule, check, describe, discord_rule, last, next_after, occurrences, rrule_text
 from tests.fakediscord.validation import check_recurrence_rule
 

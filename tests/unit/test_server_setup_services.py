@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.artists import repository
 from bot.artists.models import Artist
-from bot.artists.service import add_info_section, find_artist, info_sections, remove_info_section
+from bot.artists.service import find_artist
 from bot.audit.models import AuditEntry
 from bot.audit.service import AUDIT_POST, record, render_values
 from bot.client import LabelBot
@@ -25,6 +25,7 @@ from bot.guilds.models import GuildSettings, MemberSettings
 from bot.guilds.service import get_guild_settings, member_zone, peek_guild_settings, set_own_zone
 from bot.jobs import JobQueue, ScheduledJob
 from bot.permissions import manages_artist
+from bot.registry import FeatureRegistry
 from cogs.artists._service import ArtistDraft, add_artist, edit_artist, link_manager, remove_artist, unlink_manager
 
 GUILD = 1000
@@ -36,11 +37,12 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 class StubBot:
-    """Just what the services use of the bot: its job queue and sessions."""
+    """Just what the services use of the bot: its job queue, sessions and feature registry."""
 
     def __init__(self, sessionmaker: Sessions) -> None:
         self.jobs = JobQueue(sessionmaker, JobSettings())
         self.sessionmaker = sessionmaker
+        self.features = FeatureRegistry()
 
 
 @pytest.fixture
@@ -282,10 +284,10 @@ async def test_other_features_add_sections_to_artist_info(bot: LabelBot) -> None
     async def releases(session: AsyncSession, artist: Artist) -> str | None:
         return f"Next drop of {artist.name}"
 
-    add_info_section(bot, "Upcoming releases", releases)
-    assert [section.title for section in info_sections(bot)] == ["Upcoming releases"]
-    remove_info_section(bot, "Upcoming releases")
-    assert info_sections(bot) == []
+    bot.features.artist_info.add("Upcoming releases", releases)
+    assert [section.title for section in bot.features.artist_info.sections()] == ["Upcoming releases"]
+    bot.features.artist_info.remove("Upcoming releases")
+    assert bot.features.artist_info.sections() == []
 
 
 async def test_removed_artists_keep_their_row(sessionmaker: Sessions, bot: LabelBot) -> None:

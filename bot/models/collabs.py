@@ -1,7 +1,4 @@
-"""Tables of the collab board: the server's skills, members' profiles, requests and what happens to them.
-
-Import them from `_models`, never from here: `_models` keeps this module across extension reloads.
-"""
+"""Tables of the collab board: the server's skills, members' profiles, requests and what happens to them."""
 
 from __future__ import annotations
 

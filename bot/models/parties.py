@@ -1,7 +1,4 @@
-"""Tables of listening parties: the party and its tracklist, who showed up, and the talk in its thread.
-
-Import them from `_models`, never from here: `_models` keeps this module across extension reloads.
-"""
+"""Tables of listening parties: the party and its tracklist, who showed up, and the talk in its thread."""
 
 from __future__ import annotations
 
