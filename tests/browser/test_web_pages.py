@@ -170,6 +170,7 @@ async def test_public_page_shows_what_fans_see_and_nothing_private(site: Site, b
     url = f"{site.base}/label/{h.guild.id}"
 
     def visit() -> dict[str, Any]:
+        browser.get_log("browser")  # what an earlier test left (its refused links answer 403 on purpose)
         browser.get(url)
         browser.implicitly_wait(2)
         body = browser.find_element(By.TAG_NAME, "body").text
@@ -233,6 +234,7 @@ async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, br
 
     def sign_in_twice() -> dict[str, Any]:
         browser.delete_all_cookies()
+        browser.get_log("browser")  # what an earlier test left (its refused links answer 403 on purpose)
         browser.get(link)
         browser.find_element(By.ID, "open").click()
         charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
