@@ -107,6 +107,16 @@ class WebSettings(Section):
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     # When set, /metrics answers only requests with "Authorization: Bearer <token>".
     metrics_token: SecretStr | None = None
+    # Sites allowed to show the public page in an iframe (`?embed=1`), e.g. ["https://midnighttapes.example"].
+    embed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or any(c in origin for c in " ;,'\""):
+                raise ValueError(f"{origin!r} is not an origin such as https://label.example")
+        return [origin.rstrip("/") for origin in value]
 
 
 class LoggingSettings(Section):

@@ -31,6 +31,7 @@ def guild_defaults() -> dict[str, Any]:
         "collab_daily_posts": 3,
         "announce_cooldown_minutes": 60,
         "tier_keep_lower": False,
+        "web_page": False,
     }
 
 
@@ -70,6 +71,8 @@ class GuildSettings(TimestampMixin, Base):
     # Minutes between two announcements of one artist that an artist's manager may bring about with announce-now.
     announce_cooldown_minutes: Mapped[int] = mapped_column(default=60)
     tier_keep_lower: Mapped[bool] = mapped_column(default=False)
+    # The label's public web page (upcoming releases, parties, events, catalogue): off until a moderator opts in.
+    web_page: Mapped[bool] = mapped_column(default=False)
 
     calendar_secret: Mapped[str | None] = mapped_column(String(64))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))

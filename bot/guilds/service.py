@@ -27,6 +27,7 @@ TOGGLES: dict[str, str] = {
     "collab_approval": "collab_approval",
     "artists_create_events": "artists_create_events",
     "tier_keep_lower": "tier_keep_lower",
+    "web_page": "web_page",
 }
 
 

@@ -312,6 +312,35 @@ class SettingsCog(commands.Cog, name="Settings"):
         label = TOGGLE_NAMES[name.value].capitalize()
         await reply(interaction, f"{label} is {'already ' if not change.changed else 'now '}{state}.")
 
+    @settings_group.command(name="web-page")
+    @app_commands.choices(
+        state=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
+    )
+    @moderator_only()
+    async def web_page(self, interaction: discord.Interaction[LabelBot], state: app_commands.Choice[str]) -> None:
+        """Publish the label's public web page (upcoming releases, parties, events, catalogue), or take it down.
+
+        Args:
+            state: On publishes the page; off takes it down.
+        """
+        guild = guild_of(interaction)
+        await defer(interaction)
+        enabled = state.value == "on"
+        async with self.bot.sessionmaker.begin() as session:
+            change = await set_toggle(self.bot, session, guild.id, interaction.user.id, "web_page", enabled)
+        prefix = "The public web page is " + ("already " if not change.changed else "now ")
+        if not enabled:
+            await reply(interaction, prefix + "off.")
+            return
+        web = self.bot.settings.web
+        base = web.public_url or f"http://{web.host}:{self.bot.web.port or web.port}"
+        await reply(
+            interaction,
+            prefix + f"on: <{base.rstrip('/')}/label/{guild.id}>\n"
+            "It shows only what fans already see here: scheduled and announced releases, and the parties and "
+            "events in channels everyone can read. Add `?embed=1` to embed it on the label's site.",
+        )
+
     @settings_group.command(name="limit")
     @app_commands.choices(name=LIMIT_CHOICES)
     @moderator_only()

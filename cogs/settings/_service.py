@@ -36,6 +36,7 @@ TOGGLE_NAMES: dict[str, str] = {
     "collab_approval": "collab approval",
     "artists_create_events": "artists create events",
     "tier_keep_lower": "keep lower loyalty tiers",
+    "web_page": "the public web page",
 }
 
 

@@ -42,6 +42,7 @@ GROUPS = [
     "artist",
     "calendar",
     "collab",
+    "dashboard",
     "event",
     "forget-me",
     "party",
