@@ -283,6 +283,10 @@ class JobQueue:
         """Claim and run everything due now, waiting for it to finish; return how many jobs were run."""
         return await self._worker.run_due()
 
+    async def sweep(self) -> None:
+        """Run the safety net once, now: take back dead workers' claims, fail unknown kinds, arm near alarms."""
+        await self._worker.sweep_now()
+
     async def prune(self) -> int:
         """Delete jobs that finished more than keep_done_days ago; return how many."""
         return await self._worker.prune()

@@ -228,9 +228,9 @@ class Worker:
     async def _sweep(self) -> None:
         # Run the sweep beside APScheduler, not in it: a slow one (a busy database) must not pile up skipped runs.
         if self._sweeper is None or self._sweeper.done():
-            self._sweeper = asyncio.create_task(self._sweep_now(), name="labelbot-jobs-sweep")
+            self._sweeper = asyncio.create_task(self.sweep_now(), name="labelbot-jobs-sweep")
 
-    async def _sweep_now(self) -> None:
+    async def sweep_now(self) -> None:
         # The safety net: dead workers' claims, rows scheduled by other processes, alarms beyond the horizon.
         try:
             await self.store.take_over(startup=False)
