@@ -24,6 +24,7 @@ from bot.calendar import Calendar
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
+from bot.pacing import Pacer
 from bot.privacy import Privacy
 from bot.privacy.guilds import register_guild_purge
 from bot.role_grants import RoleGrants
@@ -71,6 +72,7 @@ class LabelBot(commands.AutoShardedBot):
         http_session: aiohttp.ClientSession,
         jobs: JobQueue,
         web: WebServer,
+        pacer: Pacer | None = None,
         run_jobs: bool = True,
         sync_commands: bool = True,
     ) -> None:
@@ -89,7 +91,10 @@ class LabelBot(commands.AutoShardedBot):
             help_command=None,
             guild_ready_timeout=settings.discord.guild_ready_timeout,
             enable_debug_events=False,
+            # Every REST request waits for the global window (bot.pacing), so the bot never meets a global 429.
+            http_trace=(pacer := pacer or Pacer(settings.discord.api_base)).trace_config(),
         )
+        self.pacer = pacer
         self.settings = settings
         self.engine = engine
         self.sessionmaker = sessionmaker

@@ -6,7 +6,10 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.pacing import Pacer
 
 
 class MissedRule(enum.Enum):
@@ -48,6 +51,8 @@ class JobContext:
     # What earlier attempts recorded (see record_progress), e.g. ids of messages already posted.
     progress: dict[str, Any] = field(default_factory=dict)
     recorder: ProgressRecorder | None = field(default=None, repr=False, compare=False)
+    # The bot's pacer (bot.pacing): send_once waits for the channel's window with it. None outside a bot.
+    pacer: Pacer | None = field(default=None, repr=False, compare=False)
 
     async def record_progress(self, data: dict[str, Any]) -> None:
         """Merge `data` into the job's stored result now, so a retry can skip what is already done.

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 DEFAULT_UNKNOWN_KIND_GRACE = timedelta(hours=1)
 # Rows due within this window get an alarm; the sweep arms later ones as they come near.
 DEFAULT_ALARM_HORIZON = timedelta(hours=1)
+# Jobs run at once. Not Discord's pace: the bot's pacer (bot.pacing) keeps sends within the limits, and a job waiting
+# for its channel's window holds a slot meanwhile, so there must be room for the other channels' jobs to go out
+# (with 16, 500 posts over 50 channels spent most of the run with every slot waiting on ten channels).
+DEFAULT_CONCURRENCY = 256
 
 
 def default_worker_id() -> str:
@@ -54,7 +58,7 @@ class JobQueue:
         settings: JobSettings,
         *,
         worker_id: str | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
         unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
     ) -> None:

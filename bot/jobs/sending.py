@@ -57,9 +57,14 @@ async def send_once(
             # Deleted since (by a moderator, say): post it again, under a nonce the deleted one did not use.
             log.warning("Message %s of job %s part %r is gone; posting it again", recorded, ctx.id, part)
             salt = str(recorded)
-    message = await channel.send(
-        nonce=job_nonce(ctx, part, salt=salt), allowed_mentions=allowed_mentions, **send_kwargs
-    )
+    nonce = job_nonce(ctx, part, salt=salt)
+    channel_id = getattr(channel, "id", None)
+    if ctx.pacer is not None and isinstance(channel_id, int):
+        # Wait for the channel's window here rather than be answered 429 (and hold discord.py's bucket) later.
+        async with ctx.pacer.channel(channel_id):
+            message = await channel.send(nonce=nonce, allowed_mentions=allowed_mentions, **send_kwargs)
+    else:
+        message = await channel.send(nonce=nonce, allowed_mentions=allowed_mentions, **send_kwargs)
     # Read the map after the send: parts sent concurrently must not overwrite each other's ids.
     messages = dict(ctx.progress.get(MESSAGES_KEY) or {})
     messages[part] = message.id

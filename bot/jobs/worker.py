@@ -371,6 +371,7 @@ class Worker:
             generation=claim.generation,
             progress=dict(claim.result or {}),
             recorder=record,
+            pacer=getattr(self._bot, "pacer", None),
         )
         limit = (registration.time_limit or timedelta(seconds=self._settings.time_limit_seconds)).total_seconds()
         deadline = asyncio.timeout(limit)

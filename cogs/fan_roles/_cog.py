@@ -78,12 +78,9 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     def role_requests(self) -> RoleRequests:
         """The paced role changer (made on first use: the token is known only after login)."""
         if self._requests is None:
-            token = self.bot.http.token
-            if token is None:
+            if self.bot.http.token is None:
                 raise TryAgainLater("I'm not connected to Discord yet; try again in a moment.")
-            self._requests = RoleRequests(
-                self.bot.http_session, self.bot.settings.discord.api_base, token, self.bot.http.user_agent
-            )
+            self._requests = RoleRequests(self.bot.http, self.bot.pacer)
         return self._requests
 
     async def cog_load(self) -> None:
