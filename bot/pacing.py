@@ -46,23 +46,31 @@ FORGET_IN_FLIGHT_SECONDS = 120.0
 # Interaction answers and follow-ups are not bound by the global limit.
 EXEMPT_PATHS = re.compile(r"/(interactions|webhooks)/")
 ROLE_PATH = re.compile(r"/guilds/(\d+)/members/\d+/roles/\d+$")
+MESSAGES_PATH = re.compile(r"/channels/(\d+)/messages$")
 
 
 class SlidingWindow:
     """At most `limit` requests in any `per` seconds, each counted until `per` after its answer came back."""
 
-    def __init__(self, limit: int, per: float) -> None:
+    def __init__(self, limit: int, per: float, *, one_at_a_time: bool = False) -> None:
         if limit < 1 or per <= 0:
             raise ValueError("a window needs a positive limit and length")
         self.limit = limit
         self.per = per
+        self.one_at_a_time = one_at_a_time
         self._in_flight: dict[int, float] = {}
         self._answered: collections.deque[float] = collections.deque()
         self._next_ticket = 0
         # One waiter at a time, in arrival order: later requests never overtake earlier ones.
         self._queue = asyncio.Lock()
         self._changed = asyncio.Event()
+        self._waiting = 0
         self.waited_seconds = 0.0
+
+    def expected_wait(self) -> float:
+        """Roughly how long a request joining the queue now would wait (whole windows ahead of it)."""
+        ahead = self._waiting + len(self._in_flight) + len(self._answered)
+        return (ahead // self.limit) * self.per
 
     def _used(self, now: float) -> tuple[int, float | None]:
         """How many slots count now, and when the oldest answered one stops counting."""
@@ -78,21 +86,30 @@ class SlidingWindow:
         """Wait for a slot; return the ticket to release once the answer is back."""
         loop = asyncio.get_running_loop()
         began = loop.time()
-        async with self._queue:
-            while True:
-                now = loop.time()
-                used, frees_at = self._used(now)
-                if used < self.limit:
-                    ticket = self._next_ticket
-                    self._next_ticket += 1
-                    self._in_flight[ticket] = now
-                    self.waited_seconds += now - began
-                    return ticket
-                self._changed.clear()
-                # Wait for the oldest answer to age out, or for an in-flight request to come back.
-                timeout = None if frees_at is None else max(frees_at - now, 0.0)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout)
+        self._waiting += 1
+        try:
+            async with self._queue:
+                while True:
+                    now = loop.time()
+                    used, frees_at = self._used(now)
+                    if used < self.limit and not (self.one_at_a_time and self._in_flight):
+                        ticket = self._next_ticket
+                        self._next_ticket += 1
+                        self._in_flight[ticket] = now
+                        self.waited_seconds += now - began
+                        return ticket
+                    self._changed.clear()
+                    # Wait for the oldest answer to age out, or for an in-flight request to come back.
+                    timeout = None if frees_at is None or used < self.limit else max(frees_at - now, 0.0)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), timeout)
+        finally:
+            self._waiting -= 1
+
+    def answered(self) -> None:
+        """Count the oldest request in flight as answered now (its answer arrived before its caller got it back)."""
+        if self._in_flight:
+            self.release(min(self._in_flight))
 
     def release(self, ticket: int) -> None:
         if self._in_flight.pop(ticket, None) is not None:
@@ -162,8 +179,15 @@ class Pacer:
         if window is None:
             if len(self._channels) > 10_000:
                 self._forget_idle_channels()
-            window = self._channels[channel_id] = SlidingWindow(*self._channel_limit)
+            # One message at a time per channel: sent together, discord.py's own bucket (which counts requests still
+            # on the wire against the window's remaining) held one of every five back to the next window.
+            window = self._channels[channel_id] = SlidingWindow(*self._channel_limit, one_at_a_time=True)
         return window.slot()
+
+    def channel_wait(self, channel_id: int) -> float:
+        """Roughly how long a message to this channel would wait for its window now."""
+        window = self._channels.get(channel_id)
+        return window.expected_wait() if window is not None else 0.0
 
     def _forget_idle_channels(self) -> None:
         for channel_id, window in list(self._channels.items()):
@@ -222,8 +246,14 @@ class Pacer:
         response = params.response
         if response.status == 429:
             self.stats.rate_limited += 1
-        match = ROLE_PATH.search(params.url.path)
-        if match is not None:
+        path = params.url.path
+        if params.method == "POST" and (match := MESSAGES_PATH.search(path)) is not None:
+            # discord.py hands a send back only after sleeping out the bucket it exhausted; the window counts from
+            # the answer, or the channel's next five would wait a window longer than Discord asks.
+            window = self._channels.get(int(match.group(1)))
+            if window is not None:
+                window.answered()
+        elif (match := ROLE_PATH.search(path)) is not None:
             self._read_role_headers(int(match.group(1)), response)
 
     async def _on_request_exception(

@@ -27,6 +27,14 @@ class JobFailed(Exception):
     """Raised by a handler to fail its job now, without retries (e.g. the channel is gone)."""
 
 
+class ComeBackLater(Exception):
+    """Raised to hand the job back unrun for `seconds` (its channel is busy), its attempt not counted."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}; back in {seconds:.1f} s")
+        self.seconds = seconds
+
+
 ProgressRecorder = Callable[[dict[str, Any]], Awaitable[None]]
 
 

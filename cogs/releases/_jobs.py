@@ -16,6 +16,7 @@ import discord
 from bot.catalog.models import Release, ReleaseStatus
 from bot.catalog.queries import get_release
 from bot.db.base import utcnow
+from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
@@ -67,9 +68,12 @@ async def _post_kwargs(post: Post, extra: dict[str, Any] | None = None) -> dict[
     return {**kwargs, **(extra or {})}
 
 
-async def _announcement_post(bot: LabelBot, release: Release, *, late: bool) -> Post:
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
+async def _announcement_post(
+    bot: LabelBot, release: Release, *, late: bool, settings: GuildSettings | None = None
+) -> Post:
+    if settings is None:
+        async with bot.sessionmaker() as session:
+            settings = await peek_guild_settings(session, release.guild_id)
     return announcement(
         release,
         artist_name=release.artist.name,
@@ -81,16 +85,18 @@ async def _announcement_post(bot: LabelBot, release: Release, *, late: bool) -> 
 
 async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Post the announcement in the announcements channel, once; crosspost it as its own job."""
-    release = await _load(bot, ctx)
+    assert ctx.guild_id is not None
+    # One read for the release and the server's settings: at the embargo minute hundreds of these run at once.
+    async with bot.sessionmaker() as session:
+        release = await get_release(session, int(ctx.payload["release_id"]), ctx.guild_id)
+        settings = await peek_guild_settings(session, ctx.guild_id)
     if release is None:
         return {"skipped": "release gone"}
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    async with bot.sessionmaker() as session:
-        settings = await peek_guild_settings(session, release.guild_id)
     channel = await _channel(bot, settings.announcements_channel_id, "announcements")
     late = ctx.lateness > ANNOUNCE_LATE_AFTER
-    post = await _announcement_post(bot, release, late=late)
+    post = await _announcement_post(bot, release, late=late, settings=settings)
     message = await send_once(
         channel, ctx, "announcement", allowed_mentions=post.allowed_mentions, **await _post_kwargs(post)
     )
