@@ -49,6 +49,9 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
         with discord_py_pointed_at(fake):
             url = await factory.url(backend)
             h = BotHarness(fake, url, workdir)
+            # The fake's global window shrinks with the others (50 per 10 ms at 0.01); the bot paces to the same
+            # scaled limit, as it would to a token Discord allowed that many requests per second.
+            h.extra_env["LABELBOT_DISCORD__GLOBAL_REQUESTS_PER_SECOND"] = str(round(50 / scale))
             guild = h.guild
             tiers = [(guild.add_role("Bronze"), 1), (guild.add_role("Silver"), 3), (guild.add_role("Gold"), 5)]
             mod_log = guild.add_channel("mod-log", type=ChannelType.text)
