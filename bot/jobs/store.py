@@ -310,8 +310,7 @@ class JobStore:
         return await recorded
 
     async def _record_outcomes(self) -> None:
-        # One turn of the loop first, so the outcomes of jobs finishing at the same moment join this batch.
-        await asyncio.sleep(0)
+        # Outcomes arriving while a batch is written join the next one.
         while self._finishing:
             batch, self._finishing = self._finishing[:FINISH_BATCH], self._finishing[FINISH_BATCH:]
             try:
