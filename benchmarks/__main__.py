@@ -32,12 +32,14 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
         ("interactions", ["benchmarks.bench_interactions", *q], 400),
         ("jobs", ["benchmarks.bench_jobs", "--backend", "sqlite", *jobs], 200),
         ("fanout", ["benchmarks.bench_fanout", *q], 500),
+        ("recovery", ["benchmarks.bench_recovery"], 300),
         ("memory", ["benchmarks.bench_memory", *q], 200),
         ("database", ["benchmarks.bench_database", *q], 400),
         ("parties", ["benchmarks.bench_parties", *q], 200),
     ]
     if POSTGRES:
         out.append(("parties-postgres", ["benchmarks.bench_parties", "--backend", "postgres", *q], 200))
+        out.append(("recovery-postgres", ["benchmarks.bench_recovery", "--backend", "postgres"], 300))
     return out
 
 
@@ -140,6 +142,12 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
             f"{seconds} s, 429s {figures['requests_429']}",
             f"min {baseline.get('minimum_s')} s",
             str(ratios.get("elapsed_over_minimum")),
+        )
+    if name.startswith("recovery."):
+        return (
+            f"{figures['seconds']} s after restart, twice {figures['duplicates']}",
+            f"{baseline.get('seconds')} s (no crash)",
+            str(ratios.get("seconds_over_goal")),
         )
     if name.startswith("memory."):
         return f"{figures['rss_mib']} MiB", f"{baseline['rss_mib']} MiB", str(ratios["rss"])

@@ -49,6 +49,9 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
         with discord_py_pointed_at(fake):
             url = await factory.url(backend)
             h = BotHarness(fake, url, workdir)
+            # The fake's global window shrinks with the others (50 per 10 ms at 0.01); the bot paces to the same
+            # scaled limit, as it would to a token Discord allowed that many requests per second.
+            h.extra_env["LABELBOT_DISCORD__GLOBAL_REQUESTS_PER_SECOND"] = str(round(50 / scale))
             guild = h.guild
             tiers = [(guild.add_role("Bronze"), 1), (guild.add_role("Silver"), 3), (guild.add_role("Gold"), 5)]
             mod_log = guild.add_channel("mod-log", type=ChannelType.text)
@@ -76,6 +79,21 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                             guild, h.general, h.moderator, "roles tiers set", role=role, threshold=threshold
                         )
                     ).reply(timeout=30)
+                # A fan who keeps clicking a role panel while the sync runs: each answer must come within 1.5 s.
+                genre = guild.add_role("Indie")
+                clicker = guild.add_member("clicker")
+                for command, options in (
+                    ("roles panel create", {"name": "Genres", "style": "buttons", "mode": "one"}),
+                    ("roles panel add", {"panel": "Genres", "role": genre}),
+                    ("roles panel post", {"panel": "Genres"}),
+                ):
+                    await (await fake.slash(guild, h.general, h.moderator, command, **options)).reply(timeout=30)
+                [panel] = [
+                    m
+                    for m in fake.messages(h.general)
+                    if not m.ephemeral and any(c.startswith("fan_roles:") for c in m.custom_ids)
+                ]
+                clicks: list[float] = []
                 before = len(fake.requests_to(ROLE_ROUTE))
                 started = time.perf_counter()
                 answer = await (await fake.slash(guild, h.general, h.moderator, "roles tiers sync")).reply(timeout=30)
@@ -87,7 +105,20 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                         )
                     return job is not None and job.status in ("done", "failed")
 
-                await h.wait_until(finished, timeout=3600, interval=0.2)
+                async def click_meanwhile() -> None:
+                    await asyncio.sleep(2.0)
+                    while True:
+                        began = time.perf_counter()
+                        ix = await fake.click(guild, h.general, clicker.user, panel, panel.custom_ids[0])
+                        await ix.reply(timeout=30)
+                        clicks.append(time.perf_counter() - began)
+                        await asyncio.sleep(1.0)
+
+                clicking = asyncio.create_task(click_meanwhile())
+                try:
+                    await h.wait_until(finished, timeout=3600, interval=0.2)
+                finally:
+                    clicking.cancel()
                 seconds = time.perf_counter() - started
             finally:
                 await h.stop()
@@ -99,7 +130,7 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                 held = set(guild.member(user_id).role_ids) & tier_ids
                 if held != want and count:
                     wrong_members += 1
-            role_requests = len(fake.requests_to(ROLE_ROUTE)) - before
+            role_requests = len(fake.requests_to(ROLE_ROUTE)) - before - len(clicks)
             limit, per = DISCORD_ROLE_LIMIT
             bucket_rate = limit / (per * scale)
             await engine.dispose()
@@ -113,6 +144,9 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                 "role_requests": role_requests,
                 "requests_429": fake.count_429,
                 "members_wrong": wrong_members,
+                "clicks_during_sync": len(clicks),
+                "click_answer_max_s": round(max(clicks), 3) if clicks else None,
+                "click_answer_p50_s": round(sorted(clicks)[len(clicks) // 2], 3) if clicks else None,
                 "requests_per_second": round(role_requests / seconds, 2),
                 "bucket_requests_per_second": round(bucket_rate, 2),
                 "share_of_bucket": round(role_requests / seconds / bucket_rate, 3),

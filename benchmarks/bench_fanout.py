@@ -39,6 +39,8 @@ MESSAGES = "/channels/{channel_id}/messages"
 CHANNEL_LIMIT = (5, 5.0)
 GLOBAL_LIMIT = (50, 1.0)
 GOAL_RATIO = 1.2
+TIER_GOAL_RATIO = 1.3
+CLICK_GOAL_SECONDS = 1.5
 
 
 def minimum_seconds(posts_per_channel: int, total_requests: int, scale: float) -> float:
@@ -50,8 +52,22 @@ def minimum_seconds(posts_per_channel: int, total_requests: int, scale: float) -
     return max(channel, overall)
 
 
+def skip_the_fakes_spec_check() -> None:
+    """Keep the fake's hand-written Discord limits but skip its OpenAPI schema check of each body.
+
+    The fake runs in the bot's process and event loop; its jsonschema check of an announcement (embed, buttons)
+    costs ~65 ms of CPU, which made the fake, not the bot, the bottleneck (500 posts: 14.8 s with no limits at
+    all). The e2e tests keep the check; a benchmark of pacing measures the bot.
+    """
+    from tests.fakediscord import validation
+
+    validation.validate_against_spec = lambda *_args, **_kwargs: []
+
+
 async def announcements(guilds: int, releases: int, scale: float, backend: str, workdir: Path) -> dict[str, Any]:
     from cogs.releases._service import ANNOUNCE, announce_key
+
+    skip_the_fakes_spec_check()
 
     async with (
         fake_discord(enforce_rate_limits=True, rate_limit_scale=scale) as fake,
@@ -191,10 +207,14 @@ def main() -> None:
                 figures,
                 baseline={"minimum_s": figures["minimum_s"]},
                 ratios={"elapsed_over_minimum": ratio},
-                goal=f"elapsed <= {GOAL_RATIO}x the minimum the role bucket allows; 0 429s; every member right",
-                passed=ratio <= GOAL_RATIO and figures["requests_429"] == 0 and figures["members_wrong"] == 0,
-                notes="the sync leaves 2 of every 10 role requests to members clicking panels meanwhile, "
-                "so by design it cannot go below 1.25x (see bench_fan_roles.py)",
+                goal=f"elapsed <= {TIER_GOAL_RATIO}x the minimum the role bucket allows; 0 429s; every member right; "
+                f"panel clicks meanwhile answered within {CLICK_GOAL_SECONDS:g} s",
+                passed=ratio <= TIER_GOAL_RATIO
+                and figures["requests_429"] == 0
+                and figures["members_wrong"] == 0
+                and (figures["click_answer_max_s"] or 0) <= CLICK_GOAL_SECONDS,
+                notes="the sync leaves 1 of every 10 role requests to members clicking panels (2 while they click), "
+                "so by design it cannot go below 1.11x (see cogs/fan_roles/_role_requests.py)",
             )
         )
     emit({"benchmark": "fanout", "backend": args.backend, "results": results})

@@ -23,6 +23,7 @@ from bot.audit.service import post_job_failure, register_audit_jobs
 from bot.db.models import BotState
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
+from bot.pacing import Pacer
 from bot.privacy.guilds import register_guild_purge
 from bot.registry import FeatureRegistry
 from bot.tree import LabelTree
@@ -73,6 +74,7 @@ class LabelBot(commands.AutoShardedBot):
         jobs: JobQueue,
         web: WebServer,
         features: FeatureRegistry,
+        pacer: Pacer | None = None,
         run_jobs: bool = True,
         sync_commands: bool = True,
     ) -> None:
@@ -91,7 +93,10 @@ class LabelBot(commands.AutoShardedBot):
             help_command=None,
             guild_ready_timeout=settings.discord.guild_ready_timeout,
             enable_debug_events=False,
+            # Every REST request waits for the global window (bot.pacing), so the bot never meets a global 429.
+            http_trace=(pacer := pacer or Pacer(settings.discord.api_base)).trace_config(),
         )
+        self.pacer = pacer
         self.settings = settings
         self.engine = engine
         self.sessionmaker = sessionmaker

@@ -38,6 +38,9 @@ class DiscordSettings(Section):
     owner_ids: list[int] = Field(default_factory=list)
     # How long discord.py waits after the last server arrives before it calls the bot ready.
     guild_ready_timeout: float = Field(default=2.0, ge=0)
+    # Discord's global limit for this token (50 unless Discord raised it for a large bot); the bot paces every
+    # REST request to it. Behind a REST proxy that paces for a whole cluster, set the proxy's share here.
+    global_requests_per_second: int = Field(default=50, ge=1)
 
     @field_validator("token", mode="before")
     @classmethod

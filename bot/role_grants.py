@@ -34,10 +34,9 @@ class RoleGrants:
         One per bot, not per feature or per reload: its pacing is only right if every role change goes through it.
         """
         if self._requests is None:
-            token = bot.http.token
-            if token is None:
+            if bot.http.token is None:
                 raise TryAgainLater("I'm not connected to Discord yet; try again in a moment.")
-            self._requests = RoleRequests(bot.http_session, bot.settings.discord.api_base, token, bot.http.user_agent)
+            self._requests = RoleRequests(bot.http, bot.pacer)
         return self._requests
 
     def add_source(self, name: str, source: RoleGrantSource) -> None:

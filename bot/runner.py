@@ -18,6 +18,7 @@ from bot.client import LabelBot
 from bot.config import Settings
 from bot.db import create_engine, create_sessionmaker, guard, migrate
 from bot.jobs import JobQueue
+from bot.pacing import Pacer
 from bot.registry import FeatureRegistry
 from bot.web import WebServer
 
@@ -58,6 +59,7 @@ def build_bot(
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     sessionmaker = create_sessionmaker(engine)
     http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+    pacer = Pacer(settings.discord.api_base, global_limit=(settings.discord.global_requests_per_second, 1.0))
     jobs = JobQueue(sessionmaker, settings.jobs, worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(engine):x}")
     return LabelBot(
         settings=settings,
@@ -65,6 +67,7 @@ def build_bot(
         sessionmaker=sessionmaker,
         http_session=http_session,
         jobs=jobs,
+        pacer=pacer,
         web=WebServer(settings.web if serve_web else settings.web.model_copy(update={"enabled": False})),
         features=FeatureRegistry(),
         run_jobs=run_jobs,

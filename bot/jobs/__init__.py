@@ -1,11 +1,12 @@
 """Durable scheduled work: the scheduled_jobs table, the dispatcher that claims it, APScheduler as the alarm clock."""
 
-from bot.jobs.context import JobContext, JobFailed, JobHandler, MissedRule
+from bot.jobs.context import ComeBackLater, JobContext, JobFailed, JobHandler, MissedRule
 from bot.jobs.models import JobStatus, JobWorker, ScheduledJob
 from bot.jobs.queue import JobQueue
 from bot.jobs.sending import job_nonce, send_once
 
 __all__ = [
+    "ComeBackLater",
     "JobContext",
     "JobFailed",
     "JobHandler",

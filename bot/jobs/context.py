@@ -6,7 +6,10 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.pacing import Pacer
 
 
 class MissedRule(enum.Enum):
@@ -22,6 +25,14 @@ class MissedRule(enum.Enum):
 
 class JobFailed(Exception):
     """Raised by a handler to fail its job now, without retries (e.g. the channel is gone)."""
+
+
+class ComeBackLater(Exception):
+    """Raised to hand the job back unrun for `seconds` (its channel is busy), its attempt not counted."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(f"{reason}; back in {seconds:.1f} s")
+        self.seconds = seconds
 
 
 ProgressRecorder = Callable[[dict[str, Any]], Awaitable[None]]
@@ -48,6 +59,8 @@ class JobContext:
     # What earlier attempts recorded (see record_progress), e.g. ids of messages already posted.
     progress: dict[str, Any] = field(default_factory=dict)
     recorder: ProgressRecorder | None = field(default=None, repr=False, compare=False)
+    # The bot's pacer (bot.pacing): send_once waits for the channel's window with it. None outside a bot.
+    pacer: Pacer | None = field(default=None, repr=False, compare=False)
 
     async def record_progress(self, data: dict[str, Any]) -> None:
         """Merge `data` into the job's stored result now, so a retry can skip what is already done.

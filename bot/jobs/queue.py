@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 DEFAULT_UNKNOWN_KIND_GRACE = timedelta(hours=1)
 # Rows due within this window get an alarm; the sweep arms later ones as they come near.
 DEFAULT_ALARM_HORIZON = timedelta(hours=1)
+# Jobs run at once. Not Discord's pace: the bot's pacer (bot.pacing) keeps sends within the limits, and a job waiting
+# for its channel's window holds a slot meanwhile, so there must be room for the other channels' jobs to go out
+# (500 posts over 50 channels: 2.2x the limits' minimum with 256 slots, the later channels starting late). A job
+# whose channel is booked far ahead is handed back instead (bot.jobs.sending), so parked jobs stay few.
+DEFAULT_CONCURRENCY = 1000
 
 
 def default_worker_id() -> str:
@@ -54,7 +59,7 @@ class JobQueue:
         settings: JobSettings,
         *,
         worker_id: str | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_CONCURRENCY,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
         unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
     ) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import discord
 
-from bot.jobs.context import JobContext
+from bot.jobs.context import ComeBackLater, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 MESSAGES_KEY = "messages"
 # Discord rejects longer nonces.
 NONCE_LENGTH = 25
+# A job whose channel is booked further ahead than this goes back to the queue instead of waiting: it would hold a
+# worker's slot and eat into its time limit (a thousand reminders to one channel take 1,000 s at 5 per 5 s).
+MAX_CHANNEL_WAIT_SECONDS = 20.0
 
 
 def job_nonce(ctx: JobContext, part: str = "", *, salt: str = "") -> str:
@@ -57,9 +60,19 @@ async def send_once(
             # Deleted since (by a moderator, say): post it again, under a nonce the deleted one did not use.
             log.warning("Message %s of job %s part %r is gone; posting it again", recorded, ctx.id, part)
             salt = str(recorded)
-    message = await channel.send(
-        nonce=job_nonce(ctx, part, salt=salt), allowed_mentions=allowed_mentions, **send_kwargs
-    )
+    nonce = job_nonce(ctx, part, salt=salt)
+    channel_id = getattr(channel, "id", None)
+    if ctx.pacer is not None and isinstance(channel_id, int):
+        wait = ctx.pacer.channel_wait(channel_id)
+        if wait > MAX_CHANNEL_WAIT_SECONDS:
+            raise ComeBackLater(
+                wait - MAX_CHANNEL_WAIT_SECONDS / 2, f"channel {channel_id} is booked {wait:.0f} s ahead"
+            )
+        # Wait for the channel's window here rather than be answered 429 (and hold discord.py's bucket) later.
+        async with ctx.pacer.channel(channel_id):
+            message = await channel.send(nonce=nonce, allowed_mentions=allowed_mentions, **send_kwargs)
+    else:
+        message = await channel.send(nonce=nonce, allowed_mentions=allowed_mentions, **send_kwargs)
     # Read the map after the send: parts sent concurrently must not overwrite each other's ids.
     messages = dict(ctx.progress.get(MESSAGES_KEY) or {})
     messages[part] = message.id

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 # The engine's own statements share the pool with everything else; a few connections at a time is plenty and never
 # pushes the pool into its overflow, whose connections are opened and closed again each time.
 DB_SLOTS = 4
+# Outcomes recorded together in one transaction: at the embargo minute hundreds of jobs finish within a second, and
+# one BEGIN/COMMIT each queued them all behind SQLite's single connection.
+FINISH_BATCH = 100
 CLAIMABLE_STATUSES = (JobStatus.PENDING, JobStatus.CLAIMED)
 
 HOST = socket.gethostname()[:100]
@@ -125,6 +128,8 @@ class JobStore:
         self.lease = lease
         self.dead_after = dead_after
         self.started_at = utcnow()
+        self._finishing: list[tuple[Executable, asyncio.Future[ScheduledJob | None]]] = []
+        self._finisher: asyncio.Task[None] | None = None
 
     async def write(self, statement: Executable) -> tuple[int, list[Row[Any]]]:
         """Run one UPDATE or DELETE as a transaction of its own; return its row count and RETURNING rows."""
@@ -231,6 +236,22 @@ class JobStore:
             .values(status=JobStatus.PENDING, claimed_by=null(), lease_until=null(), attempts=claim.attempts - 1)
         )
 
+    async def postpone(self, claim: Claim, due_at: datetime) -> bool:
+        """Give a claimed job back to run at `due_at`, its attempt not counted; False if no longer ours."""
+        postponed, _ = await self.write(
+            update(ScheduledJob)
+            .where(*self.held(claim.id))
+            .values(
+                status=JobStatus.PENDING,
+                due_at=due_at,
+                claimed_by=null(),
+                lease_until=null(),
+                attempts=claim.attempts - 1,
+                updated_at=utcnow(),
+            )
+        )
+        return postponed > 0
+
     async def retry(self, claim: Claim, error: str, due_at: datetime) -> bool:
         """Make a failed attempt pending again at `due_at`; False if it was cancelled or replaced meanwhile."""
         retried, _ = await self.write(
@@ -255,7 +276,10 @@ class JobStore:
         error: str | None = None,
         result: dict[str, Any] | None = None,
     ) -> ScheduledJob | None:
-        """Record the outcome while the claim is still ours; return a detached copy of the row, or None if not."""
+        """Record the outcome while the claim is still ours; return a detached copy of the row, or None if not.
+
+        Outcomes of the same moment are written together, in one transaction (see FINISH_BATCH).
+        """
         now = utcnow()
         # A job cancelled while its handler ran still records a success: the message is out, say so.
         holding = (JobStatus.CLAIMED, JobStatus.CANCELLED) if status is JobStatus.DONE else (JobStatus.CLAIMED,)
@@ -269,7 +293,7 @@ class JobStore:
             values["result"] = result
         if error is not None:
             values["last_error"] = error
-        _, rows = await self.write(
+        statement = (
             update(ScheduledJob)
             .where(
                 ScheduledJob.id == claim.id,
@@ -279,7 +303,27 @@ class JobStore:
             .values(values)
             .returning(*ScheduledJob.__table__.columns)
         )
-        return ScheduledJob(**rows[0]._asdict()) if rows else None
+        recorded: asyncio.Future[ScheduledJob | None] = asyncio.get_running_loop().create_future()
+        self._finishing.append((statement, recorded))
+        if self._finisher is None or self._finisher.done():
+            self._finisher = asyncio.create_task(self._record_outcomes(), name="labelbot-jobs-finish")
+        return await recorded
+
+    async def _record_outcomes(self) -> None:
+        # Outcomes arriving while a batch is written join the next one.
+        while self._finishing:
+            batch, self._finishing = self._finishing[:FINISH_BATCH], self._finishing[FINISH_BATCH:]
+            try:
+                async with self.slots, self.engine.begin() as connection:
+                    found = [(await connection.execute(statement)).all() for statement, _ in batch]
+            except Exception as exc:
+                for _, recorded in batch:
+                    if not recorded.done():
+                        recorded.set_exception(exc)
+                continue
+            for (_, recorded), rows in zip(batch, found, strict=True):
+                if not recorded.done():
+                    recorded.set_result(ScheduledJob(**rows[0]._asdict()) if rows else None)
 
     async def release_claims(self) -> int:
         """Hand back everything this worker still holds; interrupted by our own shutdown, the attempt does not count."""

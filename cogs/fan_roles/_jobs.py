@@ -211,12 +211,12 @@ class TierWork:
             await self._show(log_channel, ctx, progress, "Finished.", skipped)
         stats = self._requests().stats
         log.info(
-            "Tier sync of guild %s done: %s; %d role requests so far, %d rate-limited, %.1f s paced",
+            "Tier sync of guild %s done: %s; %d role requests so far (%d in the background), %d REST answers 429",
             guild.id,
             progress,
             stats.requests,
-            stats.rate_limited,
-            stats.waited_seconds,
+            stats.background,
+            self.bot.pacer.stats.rate_limited,
         )
         return {**progress, "done": True}
 

@@ -126,6 +126,14 @@ async def test_claims_of_a_worker_that_stopped_beating_are_taken_back_at_once(
     # The next heartbeat pass (0.1 s) finds it dead; the lease would have taken ten minutes.
     await until(ran, timeout=5)
     assert runs.at[job_id] - now < timedelta(seconds=5)
+
+    async def recorded() -> bool:
+        # Outcomes are written in batches, a moment after the handler returns.
+        async with sessionmaker() as session:
+            job = await session.get(ScheduledJob, job_id)
+        return job is not None and job.status != JobStatus.CLAIMED
+
+    await until(recorded, timeout=5)
     async with sessionmaker() as session:
         job = await session.get(ScheduledJob, job_id)
         assert job is not None

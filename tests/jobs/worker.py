@@ -19,12 +19,15 @@ from bot.jobs import JobContext, JobQueue
 KIND = "test.append"
 
 
-async def main(url: str, log_path: str, worker_id: str, *, lease: float, handler_seconds: float) -> None:
+async def main(
+    url: str, log_path: str, worker_id: str, *, lease: float, handler_seconds: float, concurrency: int
+) -> None:
     engine = create_engine(url)
     queue = JobQueue(
         create_sessionmaker(engine),
         JobSettings(lease_seconds=lease, sweep_seconds=0.5, max_attempts=5, retry_base_seconds=0.05),
         worker_id=worker_id,
+        concurrency=concurrency,
     )
     descriptor = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
@@ -50,6 +53,8 @@ if __name__ == "__main__":
     parser.add_argument("worker_id")
     parser.add_argument("--lease", type=float, default=1.0)
     parser.add_argument("--handler-seconds", type=float, default=0.005)
+    # Batches of claims, but small enough that one process cannot take the whole table in its first claim.
+    parser.add_argument("--concurrency", type=int, default=100)
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(
@@ -59,5 +64,6 @@ if __name__ == "__main__":
             arguments.worker_id,
             lease=arguments.lease,
             handler_seconds=arguments.handler_seconds,
+            concurrency=arguments.concurrency,
         )
     )
