@@ -214,7 +214,7 @@ def main() -> None:
                 and figures["members_wrong"] == 0
                 and (figures["click_answer_max_s"] or 0) <= CLICK_GOAL_SECONDS,
                 notes="the sync leaves 1 of every 10 role requests to members clicking panels (2 while they click), "
-                "so by design it cannot go below 1.11x (see cogs/fan_roles/_role_requests.py)",
+                "so by design it cannot go below 1.11x (see bot/role_requests.py)",
             )
         )
     emit({"benchmark": "fanout", "backend": args.backend, "results": results})
