@@ -57,6 +57,11 @@ ACTION_TITLES: dict[str, str] = {
     "fan_roles.role_gone": "Deleted role dropped from a panel",
     "fan_roles.tier_set": "Loyalty tier set",
     "fan_roles.tier_remove": "Loyalty tier removed",
+    "supporters.perk_create": "Supporter perk created",
+    "supporters.perk_edit": "Supporter perk changed",
+    "supporters.perk_remove": "Supporter perk removed",
+    "supporters.codes_create": "Claim codes issued",
+    "supporters.claim_throttled": "Member throttled after wrong claim codes",
 }
 
 

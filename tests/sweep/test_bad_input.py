@@ -41,6 +41,7 @@ GROUPS = [
     "about",
     "artist",
     "calendar",
+    "claim",
     "collab",
     "event",
     "forget-me",
@@ -49,6 +50,7 @@ GROUPS = [
     "release",
     "roles",
     "settings",
+    "supporters",
 ]
 EXAMPLES_MAX = 6
 # Each command must be reached (not hidden from the member) at least this many times.
@@ -219,6 +221,10 @@ async def _seed(world: World) -> None:
 
     await _seed_command(world, "roles panel create", name="Seed", style="buttons", mode="any")
     assert await _seed_rows(world.bot, FanRolePanel, FanRolePanel.name == "Seed") == 1
+
+    supporters = h.guild.add_role("Seed supporters")
+    reply = await _seed_command(world, "supporters perk create", name="Seed", role=supporters, earned_by="membership")
+    assert reply.content.startswith("Created the perk"), reply.text
     assert not h.fake.problems(), h.fake.problems()
 
 
