@@ -210,6 +210,18 @@ async def test_six_wrong_codes_in_an_hour_throttle_the_member_and_tell_the_moder
     reply = await run(h, fan, "claim", code=good)
     assert "Thank you for your support" in reply.content
 
+    stats = await run(h, h.moderator, "supporters stats")
+    assert stats.content == "**Card holders**: 1 active, 1 new and 0 ending this month, codes 1/1 claimed"
+    [row] = list(csv.DictReader(io.StringIO(stats.attachments[0].data.decode())))
+    assert row == {
+        "perk": "Card holders",
+        "active": "1",
+        "new_this_month": "1",
+        "expiring_this_month": "0",
+        "codes_issued": "1",
+        "codes_redeemed": "1",
+    }
+
 
 async def test_a_code_batch_comes_back_as_a_csv_of_distinct_codes_that_expire(shop: Shop) -> None:
     h = shop.harness
