@@ -284,6 +284,47 @@ class SupportersCog(commands.Cog, name="Supporters"):
             file=discord.File(io.BytesIO(data), filename=f"codes-{parsing.name_key(name).replace(' ', '-')}.csv"),
         )
 
+    @supporters.command(name="import")
+    async def import_orders(self, interaction: discord.Interaction[LabelBot], orders: discord.Attachment) -> None:
+        """Import a shop's orders from a CSV (order id, product, and optionally the code printed for it).
+
+        Args:
+            orders: A CSV file whose first row names the columns: order id, product, code.
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker() as session:
+            await require_moderator(interaction, session)
+        if orders.size > parsing.IMPORT_MAX_BYTES:
+            raise InvalidInput("That file is over 1 MiB; split it into smaller files.")
+        try:
+            data = await orders.read()
+        except discord.HTTPException:
+            raise InvalidInput("I couldn't download that file from Discord; attach it again.") from None
+        rows = parsing.orders_csv(data)
+        async with self.bot.sessionmaker.begin() as session:
+            result = await service.import_orders(session, guild.id, rows, interaction.user.id)
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.import",
+                target=f"orders file {orders.filename}",
+                before=None,
+                after={"added": result.added, "already_known": result.known, "codes_made": len(result.made_codes)},
+            )
+        text = f"Imported {result.added} order(s); {result.known} were already known."
+        if not result.made_codes:
+            await reply(interaction, text + " Buyers claim them with `/claim` and the code on their order.")
+            return
+        await reply(
+            interaction,
+            text + f" {len(result.made_codes)} had no code, so I made one each: send them to the buyers "
+            "(this file is the only copy).",
+            file=discord.File(io.BytesIO(render.order_codes_csv(result.made_codes)), filename="order-codes.csv"),
+        )
+
     # -- members ---------------------------------------------------------------------------------------------
 
     @supporters.command(name="me")

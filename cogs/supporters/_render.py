@@ -62,3 +62,12 @@ def stats_csv(rows: list[dict[str, object]]) -> bytes:
     for row in rows:
         writer.writerow({key: spreadsheet_cell(row[key]) for key in fields})
     return out.getvalue().encode()
+
+
+def order_codes_csv(made: list[tuple[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["order_id", "code"])
+    for order_id, code in made:
+        writer.writerow([spreadsheet_cell(order_id), code])
+    return out.getvalue().encode()

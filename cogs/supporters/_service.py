@@ -247,3 +247,62 @@ async def issue_codes(
     )
     await session.flush()
     return codes
+
+
+ORDER_KIND_OF_PERK: dict[str, OrderKind] = {
+    EarnedBy.PRE_ORDER: OrderKind.PRE_ORDER,
+    EarnedBy.MEMBERSHIP: OrderKind.MEMBERSHIP,
+    EarnedBy.TICKET: OrderKind.TICKET,
+}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an orders import did: new orders, orders already known, and the codes made for rows without one."""
+
+    added: int
+    known: int
+    made_codes: list[tuple[str, str]]
+
+
+async def import_orders(
+    session: AsyncSession, guild_id: int, rows: list[parsing.ImportedOrder], actor_id: int
+) -> ImportResult:
+    """Record a shop's orders, each claimable by its code (the shop's own, or one made here); known ids are kept."""
+    perks: dict[str, Perk] = {}
+    for row in rows:
+        key = parsing.name_key(row.product)
+        if key not in perks:
+            perk = await repository.perk_by_name(session, guild_id, row.product)
+            if perk is None:
+                raise InvalidInput(f"Row {row.line}: there is no supporter perk called “{row.product[:80]}”.")
+            perks[key] = perk
+    code_key = await repository.code_key(session, guild_id)
+    added, known, made = 0, 0, []
+    for row in rows:
+        if await repository.order(session, guild_id, row.order_id) is not None:
+            known += 1
+            continue
+        perk = perks[parsing.name_key(row.product)]
+        order = SupporterOrder(
+            guild_id=guild_id,
+            order_id=row.order_id,
+            kind=ORDER_KIND_OF_PERK.get(perk.earned_by, OrderKind.PURCHASE).value,
+            perk_id=perk.id,
+        )
+        session.add(order)
+        await session.flush()
+        code = row.code or parsing.order_code(code_key, guild_id, row.order_id)
+        digest = parsing.hash_of(code)
+        if await repository.code_by_hash(session, guild_id, digest) is not None:
+            raise Conflict(f"Row {row.line}: that code is already in use for another order or card.")
+        session.add(
+            ClaimCode(
+                guild_id=guild_id, perk_id=perk.id, code_sha256=digest, order_row_id=order.id, created_by=actor_id
+            )
+        )
+        if row.code is None:
+            made.append((row.order_id, code))
+        added += 1
+    await session.flush()
+    return ImportResult(added, known, made)

@@ -303,3 +303,32 @@ async def test_the_purchases_webhook_refuses_forged_replayed_and_malformed_order
     assert status == 409, answer
     await sweep_once(h)
     assert not holds(h.guild, fan, role)
+
+
+async def test_an_orders_csv_import_makes_each_order_claimable_by_its_code(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Vinyl club", "purchase")
+    orders = b"Order ID,Product,Code\nS-1,Vinyl club,shop-code-0001-xy\nS-2,vinyl CLUB,\n"
+    answer = await run(h, h.moderator, "supporters import", orders=("orders.csv", orders))
+    assert answer.content.startswith("Imported 2 order(s); 0 were already known. 1 had no code"), answer.content
+    [made] = list(csv.DictReader(io.StringIO(answer.attachments[0].data.decode())))
+    assert made["order_id"] == "S-2"
+    assert CODE.fullmatch(made["code"])
+
+    first, second = h.guild.add_member("first"), h.guild.add_member("second")
+    assert "Thank you" in (await run(h, first, "claim", code="SHOP CODE 0001 XY")).content
+    assert "Thank you" in (await run(h, second, "claim", code=made["code"])).content
+    await h.wait_until(lambda: holds(h.guild, first, role) and holds(h.guild, second, role))
+
+    # The same export again (shops export everything each time): nothing new, nothing doubled.
+    answer = await run(h, h.moderator, "supporters import", orders=("orders.csv", orders))
+    assert answer.content == (
+        "Imported 0 order(s); 2 were already known. Buyers claim them with `/claim` and the code on their order."
+    )
+    # A file with one bad row changes nothing.
+    bad = b"order_id,product\nS-3,Vinyl club\nS-4,Cassette club\n"
+    answer = await run(h, h.moderator, "supporters import", orders=("more.csv", bad))
+    assert answer.content == "Row 3: there is no supporter perk called “Cassette club”."
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        assert len(list(await session.scalars(select(ClaimCode)))) == 2
