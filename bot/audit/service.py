@@ -61,6 +61,9 @@ ACTION_TITLES: dict[str, str] = {
     "supporters.perk_edit": "Supporter perk changed",
     "supporters.perk_remove": "Supporter perk removed",
     "supporters.codes_create": "Claim codes issued",
+    "drops.setup": "Drops role and channel set",
+    "drops.create": "Drop created",
+    "drops.edit": "Drop changed",
     "supporters.import": "Shop orders imported",
     "supporters.claim_throttled": "Member throttled after wrong claim codes",
 }

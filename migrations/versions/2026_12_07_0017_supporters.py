@@ -1,4 +1,5 @@
-"""Supporters: perks, shop orders, claim codes (hashed), grants, standings, wrong-code counts, code keys.
+"""Supporters and drops: perks, shop orders, claim codes (hashed), grants, standings, wrong-code counts, code keys;
+drops, the drops role and its sign-ups.
 
 Revision ID: 0017_supporters
 Revises: 0013_workers
@@ -155,8 +156,52 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_supporter_keys")),
     )
 
+    op.create_table(
+        "drop_settings",
+        sa.Column("guild_id", sa.BigInteger(), nullable=False),
+        sa.Column("role_id", sa.BigInteger(), nullable=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_drop_settings")),
+    )
+    op.create_table(
+        "drops",
+        sa.Column("id", RowId, nullable=False),
+        sa.Column("guild_id", sa.BigInteger(), nullable=False),
+        sa.Column("artist_id", RowId, nullable=False),
+        sa.Column("item", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("drop_at", When(), nullable=False),
+        sa.Column("zone", sa.String(length=64), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=False),
+        sa.Column("stock", sa.String(length=100), nullable=True),
+        sa.Column("price", sa.String(length=100), nullable=True),
+        sa.Column("image_url", sa.String(length=1000), nullable=True),
+        sa.Column("ping_fans", sa.Boolean(), nullable=False),
+        sa.Column("sold_out", sa.Boolean(), nullable=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("teaser_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("announce_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("created_by", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", When(), nullable=False),
+        sa.Column("updated_at", When(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["artist_id"], ["artists.id"], name=op.f("fk_drops_artist_id_artists"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_drops")),
+    )
+    op.create_table(
+        "drop_signups",
+        sa.Column("guild_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("signed_up_at", When(), nullable=False),
+        sa.PrimaryKeyConstraint("guild_id", "user_id", name=op.f("pk_drop_signups")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("drop_signups")
+    op.drop_table("drops")
+    op.drop_table("drop_settings")
     op.drop_table("supporter_keys")
     op.drop_index("ix_supporter_claim_misses_guild_id_user_id_at", table_name="supporter_claim_misses")
     op.drop_table("supporter_claim_misses")

@@ -887,8 +887,13 @@ class FakeGuild:
         if position is None:
             # just below the bot's role, so the bot can manage it
             position = self.bot_role.position if self.bot_role is not None else len(self._roles)
+        before = {r.id: r.position for r in self._roles.values()}
         self._insert_role(role, position)
         self._fake._emit_guild(self, "GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.to_json()})
+        # The roles it pushed up moved too (the bot's own among them), as Discord tells clients.
+        for moved in self._roles.values():
+            if moved.id in before and before[moved.id] != moved.position:
+                self._fake._emit_guild(self, "GUILD_ROLE_UPDATE", {"guild_id": str(self.id), "role": moved.to_json()})
         return role
 
     def _insert_role(self, role: FakeRole, position: int) -> None:
