@@ -20,6 +20,8 @@ from bot.interactions import defer, guild_of, reply
 from bot.models.drops import DropKind, DropSettings
 from bot.permissions import require_moderator, role_refusal
 from bot.timeparse import parse_when
+from bot.web.hooks import hooks
+from cogs.drops import _intake as intake
 from cogs.drops import _jobs as jobs
 from cogs.drops import _repository as repository
 from cogs.drops import _service as service
@@ -44,11 +46,13 @@ class DropsCog(commands.Cog, name="Drops"):
         self.bot.add_dynamic_items(NotifyButton)
         self.bot.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
         jobs.register(self.bot)
+        hooks(self.bot).register(intake.HOOK, intake.intake(self.bot))
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(NotifyButton)
         self.bot.role_grants.remove_source(ROLE_GRANTS)
         jobs.unregister(self.bot)
+        hooks(self.bot).unregister(intake.HOOK)
 
     async def drop_choices(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
         if interaction.guild_id is None:

@@ -361,8 +361,11 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 await repository.perk_figures(session, perk, now, *_month(now))
                 for perk in await repository.perks(session, guild.id)
             ]
+            signups = await repository.drop_signups(session, guild.id)
         if not rows:
-            await reply(interaction, "There are no supporter perks yet, so no figures.")
+            await reply(
+                interaction, f"There are no supporter perks yet; {signups} member(s) asked to hear about drops."
+            )
             return
         lines = [
             f"**{render.shown(str(row['perk']))}**: {row['active']} active, {row['new_this_month']} new and "
@@ -370,6 +373,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
             "claimed"
             for row in rows
         ]
+        lines.append(f"Drop sign-ups (Notify me): {signups}")
         await reply(
             interaction,
             render.clip_lines(lines),

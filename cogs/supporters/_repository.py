@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.models.drops import DropSignup
 from bot.models.supporters import (
     ClaimCode,
     ClaimMiss,
@@ -172,3 +173,9 @@ async def perk_figures(
         "codes_issued": int(issued or 0),
         "codes_redeemed": int(redeemed or 0),
     }
+
+
+async def drop_signups(session: AsyncSession, guild_id: int) -> int:
+    """Members who pressed Notify me on a drop (the drops feature's table; counted here for the label's figures)."""
+    count = await session.scalar(select(func.count()).select_from(DropSignup).where(DropSignup.guild_id == guild_id))
+    return int(count or 0)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 from sqlalchemy import update
 
 from bot.db import create_engine, create_sessionmaker
 from bot.db.base import utcnow
 from bot.jobs import ScheduledJob
+from bot.web.hooks import rotate_webhook_secret
 from cogs.drops._service import announce_key
 from tests.e2e.helpers import run, sweep_once, wait_jobs_settled
+from tests.e2e.test_webhooks import Sender
 from tests.fakediscord.state import FakeMessage
-from tests.harness import BotHarness
+from tests.harness import BotHarness, free_port
 
 
 def posts(h: BotHarness, channel: Any) -> list[FakeMessage]:
@@ -91,6 +94,8 @@ async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_whe
     assert shirt.allowed_mentions == {"parse": [], "roles": [alerts.id, nova_fans.id]}
     await sweep_once(h)
     assert len(posts(h, drops_channel)) == 4
+    stats = await run(h, h.moderator, "supporters stats")
+    assert stats.content == "There are no supporter perks yet; 1 member(s) asked to hear about drops."
     assert bystander.user.id not in {m.author.id for m in posts(h, drops_channel)}
 
 
@@ -129,3 +134,52 @@ async def test_sold_out_edits_the_drop_post(harness: BotHarness) -> None:
     fan = h.guild.add_member("fan")
     refused = await run(h, fan, "drop edit", drop="1", stock="none")
     assert refused.content == "Only Nova's managers and moderators can do that."
+
+
+async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(harness: BotHarness) -> None:
+    h = harness
+    port = free_port()
+    h.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    bot = await h.start()
+    async with bot.sessionmaker.begin() as session:
+        secret = await rotate_webhook_secret(session, h.guild.id)
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+        stock="20 left",
+    )
+    await h.wait_until(lambda: len(posts(h, drops_channel)) == 1)
+    teaser = posts(h, drops_channel)[0]
+    async with aiohttp.ClientSession() as http:
+        shop = Sender(http, f"http://127.0.0.1:{port}", h.guild.id, secret)
+        status, answer, _ = await shop.post({"id": "u-1", "drop": 1, "stock": "3 left"}, hook="drops")
+        assert status == 200, answer
+        await h.wait_until(
+            lambda: (
+                {"name": "Stock", "value": "3 left", "inline": True} in posts(h, drops_channel)[0].embeds[0]["fields"]
+            )
+        )
+        stamp = shop.last_stamp
+        status, answer, _ = await shop.post({"id": "u-1", "drop": 1, "sold_out": True}, hook="drops")
+        assert status == 200, answer
+        await h.wait_until(lambda: posts(h, drops_channel)[0].embeds[0]["title"].startswith("SOLD OUT"))
+        # The earlier update replayed can't bring the stock back.
+        status, _, _ = await shop.post({"id": "u-1", "drop": 1, "stock": "3 left"}, hook="drops", timestamp=stamp)
+        assert status == 409
+        status, answer, _ = await shop.post({"id": "u-2", "drop": 99, "stock": "1"}, hook="drops")
+        assert status == 422
+        assert answer["problems"] == ["drop: there is no drop #99 in this server"]
+        status, _, _ = await shop.post({"id": "u-3", "drop": 1, "stock": "1"}, hook="drops", secret="wrong")
+        assert status == 401
+    assert posts(h, drops_channel)[0].id == teaser.id
+    assert len(posts(h, drops_channel)) == 1

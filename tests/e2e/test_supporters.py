@@ -211,7 +211,9 @@ async def test_six_wrong_codes_in_an_hour_throttle_the_member_and_tell_the_moder
     assert "Thank you for your support" in reply.content
 
     stats = await run(h, h.moderator, "supporters stats")
-    assert stats.content == "**Card holders**: 1 active, 1 new and 0 ending this month, codes 1/1 claimed"
+    assert stats.content == (
+        "**Card holders**: 1 active, 1 new and 0 ending this month, codes 1/1 claimed\nDrop sign-ups (Notify me): 0"
+    )
     [row] = list(csv.DictReader(io.StringIO(stats.attachments[0].data.decode())))
     assert row == {
         "perk": "Card holders",
