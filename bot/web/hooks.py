@@ -106,6 +106,9 @@ IntakeHandler = Callable[[AsyncSession, Delivery], Awaitable[dict[str, Any] | No
 class _Intake:
     handler: IntakeHandler
     id_field: str
+    # Keys of the handler's result never written to the deliveries table (a claim code): a repeat runs the
+    # handler again, which must answer the same, instead of being answered from the stored response.
+    unstored: frozenset[str] = frozenset()
 
 
 def sign(secret: str, timestamp: int | str, hook: str, body: bytes) -> str:
@@ -214,13 +217,18 @@ class HookRegistry:
     def __init__(self) -> None:
         self._intakes: dict[str, _Intake] = {}
 
-    def register(self, name: str, handler: IntakeHandler, *, id_field: str = "id") -> None:
-        """Take `POST /hooks/<name>`; `id_field` is the body's field holding the sender's id for this thing."""
+    def register(
+        self, name: str, handler: IntakeHandler, *, id_field: str = "id", unstored: frozenset[str] = frozenset()
+    ) -> None:
+        """Take `POST /hooks/<name>`; `id_field` is the body's field holding the sender's id for this thing.
+
+        `unstored` names result keys kept out of the deliveries table (secrets the handler can derive again).
+        """
         if not HOOK_NAME.fullmatch(name):
             raise ValueError(f"a webhook intake name is lowercase letters, digits, - and _: {name!r}")
         if name in self._intakes:
             raise ValueError(f"a webhook intake named {name!r} is already registered")
-        self._intakes[name] = _Intake(handler, id_field)
+        self._intakes[name] = _Intake(handler, id_field, unstored)
 
     def unregister(self, name: str) -> None:
         self._intakes.pop(name, None)
@@ -299,7 +307,11 @@ class HookRegistry:
                     stored.deliveries += 1
                     stored.last_received_at = now
                     stored.signed_at = max(stored.signed_at, signed.timestamp)
-                    return web.json_response(stored.response, headers={DUPLICATE_HEADER: "true"})
+                    answer = stored.response
+                    if intake.unstored:
+                        again = Delivery(guild_id, name, external_id, body, now, first=False)
+                        answer = {**answer, "result": await intake.handler(session, again) or {}}
+                    return web.json_response(answer, headers={DUPLICATE_HEADER: "true"})
                 if stored is not None and signed.timestamp <= stored.signed_at:
                     log.info("Webhook %s refused a stale delivery of %s for guild %s", name, external_id, guild_id)
                     return web.json_response(
@@ -315,6 +327,7 @@ class HookRegistry:
                 delivery = Delivery(guild_id, name, external_id, body, now, first=stored is None)
                 result = await intake.handler(session, delivery)
                 response: dict[str, Any] = {"ok": True, "id": external_id, "result": result or {}}
+                kept = {**response, "result": {k: v for k, v in (result or {}).items() if k not in intake.unstored}}
                 if stored is None:
                     session.add(
                         WebhookDelivery(
@@ -323,7 +336,7 @@ class HookRegistry:
                             external_id=external_id,
                             body_sha256=signed.digest,
                             signed_at=signed.timestamp,
-                            response=response,
+                            response=kept,
                             first_received_at=now,
                             last_received_at=now,
                         )
@@ -331,7 +344,7 @@ class HookRegistry:
                 else:
                     stored.body_sha256 = signed.digest
                     stored.signed_at = signed.timestamp
-                    stored.response = response
+                    stored.response = kept
                     stored.deliveries += 1
                     stored.last_received_at = now
                 await session.flush()

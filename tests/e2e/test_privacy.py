@@ -25,10 +25,12 @@ from bot.models.collabs import (
     CollabSkill,
     InterestStatus,
 )
+from bot.models.drops import Drop, DropSignup
 from bot.models.events import CommunityEvent
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
 from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
 from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage
+from bot.models.supporters import ClaimCode, ClaimMiss, SupporterGrant, SupporterPerk, SupporterStanding
 from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
 from bot.privacy.columns import policy_of
 from bot.privacy.guilds import purge_key
@@ -91,6 +93,20 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(PartyAttendance(party_id=party.id, user_id=uid))
     session.add(PartyThreadMessage(message_id=uid + guild_id % 1000, party_id=party.id, track_index=0, author_id=uid))
     session.add(FanPartyAttendance(guild_id=guild_id, party_id=party.id, user_id=uid))
+    perk = SupporterPerk(guild_id=guild_id, name=f"Perk {tag}", name_key=f"perk {tag}", role_id=uid,
+                         earned_by="membership", created_by=uid)  # fmt: skip
+    session.add(perk)
+    await session.flush()
+    code = ClaimCode(guild_id=guild_id, perk_id=perk.id, code_sha256=tag[:64], created_by=uid, redeemed_by=uid,
+                     redeemed_at=now)  # fmt: skip
+    session.add(code)
+    await session.flush()
+    session.add(SupporterGrant(guild_id=guild_id, user_id=uid, perk_id=perk.id, code_id=code.id, starts_at=now))
+    session.add(SupporterStanding(perk_id=perk.id, user_id=uid, guild_id=guild_id, role_held=True))
+    session.add(ClaimMiss(guild_id=guild_id, user_id=uid))
+    session.add(Drop(guild_id=guild_id, artist_id=artist.id, item="Poster", kind="merch", drop_at=now, zone="UTC",
+                     link="https://shop.example/poster", channel_id=1, created_by=uid))  # fmt: skip
+    session.add(DropSignup(guild_id=guild_id, user_id=uid))
 
 
 async def count_of(session: Any, column: Column[Any], value: int, guild_id: int | None = None) -> int:

@@ -163,6 +163,8 @@ class FakeDiscord:
         self._users: dict[int, FakeUser] = {self.bot_user.id: self.bot_user}
         self._guilds: dict[int, FakeGuild] = {}
         self._channels: dict[int, FakeChannel] = {}
+        # Files attached to command options, served at cdn_base (tests/fakediscord/server.py `cdn`).
+        self.uploads: dict[int, FakeAttachment] = {}
         self._messages: dict[int, FakeMessage] = {}
         self._channel_messages: dict[int, list[FakeMessage]] = {}
         self._dm_channels: dict[int, FakeChannel] = {}
@@ -215,6 +217,10 @@ class FakeDiscord:
     @property
     def api_base(self) -> str:
         return f"http://{self.host}:{self.port}/api/v10"
+
+    @property
+    def cdn_base(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
     @property
     def gateway_url(self) -> str:

@@ -358,7 +358,8 @@ def _resolve_into(fake: FakeDiscord, guild: FakeGuild | None, resolved: dict[str
         return str(c.id)
     if kind == "attachment":
         if isinstance(obj, tuple):
-            obj = FakeAttachment(fake._ids.next(), obj[0], obj[1], ephemeral=True)
+            obj = FakeAttachment(fake._ids.next(), obj[0], obj[1], ephemeral=True, cdn_base=fake.cdn_base)
+            fake.uploads[obj.id] = obj
         if not isinstance(obj, FakeAttachment):
             raise AssertionError(f"an attachment option takes (filename, bytes) or a FakeAttachment, not {obj!r}")
         resolved.setdefault("attachments", {})[str(obj.id)] = obj.to_json()

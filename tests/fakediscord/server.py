@@ -329,6 +329,14 @@ def build_app(fake: FakeDiscord) -> web.Application:
     async def rest(request: web.Request) -> web.StreamResponse:
         return await handle_rest(fake, request)
 
+    async def cdn(request: web.Request) -> web.StreamResponse:
+        # Files members attach to command options, fetched by the bot as it would from Discord's CDN.
+        found = fake.uploads.get(int(request.match_info["attachment_id"]))
+        if found is None or found.filename != request.match_info["filename"]:
+            return web.Response(status=404)
+        return web.Response(body=found.data, content_type=found.content_type or "application/octet-stream")
+
     app.router.add_route("GET", "/", gateway)
+    app.router.add_route("GET", "/attachments/{channel_id}/{attachment_id:[0-9]+}/{filename}", cdn)
     app.router.add_route("*", "/{tail:.*}", rest)
     return app

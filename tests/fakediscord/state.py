@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 if TYPE_CHECKING:
     from .fake import FakeDiscord
@@ -424,6 +425,8 @@ class FakeAttachment:
     content_type: str | None = None
     channel_id: int = 0
     ephemeral: bool = False
+    # Where the fake serves the file (an attachment a member uploads as a command option), instead of Discord's CDN.
+    cdn_base: str | None = None
 
     @property
     def size(self) -> int:
@@ -431,7 +434,10 @@ class FakeAttachment:
 
     @property
     def url(self) -> str:
-        return f"https://cdn.discordapp.com/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        if self.cdn_base is None:
+            return f"https://cdn.discordapp.com/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        # Discord's URLs never let a filename leave its path segment ("../x" included).
+        return f"{self.cdn_base}/attachments/{self.channel_id}/{self.id}/{quote(self.filename, safe='')}"
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -881,8 +887,13 @@ class FakeGuild:
         if position is None:
             # just below the bot's role, so the bot can manage it
             position = self.bot_role.position if self.bot_role is not None else len(self._roles)
+        before = {r.id: r.position for r in self._roles.values()}
         self._insert_role(role, position)
         self._fake._emit_guild(self, "GUILD_ROLE_CREATE", {"guild_id": str(self.id), "role": role.to_json()})
+        # The roles it pushed up moved too (the bot's own among them), as Discord tells clients.
+        for moved in self._roles.values():
+            if moved.id in before and before[moved.id] != moved.position:
+                self._fake._emit_guild(self, "GUILD_ROLE_UPDATE", {"guild_id": str(self.id), "role": moved.to_json()})
         return role
 
     def _insert_role(self, role: FakeRole, position: int) -> None:

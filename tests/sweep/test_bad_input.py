@@ -41,8 +41,10 @@ GROUPS = [
     "about",
     "artist",
     "calendar",
+    "claim",
     "collab",
     "dashboard",
+    "drop",
     "event",
     "forget-me",
     "party",
@@ -50,6 +52,7 @@ GROUPS = [
     "release",
     "roles",
     "settings",
+    "supporters",
 ]
 EXAMPLES_MAX = 6
 # Each command must be reached (not hidden from the member) at least this many times.
@@ -220,6 +223,13 @@ async def _seed(world: World) -> None:
 
     await _seed_command(world, "roles panel create", name="Seed", style="buttons", mode="any")
     assert await _seed_rows(world.bot, FanRolePanel, FanRolePanel.name == "Seed") == 1
+
+    supporters = h.guild.add_role("Seed supporters")
+    reply = await _seed_command(world, "supporters perk create", name="Seed", role=supporters, earned_by="membership")
+    assert reply.content.startswith("Created the perk"), reply.text
+    drops = h.guild.add_role("Seed drops")
+    reply = await _seed_command(world, "drop setup", role=drops, channel=h.general)
+    assert "pinging" in reply.content, reply.text
     assert not h.fake.problems(), h.fake.problems()
 
 

@@ -1,0 +1,67 @@
+"""Tables of drops: vinyl, merch, ticket and bundle drops, the server's drops role, and who asked to hear."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base, RowId, TimestampMixin, utcnow
+from bot.privacy.columns import ANONYMISE, ERASE
+
+ITEM_MAX = 200
+LINK_MAX = 500
+NOTE_MAX = 100
+
+
+class DropKind(enum.StrEnum):
+    VINYL = "vinyl"
+    MERCH = "merch"
+    TICKETS = "tickets"
+    BUNDLE = "bundle"
+
+
+class DropSettings(Base):
+    """Where a server's drops are posted and the role fans take to hear about them."""
+
+    __tablename__ = "drop_settings"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    role_id: Mapped[int]
+    channel_id: Mapped[int]
+
+
+class Drop(TimestampMixin, Base):
+    """One drop: announced at its minute to the drops role (and the artist's fan role when chosen), nobody else."""
+
+    __tablename__ = "drops"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    guild_id: Mapped[int]
+    artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="CASCADE"))
+    item: Mapped[str] = mapped_column(String(ITEM_MAX))
+    kind: Mapped[str] = mapped_column(String(16))
+    drop_at: Mapped[datetime]
+    zone: Mapped[str] = mapped_column(String(64))
+    link: Mapped[str] = mapped_column(String(LINK_MAX))
+    stock: Mapped[str | None] = mapped_column(String(NOTE_MAX))
+    price: Mapped[str | None] = mapped_column(String(NOTE_MAX))
+    image_url: Mapped[str | None] = mapped_column(String(LINK_MAX * 2))
+    ping_fans: Mapped[bool] = mapped_column(default=False)
+    sold_out: Mapped[bool] = mapped_column(default=False)
+    channel_id: Mapped[int]
+    teaser_message_id: Mapped[int | None]
+    announce_message_id: Mapped[int | None]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
+
+
+class DropSignup(Base):
+    """A member who pressed Notify me (and so holds the drops role)."""
+
+    __tablename__ = "drop_signups"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
+    signed_up_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,69 @@
+"""What a drop looks like: the teaser with its Notify me button, the announcement, and their edits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import discord
+
+KIND_WORDS = {"vinyl": "Vinyl", "merch": "Merch", "tickets": "Tickets", "bundle": "Bundle"}
+
+
+@dataclass(frozen=True)
+class DropView:
+    """A drop as plain data, read before talking to Discord."""
+
+    id: int
+    item: str
+    kind: str
+    artist: str
+    drop_at: datetime
+    link: str
+    stock: str | None
+    price: str | None
+    image_url: str | None
+    sold_out: bool
+
+
+def shown(text: str) -> str:
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def drop_embed(drop: DropView, *, out: bool) -> discord.Embed:
+    """The card of a drop: a teaser before its minute, the drop itself after; sold out says so first."""
+    kind = KIND_WORDS.get(drop.kind, drop.kind)
+    title = f"{kind}: {drop.item} by {drop.artist}"
+    if drop.sold_out:
+        title = "SOLD OUT · " + title
+    when = discord.utils.format_dt(drop.drop_at, "F")
+    if out:
+        description = f"Out now, since {when}."
+    else:
+        description = f"Drops {when} ({discord.utils.format_dt(drop.drop_at, 'R')}). Press **Notify me** to be pinged."
+    embed = discord.Embed(
+        title=title[:256],
+        url=drop.link,
+        description=description,
+        colour=discord.Colour.dark_grey() if drop.sold_out else discord.Colour.orange(),
+    )
+    if drop.price:
+        embed.add_field(name="Price", value=drop.price[:1024])
+    embed.add_field(name="Stock", value="Sold out" if drop.sold_out else (drop.stock or "—")[:1024])
+    embed.add_field(name="Where", value=drop.link[:1024], inline=False)
+    if drop.image_url:
+        embed.set_image(url=drop.image_url)
+    embed.set_footer(text=f"Drop #{drop.id}")
+    return embed
+
+
+def announcement(drop: DropView, role_ids: list[int]) -> str:
+    mentions = " ".join(f"<@&{role_id}>" for role_id in role_ids)
+    return f"{mentions} **{shown(drop.item)}** by **{shown(drop.artist)}** is out now: {drop.link}"[:2000]
+
+
+AUDIT_TITLES = {
+    "drops.setup": "Drops role and channel set",
+    "drops.create": "Drop created",
+    "drops.edit": "Drop changed",
+}

@@ -1,0 +1,420 @@
+"""/supporters (perks, codes, a member's perks, figures) and /claim; the purchases webhook is registered here."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+
+import discord
+from discord import app_commands
+from discord.app_commands import Choice
+from discord.ext import commands
+
+from bot.audit import service as audit
+from bot.client import LabelBot
+from bot.db.base import utcnow
+from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed
+from bot.guilds.models import GuildSettings
+from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
+from bot.models.supporters import EarnedBy, SupporterGrant, SupporterPerk
+from bot.permissions import require_moderator, role_refusal
+from bot.timeparse import parse_when
+from cogs.supporters import _intake as intake
+from cogs.supporters import _jobs as jobs
+from cogs.supporters import _parsing as parsing
+from cogs.supporters import _render as render
+from cogs.supporters import _repository as repository
+from cogs.supporters import _service as service
+
+log = logging.getLogger(__name__)
+
+ROLE_GRANTS = "supporters"
+EARNED_BY = [Choice(name=words, value=value) for value, words in service.EARNED_BY_WORDS.items()]
+
+
+def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSettings) -> None:
+    """Refuse, with the reason, a role the bot must not hand out (the fan roles' allowlist)."""
+    refusal = role_refusal(role, guild.me, settings)
+    if refusal is None:
+        return
+    if not guild.me.guild_permissions.manage_roles or role >= guild.me.top_role:
+        raise BotLacksPermissions(refusal)
+    raise NotAllowed(refusal)
+
+
+def _month(now: datetime) -> tuple[datetime, datetime]:
+    start = datetime(now.year, now.month, 1, tzinfo=UTC)
+    end = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+class SupportersCog(commands.Cog, name="Supporters"):
+    """Purchases, memberships and codes become supporter roles, for as long as they last."""
+
+    supporters = app_commands.Group(
+        name="supporters", description="Supporter perks: roles earned by purchases and codes.", guild_only=True
+    )
+    perk = app_commands.Group(name="perk", description="Supporter perks (moderators).", parent=supporters)
+    codes = app_commands.Group(name="codes", description="Single-use claim codes (moderators).", parent=supporters)
+
+    def __init__(self, bot: LabelBot) -> None:
+        self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.features.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
+        self.bot.features.audit_titles.add(render.AUDIT_TITLES)
+        jobs.register(self.bot)
+        self.bot.features.webhooks.register(
+            intake.HOOK, intake.intake(self.bot), id_field="order_id", unstored=frozenset({intake.CLAIM_CODE})
+        )
+
+    async def cog_unload(self) -> None:
+        self.bot.features.role_grants.remove_source(ROLE_GRANTS)
+        self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
+        jobs.unregister(self.bot)
+        self.bot.features.webhooks.unregister(intake.HOOK)
+
+    async def perk_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.sessionmaker() as session:
+            names = await repository.search_perks(session, interaction.guild_id, current)
+        return [Choice(name=name[:100], value=name[:100]) for name in names]
+
+    # -- perks (moderators) ----------------------------------------------------------------------------------
+
+    @perk.command(name="create")
+    @app_commands.choices(earned_by=EARNED_BY)
+    async def perk_create(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        name: str,
+        role: discord.Role,
+        earned_by: Choice[str],
+        days: app_commands.Range[int, 1, service.MAX_DURATION_DAYS] | None = None,
+    ) -> None:
+        """Define a supporter perk: the role it grants and what earns it.
+
+        Args:
+            name: What the perk is called, e.g. "Vinyl club".
+            role: The role supporters get (no moderator, artist or powerful role).
+            earned_by: What earns it.
+            days: How long it lasts (e.g. 31 for a monthly membership; a renewal extends it). Leave out: for good.
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            settings = await require_moderator(interaction, session)
+            check_role_safe(guild, role, settings)
+            perk = await service.create_perk(
+                session,
+                guild.id,
+                name=name,
+                role_id=role.id,
+                earned_by=EarnedBy(earned_by.value),
+                duration_days=days,
+                actor_id=interaction.user.id,
+            )
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.perk_create",
+                target=f"supporter perk {perk.name}",
+                before=None,
+                after={"role_id": perk.role_id, "earned_by": perk.earned_by, "days": perk.duration_days},
+            )
+            line = render.perk_line(perk)
+        await reply(interaction, f"Created the perk {line}.")
+
+    @perk.command(name="edit")
+    @app_commands.autocomplete(perk=perk_names)
+    @app_commands.choices(earned_by=EARNED_BY)
+    async def perk_edit(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        perk: str,
+        name: str | None = None,
+        role: discord.Role | None = None,
+        earned_by: Choice[str] | None = None,
+        days: app_commands.Range[int, 0, service.MAX_DURATION_DAYS] | None = None,
+    ) -> None:
+        """Change a supporter perk (grants already made keep their end date).
+
+        Args:
+            perk: The perk to change.
+            name: A new name.
+            role: A new role (members who hold the perk get it as their role is next checked).
+            earned_by: What earns it from now on.
+            days: How long new grants last; 0 means for good.
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        if name is None and role is None and earned_by is None and days is None:
+            raise InvalidInput("Say what to change: a name, role, what earns it, or days.")
+        async with self.bot.sessionmaker.begin() as session:
+            settings = await require_moderator(interaction, session)
+            found = await service.find_perk(session, guild.id, perk)
+            before = {
+                "name": found.name,
+                "role_id": found.role_id,
+                "earned_by": found.earned_by,
+                "days": found.duration_days,
+            }
+            if role is not None:
+                check_role_safe(guild, role, settings)
+                found.role_id = role.id
+            if name is not None:
+                new_name = parsing.perk_name(name)
+                other = await repository.perk_by_name(session, guild.id, new_name)
+                if other is not None and other.id != found.id:
+                    raise Conflict(f"There is already a perk called “{render.shown(new_name)}”.")
+                found.name, found.name_key = new_name, parsing.name_key(new_name)
+            if earned_by is not None:
+                found.earned_by = EarnedBy(earned_by.value).value
+            if days is not None:
+                found.duration_days = days or None
+            await session.flush()
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.perk_edit",
+                target=f"supporter perk {found.name}",
+                before=before,
+                after={
+                    "name": found.name,
+                    "role_id": found.role_id,
+                    "earned_by": found.earned_by,
+                    "days": found.duration_days,
+                },
+            )
+            line = render.perk_line(found)
+        await reply(interaction, f"Changed the perk: {line}.")
+
+    @perk.command(name="list")
+    async def perk_list(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """List the server's supporter perks."""
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker() as session:
+            await require_moderator(interaction, session)
+            lines = [render.perk_line(perk) for perk in await repository.perks(session, guild.id)]
+        if not lines:
+            await reply(interaction, "There are no supporter perks yet; add one with `/supporters perk create`.")
+            return
+        await reply(interaction, render.clip_lines(lines))
+
+    @perk.command(name="remove")
+    @app_commands.autocomplete(perk=perk_names)
+    async def perk_remove(self, interaction: discord.Interaction[LabelBot], perk: str) -> None:
+        """Remove a supporter perk nobody holds any more.
+
+        Args:
+            perk: The perk to remove.
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            await require_moderator(interaction, session)
+            found = await service.find_perk(session, guild.id, perk)
+            holders = await repository.perk_figures(session, found, utcnow(), *_month(utcnow()))
+            if holders["active"]:
+                raise Conflict(
+                    f"{holders['active']} supporter(s) hold “{render.shown(found.name)}”; "
+                    "it can be removed once their grants end or are refunded."
+                )
+            name = found.name
+            await session.delete(found)
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.perk_remove",
+                target=f"supporter perk {name}",
+                before={"role_id": found.role_id},
+                after=None,
+            )
+        await reply(interaction, f"Removed the perk **{render.shown(name)}**.")
+
+    # -- codes -----------------------------------------------------------------------------------------------
+
+    @codes.command(name="create")
+    @app_commands.autocomplete(perk=perk_names)
+    async def codes_create(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        perk: str,
+        count: app_commands.Range[int, 1, service.MAX_CODES],
+        expires: str | None = None,
+    ) -> None:
+        """Make single-use claim codes for a perk (download cards, vinyl inserts), as a CSV file.
+
+        Args:
+            perk: The perk the codes grant.
+            count: How many codes.
+            expires: When they stop working, e.g. "2027-06-30 23:59" (leave out: never).
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            settings = await require_moderator(interaction, session)
+            found = await service.find_perk(session, guild.id, perk)
+            expires_at = parse_when(expires, zone=settings.timezone).at if expires else None
+            made = await service.issue_codes(session, found, count, expires_at, interaction.user.id)
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.codes_create",
+                target=f"supporter perk {found.name}",
+                before=None,
+                after={"codes": count, "expires": expires_at.isoformat() if expires_at else None},
+            )
+            name = found.name
+        data = render.codes_csv(name, made, expires_at)
+        await reply(
+            interaction,
+            f"Here are {count} single-use code(s) for **{render.shown(name)}**. Only their fingerprints are kept, "
+            "so this file is the only copy: keep it safe.",
+            file=discord.File(io.BytesIO(data), filename=f"codes-{parsing.name_key(name).replace(' ', '-')}.csv"),
+        )
+
+    @supporters.command(name="import")
+    async def import_orders(self, interaction: discord.Interaction[LabelBot], orders: discord.Attachment) -> None:
+        """Import a shop's orders from a CSV (order id, product, and optionally the code printed for it).
+
+        Args:
+            orders: A CSV file whose first row names the columns: order id, product, code.
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker() as session:
+            await require_moderator(interaction, session)
+        if orders.size > parsing.IMPORT_MAX_BYTES:
+            raise InvalidInput("That file is over 1 MiB; split it into smaller files.")
+        try:
+            data = await orders.read()
+        except discord.HTTPException:
+            raise InvalidInput("I couldn't download that file from Discord; attach it again.") from None
+        rows = parsing.orders_csv(data)
+        async with self.bot.sessionmaker.begin() as session:
+            result = await service.import_orders(session, guild.id, rows, interaction.user.id)
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.import",
+                target=f"orders file {orders.filename}",
+                before=None,
+                after={"added": result.added, "already_known": result.known, "codes_made": len(result.made_codes)},
+            )
+        text = f"Imported {result.added} order(s); {result.known} were already known."
+        if not result.made_codes:
+            await reply(interaction, text + " Buyers claim them with `/claim` and the code on their order.")
+            return
+        await reply(
+            interaction,
+            text + f" {len(result.made_codes)} had no code, so I made one each: send them to the buyers "
+            "(this file is the only copy).",
+            file=discord.File(io.BytesIO(render.order_codes_csv(result.made_codes)), filename="order-codes.csv"),
+        )
+
+    # -- members ---------------------------------------------------------------------------------------------
+
+    @supporters.command(name="me")
+    async def me(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Show your supporter perks: since when, and until when."""
+        await defer(interaction)
+        member = member_of(interaction)
+        now = utcnow()
+        async with self.bot.sessionmaker() as session:
+            grants = await repository.member_grants(session, member.guild.id, member.id, now)
+            by_perk: dict[int, list[SupporterGrant]] = {}
+            for grant in grants:
+                by_perk.setdefault(grant.perk_id, []).append(grant)
+            lines = []
+            for perk_id, held in by_perk.items():
+                found = await session.get(SupporterPerk, perk_id)
+                if found is not None:
+                    since = min(grant.starts_at for grant in held)
+                    lines.append(render.my_perk_line(found.name, found.role_id, since, service.supporter_until(held)))
+        if not lines:
+            await reply(interaction, "You have no supporter perks here yet; a code from a purchase goes in `/claim`.")
+            return
+        await reply(interaction, render.clip_lines(lines))
+
+    @supporters.command(name="stats")
+    async def stats(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """Supporter figures per perk (active, new and expiring this month, codes), with a CSV export."""
+        await defer(interaction)
+        guild = guild_of(interaction)
+        now = utcnow()
+        async with self.bot.sessionmaker() as session:
+            await require_moderator(interaction, session)
+            rows = [
+                await repository.perk_figures(session, perk, now, *_month(now))
+                for perk in await repository.perks(session, guild.id)
+            ]
+            signups = await repository.drop_signups(session, guild.id)
+        if not rows:
+            await reply(
+                interaction, f"There are no supporter perks yet; {signups} member(s) asked to hear about drops."
+            )
+            return
+        lines = [
+            f"**{render.shown(str(row['perk']))}**: {row['active']} active, {row['new_this_month']} new and "
+            f"{row['expiring_this_month']} ending this month, codes {row['codes_redeemed']}/{row['codes_issued']} "
+            "claimed"
+            for row in rows
+        ]
+        lines.append(f"Drop sign-ups (Notify me): {signups}")
+        await reply(
+            interaction,
+            render.clip_lines(lines),
+            file=discord.File(io.BytesIO(render.stats_csv(rows)), filename="supporters.csv"),
+        )
+
+    @app_commands.command(name="claim")
+    @app_commands.guild_only()
+    async def claim(self, interaction: discord.Interaction[LabelBot], code: app_commands.Range[str, 1, 64]) -> None:
+        """Claim a supporter perk with the code from your card, receipt or ticket.
+
+        Args:
+            code: The code, e.g. K7QH-2MXA-PZ4D-RT6B.
+        """
+        await defer(interaction)
+        member = member_of(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            outcome = await service.claim(self.bot, session, member.guild.id, member.id, code)
+            if outcome.newly_throttled:
+                await audit.record(
+                    self.bot,
+                    session,
+                    guild_id=member.guild.id,
+                    actor_id=member.id,
+                    action="supporters.claim_throttled",
+                    target=f"member {member.id}",
+                    before=None,
+                    after={"user_id": member.id, "wrong_codes_in_an_hour": service.CLAIM_MISSES},
+                )
+            granted = outcome.granted
+            perk = outcome.perk
+            role_id, perk_name = (perk.role_id, perk.name) if perk is not None else (0, "")
+        if granted is None:
+            await reply(interaction, outcome.message)
+            return
+        until = granted.expires_at
+        ends = f", until {discord.utils.format_dt(until, 'F')}" if until is not None else ""
+        await reply(
+            interaction,
+            f"Thank you for your support! You have the perk **{render.shown(perk_name)}** (<@&{role_id}>){ends}; "
+            "the role arrives in a moment.",
+            allowed_mentions=NO_MENTIONS,
+        )

@@ -1,0 +1,83 @@
+"""What the supporters feature shows: perk lines, a member's perks, figures, and the CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+import discord
+
+from bot.models.supporters import SupporterPerk
+from bot.spreadsheet import spreadsheet_cell
+from cogs.supporters._service import EARNED_BY_WORDS
+
+LINE_LIMIT = 1900
+
+
+def shown(text: str) -> str:
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+
+
+def lasts(days: int | None) -> str:
+    if days is None:
+        return "kept for good"
+    return f"lasts {days} day{'s' if days != 1 else ''}, renewals extend it"
+
+
+def perk_line(perk: SupporterPerk) -> str:
+    return f"**{shown(perk.name)}**: <@&{perk.role_id}>, earned by {EARNED_BY_WORDS[perk.earned_by]}, {lasts(perk.duration_days)}"
+
+
+def clip_lines(lines: list[str]) -> str:
+    text = ""
+    for index, line in enumerate(lines):
+        if len(text) + len(line) + 1 > LINE_LIMIT:
+            return text + f"…and {len(lines) - index} more."
+        text += line + "\n"
+    return text.rstrip("\n")
+
+
+def my_perk_line(name: str, role_id: int, since: datetime, until: datetime | None) -> str:
+    end = (
+        f"until {discord.utils.format_dt(until, 'F')} ({discord.utils.format_dt(until, 'R')})" if until else "for good"
+    )
+    return f"**{shown(name)}** (<@&{role_id}>): since {discord.utils.format_dt(since, 'D')}, {end}"
+
+
+def codes_csv(perk_name: str, codes: list[str], expires_at: datetime | None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "perk", "expires_utc"])
+    for code in codes:
+        writer.writerow([code, spreadsheet_cell(perk_name), expires_at.isoformat() if expires_at else ""])
+    return out.getvalue().encode()
+
+
+def stats_csv(rows: list[dict[str, object]]) -> bytes:
+    out = io.StringIO()
+    fields = ["perk", "active", "new_this_month", "expiring_this_month", "codes_issued", "codes_redeemed"]
+    writer = csv.DictWriter(out, fieldnames=fields)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: spreadsheet_cell(row[key]) for key in fields})
+    return out.getvalue().encode()
+
+
+def order_codes_csv(made: list[tuple[str, str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["order_id", "code"])
+    for order_id, code in made:
+        writer.writerow([spreadsheet_cell(order_id), code])
+    return out.getvalue().encode()
+
+
+AUDIT_TITLES = {
+    "supporters.perk_create": "Supporter perk created",
+    "supporters.perk_edit": "Supporter perk changed",
+    "supporters.perk_remove": "Supporter perk removed",
+    "supporters.codes_create": "Claim codes issued",
+    "supporters.import": "Shop orders imported",
+    "supporters.claim_throttled": "Member throttled after wrong claim codes",
+}

@@ -1,0 +1,181 @@
+"""Queries of the supporters feature; takes the caller's session, never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models.drops import DropSignup
+from bot.models.supporters import (
+    ClaimCode,
+    ClaimMiss,
+    SupporterGrant,
+    SupporterKey,
+    SupporterOrder,
+    SupporterPerk,
+    SupporterStanding,
+)
+from cogs.supporters._parsing import name_key, new_code_key
+
+
+async def perk_by_name(session: AsyncSession, guild_id: int, name: str) -> SupporterPerk | None:
+    found: SupporterPerk | None = await session.scalar(
+        select(SupporterPerk).where(SupporterPerk.guild_id == guild_id, SupporterPerk.name_key == name_key(name))
+    )
+    return found
+
+
+async def perks(session: AsyncSession, guild_id: int) -> list[SupporterPerk]:
+    rows = await session.scalars(
+        select(SupporterPerk).where(SupporterPerk.guild_id == guild_id).order_by(SupporterPerk.name_key)
+    )
+    return list(rows)
+
+
+async def search_perks(session: AsyncSession, guild_id: int, current: str, limit: int = 25) -> list[str]:
+    pattern = f"%{name_key(current)}%"
+    rows = await session.scalars(
+        select(SupporterPerk.name)
+        .where(SupporterPerk.guild_id == guild_id, SupporterPerk.name_key.like(pattern))
+        .order_by(SupporterPerk.name_key)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def perk_with_role(session: AsyncSession, guild_id: int, role_id: int) -> SupporterPerk | None:
+    found: SupporterPerk | None = await session.scalar(
+        select(SupporterPerk).where(SupporterPerk.guild_id == guild_id, SupporterPerk.role_id == role_id).limit(1)
+    )
+    return found
+
+
+async def order(session: AsyncSession, guild_id: int, order_id: str) -> SupporterOrder | None:
+    found: SupporterOrder | None = await session.scalar(
+        select(SupporterOrder).where(SupporterOrder.guild_id == guild_id, SupporterOrder.order_id == order_id)
+    )
+    return found
+
+
+async def grant_of_order(session: AsyncSession, order_row_id: int) -> SupporterGrant | None:
+    found: SupporterGrant | None = await session.scalar(
+        select(SupporterGrant).where(SupporterGrant.order_row_id == order_row_id)
+    )
+    return found
+
+
+async def code_by_hash(session: AsyncSession, guild_id: int, digest: str) -> ClaimCode | None:
+    found: ClaimCode | None = await session.scalar(
+        select(ClaimCode).where(ClaimCode.guild_id == guild_id, ClaimCode.code_sha256 == digest).with_for_update()
+    )
+    return found
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """Grants not revoked and not over (renewals starting later count: they follow on without a gap)."""
+    return and_(
+        SupporterGrant.revoked_at.is_(None),
+        or_(SupporterGrant.expires_at.is_(None), SupporterGrant.expires_at > now),
+    )
+
+
+async def live_grants(
+    session: AsyncSession, guild_id: int, user_id: int, perk_id: int, now: datetime
+) -> list[SupporterGrant]:
+    """The member's grants of the perk that are not revoked and not over (some may start later: renewals)."""
+    rows = await session.scalars(
+        select(SupporterGrant)
+        .where(
+            SupporterGrant.guild_id == guild_id,
+            SupporterGrant.user_id == user_id,
+            SupporterGrant.perk_id == perk_id,
+            _live(now),
+        )
+        .order_by(SupporterGrant.starts_at)
+    )
+    return list(rows)
+
+
+async def member_grants(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> list[SupporterGrant]:
+    rows = await session.scalars(
+        select(SupporterGrant)
+        .where(SupporterGrant.guild_id == guild_id, SupporterGrant.user_id == user_id, _live(now))
+        .order_by(SupporterGrant.perk_id, SupporterGrant.starts_at)
+    )
+    return list(rows)
+
+
+async def standing(session: AsyncSession, perk_id: int, user_id: int) -> SupporterStanding | None:
+    return await session.get(SupporterStanding, (perk_id, user_id))
+
+
+async def code_key(session: AsyncSession, guild_id: int) -> str:
+    """The server's code key, made on first use."""
+    found = await session.get(SupporterKey, guild_id)
+    if found is None:
+        found = SupporterKey(guild_id=guild_id, code_key=new_code_key())
+        session.add(found)
+        await session.flush()
+    return found.code_key
+
+
+async def misses_since(session: AsyncSession, guild_id: int, user_id: int, since: datetime) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ClaimMiss)
+        .where(ClaimMiss.guild_id == guild_id, ClaimMiss.user_id == user_id, ClaimMiss.at > since)
+    )
+    return int(count or 0)
+
+
+async def role_handed_out_as(session: AsyncSession, guild_id: int, role_id: int) -> str | None:
+    """How the supporters feature hands this role out, for /settings' refusal sentence."""
+    perk = await perk_with_role(session, guild_id, role_id)
+    return None if perk is None else f"as the supporter perk “{perk.name}”"
+
+
+async def perk_figures(
+    session: AsyncSession, perk: SupporterPerk, now: datetime, month_start: datetime, month_end: datetime
+) -> dict[str, object]:
+    """One perk's figures for /supporters stats."""
+    live = _live(now)
+    active = await session.scalar(
+        select(func.count(func.distinct(SupporterGrant.user_id))).where(SupporterGrant.perk_id == perk.id, live)
+    )
+    new = await session.scalar(
+        select(func.count())
+        .select_from(SupporterGrant)
+        .where(SupporterGrant.perk_id == perk.id, SupporterGrant.created_at >= month_start)
+    )
+    expiring = await session.scalar(
+        select(func.count())
+        .select_from(SupporterGrant)
+        .where(
+            SupporterGrant.perk_id == perk.id,
+            SupporterGrant.revoked_at.is_(None),
+            SupporterGrant.expires_at >= month_start,
+            SupporterGrant.expires_at < month_end,
+        )
+    )
+    issued = await session.scalar(select(func.count()).select_from(ClaimCode).where(ClaimCode.perk_id == perk.id))
+    redeemed = await session.scalar(
+        select(func.count())
+        .select_from(ClaimCode)
+        .where(ClaimCode.perk_id == perk.id, ClaimCode.redeemed_at.is_not(None))
+    )
+    return {
+        "perk": perk.name,
+        "active": int(active or 0),
+        "new_this_month": int(new or 0),
+        "expiring_this_month": int(expiring or 0),
+        "codes_issued": int(issued or 0),
+        "codes_redeemed": int(redeemed or 0),
+    }
+
+
+async def drop_signups(session: AsyncSession, guild_id: int) -> int:
+    """Members who pressed Notify me on a drop (the drops feature's table; counted here for the label's figures)."""
+    count = await session.scalar(select(func.count()).select_from(DropSignup).where(DropSignup.guild_id == guild_id))
+    return int(count or 0)

@@ -1,0 +1,185 @@
+"""Drops end to end: a teaser with Notify me, the drop at its minute pinging exactly who asked, sold out edits it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from sqlalchemy import update
+
+from bot.db import create_engine, create_sessionmaker
+from bot.db.base import utcnow
+from bot.jobs import ScheduledJob
+from bot.web.hooks import rotate_webhook_secret
+from cogs.drops._service import announce_key
+from tests.e2e.helpers import run, sweep_once, wait_jobs_settled
+from tests.e2e.test_webhooks import Sender
+from tests.fakediscord.state import FakeMessage
+from tests.harness import BotHarness, free_port
+
+
+def posts(h: BotHarness, channel: Any) -> list[FakeMessage]:
+    return [m for m in h.fake.messages(channel) if not m.ephemeral]
+
+
+async def come_due(h: BotHarness, key: str) -> None:
+    """The drop's minute arrives (its job is moved to now), and the engine runs it."""
+    engine = create_engine(h.database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        await session.execute(
+            update(ScheduledJob).where(ScheduledJob.key == key).values(due_at=utcnow(), scheduled_for=utcnow())
+        )
+    await engine.dispose()
+    await sweep_once(h)
+    await wait_jobs_settled(h, key)
+
+
+async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_when_chosen(harness: BotHarness) -> None:
+    h = harness
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    nova_fans = h.guild.add_role("Nova fans")
+    await h.start()
+    added = await run(h, h.moderator, "artist add", name="Nova", fan_role=nova_fans)
+    assert "on the roster" in added.content, added.content
+    answer = await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    assert "pinging" in answer.content, answer.content
+
+    answer = await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Night Drive 12-inch",
+        kind="vinyl",
+        when="in 2h",
+        link="https://shop.example.org/night-drive",
+        stock="300 copies",
+        price="€28",
+    )
+    assert answer.content.startswith("Drop #1 **Night Drive 12-inch** goes live"), answer.content
+    await h.wait_until(lambda: len(posts(h, drops_channel)) == 1)
+    [teaser] = posts(h, drops_channel)
+    assert teaser.allowed_mentions == {"parse": []}
+    assert teaser.custom_ids == ["drops:notify:1"]
+
+    fan, bystander = h.guild.add_member("collector"), h.guild.add_member("bystander")
+    pressed = await (await h.fake.click(h.guild, drops_channel, fan, teaser, "drops:notify:1")).reply()
+    assert pressed.ephemeral
+    assert pressed.content.startswith("You'll be pinged when drops go live"), pressed.content
+    assert alerts.id in h.guild.member(fan).role_ids
+
+    await come_due(h, announce_key(1))
+    [_, drop_post] = posts(h, drops_channel)
+    assert drop_post.content.startswith(f"<@&{alerts.id}> **Night Drive 12-inch** by **Nova** is out now")
+    assert drop_post.allowed_mentions == {"parse": [], "roles": [alerts.id]}
+    assert not drop_post.mention_everyone
+
+    # A second drop chooses to ping Nova's fans too: exactly those two roles.
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Tour shirt",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/shirt",
+        ping_fans=True,
+    )
+    await h.wait_until(lambda: len(posts(h, drops_channel)) == 3)
+    await come_due(h, announce_key(2))
+    shirt = posts(h, drops_channel)[-1]
+    assert shirt.content.startswith(f"<@&{alerts.id}> <@&{nova_fans.id}> **Tour shirt**")
+    assert shirt.allowed_mentions == {"parse": [], "roles": [alerts.id, nova_fans.id]}
+    await sweep_once(h)
+    assert len(posts(h, drops_channel)) == 4
+    stats = await run(h, h.moderator, "supporters stats")
+    assert stats.content == "There are no supporter perks yet; 1 member(s) asked to hear about drops."
+    assert bystander.user.id not in {m.author.id for m in posts(h, drops_channel)}
+
+
+async def test_sold_out_edits_the_drop_post(harness: BotHarness) -> None:
+    h = harness
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Test pressing",
+        kind="vinyl",
+        when="in 3h",
+        link="https://shop.example.org/tp",
+        stock="50 copies",
+    )
+    await h.wait_until(lambda: len(posts(h, drops_channel)) == 1)
+    await come_due(h, announce_key(1))
+    drop_post = posts(h, drops_channel)[-1]
+    assert drop_post.embeds[0]["title"] == "Vinyl: Test pressing by Nova"
+
+    answer = await run(h, h.moderator, "drop edit", drop="1", sold_out=True)
+    assert answer.content == "Updated **Test pressing**; its posts are being edited."
+    await h.wait_until(lambda: posts(h, drops_channel)[-1].embeds[0]["title"].startswith("SOLD OUT"))
+    edited = posts(h, drops_channel)[-1]
+    assert edited.id == drop_post.id
+    assert edited.edited_at is not None
+    assert {"name": "Stock", "value": "Sold out", "inline": True} in edited.embeds[0]["fields"]
+    assert len(posts(h, drops_channel)) == 2
+
+    fan = h.guild.add_member("fan")
+    refused = await run(h, fan, "drop edit", drop="1", stock="none")
+    assert refused.content == "Only Nova's managers and moderators can do that."
+
+
+async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(harness: BotHarness) -> None:
+    h = harness
+    port = free_port()
+    h.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    bot = await h.start()
+    async with bot.sessionmaker.begin() as session:
+        secret = await rotate_webhook_secret(session, h.guild.id)
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+        stock="20 left",
+    )
+    await h.wait_until(lambda: len(posts(h, drops_channel)) == 1)
+    teaser = posts(h, drops_channel)[0]
+    async with aiohttp.ClientSession() as http:
+        shop = Sender(http, f"http://127.0.0.1:{port}", h.guild.id, secret)
+        status, answer, _ = await shop.post({"id": "u-1", "drop": 1, "stock": "3 left"}, hook="drops")
+        assert status == 200, answer
+        await h.wait_until(
+            lambda: (
+                {"name": "Stock", "value": "3 left", "inline": True} in posts(h, drops_channel)[0].embeds[0]["fields"]
+            )
+        )
+        stamp = shop.last_stamp
+        status, answer, _ = await shop.post({"id": "u-1", "drop": 1, "sold_out": True}, hook="drops")
+        assert status == 200, answer
+        await h.wait_until(lambda: posts(h, drops_channel)[0].embeds[0]["title"].startswith("SOLD OUT"))
+        # The earlier update replayed can't bring the stock back.
+        status, _, _ = await shop.post({"id": "u-1", "drop": 1, "stock": "3 left"}, hook="drops", timestamp=stamp)
+        assert status == 409
+        status, answer, _ = await shop.post({"id": "u-2", "drop": 99, "stock": "1"}, hook="drops")
+        assert status == 422
+        assert answer["problems"] == ["drop: there is no drop #99 in this server"]
+        status, _, _ = await shop.post({"id": "u-3", "drop": 1, "stock": "1"}, hook="drops", secret="wrong")
+        assert status == 401
+    assert posts(h, drops_channel)[0].id == teaser.id
+    assert len(posts(h, drops_channel)) == 1

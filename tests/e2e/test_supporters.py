@@ -1,0 +1,336 @@
+"""Supporters end to end: signed purchases, claim codes, refunds, memberships that end at their minute, throttling."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select, update
+
+from bot.audit.models import AuditEntry
+from bot.db.base import utcnow
+from bot.jobs import JobStatus, ScheduledJob
+from bot.models.supporters import ClaimCode, SupporterGrant
+from bot.web.hooks import WebhookDelivery, rotate_webhook_secret
+from cogs.supporters._service import expiry_key
+from tests.e2e.helpers import jobs_with_key, run, sweep_once
+from tests.e2e.test_webhooks import Sender
+from tests.fakediscord.state import FakeGuild, FakeRole
+from tests.harness import BotHarness, free_port
+
+ROLE_ROUTE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
+CODE = re.compile(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}")
+
+
+class Shop:
+    """The label's shop (or a relay) posting orders to the bot."""
+
+    def __init__(self, harness: BotHarness, port: int, secret: str) -> None:
+        self.harness, self.port, self.secret = harness, port, secret
+        self.sender: Sender | None = None
+
+    async def post(self, body: dict[str, Any] | bytes, **kwargs: Any) -> tuple[int, dict[str, Any], Any]:
+        async with aiohttp.ClientSession() as http:
+            if self.sender is None:
+                self.sender = Sender(http, "", self.harness.guild.id, self.secret)
+            self.sender.http, self.sender.base = http, f"http://127.0.0.1:{self.port}"
+            return await self.sender.post(body, hook="purchases", **kwargs)
+
+
+@pytest.fixture
+async def shop(harness: BotHarness) -> Shop:
+    port = free_port()
+    harness.extra_env.update({"LABELBOT_WEB__ENABLED": "true", "LABELBOT_WEB__PORT": str(port)})
+    bot = await harness.start()
+    async with bot.sessionmaker.begin() as session:
+        secret = await rotate_webhook_secret(session, harness.guild.id)
+    return Shop(harness, port, secret)
+
+
+def holds(guild: FakeGuild, user: Any, role: FakeRole) -> bool:
+    return role.id in guild.member(user).role_ids
+
+
+async def make_perk(h: BotHarness, name: str, earned_by: str, days: int | None = None) -> FakeRole:
+    role = h.guild.add_role(name)
+    options: dict[str, Any] = {"name": name, "role": role, "earned_by": earned_by}
+    if days is not None:
+        options["days"] = days
+    answer = await run(h, h.moderator, "supporters perk create", **options)
+    assert answer.content.startswith("Created the perk"), answer.content
+    return role
+
+
+def role_changes(h: BotHarness, method: str, role: FakeRole) -> int:
+    return len([r for r in h.fake.requests_to(ROLE_ROUTE, method) if r.params.get("role_id") == str(role.id)])
+
+
+async def test_a_signed_purchase_naming_the_member_grants_the_role_at_once_and_a_refund_takes_it_back(
+    shop: Shop,
+) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Vinyl club", "purchase")
+    fan = h.guild.add_member("crate-digger")
+
+    status, answer, _ = await shop.post(
+        {"order_id": "A-1001", "kind": "purchase", "perk": "Vinyl club", "user_id": str(fan.id)}
+    )
+    assert status == 200, answer
+    assert answer["result"] == {"perk": "Vinyl club", "kind": "purchase", "user_id": str(fan.id)}
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+
+    status, answer, _ = await shop.post({"order_id": "A-1001", "kind": "refund"})
+    assert status == 200, answer
+    assert answer["result"]["refunded"] is True
+    await h.wait_until(lambda: not holds(h.guild, fan, role))
+    await sweep_once(h)
+    assert (role_changes(h, "PUT", role), role_changes(h, "DELETE", role)) == (1, 1)
+
+
+async def test_an_order_without_a_member_answers_a_code_that_claim_redeems_once(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Pre-order club", "pre-order")
+    fan, other = h.guild.add_member("listener"), h.guild.add_member("freeloader")
+
+    status, answer, _ = await shop.post({"order_id": 55, "kind": "pre-order", "perk": "pre-order CLUB"})
+    assert status == 200, answer
+    code = answer["result"]["claim_code"]
+    assert CODE.fullmatch(code)
+    # The shop retries: the same code, and nothing stored holds it in the clear.
+    status, again, headers = await shop.post({"order_id": 55, "kind": "pre-order", "perk": "pre-order CLUB"})
+    assert (status, again, headers["X-Labelbot-Duplicate"]) == (200, answer, "true")
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        stored = list(await session.scalars(select(WebhookDelivery.response)))
+        hashes = list(await session.scalars(select(ClaimCode.code_sha256)))
+    assert code not in repr(stored)
+    assert len(hashes) == 1
+    assert code.replace("-", "") not in hashes[0]
+
+    reply = await run(h, fan, "claim", code=code.lower())
+    assert reply.ephemeral
+    assert "Thank you for your support" in reply.content, reply.content
+    assert reply.allowed_mentions == {"parse": []}
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+
+    reply = await run(h, other, "claim", code=code)
+    assert reply.content == "That code was already claimed; each code works once."
+    assert not holds(h.guild, other, role)
+
+    reply = await run(h, fan, "supporters me")
+    assert "Pre-order club" in reply.content
+    assert "for good" in reply.content
+
+
+async def test_a_membership_ends_at_its_minute_exactly_once_across_a_restart_and_a_renewal_extends_it(
+    shop: Shop,
+) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Members", "membership", days=31)
+    fan = h.guild.add_member("member")
+    before = utcnow()
+    status, answer, _ = await shop.post({"order_id": "M-1", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+    key = expiry_key(1, fan.id)
+    [job] = await jobs_with_key(h.database_url, key)
+    assert timedelta(days=31) <= job.due_at - before < timedelta(days=31, minutes=1)
+
+    # Renewed before it ends: it now ends 31 days after the first period.
+    status, answer, _ = await shop.post({"order_id": "M-2", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    [renewed] = await jobs_with_key(h.database_url, key)
+    assert renewed.due_at - job.due_at == timedelta(days=31)
+    reply = await run(h, fan, "supporters me")
+    assert f"<t:{int(renewed.due_at.timestamp())}:F>" in reply.content
+
+    # The bot goes down; while it is down the 62 days pass (the grants and the job are moved to the past).
+    await h.stop()
+    from bot.db import create_engine, create_sessionmaker
+
+    engine = create_engine(h.database_url)
+    shift = renewed.due_at - utcnow() + timedelta(seconds=1)
+    async with create_sessionmaker(engine).begin() as session:
+        for grant in await session.scalars(select(SupporterGrant)):
+            grant.starts_at -= shift
+            grant.expires_at = grant.expires_at - shift if grant.expires_at else None
+        await session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.key == key)
+            .values(due_at=renewed.due_at - shift, scheduled_for=renewed.due_at - shift)
+        )
+    await engine.dispose()
+    assert holds(h.guild, fan, role)
+    await h.start()
+    await h.wait_until(lambda: not holds(h.guild, fan, role), timeout=15)
+    await h.restart()
+    await sweep_once(h)
+    [done] = await jobs_with_key(h.database_url, key)
+    assert done.status == JobStatus.DONE
+    assert role_changes(h, "DELETE", role) == 1
+    assert role_changes(h, "PUT", role) == 1
+
+
+async def test_six_wrong_codes_in_an_hour_throttle_the_member_and_tell_the_moderators(shop: Shop) -> None:
+    h = shop.harness
+    mod_log = h.guild.add_channel("mod-log")
+    await run(h, h.moderator, "settings channel", kind="mod_log", channel=mod_log)
+    role = await make_perk(h, "Card holders", "free-code")
+    answer = await run(h, h.moderator, "supporters codes create", perk="Card holders", count=1)
+    [good] = [row["code"] for row in csv.DictReader(io.StringIO(answer.attachments[0].data.decode()))]
+    guesser = h.guild.add_member("guesser")
+
+    for attempt in range(5):
+        reply = await run(h, guesser, "claim", code=f"AAAA-BBBB-CCCC-DDD{attempt + 2}")
+        assert reply.content == "That code isn't one of ours; check it against your card or receipt."
+    # The sixth try is refused even with a good code, and the moderators hear about it once.
+    reply = await run(h, guesser, "claim", code=good)
+    assert reply.content == "Too many wrong codes in the last hour; try again later, or ask a moderator."
+    reply = await run(h, guesser, "claim", code="nonsense")
+    assert reply.content.startswith("Too many wrong codes")
+    assert not holds(h.guild, guesser, role)
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert actions.count("supporters.claim_throttled") == 1
+    await h.wait_until(
+        lambda: any(
+            e.get("title") == "Member throttled after wrong claim codes"
+            for m in h.fake.messages(mod_log)
+            for e in m.embeds
+        )
+    )
+    # Someone else is not throttled by it.
+    fan = h.guild.add_member("fan")
+    reply = await run(h, fan, "claim", code=good)
+    assert "Thank you for your support" in reply.content
+
+    stats = await run(h, h.moderator, "supporters stats")
+    assert stats.content == (
+        "**Card holders**: 1 active, 1 new and 0 ending this month, codes 1/1 claimed\nDrop sign-ups (Notify me): 0"
+    )
+    [row] = list(csv.DictReader(io.StringIO(stats.attachments[0].data.decode())))
+    assert row == {
+        "perk": "Card holders",
+        "active": "1",
+        "new_this_month": "1",
+        "expiring_this_month": "0",
+        "codes_issued": "1",
+        "codes_redeemed": "1",
+    }
+
+
+async def test_a_code_batch_comes_back_as_a_csv_of_distinct_codes_that_expire(shop: Shop) -> None:
+    h = shop.harness
+    await make_perk(h, "Download card", "free-code")
+    answer = await run(h, h.moderator, "supporters codes create", perk="Download card", count=25, expires="in 2h")
+    assert answer.ephemeral
+    [attachment] = answer.attachments
+    rows = list(csv.DictReader(io.StringIO(attachment.data.decode())))
+    codes = {row["code"] for row in rows}
+    assert len(codes) == 25
+    assert all(CODE.fullmatch(code) for code in codes)
+    assert {row["perk"] for row in rows} == {"Download card"}
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        stored = list(await session.scalars(select(ClaimCode)))
+        assert len(stored) == 25
+        assert not codes & {row.code_sha256 for row in stored}
+        for row in stored:
+            row.expires_at = utcnow() - timedelta(minutes=1)
+    fan = h.guild.add_member("late")
+    reply = await run(h, fan, "claim", code=sorted(codes)[0])
+    assert reply.content == "That code has expired."
+
+    reply = await run(h, fan, "supporters codes create", perk="Download card", count=1)
+    assert reply.content == "Only moderators (Manage Server or the moderator role) can do that."
+
+
+async def test_a_perk_refuses_the_moderator_role_and_powerful_roles(shop: Shop) -> None:
+    h = shop.harness
+    staff = h.guild.add_role("Staff")
+    await run(h, h.moderator, "settings role", kind="moderator", role=staff)
+    reply = await run(h, h.moderator, "supporters perk create", name="Oops", role=staff, earned_by="purchase")
+    assert reply.content == f"<@&{staff.id}> is this server's moderator role, so I won't hand it out."
+    bouncer = h.guild.add_role("Bouncer", permissions=1 << 1, position=1)  # kick members
+    reply = await run(h, h.moderator, "supporters perk create", name="Oops", role=bouncer, earned_by="purchase")
+    assert "powerful permissions (kick members)" in reply.content
+    reply = await run(h, h.moderator, "supporters perk list")
+    assert reply.content.startswith("There are no supporter perks yet")
+
+
+async def test_the_purchases_webhook_refuses_forged_replayed_and_malformed_orders(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Tickets", "ticket")
+    fan = h.guild.add_member("gig-goer")
+    body = {"order_id": "T-9", "kind": "ticket", "perk": "Tickets", "user_id": str(fan.id)}
+    status, answer, _ = await shop.post(body, secret="not-the-secret")
+    assert (status, answer) == (401, {"ok": False, "error": "invalid signature or timestamp"})
+    status, _, _ = await shop.post(body, timestamp=int(utcnow().timestamp()) - 600)
+    assert status == 401
+    status, _, _ = await shop.post(body, signed_for="releases")
+    assert status == 401
+
+    problems = [
+        ({**body, "kind": "gift"}, "kind:"),
+        ({**body, "perk": "Nope"}, "perk:"),
+        ({**body, "kind": "membership"}, "kind:"),
+        ({**body, "user_id": "not a user"}, "user_id:"),
+        ({**body, "email": "fan@example.com"}, "email:"),
+        ({"order_id": "T-10", "kind": "refund"}, "order_id:"),
+        ({"kind": "ticket", "perk": "Tickets"}, "order_id:"),
+    ]
+    for sent, field in problems:
+        status, answer, _ = await shop.post(sent)
+        assert status == 422, (sent, answer)
+        assert any(problem.startswith(field) for problem in answer["problems"]), (sent, answer)
+    status, answer, _ = await shop.post(b"{not json")
+    assert status == 422
+    assert not holds(h.guild, fan, role)
+
+    status, _, _ = await shop.post(body)
+    assert status == 200
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+    # A captured earlier delivery of the order can't be replayed after the refund to grant it again.
+    stamp = shop.sender.last_stamp if shop.sender else 0
+    status, _, _ = await shop.post({"order_id": "T-9", "kind": "refund"})
+    assert status == 200
+    await h.wait_until(lambda: not holds(h.guild, fan, role))
+    status, answer, _ = await shop.post({**body, "perk": "tickets"}, timestamp=stamp)
+    assert status == 409, answer
+    await sweep_once(h)
+    assert not holds(h.guild, fan, role)
+
+
+async def test_an_orders_csv_import_makes_each_order_claimable_by_its_code(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Vinyl club", "purchase")
+    orders = b"Order ID,Product,Code\nS-1,Vinyl club,shop-code-0001-xy\nS-2,vinyl CLUB,\n"
+    answer = await run(h, h.moderator, "supporters import", orders=("orders.csv", orders))
+    assert answer.content.startswith("Imported 2 order(s); 0 were already known. 1 had no code"), answer.content
+    [made] = list(csv.DictReader(io.StringIO(answer.attachments[0].data.decode())))
+    assert made["order_id"] == "S-2"
+    assert CODE.fullmatch(made["code"])
+
+    first, second = h.guild.add_member("first"), h.guild.add_member("second")
+    assert "Thank you" in (await run(h, first, "claim", code="SHOP CODE 0001 XY")).content
+    assert "Thank you" in (await run(h, second, "claim", code=made["code"])).content
+    await h.wait_until(lambda: holds(h.guild, first, role) and holds(h.guild, second, role))
+
+    # The same export again (shops export everything each time): nothing new, nothing doubled.
+    answer = await run(h, h.moderator, "supporters import", orders=("orders.csv", orders))
+    assert answer.content == (
+        "Imported 0 order(s); 2 were already known. Buyers claim them with `/claim` and the code on their order."
+    )
+    # A file with one bad row changes nothing.
+    bad = b"order_id,product\nS-3,Vinyl club\nS-4,Cassette club\n"
+    answer = await run(h, h.moderator, "supporters import", orders=("more.csv", bad))
+    assert answer.content == "Row 3: there is no supporter perk called “Cassette club”."
+    assert h.bot is not None
+    async with h.bot.sessionmaker() as session:
+        assert len(list(await session.scalars(select(ClaimCode)))) == 2
