@@ -31,6 +31,7 @@ from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
 from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
 from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage
 from bot.models.supporters import ClaimCode, ClaimMiss, SupporterGrant, SupporterPerk, SupporterStanding
+from bot.models.web_pages import DashboardLink, DashboardSession
 from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
 from bot.privacy.columns import policy_of
 from bot.privacy.guilds import purge_key
@@ -107,6 +108,9 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(Drop(guild_id=guild_id, artist_id=artist.id, item="Poster", kind="merch", drop_at=now, zone="UTC",
                      link="https://shop.example/poster", channel_id=1, created_by=uid))  # fmt: skip
     session.add(DropSignup(guild_id=guild_id, user_id=uid))
+    later = now + timedelta(hours=1)
+    session.add(DashboardLink(token_digest=f"link-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))
+    session.add(DashboardSession(token_digest=f"session-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))
 
 
 async def count_of(session: Any, column: Column[Any], value: int, guild_id: int | None = None) -> int:
