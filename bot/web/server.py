@@ -80,6 +80,7 @@ class WebServer:
         self.port: int | None = None
         self._bot: LabelBot | None = None
         self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/livez", self.livez)
         # With a metrics address, /metrics is served there only, never beside the public routes.
         self.metrics_app: web.Application | None = None
         self._metrics_runner: web.AppRunner | None = None
@@ -146,6 +147,14 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    async def livez(self, request: web.Request) -> web.Response:
+        """200 while the process answers at all: what an orchestrator restarts on, unlike /healthz.
+
+        A bot that is reconnecting to the gateway or waiting for its database is not ready (/healthz 503) but is
+        alive; restarting it would only lose the reconnect it is already doing.
+        """
+        return web.json_response({"ok": True, "uptime_seconds": round(self.bot.uptime_seconds, 1)})
 
     async def healthz(self, request: web.Request) -> web.Response:
         """200 when the database answers, the gateway is connected and scheduled work is on time; else 503."""
