@@ -109,6 +109,11 @@ class WebSettings(Section):
     # When set, /metrics answers only requests with "Authorization: Bearer <token>".
     metrics_token: SecretStr | None = None
 
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("public_url")
     @classmethod
     def _public_http_url(cls, value: str | None) -> str | None:
