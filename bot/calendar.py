@@ -26,6 +26,8 @@ class CalendarEntry:
     exdates: tuple[datetime, ...] = field(default_factory=tuple)
     cancelled: bool = False
     updated_at: datetime | None = None
+    # Set on a changed occurrence of a series: `uid` is then the series' uid, and this the slot it replaces.
+    recurrence_id: datetime | None = None
 
 
 # Returns the entries of one server from `since` on (sources decide how far ahead they look).

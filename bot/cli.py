@@ -1,4 +1,4 @@
-"""The `labelbot` command line: run, check-config, db upgrade, sync-commands."""
+"""The `labelbot` command line: run, check-config, db upgrade, backup, restore, sync-commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import discord
 
@@ -75,8 +76,39 @@ def _load(args: argparse.Namespace) -> Settings:
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def _database_failure(error: BaseException, settings: Settings) -> int:
+    """Print the one sentence for a database that cannot be used and return exit 2; re-raise anything else."""
+    from bot.db.failures import describe_database_failure
+
+    sentence = describe_database_failure(error, settings.database.url)
+    if sentence is None:
+        raise error
+    print(sentence, file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _database_preflight(settings: Settings) -> bool:
+    """Print the sentence for a SQLite file that cannot be written, before any connection is tried."""
+    from bot.db.failures import sqlite_preflight
+
+    sentence = sqlite_preflight(settings.database.url)
+    if sentence is not None:
+        print(sentence, file=sys.stderr)
+    return sentence is None
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from bot.checks import deeper_problems
+
     settings = _load(args)
+    problems, warnings = deeper_problems(settings)
+    for warning in warnings:
+        print(f"Warning: {warning}", file=sys.stderr)
+    if problems:
+        print("The configuration has problems:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     print(f"Configuration is valid. Database: {settings.database.url.split('://', 1)[0]}.")
     if settings.discord.token is None:
         print("Note: no Discord token is set yet; `labelbot run` will explain how to get one.")
@@ -88,14 +120,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.discord.token is None:
         print(NO_TOKEN_HELP, file=sys.stderr)
         return EXIT_CONFIG
+    if not _database_preflight(settings):
+        return EXIT_CONFIG
     # Imported only now: a config problem is reported without loading discord.py, SQLAlchemy and the cogs.
-    from bot.runner import SchemaOutOfDate, run_bot
+    from bot.runner import MigrationFailed, SchemaOutOfDate, run_bot
 
     configure_logging(settings.logging)
     log.info("Starting Labelbot %s", __version__)
     try:
         asyncio.run(run_bot(settings))
-    except SchemaOutOfDate as error:
+    except (SchemaOutOfDate, MigrationFailed) as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
     except discord.LoginFailure:
@@ -103,24 +137,89 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         pass
+    except Exception as error:
+        return _database_failure(error, settings)
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from bot.db import create_engine, migrate
+    from bot.db.failures import describe_database_failure
 
     settings = _load(args)
+    if not _database_preflight(settings):
+        return EXIT_CONFIG
     configure_logging(settings.logging)
 
-    async def upgrade() -> None:
+    async def upgrade() -> str | None:
         engine = create_engine(settings.database.url)
         try:
-            await migrate.upgrade(engine)
+            newer = await migrate.unknown_revisions(engine)
+            if newer:
+                return (
+                    f"The database was migrated by a newer Labelbot (schema {', '.join(sorted(newer))}) than this one "
+                    "knows: run that newer version, or restore the backup taken before the update."
+                )
+            try:
+                await migrate.upgrade(engine)
+            except Exception as error:
+                if describe_database_failure(error, settings.database.url) is not None:
+                    raise
+                log.debug("Migration failed", exc_info=True)
+                detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                return (
+                    f"The database migration failed ({detail[:300]}): restore the backup taken before the update "
+                    "(`labelbot restore FILE --yes`) or run the previous version, then report the error."
+                )
+            return None
         finally:
             await engine.dispose()
 
-    asyncio.run(upgrade())
+    try:
+        refusal = asyncio.run(upgrade())
+    except Exception as error:
+        return _database_failure(error, settings)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return EXIT_CONFIG
     print("Database schema is up to date.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.db.backup import BackupError, backup, default_backup_path
+
+    settings = _load(args)
+    target = Path(args.path) if args.path else default_backup_path(settings.database.url)
+    try:
+        backup(settings.database.url, target)
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Backed up the database to {target}.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.db.backup import BackupError, restore
+
+    settings = _load(args)
+    if not args.yes:
+        print(
+            "Restoring replaces everything in the database with the backup. Stop the bot first, "
+            "then run this again with --yes.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        kept = restore(settings.database.url, Path(args.path))
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"Restored the database from {args.path}.")
+    if kept is not None:
+        print(f"The database it replaced is kept as {kept}.")
+    print("If the backup is from an older version, `labelbot db upgrade` (or `labelbot run`) migrates it.")
     return 0
 
 
@@ -165,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("sync-commands", help="push the slash commands to Discord now").set_defaults(
         func=cmd_sync_commands
     )
+    backup = commands.add_parser("backup", help="copy the database to a file, while the bot runs or not")
+    backup.add_argument("path", nargs="?", help="where to write it (default: labelbot-backup-<time>.db or .dump)")
+    backup.set_defaults(func=cmd_backup)
+    restore = commands.add_parser("restore", help="replace the database with a backup (stop the bot first)")
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument("--yes", action="store_true", help="confirm that the database is to be replaced")
+    restore.set_defaults(func=cmd_restore)
     # `--config` is accepted after the subcommand too (labelbot run --config x.toml).
     for sub in (*commands.choices.values(), *db_commands.choices.values()):
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

@@ -212,7 +212,9 @@ class LabelBot(commands.AutoShardedBot):
         self.metrics.commands.labels(command=name, outcome=outcome).inc()
         started = self._interaction_started.pop(interaction.id, None)
         if started is not None:
-            self.metrics.interaction_latency.observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.interaction_latency.observe(elapsed)
+            self.metrics.command_latency.labels(command=name).observe(elapsed)
 
     async def on_job_done(self, job: ScheduledJob) -> None:
         skipped = bool(job.result and job.result.get("skipped"))

@@ -11,6 +11,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -121,6 +122,18 @@ class WebSettings(Section):
                 raise ValueError(f"{origin!r} is not an origin such as https://label.example")
         return [origin.rstrip("/") for origin in value]
 
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with https:// or http:// (e.g. https://{value.split('/', 1)[0]})")
+        return value.rstrip("/") if value else value
+
 
 class LoggingSettings(Section):
     """How much the bot says about itself."""
@@ -226,6 +239,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         settings = Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError([_describe(error) for error in exc.errors()]) from None
+    except SettingsError as exc:
+        raise ConfigError([_describe_environment(exc)]) from None
     except ValueError as exc:  # a TOML syntax error
         raise ConfigError([f"{chosen}: {exc}"]) from None
     finally:
@@ -233,6 +248,21 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     if settings.discord.token is None and (token := os.environ.get("DISCORD_TOKEN")):
         settings.discord.token = SecretStr(token)
     return settings
+
+
+LIST_HELP = (
+    "lists in environment variables are written as JSON, e.g. "
+    """LABELBOT_FEATURES__DISABLED='["collabs", "events"]' or LABELBOT_DISCORD__GUILD_IDS='[123456789012345678]'"""
+)
+
+
+def _describe_environment(error: SettingsError) -> str:
+    """An environment variable pydantic-settings could not parse: name the variables, and how lists are written."""
+    text = str(error)
+    section = text.split('field "', 1)[1].split('"', 1)[0] if 'field "' in text else ""
+    names = sorted(name for name in os.environ if name.upper().startswith(f"LABELBOT_{section.upper()}__"))
+    where = ", ".join(names) if names and section else "a LABELBOT_ environment variable"
+    return f"{where}: could not be read ({LIST_HELP})"
 
 
 def _describe(error: Any) -> str:

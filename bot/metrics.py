@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+import platform
+
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+)
+
+from bot import __version__
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 
@@ -12,6 +25,19 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # The process (CPU, memory, open files), Python (version, garbage collection) collectors of the client
+        # library; they read the process itself, so the same objects serve every registry.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            self.registry.register(collector)
+        self.build = Info("labelbot_build", "The running Labelbot: its version and Python's.", registry=self.registry)
+        self.build.info({"version": __version__, "python": platform.python_version()})
+        self.command_latency = Histogram(
+            "labelbot_command_latency_seconds",
+            "Time from receiving a slash command to finishing handling it, by command.",
+            ["command"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.commands = Counter(
             "labelbot_commands",
             "App commands and components handled, by name and outcome.",

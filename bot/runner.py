@@ -14,11 +14,20 @@ import aiohttp
 import discord
 import yarl
 
+from bot import __version__
 from bot.client import LabelBot
 from bot.config import Settings
 from bot.db import create_engine, create_sessionmaker, guard, migrate
+from bot.db.failures import describe_database_failure
 from bot.jobs import JobQueue
 from bot.pacing import Pacer
+from bot.notices import (
+    announce_schema_newer,
+    announce_with_rest_only,
+    migration_failed_text,
+    mod_log_channels,
+    notice_embed,
+)
 from bot.registry import FeatureRegistry
 from bot.web import WebServer
 
@@ -37,17 +46,48 @@ def point_discord_at(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
 
 
-async def prepare_database(settings: Settings) -> None:
-    """Migrate the schema, or refuse to start on an out-of-date one when auto_migrate is off."""
+class MigrationFailed(Exception):
+    """A migration failed on a database that answers; the moderators are told, then the bot stops."""
+
+    def __init__(self, error: BaseException, mod_log_channel_ids: list[int]) -> None:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        super().__init__(
+            f"The database migration failed ({detail[:300]}): restore the backup taken before the update "
+            "(`labelbot restore FILE --yes`) or run the previous version, then report the error."
+        )
+        self.error = error
+        self.mod_log_channel_ids = mod_log_channel_ids
+
+
+async def prepare_database(settings: Settings) -> set[str]:
+    """Migrate the schema, or refuse to start on an out-of-date one when auto_migrate is off.
+
+    Return the database's revisions this code does not know (a newer version migrated it), which it leaves alone.
+    """
     engine = create_engine(settings.database.url)
     try:
+        newer = await migrate.unknown_revisions(engine)
+        if newer:
+            log.warning("The database schema (%s) is newer than this code knows; not migrating", sorted(newer))
+            return newer
         if settings.database.auto_migrate:
-            await migrate.upgrade(engine)
+            try:
+                await migrate.upgrade(engine)
+            except Exception as error:
+                if describe_database_failure(error, settings.database.url) is not None:
+                    raise  # unreachable or unwritable: the CLI says so in one sentence
+                log.debug("Migration failed", exc_info=True)
+                try:
+                    channels = await mod_log_channels(engine)
+                except Exception:  # the notice is best effort; the failure itself is what the operator must see
+                    channels = []
+                raise MigrationFailed(error, channels) from error
         elif not await migrate.is_up_to_date(engine):
             raise SchemaOutOfDate(
                 "The database schema is out of date and database.auto_migrate is false. "
                 "Run `labelbot db upgrade` first."
             )
+        return set()
     finally:
         await engine.dispose()
 
@@ -91,7 +131,15 @@ async def run_bot(
     assert settings.discord.token is not None, "checked by the CLI"
     point_discord_at(settings)
     guard.configure(settings.database.session_guard)
-    await prepare_database(settings)
+    token = settings.discord.token.get_secret_value()
+    try:
+        newer = await prepare_database(settings)
+    except MigrationFailed as failure:
+        embed = notice_embed(
+            "The update could not migrate the database", migration_failed_text(failure.error, __version__)
+        )
+        await announce_with_rest_only(token, failure.mod_log_channel_ids, embed)
+        raise
     bot = build_bot(settings)
     loop = asyncio.get_running_loop()
     tasks: dict[str, asyncio.Task[None]] = {}  # references keep the tasks alive
@@ -114,7 +162,9 @@ async def run_bot(
         async with bot:
             if on_ready is not None:
                 tasks["ready"] = loop.create_task(announce_ready(on_ready))
-            await bot.start(settings.discord.token.get_secret_value())
+            if newer:
+                tasks["schema"] = loop.create_task(announce_ready(lambda ready: announce_schema_newer(ready, newer)))
+            await bot.start(token)
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)

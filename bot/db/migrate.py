@@ -53,6 +53,16 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code has a migration for."""
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+async def unknown_revisions(engine: AsyncEngine) -> set[str]:
+    """Revisions the database is at that this code does not know: a newer version migrated it."""
+    return await current_revisions(engine) - known_revisions()
+
+
 async def is_up_to_date(engine: AsyncEngine) -> bool:
     """Whether the database schema is at the code's head revisions."""
     return await current_revisions(engine) == head_revisions()

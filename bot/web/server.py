@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.aiohttp import make_aiohttp_handler
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -79,7 +79,9 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self._bot: LabelBot | None = None
+        self._exposition: Handler | None = None
         self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/livez", self.livez)
         # With a metrics address, /metrics is served there only, never beside the public routes.
         self.metrics_app: web.Application | None = None
         self._metrics_runner: web.AppRunner | None = None
@@ -147,6 +149,14 @@ class WebServer:
             await self._runner.cleanup()
             self._runner = None
 
+    async def livez(self, request: web.Request) -> web.Response:
+        """200 while the process answers at all: what an orchestrator restarts on, unlike /healthz.
+
+        A bot that is reconnecting to the gateway or waiting for its database is not ready (/healthz 503) but is
+        alive; restarting it would only lose the reconnect it is already doing.
+        """
+        return web.json_response({"ok": True, "uptime_seconds": round(self.bot.uptime_seconds, 1)})
+
     async def healthz(self, request: web.Request) -> web.Response:
         """200 when the database answers, the gateway is connected and scheduled work is on time; else 503."""
         bot = self.bot
@@ -187,7 +197,7 @@ class WebServer:
             oldest = oldest.replace(tzinfo=UTC)
         return max(0.0, (now - oldest).total_seconds())
 
-    async def metrics(self, request: web.Request) -> web.Response:
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
         """Prometheus text format; 401 without the bearer token when web.metrics_token is set."""
         token = self.settings.metrics_token
         if token is not None:
@@ -202,5 +212,8 @@ class WebServer:
         bot = self.bot
         if math.isfinite(bot.latency):
             bot.metrics.gateway_latency.set(bot.latency)
-        body = generate_latest(bot.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+        # The client library's own handler: it answers OpenMetrics to a scraper that asks for it (Accept), the
+        # classic text format otherwise, and `?name[]=` filters.
+        if self._exposition is None:
+            self._exposition = make_aiohttp_handler(bot.metrics.registry)
+        return await self._exposition(request)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from wsgiref.handlers import format_date_time
 
 import discord
 from aiohttp import web
@@ -84,24 +86,53 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
         await reply(interaction, f"The calendar link changed; the old one no longer works. The new one:\n<{url}>")
 
     async def feed(self, request: web.Request) -> web.Response:
-        """The server's calendar as iCalendar; 404 for a wrong secret, the same as for a server that doesn't exist."""
+        """The server's calendar as iCalendar; 404 for a wrong secret, the same as for a server that doesn't exist.
+
+        An unchanged feed answers 304 to If-None-Match (its ETag) or If-Modified-Since, so calendar apps polling
+        every few minutes cost a query, not a document.
+        """
         guild_id = parse_snowflake(request.match_info["guild_id"])
         if guild_id is None:
             return web.Response(status=400, text="That is not a server id.")
         secret = request.match_info["secret"]
-        async with self.bot.sessionmaker() as session:
+        guild = self.bot.get_guild(guild_id)
+        name = guild.name if guild is not None else "Label calendar"
+        now = utcnow()
+        async with self.bot.sessionmaker.begin() as session:
             settings = await _service.settings_for_feed(session, guild_id, secret)
             if settings is None:
                 return web.Response(status=404, text=NOT_FOUND)
-            entries = await self.bot.features.calendar.entries(session, guild_id, utcnow() - _service.LOOK_BACK)
-        guild = self.bot.get_guild(guild_id)
-        name = guild.name if guild is not None else "Label calendar"
-        body = _service.build_feed(name, settings.timezone, entries)
+            install = await _service.install_id(session)
+            entries = await self.bot.features.calendar.entries(session, guild_id, now - _service.LOOK_BACK)
+            zone = settings.timezone
+            fingerprint = _service.feed_fingerprint(name, zone, entries, install)
+            changed_at = await _service.feed_changed_at(session, guild_id, fingerprint, now)
+        etag = f'"{fingerprint}"'
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_date_time(changed_at.timestamp()),
+            "Cache-Control": f"private, max-age={FEED_CACHE_SECONDS}",
+        }
+        if _unchanged(request, etag, changed_at):
+            return web.Response(status=304, headers=headers)
+        body = _service.build_feed(
+            name, zone, entries, now=now, uid_of=lambda uid: _service.feed_uid(uid, guild_id, install)
+        )
         return web.Response(
             body=body,
             headers={
+                **headers,
                 "Content-Type": "text/calendar; charset=utf-8",
                 "Content-Disposition": f'inline; filename="calendar-{guild_id}.ics"',
-                "Cache-Control": f"private, max-age={FEED_CACHE_SECONDS}",
             },
         )
+
+
+def _unchanged(request: web.Request, etag: str, changed_at: datetime) -> bool:
+    """RFC 9110 13.1: If-None-Match decides when present; otherwise If-Modified-Since."""
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return "*" in tags or etag in tags
+    since = request.if_modified_since
+    return since is not None and changed_at <= since

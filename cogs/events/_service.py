@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -399,8 +399,9 @@ async def calendar_entries(session: AsyncSession, guild_id: int, since: datetime
             elif occurrence.status == OccurrenceStatus.CANCELLED:
                 exdates.append(occurrence.slot_at)
             elif occurrence.detached:
-                exdates.append(occurrence.slot_at)
-                entries.append(_entry(event, occurrence, f"event-{event.id}-{occurrence.id}@labelbot", location))
+                # An override of its slot in the series (RECURRENCE-ID), so calendar apps show one changed meeting.
+                changed = _entry(event, occurrence, f"event-{event.id}@labelbot", location)
+                entries.append(replace(changed, recurrence_id=occurrence.slot_at))
         entries.append(
             CalendarEntry(
                 uid=f"event-{event.id}@labelbot",

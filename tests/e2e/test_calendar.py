@@ -90,14 +90,16 @@ async def test_feed_has_the_entries_with_correct_times_and_rules(harness: BotHar
 
     calendar = icalendar.Calendar.from_ical(body)
     assert str(calendar["X-WR-TIMEZONE"]) == "UTC"  # the server's zone (the default)
-    events = {str(event["UID"]): event for event in calendar.walk("VEVENT")}
-    release = events[f"release-1-{harness.guild.id}@test"]
+    # Feed UIDs are the source's, made unique per install and server: "<local part>.<server id>@<install>.labelbot".
+    events = {str(event["UID"]).split("@")[0]: event for event in calendar.walk("VEVENT")}
+    assert all(str(uid).endswith(".labelbot") for uid in calendar.walk("VEVENT") for uid in [uid["UID"]])
+    release = events[f"release-1-{harness.guild.id}.{harness.guild.id}"]
     assert release.decoded("DTSTART") == RELEASE_AT
     assert release.decoded("DTSTART").utcoffset() == timedelta(0)
     assert str(release["SUMMARY"]) == "Night Drive EP"
     assert str(release["URL"]) == "https://example.com/night-drive"
 
-    session = events[f"event-7-{harness.guild.id}@test"]
+    session = events[f"event-7-{harness.guild.id}.{harness.guild.id}"]
     start = session.decoded("DTSTART")
     assert start == SESSION_AT
     assert str(start.tzinfo) == "Europe/Berlin"  # the rule repeats at 20:00 Berlin time, DST or not
