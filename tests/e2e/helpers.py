@@ -118,7 +118,7 @@ async def wait_jobs_settled(harness: BotHarness, prefix: str, *, timeout: float 
 async def sweep_once(harness: BotHarness) -> None:
     """One pass of the job engine's safety net, and a run of whatever it finds due: a duplicate would post now."""
     jobs = running(harness).jobs
-    await jobs._sweep_now()
+    await jobs._worker._sweep_now()
     await jobs.run_due()
 
 
