@@ -16,7 +16,7 @@ async def reply(
     *,
     embed: discord.Embed | None = None,
     embeds: list[discord.Embed] | None = None,
-    view: discord.ui.View | None = None,
+    view: discord.ui.View | discord.ui.LayoutView | None = None,
     file: discord.File | None = None,
     ephemeral: bool = True,
     allowed_mentions: discord.AllowedMentions = NO_MENTIONS,

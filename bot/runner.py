@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.db import create_engine, create_sessionmaker, guard, migrate
 from bot.db.failures import describe_database_failure
 from bot.jobs import JobQueue
-from bot.pacing import Pacer
 from bot.notices import (
     announce_schema_newer,
     announce_with_rest_only,
@@ -28,6 +27,7 @@ from bot.notices import (
     mod_log_channels,
     notice_embed,
 )
+from bot.pacing import Pacer
 from bot.registry import FeatureRegistry
 from bot.web import WebServer
 

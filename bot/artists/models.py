@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
@@ -42,6 +42,8 @@ class Artist(TimestampMixin, Base):
     links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
     fan_role_id: Mapped[int | None]
     fan_role_created_by_bot: Mapped[bool] = mapped_column(default=False)
+    # The accent colour (0xRRGGBB) of the artist's release cards; None keeps the label's own.
+    accent_colour: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[int] = mapped_column(info=ANONYMISE)
     removed_at: Mapped[datetime | None]
 
@@ -62,6 +64,7 @@ class Artist(TimestampMixin, Base):
             "genres": list(self.genres),
             "links": [dict(link) for link in self.links],
             "fan_role_id": self.fan_role_id,
+            "accent_colour": self.accent_colour,
         }
 
 

@@ -31,6 +31,7 @@ from cogs.artists._service import (
     ensure_role_unused,
     fan_role_of,
     link_manager,
+    parse_colour,
     parse_genres,
     parse_links,
     remove_artist,
@@ -43,7 +44,7 @@ FIELD_MAX = 1024
 ARTISTS_PER_PAGE = 10
 KEEP_ROLE = "keep_role"
 DELETE_ROLE = "delete_role"
-MODERATOR_FIELDS = "Only moderators can rename an artist or change its fan role."
+MODERATOR_FIELDS = "Only moderators can rename an artist or change its fan role or colour."
 
 
 def _name(artist: Artist) -> str:
@@ -279,6 +280,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         genres: str | None = None,
         links: str | None = None,
         fan_role: discord.Role | None = None,
+        colour: str | None = None,
     ) -> None:
         """Change an artist's profile: its managers may change bio, genres and links; moderators everything.
 
@@ -289,6 +291,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             genres: Genres separated by commas; replaces the list, "-" empties it.
             links: Links like "Bandcamp https://…", separated by commas; replaces the list, "-" empties it.
             fan_role: Another existing role as the fan role (moderators only).
+            colour: The accent colour of the artist's release cards, like #E95420; "-" for the label's (moderators).
         """
         guild = guild_of(interaction)
         await defer(interaction)
@@ -303,8 +306,10 @@ class ArtistsCog(commands.Cog, name="Artists"):
             changes["links"] = parse_links(links)
         if fan_role is not None:
             changes["fan_role_id"] = fan_role.id
+        if colour is not None:
+            changes["accent_colour"] = parse_colour(colour)
         if not changes:
-            raise InvalidInput("Tell me what to change: name, bio, genres, links or fan_role.")
+            raise InvalidInput("Tell me what to change: name, bio, genres, links, fan_role or colour.")
         if fan_role is not None:
             me = await bot_member(interaction)
             async with self.bot.sessionmaker() as session:
@@ -313,7 +318,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         async with self.bot.sessionmaker.begin() as session:
             current = await reload_artist(session, artist)
             await require_artist_access(interaction, session, current)
-            if ("name" in changes or "fan_role_id" in changes) and not is_moderator(
+            if changes.keys() & {"name", "fan_role_id", "accent_colour"} and not is_moderator(
                 member_of(interaction),
                 await peek_guild_settings(session, guild.id),
                 self.bot.settings.discord.owner_ids,

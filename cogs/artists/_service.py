@@ -60,6 +60,20 @@ def clean_bio(bio: str) -> str | None:
     return text
 
 
+_HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+def parse_colour(text: str) -> int | None:
+    """An accent colour written as a hex code like #E95420 ("-" goes back to the label's colour)."""
+    tidy = text.strip()
+    if tidy == CLEAR:
+        return None
+    match = _HEX_COLOUR.fullmatch(tidy)
+    if match is None:
+        raise InvalidInput(f"Write the colour as a hex code like #E95420 (“{_quote(tidy)}” isn't one).")
+    return int(match[1], 16)
+
+
 def parse_genres(text: str) -> list[str]:
     """Comma-separated genres, each once (whatever its case), in the order given ("-" clears them)."""
     if text.strip() == CLEAR:

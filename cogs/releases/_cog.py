@@ -432,10 +432,7 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         manager = context.manages(found.artist)
         if not manager and found.release_status in (ReleaseStatus.DRAFT, ReleaseStatus.AWAITING_APPROVAL):
             raise NotFound("There is no such release in this server.")
-        post, embeds, view = preview_parts(context, found)
-        if not manager:
-            view = post.view()
-        await reply(interaction, post.content, embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, view=preview_parts(context, found, manager=manager), ephemeral=True)
 
     @edit.autocomplete("release")
     @cancel.autocomplete("release")

@@ -22,6 +22,7 @@ from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
 from bot.text import plain
+from bot.ui.layout import close_with_note
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
 from cogs.releases._render import Post, announcement, teaser
@@ -57,12 +58,9 @@ async def _load(bot: LabelBot, ctx: JobContext) -> tuple[Release | None, GuildSe
     return release, settings
 
 
-async def _post_kwargs(post: Post, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"content": post.content, "embed": post.embed}
-    view = post.view()
-    if view is not None:
-        kwargs["view"] = view
-    return {**kwargs, **(extra or {})}
+def _post_kwargs(post: Post) -> dict[str, Any]:
+    """A release card is a Components V2 layout: no content or embeds beside it."""
+    return {"view": post.layout()}
 
 
 def _announcement_post(release: Release, settings: GuildSettings, *, late: bool) -> Post:
@@ -71,6 +69,7 @@ def _announcement_post(release: Release, settings: GuildSettings, *, late: bool)
         artist_name=release.artist.name,
         fan_role_id=release.artist.fan_role_id,
         all_releases_role_id=settings.all_releases_role_id,
+        accent=release.artist.accent_colour,
         late=late,
     )
 
@@ -86,7 +85,7 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     late = ctx.lateness > ANNOUNCE_LATE_AFTER
     post = _announcement_post(release, settings, late=late)
     message = await send_once(
-        channel, ctx, "announcement", allowed_mentions=post.allowed_mentions, **await _post_kwargs(post)
+        channel, ctx, "announcement", allowed_mentions=post.allowed_mentions, **_post_kwargs(post)
     )
     is_news = isinstance(channel, discord.TextChannel) and channel.is_news()
     async with bot.sessionmaker.begin() as session:
@@ -179,14 +178,14 @@ async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
     channel = await _channel(bot, settings.announcements_channel_id, "announcements")
-    post = teaser(release, artist_name=release.artist.name)
+    post = teaser(release, artist_name=release.artist.name, accent=release.artist.accent_colour)
     message = await send_once(
         channel,
         ctx,
         "teaser",
         allowed_mentions=discord.AllowedMentions.none(),
         silent=True,
-        **await _post_kwargs(post),
+        **_post_kwargs(post),
     )
     async with bot.sessionmaker.begin() as session:
         await repository.remember_message(
@@ -212,15 +211,12 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         f"<@{release.created_by}> asks to schedule this release for "
         f"<t:{int(release.release_at.timestamp())}:F>. Approve it, or reject it with a reason."
     )
-    view = approval_view(release.id, post)
     message = await send_once(
         channel,
         ctx,
         "approval",
         allowed_mentions=discord.AllowedMentions.none(),
-        content=request,
-        embed=post.embed,
-        view=view,
+        view=approval_view(release.id, post, request),
     )
     async with bot.sessionmaker.begin() as session:
         await repository.remember_message(session, release.id, "approval", message.channel.id, message.id)
@@ -255,9 +251,7 @@ async def _request_change_approval(
         ctx,
         "approval",
         allowed_mentions=discord.AllowedMentions.none(),
-        content=request[:2000],
-        embed=post.embed,
-        view=change_approval_view(release.id, token, post),
+        view=change_approval_view(release.id, token, post, request),
     )
     # The artist may have changed it again while this was posted. Under the release's row lock, so that of two
     # requests racing here one always sees the other: the current one is remembered and retires the one before;
@@ -283,15 +277,8 @@ async def _retire_request(bot: LabelBot, channel_id: int, message_id: int) -> No
     channel = bot.get_channel(channel_id)
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         return
-    request = channel.get_partial_message(message_id)
     try:
-        current = await request.fetch()
-        if current.components:
-            await request.edit(
-                content=f"{current.content}\n\n**Replaced** by a newer change, asked below."[:2000],
-                view=None,
-                allowed_mentions=discord.AllowedMentions.none(),
-            )
+        await close_with_note(channel.get_partial_message(message_id), "**Replaced** by a newer change, asked below.")
     except discord.HTTPException:
         log.warning("Could not retire an earlier change request of release %s", message_id, exc_info=True)
 
@@ -325,13 +312,11 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         raise JobFailed("the announcement is not in a text channel")
     post = _announcement_post(release, settings, late=release.announced_late)
-    view = post.view()
     try:
+        # content and embeds cleared: an announcement posted as an embed before the bot moved to Components V2
+        # becomes a card too (Discord refuses a V2 message that keeps them).
         await channel.get_partial_message(posted.message_id).edit(
-            content=post.content,
-            embed=post.embed,
-            view=view,
-            allowed_mentions=discord.AllowedMentions.none(),
+            content=None, embeds=[], view=post.layout(), allowed_mentions=discord.AllowedMentions.none()
         )
     except discord.NotFound:
         return {"skipped": "announcement deleted"}

@@ -11,10 +11,16 @@ import discord
 from bot.catalog.models import Release, ReleaseStatus
 from bot.text import clip, defuse, plain
 from bot.timeparse import format_dt
+from bot.ui.layout import MAX_TEXT, controls_row, link_rows
 from cogs.releases._parsing import format_duration
 
 TRACKLIST_LINES = 12
 FIELD_MAX = 1024
+# Text Display room kept beside the card, the same for the post and its preview so the two stay identical:
+# an intro or request line before it (LINE_MAX each, two at most), a status note after it, an outcome line
+# added later ("Approved by ...").
+LINE_MAX = 400
+NOTE_ROOM = 1300
 COLOUR = discord.Colour.from_rgb(233, 84, 32)
 CANCELLED_COLOUR = discord.Colour.dark_grey()
 LATE_LINE = "-# Posted late: I was offline at the release time."
@@ -22,10 +28,21 @@ LATE_LINE = "-# Posted late: I was offline at the release time."
 
 @dataclass
 class Post:
-    """One message: content, embed, link buttons, and exactly whom it may ping."""
+    """One release card (Components V2): the line that pings, the card, its link buttons, and whom it may ping.
 
-    content: str
-    embed: discord.Embed
+    Built fresh by `layout()` for every message, so the preview, the post and the mod-log request are one layout.
+    """
+
+    headline: str
+    heading: str
+    facts: list[str]
+    description: str | None = None
+    tracklist: str | None = None
+    cover_url: str | None = None
+    # An announcement shows the cover large (a gallery); a teaser as a thumbnail beside the text.
+    cover_large: bool = True
+    footer: str = ""
+    accent: int | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
     role_ids: list[int] = field(default_factory=list)
 
@@ -38,18 +55,56 @@ class Post:
             replied_user=False,
         )
 
-    def view(self, extra: Iterable[discord.ui.Item[Any]] = ()) -> discord.ui.View | None:
-        """Link buttons (two rows of five at most) and any controls after them."""
-        view = discord.ui.View(timeout=None)
-        for index, (label, url) in enumerate(self.links):
-            view.add_item(discord.ui.Button(style=discord.ButtonStyle.link, label=label, url=url, row=index // 5))
-        for item in extra:
+    def card(self, room: int = MAX_TEXT) -> discord.ui.Container[Any]:
+        """The release itself: cover, title, artist and kind, time, description, tracklist, links.
+
+        `room` is how much Text Display the card may hold; the description gives way first.
+        """
+        top = "\n".join([f"## {self.heading}", *self.facts])
+        footer = f"-# {self.footer}" if self.footer else ""
+        fixed = len(top) + len(self.tracklist or "") + len(footer)
+        description = clip(self.description, max(room - fixed, 0)) if self.description else None
+        container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=self.accent)
+        if self.cover_url and not self.cover_large:
+            container.add_item(discord.ui.Section(top, accessory=discord.ui.Thumbnail(self.cover_url)))
+        else:
+            container.add_item(discord.ui.TextDisplay(top))
+        if self.cover_url and self.cover_large:
+            container.add_item(discord.ui.MediaGallery(discord.MediaGalleryItem(self.cover_url)))
+        if description:
+            container.add_item(discord.ui.TextDisplay(description))
+        if self.tracklist:
+            container.add_item(discord.ui.Separator())
+            container.add_item(discord.ui.TextDisplay(self.tracklist))
+        if footer:
+            container.add_item(discord.ui.TextDisplay(footer))
+        for row in link_rows(self.links):
+            container.add_item(row)
+        return container
+
+    def layout(
+        self,
+        *,
+        before: Iterable[str] = (),
+        after: Iterable[discord.ui.Item[Any]] = (),
+        controls: Iterable[discord.ui.Item[Any]] = (),
+    ) -> discord.ui.LayoutView:
+        """The message: lines before the card (an intro, a request), the card, notes after it, then controls."""
+        view = discord.ui.LayoutView(timeout=None)
+        for line in [*(clip(line, LINE_MAX) for line in before), self.headline]:
+            if line:
+                view.add_item(discord.ui.TextDisplay(line))
+        view.add_item(self.card(MAX_TEXT - NOTE_ROOM - len(self.headline)))
+        for item in after:
             view.add_item(item)
-        return view if view.children else None
+        row = controls_row(controls)
+        if row is not None:
+            view.add_item(row)
+        return view
 
 
 def tracklist_summary(release: Release) -> tuple[str, str] | None:
-    """The tracklist field: a name with the count and running time, and the first tracks."""
+    """The tracklist: a name with the count and running time, and the first tracks."""
     tracks = release.tracks
     if not tracks:
         return None
@@ -76,6 +131,7 @@ def announcement(
     artist_name: str,
     fan_role_id: int | None,
     all_releases_role_id: int | None,
+    accent: int | None = None,
     late: bool = False,
 ) -> Post:
     """The announcement of a release, exactly as posted (and as previewed); tracks and links must be loaded."""
@@ -90,40 +146,39 @@ def announcement(
     lines = [f"{pings} {headline}" if pings else headline]
     if late and not cancelled:
         lines.append(LATE_LINE)
-    embed = discord.Embed(
-        title=("Cancelled: " if cancelled else "") + defuse(release.title),
-        description=clip(defuse(release.description), 4000) if release.description else None,
-        colour=CANCELLED_COLOUR if cancelled else COLOUR,
-        url=release.links[0].url if release.links and not cancelled else None,
-    )
-    embed.set_author(name=clip(defuse(artist_name), 256))
-    embed.add_field(name="Kind", value=kind)
-    embed.add_field(name="Out", value=f"{format_dt(release.release_at, 'F')} ({format_dt(release.release_at, 'R')})")
     summary = tracklist_summary(release)
-    if summary is not None:
-        embed.add_field(name=summary[0], value=summary[1], inline=False)
-    if release.cover_url:
-        embed.set_image(url=release.cover_url)
-    embed.set_footer(text=f"Release #{release.id}")
-    links = [] if cancelled else [(link.label, link.url) for link in release.links]
-    return Post(content="\n".join(lines), embed=embed, links=links, role_ids=[] if cancelled else role_ids)
-
-
-def teaser(release: Release, *, artist_name: str) -> Post:
-    """A silent countdown before the release: no pings, a relative timestamp."""
-    kind = release.release_kind.label
-    embed = discord.Embed(
-        title=defuse(release.title),
-        description=f"{kind} by **{plain(artist_name)}**\nOut {format_dt(release.release_at, 'R')}, "
-        f"{format_dt(release.release_at, 'F')}",
-        colour=COLOUR,
+    return Post(
+        headline="\n".join(lines),
+        heading=("Cancelled: " if cancelled else "") + plain(clip(release.title, 200)),
+        facts=[
+            f"**{plain(clip(artist_name, 100))}** · {kind}",
+            f"Out {format_dt(release.release_at, 'F')} ({format_dt(release.release_at, 'R')})",
+        ],
+        description=defuse(release.description) if release.description else None,
+        tracklist=f"**{summary[0]}**\n{summary[1]}" if summary is not None else None,
+        cover_url=release.cover_url,
+        footer=f"Release #{release.id}",
+        accent=CANCELLED_COLOUR.value if cancelled else (accent if accent is not None else COLOUR.value),
+        links=[] if cancelled else [(link.label, link.url) for link in release.links],
+        role_ids=[] if cancelled else role_ids,
     )
-    embed.set_author(name=clip(defuse(artist_name), 256))
-    if release.cover_url:
-        embed.set_thumbnail(url=release.cover_url)
-    embed.set_footer(text=f"Release #{release.id}")
-    content = f"Coming {format_dt(release.release_at, 'R')}: **{plain(release.title)}** by **{plain(artist_name)}**"
-    return Post(content=content, embed=embed)
+
+
+def teaser(release: Release, *, artist_name: str, accent: int | None = None) -> Post:
+    """A silent countdown before the release: no pings, a relative timestamp, the cover as a thumbnail."""
+    kind = release.release_kind.label
+    return Post(
+        headline=f"Coming {format_dt(release.release_at, 'R')}: **{plain(release.title)}** by **{plain(artist_name)}**",
+        heading=plain(clip(release.title, 200)),
+        facts=[
+            f"{kind} by **{plain(clip(artist_name, 100))}**",
+            f"Out {format_dt(release.release_at, 'R')}, {format_dt(release.release_at, 'F')}",
+        ],
+        cover_url=release.cover_url,
+        cover_large=False,
+        footer=f"Release #{release.id}",
+        accent=accent if accent is not None else COLOUR.value,
+    )
 
 
 def status_line(release: Release) -> str:

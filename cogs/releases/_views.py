@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.catalog.models import Release, ReleaseStatus
 from bot.context import MemberContext, member_context
 from bot.errors import Conflict
-from bot.interactions import NO_MENTIONS, defer, reply
+from bot.interactions import defer, reply
 from bot.text import defuse, plain
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
 from bot.ui.dynamic import PersistentItem
+from bot.ui.layout import close_with_note
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
 from cogs.releases._parsing import (
@@ -47,22 +48,25 @@ log = logging.getLogger(__name__)
 # -- the preview ------------------------------------------------------------------------------------------------
 
 
-def preview_parts(context: MemberContext, release: Release) -> tuple[Post, list[discord.Embed], discord.ui.View | None]:
-    """The announcement exactly as it will be posted, a note on where the release stands, and the controls."""
+def preview_parts(
+    context: MemberContext, release: Release, *, intro: str | None = None, manager: bool = True
+) -> discord.ui.LayoutView:
+    """The announcement exactly as it will be posted, then a note on where the release stands, then the controls."""
     settings = context.settings
     post = announcement(
         release,
         artist_name=release.artist.name,
         fan_role_id=release.artist.fan_role_id,
         all_releases_role_id=settings.all_releases_role_id,
+        accent=release.artist.accent_colour,
     )
-    note = discord.Embed(description=status_line(release), colour=discord.Colour.light_grey())
+    note = [status_line(release)]
     controls: list[discord.ui.Item[Any]] = []
     status = release.release_status
     if status is ReleaseStatus.DRAFT:
         needs_approval = context.release_needs_approval
-        note.set_footer(
-            text="This is exactly the announcement that will be posted. "
+        note.append(
+            "-# This is exactly the announcement that will be posted. "
             + (
                 "Schedule sends it to the moderators for approval."
                 if needs_approval
@@ -74,23 +78,25 @@ def preview_parts(context: MemberContext, release: Release) -> tuple[Post, list[
         controls.append(DiscardButton(release.id))
     elif status is not ReleaseStatus.CANCELLED:
         controls.append(EditButton(release.id))
+    box: discord.ui.Container[Any] = discord.ui.Container(accent_colour=discord.Colour.light_grey())
+    box.add_item(discord.ui.TextDisplay("\n".join(note)))
     if release.suggested_cover_url and not release.cover_url and status is not ReleaseStatus.CANCELLED:
         title = f" ({defuse(release.suggested_title)[:200]})" if release.suggested_title else ""
-        note.add_field(name="Cover found on your link", value=f"[This image]({release.suggested_cover_url}){title}")
-        note.set_thumbnail(url=release.suggested_cover_url)
+        box.add_item(
+            discord.ui.Section(
+                f"**Cover found on your link**\n[This image]({release.suggested_cover_url}){title}",
+                accessory=discord.ui.Thumbnail(release.suggested_cover_url),
+            )
+        )
         controls.append(UseCoverButton(release.id))
-    for item in controls:
-        item.row = 4
-    return post, [post.embed, note], post.view(controls)
+    return post.layout(before=[intro] if intro else [], after=[box], controls=controls if manager else [])
 
 
 async def send_preview(
     interaction: discord.Interaction[LabelBot], context: MemberContext, release: Release, *, intro: str | None = None
 ) -> None:
     """Show the member the release as it will be posted (from what the step already read; no database)."""
-    post, embeds, view = preview_parts(context, release)
-    content = post.content if intro is None else f"{intro}\n\n{post.content}"
-    await reply(interaction, content[:2000], embeds=embeds, view=view, ephemeral=True)
+    await reply(interaction, view=preview_parts(context, release, intro=intro), ephemeral=True)
 
 
 async def send_saved(
@@ -242,10 +248,8 @@ async def _close_request(
     channel = interaction.client.get_channel(posted.channel_id)
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         return
-    request = channel.get_partial_message(posted.message_id)
     try:
-        current = await request.fetch()
-        await request.edit(content=f"{current.content}\n\n{outcome}"[:2000], view=None, allowed_mentions=NO_MENTIONS)
+        await close_with_note(channel.get_partial_message(posted.message_id), outcome)
     except discord.HTTPException:
         log.warning("Could not mark the approval request of release %s", release_id, exc_info=True)
 
@@ -411,22 +415,16 @@ class RejectChangeModal(discord.ui.Modal, title="Reject this change"):
         await handle_interaction_error(interaction, error)
 
 
-def change_approval_view(release_id: int, token: str, post: Post) -> discord.ui.View:
-    """Approve / Reject under the request about a held change, after the proposed version's own link buttons."""
-    approve, reject = ApproveChangeButton(release_id, token), RejectChangeButton(release_id, token)
-    approve.row = reject.row = 4
-    view = post.view([approve, reject])
-    assert view is not None
-    return view
+def change_approval_view(release_id: int, token: str, post: Post, request: str) -> discord.ui.LayoutView:
+    """The request about a held change, the proposed version's card, then Approve / Reject."""
+    return post.layout(
+        before=[request], controls=[ApproveChangeButton(release_id, token), RejectChangeButton(release_id, token)]
+    )
 
 
-def approval_view(release_id: int, post: Post) -> discord.ui.View:
-    """Approve / Reject under the request in the mod log, after the release's own link buttons."""
-    approve, reject = ApproveButton(release_id), RejectButton(release_id)
-    approve.row = reject.row = 4
-    view = post.view([approve, reject])
-    assert view is not None
-    return view
+def approval_view(release_id: int, post: Post, request: str) -> discord.ui.LayoutView:
+    """The request in the mod log, the release's card as it would be posted, then Approve / Reject."""
+    return post.layout(before=[request], controls=[ApproveButton(release_id), RejectButton(release_id)])
 
 
 # -- the details modal -------------------------------------------------------------------------------------------

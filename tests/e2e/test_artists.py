@@ -186,7 +186,7 @@ async def test_linked_managers_may_edit_their_artist_and_nobody_else_may(labelbo
     reply = await run(labelbot, bob, "artist edit", artist="Nova Lights", bio="Hijacked.")
     assert reply.content == "Only Nova Lights's managers and moderators can do that."
     reply = await run(labelbot, alice, "artist edit", artist="Nova Lights", name="Nova")
-    assert reply.content == "Only moderators can rename an artist or change its fan role."
+    assert reply.content == "Only moderators can rename an artist or change its fan role or colour."
     for command, options in [
         ("artist link", {"artist": "Nova Lights", "member": bob}),
         ("artist unlink", {"artist": "Nova Lights", "member": alice}),

@@ -11,7 +11,9 @@ from tests.e2e.test_releases import (  # noqa: F401 (page_server is a fixture)
     Label,
     approval_label,
     assert_pings_only,
+    card_text,
     create,
+    heading,
     jobs_of,
     page_server,
     release_id_of,
@@ -35,7 +37,7 @@ async def _change_request(label: Label, release_id: int, title: str) -> tuple[Fa
     prefix = f"release:approve-change:{release_id}:"
     request = await label.fake.wait_for_message(
         label.mod_log,
-        lambda m: any(cid.startswith(prefix) for cid in m.custom_ids) and m.embeds[0]["title"] == title,
+        lambda m: any(cid.startswith(prefix) for cid in m.custom_ids) and heading(m) == title,
         timeout=LONG,
     )
     return request, next(cid for cid in request.custom_ids if cid.startswith(prefix))
@@ -65,13 +67,13 @@ async def test_an_artists_change_of_an_announced_release_waits_for_a_moderator(
         await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow (Deluxe)")
     ).reply()
     assert answer.ephemeral
-    assert "Sent to the moderators" in answer.content
-    assert answer.embeds[0]["title"] == "Afterglow (Deluxe)"  # the artist sees their change
+    assert "Sent to the moderators" in answer.text
+    assert heading(answer) == "Afterglow (Deluxe)"  # the artist sees their change
     request, approve_id = await _change_request(label, release_id, "Afterglow (Deluxe)")
     assert_pings_only(request, set())
-    assert "title" in request.content
+    assert "title" in request.text_displays[0]
     live = label.fake.message(post.id)
-    assert live.embeds[0]["title"] == "Afterglow"
+    assert heading(live) == "Afterglow"
     assert live.edits == 0
     row = await release_row(label.h, release_id)
     assert (row.title, row.status) == ("Afterglow", ReleaseStatus.ANNOUNCED)
@@ -79,12 +81,10 @@ async def test_an_artists_change_of_an_announced_release_waits_for_a_moderator(
     # Only a moderator can let it through; then the post shows it.
     own = await (await label.click(label.nova, request, approve_id)).reply()
     assert "moderators" in own.content.lower()
-    assert label.fake.message(post.id).embeds[0]["title"] == "Afterglow"
+    assert heading(label.fake.message(post.id)) == "Afterglow"
     approved = await (await label.click(label.h.moderator, request, approve_id)).reply()
     assert "Approved" in approved.content
-    await label.h.wait_until(
-        lambda: label.fake.message(post.id).embeds[0]["title"] == "Afterglow (Deluxe)", timeout=LONG
-    )
+    await label.h.wait_until(lambda: heading(label.fake.message(post.id)) == "Afterglow (Deluxe)", timeout=LONG)
     assert (await release_row(label.h, release_id)).title == "Afterglow (Deluxe)"
     await label.fake.wait_for_dm(label.nova.user, lambda m: "was approved" in m.content, timeout=LONG)
 
@@ -98,7 +98,7 @@ async def test_an_artists_change_of_an_announced_release_waits_for_a_moderator(
     await label.h.wait_until(
         lambda: (
             older_approve not in label.fake.message(older.id).custom_ids
-            and "Replaced" in label.fake.message(older.id).content
+            and "Replaced" in label.fake.message(older.id).text
         ),
         timeout=LONG,
     )
@@ -114,7 +114,7 @@ async def test_an_artists_change_of_an_announced_release_waits_for_a_moderator(
     edits = label.fake.message(post.id).edits
     await asyncio.sleep(1.5)
     live = label.fake.message(post.id)
-    assert live.embeds[0]["title"] == "Afterglow (Deluxe)"
+    assert heading(live) == "Afterglow (Deluxe)"
     assert live.edits == edits
     row = await release_row(label.h, release_id)
     assert (row.title, row.pending_edit) == ("Afterglow (Deluxe)", None)
@@ -123,10 +123,8 @@ async def test_an_artists_change_of_an_announced_release_waits_for_a_moderator(
     changed = await (
         await label.slash(label.h.moderator, "release edit", release=str(release_id), kind="album")
     ).reply()
-    assert "being updated" in changed.content
-    await label.h.wait_until(
-        lambda: any(f["value"] == "Album" for f in label.fake.message(post.id).embeds[0]["fields"]), timeout=LONG
-    )
+    assert "being updated" in changed.text
+    await label.h.wait_until(lambda: "· Album" in card_text(label.fake.message(post.id)), timeout=LONG)
     label.fake.assert_no_rejections()
 
 
@@ -155,10 +153,9 @@ async def test_use_this_cover_on_an_approved_release_sends_it_back_for_approval(
     request = await label.fake.wait_for_message(
         label.mod_log,
         lambda m: (
-            f"release:approve:{release_id}" in m.custom_ids
-            and m.embeds[0].get("image", {}).get("url") == f"{page_server}/art/afterglow.jpg"
+            f"release:approve:{release_id}" in m.custom_ids and f"{page_server}/art/afterglow.jpg" in m.media_urls
         ),
         timeout=LONG,
     )
-    assert request.embeds[0]["title"] == "Afterglow"
+    assert heading(request) == "Afterglow"
     assert label.posts() == []

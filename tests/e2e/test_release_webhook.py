@@ -93,8 +93,8 @@ async def test_a_signed_release_is_announced_at_its_time_and_an_update_edits_it(
         release = (await session.scalars(select(Release))).one()
     [announcement] = await wait_posts(label, 1)
     assert announcement.created_at >= release.release_at, "posted before its time"
-    assert "Night Drive" in json.dumps(announcement.embeds)
-    assert "Night Drve" not in json.dumps(announcement.embeds)
+    assert "Night Drive" in announcement.text
+    assert "Night Drve" not in announcement.text
     assert_pings_only(announcement, {label.fan_role.id, label.all_releases.id})
     await nothing_more_happens(label.h, f"release:{release.id}:announce")
     assert len(label.posts()) == 1

@@ -23,6 +23,7 @@ from bot.jobs import ScheduledJob
 from cogs.releases import _jobs as release_jobs
 from tests.e2e.helpers import nothing_more_happens, sweep_once, wait_jobs_settled
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeReply, FakeRole
+from tests.fakediscord.state import iter_components
 from tests.harness import BotHarness
 
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
@@ -228,6 +229,29 @@ def assert_pings_only(message: FakeMessage, roles: set[int]) -> None:
     assert not message.mention_everyone
 
 
+def _card_displays(message: Any) -> list[str]:
+    return [c["content"] for c in iter_components([message.containers()[0]]) if c.get("type") == 10]
+
+
+def card_text(message: Any) -> str:
+    """The text of the release card (the message's first container)."""
+    return "\n".join(_card_displays(message))
+
+
+def heading(message: Any) -> str:
+    """The card's title line (what the embed title was)."""
+    return next(line[3:] for line in card_text(message).splitlines() if line.startswith("## "))
+
+
+def _card_media(message: Any) -> list[str]:
+    return [
+        item["media"]["url"]
+        for c in iter_components([message.containers()[0]])
+        if c.get("type") == 12
+        for item in c["items"]
+    ]
+
+
 # -- the main path ------------------------------------------------------------------------------------------
 
 
@@ -243,24 +267,31 @@ async def test_artist_schedules_a_release_that_goes_out_once_exactly_as_previewe
     assert "Scheduled" in answer.content
 
     posted = (await wait_posts(label, 1))[0]
-    # The preview is exactly the announcement.
-    assert posted.content == preview.content
-    assert posted.embeds[0] == preview.embeds[0]
-    assert [c["url"] for c in _link_buttons(posted)] == [c["url"] for c in _link_buttons(preview)]
-    embed = posted.embeds[0]
-    assert embed["title"] == "Afterglow"
-    assert embed["author"]["name"] == "Nova Lights"
-    assert embed["image"]["url"] == "https://cdn.example.org/afterglow.png"
-    assert any(f["value"] == "EP" for f in embed["fields"])
-    assert any("<t:" in f["value"] for f in embed["fields"])
-    tracklist = next(f for f in embed["fields"] if f["name"].startswith("Tracklist"))
-    assert "Night Drive" in tracklist["value"]
-    assert "@everyone" not in tracklist["value"]  # member text is defused
-    assert [c["label"] for c in _link_buttons(posted)] == ["Bandcamp", "Spotify"]
+    # The announcement is a Components V2 card (the fake validated it against the spec and the limits) and the
+    # preview is exactly it: the same pinging line, the same card.
+    assert posted.is_v2
+    assert not posted.content
+    assert not posted.embeds
+    assert preview.is_v2
+    card = posted.containers()[0]
+    assert card == preview.containers()[0]
+    assert posted.text_displays[0] in preview.text_displays
+    assert posted.link_buttons == preview.link_buttons
+    text = posted.text
+    assert "## Afterglow" in text
+    assert "**Nova Lights** · EP" in text
+    assert posted.media_urls == ["https://cdn.example.org/afterglow.png"]
+    assert re.search(r"Out <t:\d+:F> \(<t:\d+:R>\)", text)
+    tracklist = next(t for t in posted.text_displays if t.startswith("**Tracklist"))
+    assert "Night Drive" in tracklist
+    assert "@everyone" not in tracklist  # member text is defused
+    assert [label for label, _ in posted.link_buttons] == ["Bandcamp", "Spotify"]
+    # The label's colour while the artist has none of its own.
+    assert posted.accent_colours == [0xE95420]
     # It pings the artist's fans and the all-releases role, and nobody else.
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
-    assert f"<@&{label.fan_role.id}>" in posted.content
-    assert "late" not in posted.content.lower()
+    assert f"<@&{label.fan_role.id}>" in posted.text_displays[0]
+    assert "late" not in posted.text.lower()
 
     # Crossposted from the announcement channel.
     await label.h.wait_until(lambda: label.posts()[0].crossposted, timeout=LONG)
@@ -272,8 +303,18 @@ async def test_artist_schedules_a_release_that_goes_out_once_exactly_as_previewe
     assert not row.announced_late
 
 
-def _link_buttons(message: Any) -> list[dict[str, Any]]:
-    return [c for row in message.components for c in row.get("components", []) if c.get("style") == 5]
+async def test_a_moderator_gives_an_artist_its_own_card_colour(label: Label) -> None:
+    refused = await (await label.slash(label.nova, "artist edit", artist="Nova Lights", colour="#123456")).reply()
+    assert "Only moderators" in refused.content
+    bad = await (await label.slash(label.h.moderator, "artist edit", artist="Nova Lights", colour="teal")).reply()
+    assert "hex code" in bad.content
+    done = await (await label.slash(label.h.moderator, "artist edit", artist="Nova Lights", colour="#123456")).reply()
+    assert done.ephemeral
+    preview = await create(label, label.nova)
+    assert preview.accent_colours[0] == 0x123456
+    await schedule(label, label.nova, preview)
+    posted = (await wait_posts(label, 1))[0]
+    assert posted.accent_colours == [0x123456]
 
 
 async def test_teasers_are_silent_countdowns_and_cancel_stops_everything(label: Label) -> None:
@@ -284,9 +325,12 @@ async def test_teasers_are_silent_countdowns_and_cancel_stops_everything(label: 
     teaser = (await wait_posts(label, 1, timeout=LONG))[0]
     assert teaser.flags & FLAG_SUPPRESS_NOTIFICATIONS, "teasers are silent"
     assert_pings_only(teaser, set())
-    assert "<t:" in teaser.content
-    assert ":R>" in teaser.content  # a countdown
-    assert "<@&" not in teaser.content
+    assert teaser.is_v2
+    assert not teaser.content
+    assert "<t:" in teaser.text
+    assert ":R>" in teaser.text_displays[0]  # a countdown
+    assert "<@&" not in teaser.text
+    assert heading(teaser) == "Afterglow"
 
     ix = await label.slash(label.nova, "release cancel", release=str(release_id))
     question = await ix.reply()
@@ -343,7 +387,7 @@ async def test_edit_before_the_time_moves_the_announcement(label: Label) -> None
         label.nova, "release edit", release=str(release_id), when="in 14 seconds", title="Afterglow II"
     )
     answer = await ix.reply()
-    assert "rescheduled" in answer.content
+    assert "rescheduled" in answer.text
     moved = await release_row(label.h, release_id)
     # The old time passes (and a sweep after it) without a post.
     await label.h.wait_until(lambda: _now() > old_time, timeout=LONG)
@@ -351,8 +395,8 @@ async def test_edit_before_the_time_moves_the_announcement(label: Label) -> None
     assert label.posts() == [], "the old time passed without a post"
     posted = (await wait_posts(label, 1))[0]
     assert posted.created_at >= moved.release_at, "posted before the new time"
-    assert posted.embeds[0]["title"] == "Afterglow II"
-    assert f"<t:{int(moved.release_at.timestamp())}:F>" in str(posted.embeds[0]["fields"])
+    assert heading(posted) == "Afterglow II"
+    assert f"<t:{int(moved.release_at.timestamp())}:F>" in card_text(posted)
     await nothing_more_happens(label.h, f"release:{release_id}:announce")
     assert len(label.posts()) == 1
 
@@ -377,7 +421,7 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     await label.h.wait_until(_thread_recorded(label, release_id, thread.id), timeout=10)
 
     await (await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow (Deluxe)")).reply()
-    await label.h.wait_until(lambda: label.posts()[0].embeds[0]["title"] == "Afterglow (Deluxe)", timeout=LONG)
+    await label.h.wait_until(lambda: heading(label.posts()[0]) == "Afterglow (Deluxe)", timeout=LONG)
     assert len(label.posts()) == 1
 
     assert [job.status for job in await jobs_of(label.h, f"release:{release_id}:teaser:")] == ["cancelled"]
@@ -392,10 +436,10 @@ async def test_after_the_time_edit_changes_the_post_and_cancel_marks_it(label: L
     question = await ix.reply()
     confirm = next(cid for cid in question.custom_ids if cid.startswith("confirm:") and cid.endswith(":yes"))
     await (await label.click(label.nova, question, confirm)).wait_callback()
-    await label.h.wait_until(lambda: "cancelled" in label.posts()[0].content.lower(), timeout=LONG)
+    await label.h.wait_until(lambda: "cancelled" in label.posts()[0].text_displays[0].lower(), timeout=LONG)
     message = label.posts()[0]
-    assert message.embeds[0]["title"].startswith("Cancelled")
-    assert _link_buttons(message) == []
+    assert heading(message).startswith("Cancelled")
+    assert message.link_buttons == []
     assert len(label.posts()) == 1
 
 
@@ -448,9 +492,9 @@ async def test_the_edit_button_changes_the_draft_and_the_post_matches_the_new_pr
         {"title": "Afterglow (Edit)", "tracklist": "1. Only Song 5:00", "description": ""},
     )
     edited = await submitted.reply(timeout=10)
-    assert edited.embeds[0]["title"] == "Afterglow (Edit)"
-    assert "Only Song" in str(edited.embeds[0]["fields"])
-    assert "description" not in edited.embeds[0]
+    assert heading(edited) == "Afterglow (Edit)"
+    assert "Only Song" in card_text(edited)
+    assert len(_card_displays(edited)) == 3, "heading, tracklist and footer, no description"
 
     bad = await label.click(label.nova, edited, f"release:edit:{release_id}")
     refused = await (
@@ -463,8 +507,10 @@ async def test_the_edit_button_changes_the_draft_and_the_post_matches_the_new_pr
 
     await schedule(label, label.nova, edited)
     posted = (await wait_posts(label, 1))[0]
-    assert posted.embeds[0] == edited.embeds[0]
-    assert edited.content.endswith(posted.content)  # the edited preview leads with a "Saved" line
+    assert posted.containers()[0] == edited.containers()[0]
+    # the edited preview leads with a "Saved" line, then the announcement's own
+    assert edited.text_displays[0].startswith("Saved")
+    assert edited.text_displays[1] == posted.text_displays[0]
 
 
 async def test_preview_buttons_work_after_a_restart(label: Label) -> None:
@@ -490,7 +536,7 @@ async def test_approval_flow_approve_and_reject(approval_label: Label) -> None:
         label.mod_log, lambda m: f"release:approve:{release_id}" in m.custom_ids, timeout=LONG
     )
     assert_pings_only(request, set())
-    assert request.embeds[0]["title"] == "Afterglow"
+    assert heading(request) == "Afterglow"
     assert (await release_row(label.h, release_id)).status == ReleaseStatus.AWAITING_APPROVAL
 
     # The artist can't approve their own release.
@@ -504,7 +550,7 @@ async def test_approval_flow_approve_and_reject(approval_label: Label) -> None:
     assert len(await jobs_of(label.h, f"release:{release_id}:announce")) == 1
     dm = await label.fake.wait_for_dm(label.nova.user, lambda m: "approved" in m.content, timeout=LONG)
     assert "Afterglow" in dm.content
-    await label.h.wait_until(lambda: "Approved" in label.fake.message(request.id).content, timeout=10)
+    await label.h.wait_until(lambda: "Approved" in label.fake.message(request.id).text, timeout=10)
 
     # A second release, rejected with a reason.
     preview = await create(label, label.nova, title="Second Wind", when="in 3 hours")
@@ -548,13 +594,13 @@ async def test_editing_a_release_waiting_for_approval_sends_it_back_to_draft(app
     await schedule(label, label.nova, answer)
     request = await label.fake.wait_for_message(
         label.mod_log,
-        lambda m: f"release:approve:{release_id}" in m.custom_ids and "Afterglow v2" in str(m.embeds),
+        lambda m: f"release:approve:{release_id}" in m.custom_ids and "Afterglow v2" in m.text,
         timeout=LONG,
     )
     await (await label.click(label.h.moderator, request, f"release:approve:{release_id}")).reply()
     assert (await release_row(label.h, release_id)).status == ReleaseStatus.SCHEDULED
     moderator_edit = await label.slash(label.h.moderator, "release edit", release=str(release_id), kind="album")
-    assert "rescheduled" in (await moderator_edit.reply()).content  # a moderator's change needs no approval
+    assert "rescheduled" in (await moderator_edit.reply()).text  # a moderator's change needs no approval
     await (await label.slash(label.nova, "release edit", release=str(release_id), title="Afterglow v3")).reply()
     assert (await release_row(label.h, release_id)).status == ReleaseStatus.DRAFT
     assert [job.status for job in await jobs_of(label.h, f"release:{release_id}:announce")] == ["cancelled"]
@@ -608,7 +654,7 @@ async def test_member_text_never_pings(label: Label) -> None:
     await schedule(label, label.nova, preview)
     posted = (await wait_posts(label, 1))[0]
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
-    assert "@everyone" not in posted.content.replace("@\u200beveryone", "")
+    assert "@everyone" not in posted.text.replace("@\u200beveryone", "")
     assert not posted.mentions
     assert set(posted.mention_roles) <= {label.fan_role.id, label.all_releases.id}
 
@@ -679,12 +725,12 @@ async def test_link_preview_offers_the_pages_cover(label: Label, page_server: st
     preview = await create(label, label.nova, when="in 2 hours", details={"links": links})
     release_id = release_id_of(preview)
     assert f"release:cover:{release_id}" in preview.custom_ids
-    assert f"{page_server}/art/afterglow.jpg" in str(preview.embeds[1])
-    assert "image" not in preview.embeds[0]  # offered, not taken yet
+    assert f"{page_server}/art/afterglow.jpg" in str(preview.containers()[1])
+    assert _card_media(preview) == []  # offered, not taken yet
 
     ix = await label.click(label.nova, preview, f"release:cover:{release_id}")
     updated = await ix.reply()
-    assert updated.embeds[0]["image"]["url"] == f"{page_server}/art/afterglow.jpg"
+    assert _card_media(updated) == [f"{page_server}/art/afterglow.jpg"]
     assert (await release_row(label.h, release_id)).cover_url == f"{page_server}/art/afterglow.jpg"
 
 
@@ -755,7 +801,7 @@ async def test_killed_before_the_time_and_back_after_it_posts_once_marked_late(h
     harness.spawn()
     posted = (await wait_posts(label, 1, timeout=45))[0]
     assert loop.time() - started < 45
-    assert "late" in posted.content.lower()
+    assert "late" in posted.text_displays[0].lower()
     assert_pings_only(posted, {label.fan_role.id, label.all_releases.id})
     # The bot runs in a child process here: wait for its job row, then one of its sweep periods.
     await wait_jobs_settled(harness, f"release:{release_id}:announce")

@@ -647,7 +647,8 @@ class FakeDiscord:
         to be mentionable or the author to have MENTION_EVERYONE; @everyone/@here needs MENTION_EVERYONE.
         """
         am = msg.allowed_mentions
-        content = msg.content or ""
+        # Mentions in a Components V2 message live in its Text Displays, and ping like content does.
+        content = msg.text if msg.is_v2 else msg.content or ""
         users_in = [int(u) for u in _USER_MENTION.findall(content)]
         roles_in = [int(r) for r in _ROLE_MENTION.findall(content)]
         parse = {"users", "roles", "everyone"} if am is None else set(am.get("parse") or [])

@@ -22,7 +22,9 @@ from typing import TYPE_CHECKING, Any
 from .server import ApiError, Request, Response, form_error, route, unknown
 from .state import (
     FLAG_EPHEMERAL,
+    FLAG_IS_COMPONENTS_V2,
     FLAG_LOADING,
+    ComponentsV2Reading,
     FakeAttachment,
     FakeChannel,
     FakeGuild,
@@ -53,7 +55,7 @@ OPTION_TYPES = {1: "SUB_COMMAND", 2: "SUB_COMMAND_GROUP", 3: "STRING", 4: "INTEG
 
 
 @dataclass
-class FakeReply:
+class FakeReply(ComponentsV2Reading):
     """What the user sees as the answer to an interaction."""
 
     content: str
@@ -90,8 +92,8 @@ class FakeReply:
 
     @property
     def text(self) -> str:
-        """Content plus embed titles/descriptions/fields, for loose assertions."""
-        parts = [self.content]
+        """Content, Text Displays, and embed titles/descriptions/fields, for loose assertions."""
+        parts = [self.content, *self.text_displays]
         for e in self.embeds:
             parts += [e.get("title") or "", e.get("description") or ""]
             for f in e.get("fields") or []:
@@ -848,7 +850,8 @@ async def followup_create(ctx: Request) -> Any:
         # after a deferral the first followup replaces the "thinking..." message (and keeps its ephemerality)
         msg = ix.original
         msg.flags &= ~FLAG_LOADING
-        fake._edit_message(msg, {k: v for k, v in body.items() if k != "flags"}, ctx.files)
+        # ... but the followup's own IS_COMPONENTS_V2 applies: it is how the replacing message is laid out
+        fake._edit_message(msg, {**body, "flags": int(body.get("flags") or 0) & FLAG_IS_COMPONENTS_V2}, ctx.files)
         ix.followup_messages.append(msg)
     else:
         msg = _response_message(ix, body, ctx.files)
@@ -925,7 +928,10 @@ async def webhook_message_edit(ctx: Request) -> Any:
     was_loading = bool(msg.flags & FLAG_LOADING)
     msg.flags &= ~FLAG_LOADING
     # the ephemerality of a deferred response was fixed by the defer; flags in the edit cannot change it
-    fake._edit_message(msg, {k: v for k, v in body.items() if k != "flags" or not was_loading}, ctx.files)
+    edit = dict(body)
+    if was_loading:
+        edit["flags"] = int(body.get("flags") or 0) & FLAG_IS_COMPONENTS_V2
+    fake._edit_message(msg, edit, ctx.files)
     if msg is ix.original:
         ix.original_edits += 1
     fake._notify()

@@ -20,7 +20,7 @@ from .state import (
     Permissions,
     now,
 )
-from .validation import message_is_empty
+from .validation import check_v2_edit, message_is_empty
 
 TEXT_LIKE = {ChannelType.text, ChannelType.news, ChannelType.voice, ChannelType.stage, ChannelType.dm, *THREAD_TYPES}
 
@@ -299,6 +299,10 @@ async def edit_message(ctx: Request) -> Any:
         require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
     if fake._would_be_empty(msg, body, ctx.files):
         raise ApiError(400, 50006, "Cannot send an empty message")
+    stored = {"content": msg.content, "embeds": msg.embeds, "poll": msg.poll, "components": msg.components}
+    v2_errors = check_v2_edit(msg.flags, stored, body)
+    if v2_errors:
+        raise form_error(v2_errors)
     fake._edit_message(msg, body, ctx.files)
     return msg.to_json(fake)
 

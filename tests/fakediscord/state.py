@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -464,8 +465,55 @@ FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_IS_COMPONENTS_V2 = 1 << 15
 
 
+class ComponentsV2Reading:
+    """What a reader sees of a Components V2 message (shared by messages and interaction replies)."""
+
+    content: str
+    components: list[dict[str, Any]]
+    flags: int
+
+    @property
+    def is_v2(self) -> bool:
+        return bool(self.flags & FLAG_IS_COMPONENTS_V2)
+
+    @property
+    def text_displays(self) -> list[str]:
+        """The text of every Text Display component, in reading order (Components V2)."""
+        return [str(c.get("content") or "") for c in iter_components(self.components) if c.get("type") == 10]
+
+    @property
+    def media_urls(self) -> list[str]:
+        """Images shown by thumbnails and media galleries (Components V2)."""
+        urls: list[str] = []
+        for c in iter_components(self.components):
+            if c.get("type") == 11:
+                urls.append(str((c.get("media") or {}).get("url")))
+            if c.get("type") == 12:
+                urls.extend(str((item.get("media") or {}).get("url")) for item in c.get("items") or [])
+        return urls
+
+    @property
+    def link_buttons(self) -> list[tuple[str, str]]:
+        """(label, url) of every link button."""
+        return [
+            (str(c.get("label")), str(c["url"]))
+            for c in iter_components(self.components)
+            if c.get("type") == 2 and c.get("style") == 5 and c.get("url")
+        ]
+
+    @property
+    def accent_colours(self) -> list[int | None]:
+        """The accent colour of each container, in order."""
+        return [c.get("accent_color") for c in iter_components(self.components) if c.get("type") == 17]
+
+    def containers(self, *, without_ids: bool = True) -> list[dict[str, Any]]:
+        """The message's containers as sent (component ids dropped: Discord numbers them per message)."""
+        found = [c for c in self.components if c.get("type") == 17]
+        return [strip_component_ids(c) for c in found] if without_ids else found
+
+
 @dataclass(eq=False)
-class FakeMessage:
+class FakeMessage(ComponentsV2Reading):
     id: int
     channel_id: int
     author: FakeUser
@@ -512,6 +560,11 @@ class FakeMessage:
     @property
     def custom_ids(self) -> list[str]:
         return [c["custom_id"] for c in iter_components(self.components) if "custom_id" in c]
+
+    @property
+    def text(self) -> str:
+        """What a reader sees as text: the content, then every Text Display (so tests read V2 and legacy alike)."""
+        return "\n".join(part for part in [self.content, *self.text_displays] if part)
 
     def to_json(self, fake: FakeDiscord | None = None, *, content_visible: bool = True) -> dict[str, Any]:
         users = fake._users if fake is not None else {}
@@ -584,6 +637,41 @@ def _drop_null_emoji_id(item: dict[str, Any]) -> None:
         item["emoji"] = {k: v for k, v in emoji.items() if k != "id"}
 
 
+def _unfurled(media: Any) -> dict[str, Any]:
+    """An unfurled media item as Discord answers it: the url, a proxy url and a stable id."""
+    url = str((media or {}).get("url") or "") if isinstance(media, dict) else ""
+    return {
+        "id": str(10**17 + zlib.crc32(url.encode())),
+        "url": url,
+        "proxy_url": "https://media.discordapp.net/external/" + url.split("://", 1)[-1],
+        "width": None,
+        "height": None,
+        "content_type": None,
+    }
+
+
+def _resolve_v2_defaults(c: dict[str, Any]) -> None:
+    """Fill in what Discord adds to Components V2 components in its answers (component reference)."""
+    t = c.get("type")
+    if t == 11:
+        c["media"] = _unfurled(c.get("media"))
+        c.setdefault("description", None)
+        c.setdefault("spoiler", False)
+    elif t == 12 and isinstance(c.get("items"), list):
+        c["items"] = [
+            {**item, "media": _unfurled(item.get("media")), "description": item.get("description"),
+             "spoiler": bool(item.get("spoiler"))}
+            for item in c["items"]
+            if isinstance(item, dict)
+        ]  # fmt: skip
+    elif t == 14:
+        c.setdefault("spacing", 1)
+        c.setdefault("divider", True)
+    elif t == 17:
+        c.setdefault("accent_color", None)
+        c.setdefault("spoiler", False)
+
+
 def assign_component_ids(components: Any) -> list[dict[str, Any]]:
     """Discord numbers every component of a message (``id``, 1..n in tree order) when none is given
     (component reference: "id ... auto populated through increment if not provided")."""
@@ -599,6 +687,7 @@ def assign_component_ids(components: Any) -> list[dict[str, Any]]:
                     n = next(counter)
                 c["id"] = n
             _drop_null_emoji_id(c)
+            _resolve_v2_defaults(c)
             if isinstance(c.get("options"), list):
                 c["options"] = [dict(o) for o in c["options"] if isinstance(o, dict)]
                 for option in c["options"]:
@@ -615,6 +704,15 @@ def assign_component_ids(components: Any) -> list[dict[str, Any]]:
 
     fill(comps)
     return comps
+
+
+def strip_component_ids(node: Any) -> Any:
+    """A component tree without the numeric ``id`` Discord assigns, to compare two messages' layouts."""
+    if isinstance(node, list):
+        return [strip_component_ids(x) for x in node]
+    if isinstance(node, dict):
+        return {k: strip_component_ids(v) for k, v in node.items() if k != "id" or not isinstance(v, int)}
+    return node
 
 
 def iter_components(components: Any) -> Any:

@@ -521,7 +521,80 @@ def check_message_body(
         flags = int(flags)
     except (TypeError, ValueError):
         flags = 0
-    errs += check_components(body.get("components"), prefix, v2=bool(flags & MESSAGE_FLAG_IS_COMPONENTS_V2))
+    v2 = bool(flags & MESSAGE_FLAG_IS_COMPONENTS_V2)
+    errs += check_components(body.get("components"), prefix, v2=v2)
+    if v2:
+        errs += check_v2_layout(body, prefix)
+    elif "flags" in body or create:
+        # An edit without flags keeps the message's own; the edit route checks those against the stored message.
+        errs += check_legacy_layout(body.get("components"), prefix)
+    return errs
+
+
+# https://discord.com/developers/docs/components/reference ("Components V2"): a message with IS_COMPONENTS_V2
+# holds up to 40 components in all (nested ones count), up to 4000 characters of Text Display across the
+# message, and cannot use content, embeds, stickers or polls.
+MAX_V2_COMPONENTS = 40
+MAX_V2_TEXT = 4000
+V2_ONLY_TYPES = {9, 10, 11, 12, 13, 14, 17}
+LEGACY_FIELDS = ("content", "embeds", "sticker_ids", "poll")
+
+
+def check_v2_layout(body: dict[str, Any], prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
+    errs: list[FieldError] = []
+    for key in LEGACY_FIELDS:
+        value = body.get(key)
+        if value not in (None, "", []):
+            errs.append(
+                (
+                    (*prefix, key),
+                    "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
+                    f"The '{key}' field cannot be used when using MessageFlags.IS_COMPONENTS_V2",
+                )
+            )
+    components = body.get("components") or []
+    every = [c for _, c in _walk_components(components, ())]
+    if len(every) > MAX_V2_COMPONENTS:
+        errs.append(
+            ((*prefix, "components"), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_V2_COMPONENTS} or fewer in length.")
+        )
+    text = sum(len(str(c.get("content") or "")) for c in every if c.get("type") == 10)
+    if text > MAX_V2_TEXT:
+        errs.append(
+            (
+                (*prefix, "components"),
+                "MAX_COMPONENT_TEXT_LENGTH_EXCEEDED",
+                f"Text Display content must be {MAX_V2_TEXT} or fewer in length across the message.",
+            )
+        )
+    return errs
+
+
+def check_legacy_layout(components: Any, prefix: tuple[str | int, ...] = ()) -> list[FieldError]:
+    """Without IS_COMPONENTS_V2 only action rows may be sent at the top level."""
+    if not isinstance(components, list):
+        return []
+    return [
+        ((*prefix, "components", i, "type"), "COMPONENT_LAYOUT_V2_FLAG_REQUIRED", "Value must be one of (1,).")
+        for i, c in enumerate(components)
+        if isinstance(c, dict) and c.get("type") != 1
+    ]
+
+
+def check_v2_edit(stored_flags: int, stored: dict[str, Any], body: dict[str, Any]) -> list[FieldError]:
+    """An edit of a message: the V2 flag cannot be taken off, and a V2 message keeps no legacy fields."""
+    errs: list[FieldError] = []
+    was_v2 = bool(stored_flags & MESSAGE_FLAG_IS_COMPONENTS_V2)
+    flags = body.get("flags")
+    will_be_v2 = was_v2 or bool(int(flags or 0) & MESSAGE_FLAG_IS_COMPONENTS_V2)
+    if was_v2 and flags is not None and not int(flags) & MESSAGE_FLAG_IS_COMPONENTS_V2:
+        errs.append((("flags",), "MESSAGE_CANNOT_REMOVE_COMPONENTS_V2_FLAG", "Cannot remove the IS_COMPONENTS_V2 flag"))
+    if will_be_v2:
+        merged = {key: body.get(key, stored.get(key)) for key in LEGACY_FIELDS}
+        merged["components"] = body.get("components", stored.get("components"))
+        errs += [e for e in check_v2_layout(merged) if e[0] and e[0][0] in LEGACY_FIELDS]
+    else:
+        errs += check_legacy_layout(body.get("components"))
     return errs
 
 
