@@ -12,6 +12,7 @@ import aiohttp_jinja2
 import discord
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from discord import app_commands
 from discord.ext import commands
 
@@ -58,21 +59,29 @@ class WebPagesCog(commands.Cog, name="Web pages"):
                 undefined=jinja2.StrictUndefined,
                 filters={"until": until_text},
             )
-        router = app.router
-        router.add_static("/static/web/", HERE / "static", name="web_static")
-        router.add_get(r"/label/{guild_id:\d+}", self.public_page)
-        router.add_get(r"/label/{guild_id:\d+}/artists/{artist_id:\d+}", self.artist_page)
-        router.add_get(r"/label/{guild_id:\d+}/releases.atom", self.atom)
-        router.add_get(r"/label/{guild_id:\d+}/releases.json", self.json)
-        router.add_get(r"/label/{guild_id:\d+}/calendar.ics", self.calendar)
-        router.add_get(r"/dashboard/open/{token:[A-Za-z0-9_\-]{20,100}}", self.sign_in_page)
-        router.add_post(r"/dashboard/open/{token:[A-Za-z0-9_\-]{20,100}}", self.sign_in)
-        router.add_get(r"/dashboard/{guild_id:\d+}", self.dashboard_page)
-        router.add_get(r"/dashboard/{guild_id:\d+}/{table:[a-z]+}.csv", self.dashboard_csv)
+        if "web_static" not in app.router.named_resources():
+            app.router.add_static("/static/web/", HERE / "static", name="web_static")
+        for method, path, handler in self._routes():
+            self.bot.web.route(method, path, handler)
         self.cache.watch()
 
     async def cog_unload(self) -> None:
         self.cache.unwatch()
+        for method, path, _ in self._routes():
+            self.bot.web.unroute(method, path)
+
+    def _routes(self) -> list[tuple[str, str, Handler]]:
+        return [
+            ("GET", r"/label/{guild_id:\d+}", self.public_page),
+            ("GET", r"/label/{guild_id:\d+}/artists/{artist_id:\d+}", self.artist_page),
+            ("GET", r"/label/{guild_id:\d+}/releases.atom", self.atom),
+            ("GET", r"/label/{guild_id:\d+}/releases.json", self.json),
+            ("GET", r"/label/{guild_id:\d+}/calendar.ics", self.calendar),
+            ("GET", r"/dashboard/open/{token:[A-Za-z0-9_\-]{20,100}}", self.sign_in_page),
+            ("POST", r"/dashboard/open/{token:[A-Za-z0-9_\-]{20,100}}", self.sign_in),
+            ("GET", r"/dashboard/{guild_id:\d+}", self.dashboard_page),
+            ("GET", r"/dashboard/{guild_id:\d+}/{table:[a-z]+}.csv", self.dashboard_csv),
+        ]
 
     # -- /dashboard ---------------------------------------------------------------------------------------------
 
