@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from bot.db.outage import is_database_outage
 from bot.errors import TryAgainLater, UserFacingError
 from bot.interactions import reply
 
@@ -49,9 +48,7 @@ def user_message(error: BaseException) -> str | None:
     error = _unwrap(error)
     if isinstance(error, UserFacingError):
         return error.message
-    if isinstance(error, OperationalError | PoolTimeoutError | ConnectionError | OSError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    ):
+    if is_database_outage(error) or isinstance(error, OSError):
         return TryAgainLater(DATABASE_DOWN).message
     if isinstance(error, discord.DiscordServerError):
         # A 5xx from Discord is an outage on its side, not a bug here: features undo what they started.

@@ -15,6 +15,7 @@ import discord
 
 from bot.config import JobSettings
 from bot.db.base import utcnow
+from bot.db.outage import log_failure
 from bot.jobs.alarms import AlarmClock
 from bot.jobs.context import ComeBackLater, JobContext, JobFailed, JobHandler, MissedRule
 from bot.jobs.models import JobStatus
@@ -174,15 +175,15 @@ class Worker:
         try:
             released = await self.store.release_claims()
         except Exception:
-            log.exception("Handing back unfinished jobs failed; their leases run out and they are retried")
+            log_failure(log, "Handing back unfinished jobs failed; their leases run out and they are retried")
             released = 0
         if released:
             log.warning("Handed back %d unfinished jobs on shutdown; they run again at the next start", released)
         try:
             await self.store.retire()
         except Exception:
-            log.exception(
-                "Removing worker %s from the workers table failed; its beat goes stale instead", self.worker_id
+            log_failure(
+                log, "Removing worker %s from the workers table failed; its beat goes stale instead", self.worker_id
             )
         LIVE_HERE.discard(self.worker_id)
         log.info("Job queue %s stopped", self.worker_id)
@@ -216,7 +217,7 @@ class Worker:
                     self._wake.set()
             except Exception:
                 # A beat missed now and then is harmless: a worker is dead only after several.
-                log.exception("Recording the heartbeat of worker %s failed", self.worker_id)
+                log_failure(log, "Recording the heartbeat of worker %s failed", self.worker_id)
 
     async def _arm_from_table(self) -> int:
         rows = await self.store.due_soon(self.alarms.horizon, ALARM_BATCH)
@@ -241,7 +242,7 @@ class Worker:
             await self._fail_unknown_kinds()
             await self._arm_from_table()
         except Exception:
-            log.exception("Sweeping the job table failed; the next sweep tries again")
+            log_failure(log, "Sweeping the job table failed; the next sweep tries again")
         self._wake.set()
 
     async def _fail_unknown_kinds(self) -> None:
@@ -259,7 +260,7 @@ class Worker:
         try:
             await self.prune()
         except Exception:
-            log.exception("Pruning finished jobs failed; the next prune tries again")
+            log_failure(log, "Pruning finished jobs failed; the next prune tries again")
 
     # -- dispatching ------------------------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ class Worker:
                 await self._dispatch_pass()
             except Exception:
                 # The database may be away; the next alarm or sweep tries again.
-                log.exception("Claiming due jobs failed")
+                log_failure(log, "Claiming due jobs failed")
 
     async def _dispatch_pass(self) -> None:
         while not self.stopping:
@@ -323,7 +324,7 @@ class Worker:
             try:
                 renewed = await self.store.renew(job_id)
             except Exception:
-                log.exception("Renewing the lease of job %s failed", job_id)
+                log_failure(log, "Renewing the lease of job %s failed", job_id)
                 continue
             if not renewed:
                 log.info("Job %s was cancelled, replaced or taken over while running", job_id)

@@ -16,14 +16,14 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client.aiohttp import make_aiohttp_handler
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.config import WebSettings
 from bot.jobs import JobStatus, ScheduledJob
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
+
+from bot.db.outage import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,6 @@ DATABASE_PROBE_TIMEOUT = 2.0
 SCHEDULER_LAG_LIMIT = 60.0
 # What a client is told to wait when the database does not answer: long enough for a restart or failover.
 DATABASE_RETRY_AFTER_SECONDS = 30
-
-
-def is_database_outage(error: BaseException) -> bool:
-    """Whether the error means the database is unreachable (not that a query is wrong)."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | TimeoutError)
 
 
 @web.middleware

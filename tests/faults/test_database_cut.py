@@ -38,10 +38,7 @@ async def proxy(harness: BotHarness) -> AsyncIterator[TcpProxy]:
     await proxy.stop()
 
 
-# The job engine logs each failed pass with its traceback while the database is away; that is the point here.
-@pytest.mark.expect_error_log(
-    "Sweeping the job table failed", "Claiming due jobs failed", "Handing back unfinished jobs failed"
-)
+# No expect_error_log here: while the database is away the job engine warns once per pass, with no traceback.
 async def test_a_ten_second_database_cut_answers_try_again_and_the_bot_recovers(
     harness: BotHarness, proxy: TcpProxy
 ) -> None:

@@ -264,6 +264,7 @@ async def test_a_handler_past_its_kinds_time_limit_is_abandoned_and_retried_as_a
         assert (job.status, job.attempts, job.result) == (JobStatus.DONE, 2, {"posted": True})
 
 
+@pytest.mark.expect_error_log("failed on its last attempt")
 async def test_the_default_time_limit_fails_a_handler_that_always_hangs(sessionmaker: Sessions) -> None:
     queue = JobQueue(sessionmaker, fast_settings(time_limit_seconds=0.1, max_attempts=2), worker_id="limited")
 

@@ -1,0 +1,29 @@
+"""Telling a database outage (unreachable, timed out) from a bug in a query: the first is waited out, not reported."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether the error means the database is unreachable (not that a query is wrong)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | TimeoutError)
+
+
+def log_failure(log: logging.Logger, message: str, *args: object) -> None:
+    """Log the exception being handled: a warning without traceback when the database is away, else an error.
+
+    Background loops (heartbeat, sweep, claims) meet an outage on every pass until it ends; a traceback for each
+    pass would bury the one line that matters, and the next pass tries again anyway.
+    """
+    error = sys.exc_info()[1]
+    if error is not None and is_database_outage(error):
+        log.warning("%s (the database is unreachable: %s)", message % args if args else message, error)
+    else:
+        log.error(message, *args, exc_info=True)  # noqa: LOG014 (always called from an except block)
