@@ -91,6 +91,12 @@ async def test_the_announce_cooldown_refuses_announce_now_of_an_artists_manager(
     answer = await run(label.nova, "release announce-now", release=str(first))
     assert "Announcing" in answer.content
     await wait_posts(label, 1)
+
+    async def first_recorded_as_announced() -> bool:
+        # The post goes out first and is recorded right after (no transaction waits on Discord).
+        return (await release_row(label.h, first)).announced_at is not None
+
+    await label.h.wait_until(first_recorded_as_announced)
     due_before = (await release_row(label.h, second)).release_at
 
     refused = await run(label.nova, "release announce-now", release=str(second))
