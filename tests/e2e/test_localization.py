@@ -67,3 +67,12 @@ async def test_a_filled_catalog_reaches_discord_and_a_bad_name_is_left_out(
         await harness.fake.slash(harness.guild, harness.general, harness.moderator, "me timezone", zone="Asia/Tokyo")
     ).reply(timeout=10)
     assert "Asia/Tokyo" in reply.content
+
+    # A translator's change reaches Discord at the next start, though the commands themselves did not change.
+    syncs = sum(1 for r in harness.fake.requests if r.method == "PUT" and "/commands" in r.path)
+    german["names"]["me"] = "mein"
+    (locales / "de.json").write_text(json.dumps(german), encoding="utf-8")
+    await harness.restart()
+    assert sum(1 for r in harness.fake.requests if r.method == "PUT" and "/commands" in r.path) == syncs + 1
+    me = {c["name"]: c for c in harness.fake.synced_commands(harness.guild)}["me"]
+    assert me["name_localizations"] == {"de": "mein"}
