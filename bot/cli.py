@@ -1,4 +1,4 @@
-"""The `labelbot` command line: run, check-config, db upgrade, backup, restore, sync-commands."""
+"""The `labelbot` command line: run, check-config, db upgrade, backup, restore, sync-commands, i18n-catalog."""
 
 from __future__ import annotations
 
@@ -249,6 +249,40 @@ def cmd_sync_commands(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_i18n_catalog(args: argparse.Namespace) -> int:
+    """Write (or, with --check, compare) the English catalog of every command string translators fill from."""
+    from bot.client import find_extensions
+    from bot.i18n import LOCALES_DIR, SOURCE_LOCALE, source_catalog, tree_strings
+    from bot.runner import build_bot, dispose
+
+    # Every feature's commands, whatever this install disables, and no database: nothing is opened or synced.
+    settings = Settings.model_validate({"database": {"url": "sqlite+aiosqlite:///:memory:"}})
+
+    async def collect() -> dict[str, list[str]]:
+        bot = build_bot(settings, run_jobs=False, sync_commands=False, serve_web=False)
+        try:
+            async with bot:
+                for extension in find_extensions():
+                    await bot.load_extension(extension)
+                return await tree_strings(bot.tree)
+        finally:
+            await dispose(bot)
+
+    strings = asyncio.run(collect())
+    text = source_catalog(strings)
+    path = Path(args.output) if args.output else LOCALES_DIR / f"{SOURCE_LOCALE}.json"
+    if args.check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            print(f"{path} is out of date: run `labelbot i18n-catalog` and commit it.", file=sys.stderr)
+            return 1
+        print(f"{path} lists every command string.")
+        return 0
+    path.write_text(text, encoding="utf-8")
+    count = sum(len(texts) for texts in strings.values())
+    print(f"Wrote {count} strings to {path}; translators copy it to <locale>.json and fill in the values.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labelbot", description="Labelbot, the Discord bot for record labels.")
     parser.add_argument("--version", action="version", version=f"labelbot {__version__}")
@@ -271,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("path", help="the backup file")
     restore.add_argument("--yes", action="store_true", help="confirm that the database is to be replaced")
     restore.set_defaults(func=cmd_restore)
+    catalog = commands.add_parser("i18n-catalog", help="write the catalog of command strings translators fill in")
+    catalog.add_argument("--output", help="where to write it (default: the package's locales/en-US.json)")
+    catalog.add_argument("--check", action="store_true", help="only check that the catalog is up to date")
+    catalog.set_defaults(func=cmd_i18n_catalog)
     # `--config` is accepted after the subcommand too (labelbot run --config x.toml).
     for sub in (*commands.choices.values(), *db_commands.choices.values()):
         sub.add_argument("--config", default=argparse.SUPPRESS, help=argparse.SUPPRESS)

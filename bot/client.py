@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import timeparse
 from bot.audit.service import post_job_failure, register_audit_jobs
 from bot.db.models import BotState
+from bot.i18n import CatalogTranslator
 from bot.interactions import NO_MENTIONS
 from bot.metrics import Metrics
 from bot.pacing import Pacer
@@ -121,6 +122,8 @@ class LabelBot(commands.AutoShardedBot):
         register_guild_purge(self)
         # Signed webhooks are the core's route; features register their intakes by name.
         self.web.route("POST", "/hooks/{name}", self._receive_hook)
+        # Names and descriptions in each member's Discord language, from bot/locales (English when untranslated).
+        await self.tree.set_translator(CatalogTranslator())
         disabled = {f"{FEATURES_PACKAGE}.{name}" for name in self.settings.features.disabled}
         for extension in [e for e in find_extensions() if e not in disabled] + self.settings.features.extra_extensions:
             await self.load_extension(extension)
@@ -169,7 +172,11 @@ class LabelBot(commands.AutoShardedBot):
             targets = [None]
         synced = 0
         for guild in targets:
-            payload = json.dumps(self._tree_payload(guild), sort_keys=True, default=str)
+            tree = self._tree_payload(guild)
+            # A changed translation changes what Discord shows, so it syncs again too.
+            translator = self.tree.translator
+            catalogs = translator.fingerprint if isinstance(translator, CatalogTranslator) else None
+            payload = json.dumps([tree, catalogs], sort_keys=True, default=str)
             digest = hashlib.sha256(payload.encode()).hexdigest()
             key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
             async with self.sessionmaker.begin() as session:

@@ -109,7 +109,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         name: str,
         style: Choice[str],
         mode: Choice[str],
-        max_roles: int | None = None,
+        max_roles: app_commands.Range[int, 1] | None = None,
         required_role: discord.Role | None = None,
         channel: discord.TextChannel | None = None,
     ) -> None:
@@ -451,7 +451,9 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
     # -- loyalty tiers ---------------------------------------------------------------------------------------
 
     @tiers.command(name="set")
-    async def tiers_set(self, interaction: discord.Interaction[LabelBot], role: discord.Role, threshold: int) -> None:
+    async def tiers_set(
+        self, interaction: discord.Interaction[LabelBot], role: discord.Role, threshold: app_commands.Range[int, 1]
+    ) -> None:
         """Make a role a loyalty tier, earned by attending this many parties.
 
         Args:

@@ -26,6 +26,7 @@ from bot.models.parties import CLOSING_NOTE_MAX, DESCRIPTION_MAX, TITLE_MAX, Lis
 from bot.permissions import is_moderator, manages_artist, require_artist_access, require_moderator
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
+from bot.zone_option import zone_autocomplete
 from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
@@ -207,7 +208,7 @@ class PartiesCog(commands.Cog, name="Parties"):
     # -- /party schedule --------------------------------------------------------------------------------------
 
     @party.command(name="schedule")
-    @app_commands.autocomplete(release=release_autocomplete)
+    @app_commands.autocomplete(release=release_autocomplete, zone=zone_autocomplete)
     async def schedule(
         self,
         interaction: discord.Interaction[LabelBot],
@@ -218,7 +219,7 @@ class PartiesCog(commands.Cog, name="Parties"):
         notes: bool = False,
         artist: ManagedArtistOption | None = None,
         channel: discord.StageChannel | discord.VoiceChannel | None = None,
-        capacity: int | None = None,
+        capacity: app_commands.Range[int, 0, service.CAPACITY_MAX] | None = None,
         description: app_commands.Range[str, 1, DESCRIPTION_MAX] | None = None,
         reminders: str | None = None,
         zone: str | None = None,
@@ -407,14 +408,14 @@ class PartiesCog(commands.Cog, name="Parties"):
         return found
 
     @party.command(name="edit")
-    @app_commands.autocomplete(party=party_autocomplete)
+    @app_commands.autocomplete(party=party_autocomplete, zone=zone_autocomplete)
     async def edit(
         self,
         interaction: discord.Interaction[LabelBot],
         party: str,
         start: str | None = None,
         title: app_commands.Range[str, 1, TITLE_MAX] | None = None,
-        capacity: int | None = None,
+        capacity: app_commands.Range[int, 0, service.CAPACITY_MAX] | None = None,
         no_limit: bool = False,
         description: app_commands.Range[str, 1, DESCRIPTION_MAX] | None = None,
         reminders: str | None = None,

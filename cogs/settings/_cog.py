@@ -20,9 +20,10 @@ from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.permissions import moderator_only
 from bot.text import clip
-from bot.timeparse import format_dt, zone_choices
+from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
 from bot.web.hooks import SECRET_ROTATION_GRACE, rotate_webhook_secret
+from bot.zone_option import zone_autocomplete
 from cogs.settings._service import (
     CHANNEL_NAMES,
     LIMITS,
@@ -174,9 +175,15 @@ AUDIT_TITLES = {
 class SettingsCog(commands.Cog, name="Settings"):
     """Set the server up: time zone, channels, roles, feature toggles, and an audit trail in the mod log."""
 
+    # Moderators only, so Discord's client hides it from members (a hint a server admin may change: every
+    # subcommand still checks). A member's own setting lives under /me, or the group would show to everyone.
     settings_group = app_commands.Group(
-        name="settings", description="How Labelbot works in this server.", guild_only=True
+        name="settings",
+        description="How Labelbot works in this server.",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
     )
+    me_group = app_commands.Group(name="me", description="Your own settings in this server.", guild_only=True)
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
@@ -202,6 +209,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         await reply(interaction, embed=settings_embed(guild, settings, stored, zone))
 
     @settings_group.command(name="timezone")
+    @app_commands.autocomplete(zone=zone_autocomplete)
     @moderator_only()
     async def timezone(self, interaction: discord.Interaction[LabelBot], zone: str) -> None:
         """Set the time zone times are read in when a member has not set their own.
@@ -217,12 +225,6 @@ class SettingsCog(commands.Cog, name="Settings"):
             await reply(interaction, f"The server's time zone already is {change.after}.")
             return
         await reply(interaction, f"Times are now read in **{change.after}** (was {change.before}).")
-
-    @timezone.autocomplete("zone")
-    async def _zone_autocomplete(
-        self, interaction: discord.Interaction[LabelBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
 
     @settings_group.command(name="channel")
     @app_commands.choices(kind=CHANNEL_CHOICES)
@@ -440,7 +442,8 @@ class SettingsCog(commands.Cog, name="Settings"):
 
     # -- everyone ----------------------------------------------------------------------------------------------
 
-    @settings_group.command(name="my-timezone")
+    @me_group.command(name="timezone")
+    @app_commands.autocomplete(zone=zone_autocomplete)
     async def my_timezone(self, interaction: discord.Interaction[LabelBot], zone: str | None = None) -> None:
         """Set the time zone the times you type are read in (leave it out to use the server's).
 
@@ -459,12 +462,6 @@ class SettingsCog(commands.Cog, name="Settings"):
         else:
             text = f"Times you type are now read in **{change.after}**."
         await reply(interaction, text)
-
-    @my_timezone.autocomplete("zone")
-    async def _my_zone_autocomplete(
-        self, interaction: discord.Interaction[LabelBot], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=zone, value=zone) for zone in zone_choices(current)]
 
 
 def _pending_line(job: ScheduledJob) -> str:

@@ -87,6 +87,7 @@ class WebPagesCog(commands.Cog, name="Web pages"):
 
     @app_commands.command(name="dashboard")
     @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
     async def dashboard_command(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Get a private link to the moderators' dashboard (charts and tables; works once, for 10 minutes)."""

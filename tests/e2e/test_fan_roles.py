@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.artists.models import Artist
 from bot.audit.models import AuditEntry
+from bot.errors import InvalidInput
 from bot.guilds.models import GuildSettings
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
+from cogs.fan_roles import _service as service
 from tests.fakediscord.state import ChannelType, FakeGuild, FakeMessage, FakeRole, Permissions
 from tests.harness import BotHarness
 
@@ -199,14 +202,22 @@ async def test_unsafe_roles_and_bad_input_are_refused_with_nothing_stored(harnes
     assert await count_rows(h, FanRolePanelEntry) == entries
 
     panels = await count_rows(h, FanRolePanel)
-    answer = await run(h, "roles panel create", name="Zero", style="buttons", mode="at_most", **{"max": 0})
-    assert answer.content == "`max` must be at least 1 for mode “at most N”."
+    # Discord's client refuses a number below the option's min_value; the bot checks it again all the same.
+    with pytest.raises(AssertionError, match="below min_value 1"):
+        await run(h, "roles panel create", name="Zero", style="buttons", mode="at_most", **{"max": 0})
+    zero = service.PanelSpec("Zero", "buttons", "at_most", 0, None, h.general.id)
+    with pytest.raises(InvalidInput) as refused:
+        service.check_panel_spec(zero)
+    assert str(refused.value) == "`max` must be at least 1 for mode “at most N”."
     answer = await run(h, "roles panel create", name="safe", style="select", mode="any")
     assert answer.content == "There is already a role panel called “safe”."
     assert await count_rows(h, FanRolePanel) == panels
 
-    answer = await run(h, "roles tiers set", role=fine, threshold=0)
-    assert answer.content == "The threshold is a number of parties attended and must be at least 1."
+    with pytest.raises(AssertionError, match="below min_value 1"):
+        await run(h, "roles tiers set", role=fine, threshold=0)
+    with pytest.raises(InvalidInput) as refused:
+        service.check_threshold(0)
+    assert str(refused.value) == "The threshold is a number of parties attended and must be at least 1."
     answer = await run(h, "roles tiers set", role=banner, threshold=3)
     assert "powerful permissions" in answer.content
     assert await count_rows(h, LoyaltyTier) == 0

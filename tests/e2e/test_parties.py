@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.client import find_extensions
+from bot.errors import InvalidInput
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.jobs import ScheduledJob
 from bot.models.parties import ListeningParty, PartyAttendance
+from cogs.parties._service import parse_capacity
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
 from tests.harness import BotHarness
 
@@ -378,8 +380,6 @@ async def party_state(h: BotHarness, parties: FakeChannel) -> dict[str, Any]:
         ({"start": "2020-01-01 10:00"}, "already passed"),
         ({"tracklist": "Intro - soon | Song"}, "track 1"),
         ({"tracklist": "Intro - 0:60"}, "track 1"),
-        ({"capacity": -1}, "between 0 and 10,000"),
-        ({"capacity": 10_001}, "between 0 and 10,000"),
         ({"title": None}, "title"),
         ({"reminders": "whenever"}, "duration"),
     ],
@@ -397,6 +397,21 @@ async def test_bad_input_gets_one_sentence_and_creates_nothing(
     assert sentence in reply.content.lower() or sentence in reply.content, reply.content
     assert "reference" not in reply.content
     assert await party_state(h, parties) == before
+
+
+@pytest.mark.parametrize("capacity", [-1, 10_001])
+async def test_a_capacity_out_of_range_is_refused_by_the_client_and_by_the_bot(
+    harness: BotHarness, capacity: int
+) -> None:
+    h = harness
+    await h.start()
+    given = {"title": "Bad Party", "start": "in 2 hours", "tracklist": TRACKLIST, "capacity": capacity}
+    # Discord's client shows the range and refuses what is outside it; the bot checks again all the same.
+    with pytest.raises(AssertionError, match=r"(below min_value 0|above max_value 10000)"):
+        await run(h, h.moderator, "party schedule", **given)
+    with pytest.raises(InvalidInput) as refused:
+        parse_capacity(capacity)
+    assert str(refused.value) == "Capacity has to be between 0 and 10,000 (leave it out for no limit)."
 
 
 async def test_a_stage_the_bot_cannot_manage_and_a_full_event_list_are_refused(harness: BotHarness) -> None:

@@ -435,6 +435,9 @@ def _check_visible(fake: FakeDiscord, guild: FakeGuild | None, user: FakeUser, c
     if required is None:
         return
     member = guild.member(user)
+    opened = guild.command_overrides.get(name, set())
+    if opened & ({member.id, guild.id} | {r.id for r in member.roles}):
+        return
     perms = guild.permissions_for(member)
     from .state import Permissions
 

@@ -830,6 +830,9 @@ class FakeGuild:
         self.features: list[str] = ["COMMUNITY", "NEWS"]
         self.preferred_locale = "en-US"
         self.unavailable = False
+        # Server Settings > Integrations: per-command overrides an admin sets, command name -> role/user ids
+        # let in. They replace the command's default_member_permissions for those members.
+        self.command_overrides: dict[str, set[int]] = {}
 
     # ---- views ---------------------------------------------------------------------------
     @property
@@ -932,6 +935,12 @@ class FakeGuild:
         if perms & Permissions.ADMINISTRATOR:
             return Permissions.ALL
         return perms
+
+    def open_command(self, name: str, *targets: FakeRole | FakeMember | FakeUser | int) -> None:
+        """Let roles or members see the top-level command ``name`` whatever its default_member_permissions,
+        as a server admin does in Server Settings > Integrations (the everyone role opens it to all)."""
+        ids = {t if isinstance(t, int) else t.id for t in targets}
+        self.command_overrides.setdefault(name, set()).update(ids)
 
     # ---- building ----------------------------------------------------------------------
     def add_channel(

@@ -138,5 +138,9 @@ async def test_command_permissions_hide_commands(fake_discord: FakeDiscord, worl
     owner = world.guild.owner.user
     ix = await fake_discord.slash(world.guild, world.general, owner, "admin")
     assert (await ix.reply()).content == "ok"
+    # An admin opens the command in Server Settings > Integrations (here to everyone): members see it.
+    world.guild.open_command("admin", world.guild.everyone)
+    ix = await fake_discord.slash(world.guild, world.general, world.alice, "admin")
+    assert (await ix.reply()).content == "ok"
     with pytest.raises(AssertionError, match="no synced command 'ping'"):
         await fake_discord.slash(None, None, world.alice, "ping")  # a guild command does not exist in DMs

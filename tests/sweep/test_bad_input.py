@@ -47,6 +47,7 @@ GROUPS = [
     "drop",
     "event",
     "forget-me",
+    "me",
     "party",
     "profile",
     "release",
