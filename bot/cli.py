@@ -37,6 +37,7 @@ def required_permissions() -> discord.Permissions:
         manage_roles=True,  # fan roles and loyalty tiers (only roles below its own)
         manage_events=True,  # native scheduled events for parties and community events
         create_events=True,
+        set_voice_channel_status=True,  # "Now playing" on a party's voice channel
         # Lets the bot ping fan roles that members themselves cannot ping; every message still lists exactly
         # which roles it may mention, so @everyone is never pinged.
         mention_everyone=True,

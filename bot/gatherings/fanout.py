@@ -158,6 +158,15 @@ async def run_fan_out(bot: LabelBot, feature: GatheringFeature, ctx: JobContext)
     return summary
 
 
+async def dm_members(
+    bot: LabelBot, ctx: JobContext, gathering: Gathering, text: str, recipients: list[GatheringRsvp]
+) -> dict[str, Any]:
+    """DM these members once each, within the gathering's cap and skipping closed DMs; say what happened."""
+    summary: dict[str, Any] = {"dms": 0, "dms_closed": 0, "dms_capped": 0}
+    await _send_dms(bot, ctx, gathering, text, recipients, summary)
+    return summary
+
+
 async def _send_dms(
     bot: LabelBot,
     ctx: JobContext,

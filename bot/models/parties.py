@@ -126,3 +126,16 @@ class PartyThreadMessage(Base):
     party_id: Mapped[int] = mapped_column(ForeignKey("listening_parties.id", ondelete="CASCADE"))
     track_index: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[int] = mapped_column(info=ERASE)
+
+
+class PartyTrackRating(Base):
+    """A member's stars (1-5) for one track of a party; changeable while the party runs, one per member per track."""
+
+    __tablename__ = "party_track_ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    party_id: Mapped[int] = mapped_column(ForeignKey("listening_parties.id", ondelete="CASCADE"), primary_key=True)
+    track_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
+    stars: Mapped[int] = mapped_column(Integer)
+    rated_at: Mapped[datetime] = mapped_column(default=utcnow)

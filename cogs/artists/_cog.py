@@ -19,6 +19,7 @@ from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, member_of, reply
 from bot.permissions import is_moderator, moderator_only, require_artist_access, require_moderator, role_refusal
+from bot.role_counts import role_member_counts
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
 from cogs.artists._service import (
@@ -393,11 +394,20 @@ class ArtistsCog(commands.Cog, name="Artists"):
                     continue
                 if text:
                     extra.append((section.title, text))
-        await reply(interaction, embed=artist_embed(guild, current, managers, extra))
+        fans = fan_count(guild, current)
+        if fans is None and current.fan_role_id is not None:
+            counts = await role_member_counts(self.bot, guild.id)
+            fans = counts.get(current.fan_role_id, 0) if counts is not None else None
+        await reply(interaction, embed=artist_embed(guild, current, managers, extra, fans=fans))
 
 
 def artist_embed(
-    guild: discord.Guild, artist: Artist, managers: list[int], extra: list[tuple[str, str]]
+    guild: discord.Guild,
+    artist: Artist,
+    managers: list[int],
+    extra: list[tuple[str, str]],
+    *,
+    fans: int | None = None,
 ) -> discord.Embed:
     """The profile of an artist; mentions in it never ping."""
     embed = discord.Embed(title=artist.name, description=artist.bio or "No bio yet.", colour=discord.Colour.blurple())
@@ -409,7 +419,7 @@ def artist_embed(
     else:
         role_text = "none"
     embed.add_field(name="Fan role", value=role_text)
-    count = fan_count(guild, artist)
+    count = fans if fans is not None else fan_count(guild, artist)
     embed.add_field(name="Fans", value=str(count) if count is not None else "—")
     links = [f"[{discord.utils.escape_markdown(link['label'])}]({link['url']})" for link in artist.links]
     embed.add_field(name="Links", value=_fit(links), inline=False)

@@ -21,6 +21,7 @@ from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.fan_roles import FanRolePanel, PanelStyle
 from bot.permissions import require_moderator
+from bot.role_counts import role_member_counts
 from cogs.fan_roles import _jobs as jobs
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
@@ -443,8 +444,9 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker() as session:
             found, attended, tiers = await service.standing(session, guild.id, member.id)
         fan_roles = list(dict.fromkeys(e.role_id for p in found for e in p.entries if e.role_id in held))
+        counts = await role_member_counts(self.bot, guild.id) if fan_roles else None
         embed = render.standing_embed(
-            member, fan_roles, attended, tiers, [t.role_id for t in tiers if t.role_id in held]
+            member, fan_roles, attended, tiers, [t.role_id for t in tiers if t.role_id in held], fan_counts=counts
         )
         await reply(interaction, embed=embed)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import discord
 
@@ -86,12 +86,21 @@ def standing_embed(
     attended: int,
     tiers: Sequence[TierRule],
     tier_role_ids: Sequence[int],
+    *,
+    fan_counts: Mapping[int, int] | None = None,
 ) -> discord.Embed:
-    """What /roles me shows a member."""
+    """What /roles me shows a member; with `fan_counts`, how many fans each followed role has."""
     embed = discord.Embed(title=f"Your fan roles in {member.guild.name}", colour=COLOUR)
+
+    def following(role_id: int) -> str:
+        if fan_counts is None or role_id not in fan_counts:
+            return f"<@&{role_id}>"
+        count = fan_counts[role_id]
+        return f"<@&{role_id}> ({count} fan{'s' if count != 1 else ''})"
+
     embed.add_field(
         name="Following",
-        value=clip(" ".join(f"<@&{r}>" for r in fan_role_ids) or "Nothing yet.", FIELD_LIMIT),
+        value=clip(" ".join(following(r) for r in fan_role_ids) or "Nothing yet.", FIELD_LIMIT),
         inline=False,
     )
     embed.add_field(name="Parties attended", value=str(attended))

@@ -31,7 +31,7 @@ from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
-from cogs.parties._views import HereButton, RsvpButton, here_view
+from cogs.parties._views import HereButton, RateButton, RsvpButton, here_view
 
 log = logging.getLogger(__name__)
 
@@ -138,14 +138,14 @@ class PartiesCog(commands.Cog, name="Parties"):
         install(self.bot, self.feature)
         lifecycle.register(self.bot, service.KIND, service.discard_rows)
         jobs.register(self.bot)
-        self.bot.add_dynamic_items(RsvpButton, HereButton)
+        self.bot.add_dynamic_items(RsvpButton, HereButton, RateButton)
         self.bot.features.calendar.add_source("parties", calendar_entries)
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
 
     async def cog_unload(self) -> None:
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         self.bot.features.calendar.remove_source("parties")
-        self.bot.remove_dynamic_items(RsvpButton, HereButton)
+        self.bot.remove_dynamic_items(RsvpButton, HereButton, RateButton)
         jobs.unregister(self.bot)
         lifecycle.unregister(self.bot, service.KIND)
         uninstall(self.bot, self.feature)

@@ -12,12 +12,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
+from sqlalchemy import select
 
 from bot.channels import job_channel
 from bot.db.base import utcnow
 from bot.gatherings import fanout, native
 from bot.gatherings.cards import request_card_refresh
-from bot.gatherings.models import Gathering, NativeStatus
+from bot.gatherings.models import Gathering, GatheringRsvp, NativeStatus
 from bot.jobs import JobContext, MissedRule
 from bot.jobs.sending import send_once
 from bot.models.parties import ListeningParty, PartyStatus
@@ -25,7 +26,7 @@ from bot.text import clip
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
 from cogs.parties import _service as service
-from cogs.parties._views import here_view
+from cogs.parties._views import here_view, rating_view
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -56,6 +57,12 @@ def register(bot: LabelBot) -> None:
     async def native_status(ctx: JobContext) -> dict[str, Any] | None:
         return await on_native(bot, ctx)
 
+    async def start_dm(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_start_dm(bot, ctx)
+
+    async def voice_refused(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_voice_refused(bot, ctx)
+
     # A countdown after its minute is noise: skipped when the bot was down.
     bot.jobs.register(service.COUNTDOWN_JOB, countdown, missed=MissedRule.SKIP, grace=timedelta(seconds=30))
     # The rest decide for themselves from the party's clock (continue at the current track, drop what passed).
@@ -63,10 +70,21 @@ def register(bot: LabelBot) -> None:
     bot.jobs.register(service.TRACK_JOB, track, missed=MissedRule.RUN_LATE, grace=START_GRACE)
     bot.jobs.register(service.END_JOB, end, missed=MissedRule.RUN_LATE, grace=START_GRACE)
     bot.jobs.register(service.NATIVE_JOB, native_status, missed=MissedRule.RUN_LATE)
+    # A fan who asked still wants to hear it is on, even late; the handler drops it once the party is over.
+    bot.jobs.register(service.START_DM_JOB, start_dm, missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.VOICE_REFUSED_JOB, voice_refused, missed=MissedRule.RUN_LATE)
 
 
 def unregister(bot: LabelBot) -> None:
-    for kind in (service.COUNTDOWN_JOB, service.START_JOB, service.TRACK_JOB, service.END_JOB, service.NATIVE_JOB):
+    for kind in (
+        service.COUNTDOWN_JOB,
+        service.START_JOB,
+        service.TRACK_JOB,
+        service.END_JOB,
+        service.NATIVE_JOB,
+        service.START_DM_JOB,
+        service.VOICE_REFUSED_JOB,
+    ):
         bot.jobs.unregister(kind)
 
 
@@ -206,12 +224,14 @@ async def _post_track(
 ) -> None:
     """Post the prompt of track `index` once, with a word on any earlier prompt missed while the bot was away."""
     missed = [i for i in range(index) if i not in party.prompted and i not in party.missed]
+    await _set_voice_status(bot, ctx, party, f"voice:{index}", render.now_playing_status(party, index))
     target = await job_channel(bot, party.thread_id or party.text_channel_id, "party")
     await send_once(
         target,
         ctx,
         f"track:{index}",
         content=render.track_text(party, index, missed=missed, late_by=late_by),
+        view=rating_view(party.id, index),
         allowed_mentions=NO_MENTIONS,
     )
     async with bot.sessionmaker.begin() as session:
@@ -251,17 +271,32 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     async with bot.sessionmaker() as session:
         attendees = await repository.attendee_ids(session, party.id)
         by_track = await repository.messages_by_track(session, party.id)
+        ratings = await repository.ratings_by_track(session, party.id)
+        previous = await repository.previous_party(session, party)
+        came_back = (
+            len(set(attendees) & set(await repository.attendee_ids(session, previous.id)))
+            if previous is not None
+            else None
+        )
     busiest = None
     if by_track:
         index = max(sorted(by_track), key=lambda i: by_track[i])
         busiest = (index, by_track[index])
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
+    await _set_voice_status(bot, ctx, party, "voice:clear", None)
     channel = await job_channel(bot, party.text_channel_id, "party")
     await send_once(
         channel,
         ctx,
         "recap",
-        embed=render.recap_embed(party, attendees=len(attendees), busiest=busiest, missed=missed),
+        embed=render.recap_embed(
+            party,
+            attendees=len(attendees),
+            busiest=busiest,
+            missed=missed,
+            ratings=ratings,
+            came_back=(came_back, previous.title) if previous is not None and came_back is not None else None,
+        ),
         allowed_mentions=NO_MENTIONS,
     )
     async with bot.sessionmaker.begin() as session:
@@ -291,3 +326,97 @@ async def on_native(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "gone"}
     await _set_native(bot, loaded[1], NativeStatus(ctx.payload["status"]))
     return None
+
+
+async def on_start_dm(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """DM "starting now, press play" to a fan who asked for a DM when no reminder was left."""
+    party_id, user_id = int(ctx.payload["party_id"]), int(ctx.payload["user_id"])
+    async with bot.sessionmaker() as session:
+        party = await repository.get(session, party_id)
+        if party is None or party.gathering_id is None or not party.is_open:
+            return {"skipped": "not open"}
+        gathering = await session.get(Gathering, party.gathering_id)
+        answer = await session.scalar(
+            select(GatheringRsvp).where(
+                GatheringRsvp.gathering_id == party.gathering_id, GatheringRsvp.user_id == user_id
+            )
+        )
+        if gathering is None or answer is None or not answer.wants_dm:
+            return {"skipped": "no longer asked"}
+        if party.status == PartyStatus.SCHEDULED and party.starts_at - utcnow() > START_GRACE:
+            # Moved later since the fan asked: the DM follows the start (the edit's own notice told them of the move).
+            await bot.jobs.schedule(
+                session,
+                service.START_DM_JOB,
+                dict(ctx.payload),
+                party.starts_at,
+                guild_id=party.guild_id,
+                key=service.start_dm_key(party, user_id),
+            )
+            await session.commit()
+            return {"moved": party.starts_at.isoformat()}
+    late = utcnow() - party.starts_at > timedelta(minutes=1)
+    return await fanout.dm_members(bot, ctx, gathering, render.start_dm_text(party, late=late), [answer])
+
+
+# -- now playing in the voice channel ---------------------------------------------------------------------------
+
+
+async def _set_voice_status(
+    bot: LabelBot, ctx: JobContext, party: ListeningParty, part: str, status: str | None
+) -> None:
+    """Show `status` (None clears it) on the party's voice channel once per job; never fails the party.
+
+    The job's progress keeps it set-once across retries and restarts. A refusal for lack of permission is told
+    to the host once (a keyed job), and that job's presence stops every later track from asking again.
+    """
+    if party.voice_channel_id is None or ctx.progress.get(part):
+        return
+    async with bot.sessionmaker() as session:
+        refused = await bot.jobs.get(session, service.voice_refused_key(party))
+    if refused is not None:
+        return
+    try:
+        await bot.http.edit_voice_channel_status(status, channel_id=party.voice_channel_id)
+    except discord.Forbidden:
+        log.info("No voice channel status for party %s: missing permission", party.id)
+        async with bot.sessionmaker.begin() as session:
+            if await bot.jobs.get(session, service.voice_refused_key(party)) is None:
+                await bot.jobs.schedule(
+                    session,
+                    service.VOICE_REFUSED_JOB,
+                    {"party_id": party.id},
+                    utcnow(),
+                    guild_id=party.guild_id,
+                    key=service.voice_refused_key(party),
+                )
+        return
+    except discord.HTTPException as error:
+        # A deleted channel or a Discord hiccup: the prompts matter more than the status line.
+        log.warning("Could not set the voice channel status of party %s: %s", party.id, error)
+        return
+    await ctx.record_progress({part: True})
+
+
+async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Tell the host, once, that the voice channel's status needs a permission: by DM, else in the party's channel."""
+    loaded = await _load(bot, int(ctx.payload["party_id"]))
+    if loaded is None:
+        return {"skipped": "gone"}
+    party, _ = loaded
+    text = render.voice_refused_text(party)
+    try:
+        dm = await bot.create_dm(discord.Object(party.host_id))
+        await send_once(dm, ctx, "host", content=text, allowed_mentions=NO_MENTIONS)
+        return {"told": "dm"}
+    except discord.Forbidden:
+        log.info("The host of party %s has closed DMs; telling them in the party's channel", party.id)
+    channel = await job_channel(bot, party.text_channel_id, "party")
+    await send_once(
+        channel,
+        ctx,
+        "channel",
+        content=f"<@{party.host_id}> {text}",
+        allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(party.host_id)]),
+    )
+    return {"told": "channel"}

@@ -98,6 +98,31 @@ def reminder_text(gathering: Gathering, seconds: int) -> str:
     )
 
 
+def start_dm_text(party: ListeningParty, *, late: bool) -> str:
+    """The DM at the start, for a fan who asked for one when no reminder was left."""
+    if late:
+        lead = f"▶️ **{plain(party.title)}** started {format_dt(party.starts_at, 'R')}: press play and jump in."
+    else:
+        lead = f"▶️ **{plain(party.title)}** is starting now: press play!"
+    return f"{lead}\nThe prompts are in the party's channel, <#{party.text_channel_id}>."
+
+
+VOICE_STATUS_MAX = 500
+
+
+def now_playing_status(party: ListeningParty, index: int) -> str:
+    """The voice channel's status line during a track: "Now playing 3/10 · Night Drive"."""
+    title = plain(str(party.tracks[index]["title"]))
+    return clip(f"Now playing {index + 1}/{len(party.tracks)} · {title}", VOICE_STATUS_MAX)
+
+
+def voice_refused_text(party: ListeningParty) -> str:
+    return (
+        f"🔇 I can't show what's playing in <#{party.voice_channel_id}> for **{plain(party.title)}**: I need the "
+        "**Set Voice Channel Status** permission there. The party goes on without it; I won't ask again for it."
+    )
+
+
 def countdown_text(party: ListeningParty) -> str:
     first = party.tracks[0]["title"] if party.tracks else "the first track"
     return (
@@ -131,7 +156,13 @@ def track_text(party: ListeningParty, index: int, *, missed: list[int], late_by:
 
 
 def recap_embed(
-    party: ListeningParty, *, attendees: int, busiest: tuple[int, int] | None, missed: list[int]
+    party: ListeningParty,
+    *,
+    attendees: int,
+    busiest: tuple[int, int] | None,
+    missed: list[int],
+    ratings: dict[int, tuple[float, int]] | None = None,
+    came_back: tuple[int, str] | None = None,
 ) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"🎉 That's a wrap: {party.title}", 256),
@@ -147,6 +178,24 @@ def recap_embed(
         )
     else:
         embed.add_field(name="Busiest track", value="A quiet one: nobody wrote in the thread.")
+    if came_back is not None:
+        number, previous = came_back
+        embed.add_field(
+            name="Came back",
+            value=clip(f"{number} of the {attendees} here were also at the last party, {plain(previous)}.", FIELD_MAX),
+        )
+    if ratings:
+        embed.add_field(name="Ratings", value=ratings_text(party, ratings), inline=False)
+        favourite = fan_favourite(ratings)
+        average, number = ratings[favourite]
+        embed.add_field(
+            name="Fan favourite",
+            value=clip(
+                f"{favourite + 1}. {plain(party.tracks[favourite]['title'])}: ★ {average:.1f} "
+                f"({number} rating{'s' if number != 1 else ''})",
+                FIELD_MAX,
+            ),
+        )
     if missed:
         embed.add_field(
             name="Missed",
@@ -154,6 +203,24 @@ def recap_embed(
             inline=False,
         )
     return embed
+
+
+def ratings_text(party: ListeningParty, ratings: dict[int, tuple[float, int]]) -> str:
+    """Each track's average stars and count, in tracklist order."""
+    lines = []
+    for index, track in enumerate(party.tracks):
+        title = clip(plain(str(track["title"])), 60)
+        if index in ratings:
+            average, number = ratings[index]
+            lines.append(f"{index + 1}. {title}: ★ {average:.1f} ({number})")
+        else:
+            lines.append(f"{index + 1}. {title}: no ratings")
+    return clip("\n".join(lines), FIELD_MAX)
+
+
+def fan_favourite(ratings: dict[int, tuple[float, int]]) -> int:
+    """The best-rated track: highest average, then most ratings, then the earlier track."""
+    return min(ratings, key=lambda index: (-ratings[index][0], -ratings[index][1], index))
 
 
 def now_text(party: ListeningParty, now: datetime) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
-from bot.models.parties import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage
+from bot.models.parties import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage, PartyTrackRating
 
 
 def _insert(session: AsyncSession) -> type[postgresql.Insert] | type[sqlite.Insert]:
@@ -125,3 +125,53 @@ async def live_threads(session: AsyncSession) -> Sequence[tuple[int, int]]:
         )
     )
     return [(int(thread_id or 0), int(party_id)) for thread_id, party_id in rows]
+
+
+async def rating_of(session: AsyncSession, party_id: int, track_index: int, user_id: int) -> int | None:
+    found: int | None = await session.scalar(
+        select(PartyTrackRating.stars).where(
+            PartyTrackRating.party_id == party_id,
+            PartyTrackRating.track_index == track_index,
+            PartyTrackRating.user_id == user_id,
+        )
+    )
+    return found
+
+
+async def rate_track(session: AsyncSession, party_id: int, track_index: int, user_id: int, stars: int) -> None:
+    """Record a member's stars for a track, replacing their earlier ones (a double click stays one row)."""
+    insert = _insert(session)(PartyTrackRating).values(
+        party_id=party_id, track_index=track_index, user_id=user_id, stars=stars, rated_at=utcnow()
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["party_id", "track_index", "user_id"],
+            set_={"stars": insert.excluded.stars, "rated_at": insert.excluded.rated_at},
+        )
+    )
+
+
+async def ratings_by_track(session: AsyncSession, party_id: int) -> dict[int, tuple[float, int]]:
+    """Each rated track's average stars and how many rated it."""
+    rows = await session.execute(
+        select(PartyTrackRating.track_index, func.avg(PartyTrackRating.stars), func.count())
+        .where(PartyTrackRating.party_id == party_id)
+        .group_by(PartyTrackRating.track_index)
+    )
+    return {int(index): (float(average), int(number)) for index, average, number in rows}
+
+
+async def previous_party(session: AsyncSession, party: ListeningParty) -> ListeningParty | None:
+    """The server's last party that ran before this one (for "came back")."""
+    found: ListeningParty | None = await session.scalar(
+        select(ListeningParty)
+        .where(
+            ListeningParty.guild_id == party.guild_id,
+            ListeningParty.id != party.id,
+            ListeningParty.status == PartyStatus.ENDED,
+            ListeningParty.starts_at < party.starts_at,
+        )
+        .order_by(ListeningParty.starts_at.desc(), ListeningParty.id.desc())
+        .limit(1)
+    )
+    return found

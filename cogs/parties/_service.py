@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
@@ -20,6 +20,7 @@ from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
+from bot.jobs import JobStatus, ScheduledJob
 from bot.models.parties import (
     NOTE_MAX,
     ListeningParty,
@@ -49,6 +50,10 @@ START_JOB = "party.start"
 TRACK_JOB = "party.track"
 END_JOB = "party.end"
 NATIVE_JOB = "party.native"
+# "Remind me by DM" pressed when no reminder is left before the start: the DM goes out at the start instead.
+START_DM_JOB = "party.start_dm"
+# The bot may not set the voice channel's status: the host is told once, and no track tries again.
+VOICE_REFUSED_JOB = "party.voice_refused"
 
 # "Title - 3:45", "Title (3:45)", "Title 3m20s", "Title — 45s"
 _TRACK_LINE = re.compile(
@@ -568,6 +573,7 @@ async def answer(
         if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
             raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
         outcome = await rsvp.answer(session, gathering.id, user_id, new)
+        await promise_start_dm(bot, session, party, user_id, outcome)
         if outcome.changed:
             await request_card_refresh(bot, session, gathering)
         await _tell_promoted(bot, session, party, gathering, outcome.promoted)
@@ -602,3 +608,84 @@ async def mark_here(bot: LabelBot, party_id: int, guild_id: int, user_id: int) -
             raise Conflict(f"“{party.title}” has {_status_words(party)}.")
         added = await repository.record_attendance(session, party.id, user_id)
     return party, added
+
+
+# -- the DM at the start, for those no reminder will reach -----------------------------------------------------
+
+
+def start_dm_key(party: ListeningParty, user_id: int) -> str:
+    return f"party:{party.id}:startdm:{user_id}"
+
+
+async def reminder_pending(session: AsyncSession, party: ListeningParty) -> bool:
+    """True while a reminder of this party is still to go out (it will carry the DM)."""
+    found = await session.scalar(
+        select(ScheduledJob.id)
+        .where(
+            ScheduledJob.key.startswith(f"{KIND}:{party.id}:remind:", autoescape=True),
+            ScheduledJob.status.in_([JobStatus.PENDING, JobStatus.CLAIMED]),
+            ScheduledJob.due_at > utcnow(),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def promise_start_dm(
+    bot: LabelBot, session: AsyncSession, party: ListeningParty, user_id: int, outcome: rsvp.RsvpOutcome
+) -> bool:
+    """Keep the promise of "Remind me by DM" when no reminder is left: a DM at the start; True if one is owed.
+
+    Without it a fan who asks minutes before the start is promised a DM that never comes. A fan who changes
+    their answer is owed nothing; pressing again never owes a second DM (a done job is left done).
+    """
+    key = start_dm_key(party, user_id)
+    if outcome.answer != Answer.REMIND or await reminder_pending(session, party):
+        await bot.jobs.cancel(session, key)
+        return False
+    await bot.jobs.schedule(
+        session,
+        START_DM_JOB,
+        {"party_id": party.id, "user_id": user_id},
+        max(party.starts_at, utcnow()),
+        guild_id=party.guild_id,
+        key=key,
+        replace_done=False,
+    )
+    return True
+
+
+async def start_dm_owed(bot: LabelBot, party_id: int, user_id: int) -> bool:
+    """True when this member's DM is to come at the start (for the button's answer)."""
+    async with bot.sessionmaker() as session:
+        job = await bot.jobs.get(session, f"{KIND}:{party_id}:startdm:{user_id}")
+    return job is not None and job.status in (JobStatus.PENDING, JobStatus.CLAIMED)
+
+
+def voice_refused_key(party: ListeningParty) -> str:
+    return f"party:{party.id}:voice-refused"
+
+
+# -- rate this track -------------------------------------------------------------------------------------------
+
+
+async def rate_track(
+    session: AsyncSession, party_id: int, guild_id: int, user_id: int, track_index: int, stars: int
+) -> tuple[ListeningParty, int | None]:
+    """Record a member's stars for a track while the party runs; return the party and their earlier stars.
+
+    Ratings close when the party's last track ends (the recap counts them then), not when the end job runs.
+    """
+    party = await repository.get_in_guild(session, guild_id, party_id)
+    if party is None:
+        raise NotFound("That party no longer exists.")
+    if party.status == PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” hasn't started yet, so there is nothing to rate.")
+    if party.status != PartyStatus.LIVE or utcnow() >= party.ends_at:
+        raise Conflict(f"“{party.title}” is over, so its ratings are closed. The recap has the results.")
+    if not 0 <= track_index < len(party.tracks) or not 1 <= stars <= 5:
+        raise InvalidInput("That track isn't on this party's tracklist.")
+    earlier = await repository.rating_of(session, party.id, track_index, user_id)
+    if earlier != stars:
+        await repository.rate_track(session, party.id, track_index, user_id, stars)
+    return party, earlier

@@ -57,6 +57,10 @@ class RsvpButton(
             text = f"You're going to “{title}”, {when}. See you there!"
         elif outcome.answer == Answer.MAYBE:
             text = f"Marked as maybe for “{title}”, {when}."
+        elif outcome.answer == Answer.REMIND and await service.start_dm_owed(
+            interaction.client, self.party_id, interaction.user.id
+        ):
+            text = f"No reminder is left before “{title}”, so I'll DM you when it starts, {when}."
         elif outcome.answer == Answer.REMIND:
             text = f"I'll remind you by DM before “{title}”, {when}."
         else:
@@ -92,6 +96,55 @@ class HereButton(PersistentItem[discord.ui.Button[Any]], template=r"party:here:(
         title = plain(party.title)
         text = f"Welcome to “{title}”! You're counted as here." if added else "You're already counted as here. Enjoy!"
         await reply(interaction, text)
+
+
+class RateButton(
+    PersistentItem[discord.ui.Button[Any]],
+    template=r"party:rate:(?P<party_id>\d+):(?P<track>\d+):(?P<stars>[1-5])",
+):
+    """One to five stars for a track, on its prompt; one rating per member per track, changeable until the end."""
+
+    def __init__(self, party_id: int, track_index: int, stars: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="★" * stars,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"party:rate:{party_id}:{track_index}:{stars}",
+            )
+        )
+        self.party_id = party_id
+        self.track_index = track_index
+        self.stars = stars
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RateButton:
+        return cls(int(match["party_id"]), int(match["track"]), int(match["stars"]))
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction)
+        assert interaction.guild_id is not None
+        async with interaction.client.sessionmaker.begin() as session:
+            party, earlier = await service.rate_track(
+                session, self.party_id, interaction.guild_id, interaction.user.id, self.track_index, self.stars
+            )
+        title = plain(str(party.tracks[self.track_index]["title"]))
+        stars = f"{'★' * self.stars}{'☆' * (5 - self.stars)}"
+        if earlier is None:
+            text = f"You rated **{title}** {stars}. You can change it until the party ends."
+        elif earlier == self.stars:
+            text = f"(No change.) Your rating of **{title}** stays {stars}."
+        else:
+            text = f"Changed your rating of **{title}** from {earlier} to {stars}."
+        await reply(interaction, text)
+
+
+def rating_view(party_id: int, track_index: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for stars in range(1, 6):
+        view.add_item(RateButton(party_id, track_index, stars))
+    return view
 
 
 def rsvp_view(party_id: int) -> discord.ui.View:

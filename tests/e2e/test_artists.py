@@ -64,6 +64,9 @@ async def test_adding_an_artist_creates_its_fan_role_and_info_shows_the_profile(
         {"label": "open.spotify.com", "url": "https://open.spotify.com/artist/nova"},
     ]
 
+    # Two fans hold the role; the bot has no members intent, so Discord's role member counts tell it.
+    for name in ("fan-one", "fan-two"):
+        guild.add_member(name, roles=[fan_role])
     reply = await run(labelbot, labelbot.moderator, "artist info", artist="nova lights")
     assert reply.allowed_mentions == NO_PINGS
     embed = reply.embeds[0]
@@ -72,7 +75,8 @@ async def test_adding_an_artist_creates_its_fan_role_and_info_shows_the_profile(
     fields = embed_fields(reply)
     assert fields["Genres"] == "synthwave, Ambient"
     assert fields["Fan role"] == fan_role.mention
-    assert fields["Fans"] == "—", "without the members intent the bot can't count fans, and says so"
+    assert fields["Fans"] == "2", "without the members intent the bot counts fans through role member counts"
+    assert fake.requests_to("/guilds/{guild_id}/roles/member-counts", "GET")
     assert "[Bandcamp](https://novalights.bandcamp.com)" in fields["Links"]
 
     entries = [e for e in await audit_entries(labelbot) if e.action == "artist.add"]

@@ -149,7 +149,7 @@ async def test_select_panel_sets_exactly_the_chosen_roles_and_splits_past_25(har
     assert answer.content == f"Took away <@&{artists[27].id}>."
 
     me = await run(h, "roles me", user=fan.user)
-    assert f"<@&{artists[3].id}>" in me.text
+    assert f"<@&{artists[3].id}> (1 fan)" in me.text, me.text
     assert "Parties attended\n0" in me.text
 
 

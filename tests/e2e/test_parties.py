@@ -712,3 +712,194 @@ async def test_while_down_reminders_are_skipped_and_passed_prompts_dropped_and_s
         assert reminder is not None
         assert reminder.result is not None
         assert "skipped" in reminder.result
+
+
+async def test_remind_me_by_dm_with_no_reminder_left_delivers_a_dm_at_the_start(harness: BotHarness) -> None:
+    from sqlalchemy import update
+
+    from bot.db.base import utcnow
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    asked, changed_mind, going = fan(h, "asked"), fan(h, "changed-mind"), fan(h, "going")
+    # 30 seconds away: the server's reminders (minutes ahead) have all passed before anyone answers.
+    reply = await run(h, h.moderator, "party schedule", title="Last Minute", start="in 30 seconds", tracklist=TRACKLIST)
+    assert "Scheduled" in reply.content, reply.content
+    card = card_of(h, parties)
+    promised = await click(h, asked, card, "party:rsvp:remind:1")
+    assert "DM you when it starts" in promised.content, promised.content
+    await click(h, changed_mind, card, "party:rsvp:remind:1")
+    await click(h, changed_mind, card, "party:rsvp:cant:1")
+    await click(h, going, card, "party:rsvp:going:1")
+    # Pressing again promises nothing twice.
+    again = await click(h, asked, card, "party:rsvp:remind:1")
+    assert "No change" in again.content
+
+    # Drive the clock instead of sleeping: the party (and everything due at its start) moves to 3 s from now.
+    assert h.bot is not None
+    starts = utcnow() + timedelta(seconds=3)
+    async with h.bot.sessionmaker.begin() as session:
+        await session.execute(update(ListeningParty).values(starts_at=starts))
+        await session.execute(update(Gathering).values(starts_at=starts))
+        assert await h.bot.jobs.reschedule(session, "party:1:start", starts)
+        assert await h.bot.jobs.reschedule(session, f"party:1:startdm:{asked.id}", starts)
+        await h.bot.jobs.cancel(session, "party:1:countdown")
+
+    await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=15)
+    await h.wait_until(lambda: len(h.fake.dms(asked)) == 1, timeout=15)
+    (dm,) = h.fake.dms(asked)
+    assert "Last Minute" in dm.content
+    assert "starting now" in dm.content
+    assert "press play" in dm.content
+    assert dm.allowed_mentions is not None
+    await h.fake.wait_for_message(parties, is_recap, timeout=30)
+    # The one who changed their mind and the one going (no DM asked) got nothing; the fan got exactly one.
+    assert h.fake.dms(changed_mind) == []
+    assert h.fake.dms(going) == []
+    assert len(h.fake.dms(asked)) == 1
+
+
+def voice_statuses(h: BotHarness, channel: FakeChannel) -> list[str | None]:
+    """What the bot set as the voice channel's status, in order (None: cleared)."""
+    return [
+        (r.json or {}).get("status")
+        for r in h.fake.requests_to("/channels/{channel_id}/voice-status", "PUT")
+        if r.status == 204 and r.params.get("channel_id") == str(channel.id)
+    ]
+
+
+async def test_a_voice_party_shows_now_playing_per_track_and_clears_it_across_a_restart(harness: BotHarness) -> None:
+    h = harness
+    parties = h.guild.add_channel("listening-parties")
+    room = h.guild.add_channel("Listening Room", type=ChannelType.voice)
+    first = h.spawn()
+    await h.fake.wait_until_connected(timeout=30)
+    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
+    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
+    assert "is now" in reply.content
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Room Tone",
+        start="in 8 seconds",
+        tracklist="One - 0:04 | Night Drive - 0:04 | Three - 0:04",
+        reminders="none",
+        channel=room,
+    )
+    assert "Scheduled" in reply.content, reply.content
+    await h.fake.wait_until(lambda: room.voice_status == "Now playing 1/3 · One", timeout=30, what="track 1 status")
+    play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=10)
+
+    # Killed as track 2 starts (its status shown, or about to be), then started again.
+    await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
+    assert room.voice_status == "Now playing 2/3 · Night Drive"
+    first.kill()
+    second = h.spawn()
+    try:
+        await h.fake.wait_for_message(parties, is_recap, timeout=60)
+        await h.fake.wait_until(lambda: room.voice_status is None, timeout=10, what="status cleared")
+    finally:
+        output = second.output()
+    assert "Traceback" not in output, output[-3000:]
+
+    # Each track's status once, in order, then cleared once: a restart neither repeats one nor posts a prompt twice.
+    statuses = voice_statuses(h, room)
+    assert statuses[-1] is None
+    shown = [s for s in statuses if s is not None]
+    assert len(shown) == len(set(shown)), statuses
+    assert shown[:2] == ["Now playing 1/3 · One", "Now playing 2/3 · Night Drive"]
+    assert statuses.count(None) == 1
+    prompted = [m.content.split("**")[1] for m in prompts_in(h, play.id)]
+    assert len(prompted) == len(set(prompted))
+    await second.terminate()
+
+
+async def test_a_missing_voice_status_permission_is_told_to_the_host_once_and_the_party_goes_on(
+    harness: BotHarness,
+) -> None:
+    from tests.fakediscord import Permissions
+
+    h = harness
+    h.fake.expect_refusals("/channels/{channel_id}/voice-status", status=403, code=50013, count=1)
+    room = h.guild.add_channel("Listening Room", type=ChannelType.voice)
+    await h.start()
+    assert h.guild.bot_role is not None
+    h.guild.bot_role.permissions &= ~Permissions.SET_VOICE_CHANNEL_STATUS
+    parties = await set_parties_channel(h)
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Quiet Room",
+        start="in 6 seconds",
+        tracklist=TRACKLIST,
+        reminders="none",
+        channel=room,
+    )
+    assert "Scheduled" in reply.content, reply.content
+    await h.fake.wait_for_message(parties, is_recap, timeout=40)
+    play = next(m for m in bot_messages(h, parties) if "Press play now" in m.content)
+    assert len(prompts_in(h, play.id)) == 3
+    # One try (refused), never again for the later tracks or the end; one word to the host.
+    assert len(h.fake.requests_to("/channels/{channel_id}/voice-status", "PUT")) == 1
+    assert room.voice_status is None
+    await h.wait_until(lambda: len(h.fake.dms(h.moderator.id)) == 1, timeout=10)
+    (told,) = h.fake.dms(h.moderator.id)
+    assert "Set Voice Channel Status" in told.content
+    assert "Quiet Room" in told.content
+
+
+async def test_fans_rate_tracks_during_the_party_and_the_recap_shows_averages_favourite_and_returners(
+    harness: BotHarness,
+) -> None:
+    from bot.models.parties import PartyTrackRating
+
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    ana, ben, cleo = fan(h, "ana"), fan(h, "ben"), fan(h, "cleo")
+
+    # A first party, where Ana and Ben showed up.
+    reply = await run(
+        h, h.moderator, "party schedule", title="First Spin", start="in 6 seconds", tracklist="Warmup - 0:02"
+    )
+    assert "Scheduled" in reply.content, reply.content
+    play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=20)
+    for member in (ana, ben):
+        await click(h, member, play, "party:here:1")
+    await h.fake.wait_for_message(parties, is_recap, timeout=20)
+
+    # The second: Ana and Cleo are here; three fans rate as the tracks play.
+    reply = await run(h, h.moderator, "party schedule", title="Second Spin", start="in 6 seconds", tracklist=TRACKLIST)
+    assert "Scheduled" in reply.content, reply.content
+    play = await h.fake.wait_for_message(
+        parties, lambda m: "Press play now" in m.content and "Second Spin" in m.content, timeout=20
+    )
+    for member in (ana, cleo):
+        await click(h, member, play, "party:here:2")
+    await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 1, timeout=10, what="track 1")
+    track1 = prompts_in(h, play.id)[0]
+    assert set(track1.custom_ids) == {f"party:rate:2:0:{stars}" for stars in range(1, 6)}
+    assert "You rated **Intro** ★★★☆☆" in (await click(h, ana, track1, "party:rate:2:0:3")).content
+    changed = await click(h, ana, track1, "party:rate:2:0:5")
+    assert "from 3 to ★★★★★" in changed.content, changed.content
+    await click(h, ben, track1, "party:rate:2:0:4")
+    await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=10, what="track 2")
+    track2 = prompts_in(h, play.id)[1]
+    for member in (ana, ben, cleo):
+        await click(h, member, track2, "party:rate:2:1:5")
+
+    recap = await h.fake.wait_for_message(
+        parties, lambda m: is_recap(m) and "Second Spin" in m.embeds[0]["title"], timeout=30
+    )
+    assert field(recap, "Ratings") == "1. Intro: ★ 4.5 (2)\n2. Night Drive: ★ 5.0 (3)\n3. Outro: no ratings"
+    assert field(recap, "Fan favourite") == "2. Night Drive: ★ 5.0 (3 ratings)"
+    assert field(recap, "Came") == "2 members pressed I'm here"
+    assert field(recap, "Came back") == "1 of the 2 here were also at the last party, First Spin."
+
+    # After the end, a rating is refused and nothing changes; one row per member per track was kept.
+    late = await click(h, cleo, track1, "party:rate:2:0:1")
+    assert "ratings are closed" in late.content, late.content
+    assert await count_rows(h, PartyTrackRating) == 5

@@ -29,7 +29,7 @@ from bot.models.drops import Drop, DropSignup
 from bot.models.events import CommunityEvent
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
 from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
-from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage
+from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage, PartyTrackRating
 from bot.models.supporters import ClaimCode, ClaimMiss, SupporterGrant, SupporterPerk, SupporterStanding
 from bot.models.web_pages import DashboardLink, DashboardSession
 from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
@@ -93,6 +93,7 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(GatheringRsvp(gathering_id=gathering.id, user_id=uid, answer="going"))
     session.add(PartyAttendance(party_id=party.id, user_id=uid))
     session.add(PartyThreadMessage(message_id=uid + guild_id % 1000, party_id=party.id, track_index=0, author_id=uid))
+    session.add(PartyTrackRating(party_id=party.id, track_index=0, user_id=uid, stars=4))
     session.add(FanPartyAttendance(guild_id=guild_id, party_id=party.id, user_id=uid))
     perk = SupporterPerk(guild_id=guild_id, name=f"Perk {tag}", name_key=f"perk {tag}", role_id=uid,
                          earned_by="membership", created_by=uid)  # fmt: skip

@@ -705,6 +705,30 @@ async def archived_private(ctx: Request) -> Any:
     return _archived(ctx, True)
 
 
+# ---- voice channel status ------------------------------------------------------------------
+
+
+@route("PUT", "/channels/{channel_id}/voice-status")
+async def set_voice_status(ctx: Request) -> Any:
+    """Set (or clear with null or "") a voice or stage channel's status line, as a member of it would see it."""
+    channel = get_channel(ctx)
+    if channel.type not in (ChannelType.voice, ChannelType.stage):
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    guild = guild_of(ctx, channel)
+    # Discord: SET_VOICE_CHANNEL_STATUS, and (when the bot is not connected to the channel) MANAGE_CHANNELS too;
+    # the fake asks only for the first, which is the one bots lack in practice.
+    require(ctx, guild, Permissions.SET_VOICE_CHANNEL_STATUS)
+    status = (ctx.body or {}).get("status") or None
+    channel.voice_status = status
+    ctx.fake._emit_channel(
+        channel,
+        "VOICE_CHANNEL_STATUS_UPDATE",
+        {"id": str(channel.id), "guild_id": str(channel.guild_id), "status": status},
+    )
+    ctx.fake._notify()
+    return Response(204)
+
+
 # ---- DMs -------------------------------------------------------------------------------------
 
 

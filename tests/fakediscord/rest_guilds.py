@@ -285,6 +285,19 @@ async def role_list(ctx: Request) -> Any:
     return [r.to_json() for r in get_guild(ctx).roles]
 
 
+# Registered before /roles/{role_id}, which would otherwise take "member-counts" for a role id.
+@route("GET", "/guilds/{guild_id}/roles/member-counts")
+async def role_member_counts(ctx: Request) -> Any:
+    """{role_id: members holding it} for every role but @everyone: counts without the members intent."""
+    guild = get_guild(ctx)
+    counts = {str(r.id): 0 for r in guild.roles if r.id != guild.id}
+    for member in guild.members:
+        for role_id in member.role_ids:
+            if str(role_id) in counts:
+                counts[str(role_id)] += 1
+    return counts
+
+
 @route("GET", "/guilds/{guild_id}/roles/{role_id}")
 async def role_get(ctx: Request) -> Any:
     guild = get_guild(ctx)

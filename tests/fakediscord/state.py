@@ -123,6 +123,7 @@ class Permissions:
     SEND_MESSAGES_IN_THREADS = 1 << 38
     MODERATE_MEMBERS = 1 << 40
     CREATE_EVENTS = 1 << 44
+    SET_VOICE_CHANNEL_STATUS = 1 << 48
     SEND_POLLS = 1 << 49
     ALL = (1 << 51) - 1
 
@@ -146,6 +147,7 @@ class Permissions:
         | CREATE_PRIVATE_THREADS
         | USE_APPLICATION_COMMANDS
         | CHANGE_NICKNAME
+        | SET_VOICE_CHANNEL_STATUS
     )
     # @everyone's permissions in a new server (roughly Discord's default set).
     EVERYONE_DEFAULT = (
@@ -341,6 +343,8 @@ class FakeChannel:
     # DMs
     recipients: list[FakeUser] = field(default_factory=list)
     last_message_id: int | None = None
+    # voice and stage channels: the status line ("Now playing ...") set through PUT /channels/{id}/voice-status
+    voice_status: str | None = None
     deleted: bool = False
     created_at: datetime = field(default_factory=now)
 
