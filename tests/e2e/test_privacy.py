@@ -3,6 +3,7 @@ and an attendee CSV whose cells cannot run as formulas; through the fake Discord
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,10 @@ ELSEWHERE = 777_000_000_000_000_001
 
 
 # -- seeding: one row of the member in every table that holds a member id ------------------------------------------
+
+
+# Message ids are the table's key: one per seeded member and server, never two alike.
+THREAD_MESSAGE_IDS = itertools.count(10**15)
 
 
 async def seed_member(session: Any, guild_id: int, uid: int) -> None:
@@ -92,7 +97,9 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     await session.flush()
     session.add(GatheringRsvp(gathering_id=gathering.id, user_id=uid, answer="going"))
     session.add(PartyAttendance(party_id=party.id, user_id=uid))
-    session.add(PartyThreadMessage(message_id=uid + guild_id % 1000, party_id=party.id, track_index=0, author_id=uid))
+    session.add(
+        PartyThreadMessage(message_id=next(THREAD_MESSAGE_IDS), party_id=party.id, track_index=0, author_id=uid)
+    )
     session.add(PartyTrackRating(party_id=party.id, track_index=0, user_id=uid, stars=4))
     session.add(FanPartyAttendance(guild_id=guild_id, party_id=party.id, user_id=uid))
     perk = SupporterPerk(guild_id=guild_id, name=f"Perk {tag}", name_key=f"perk {tag}", role_id=uid,

@@ -1,6 +1,6 @@
 """Rate this track: one rating (1-5 stars) per member per track of a listening party.
 
-Revision ID: 0020_party_ratings
+Revision ID: 0018_party_ratings
 Revises: 0017_modern
 Create Date: 2026-12-07
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import bot.db.base
 
-revision: str = "0020_party_ratings"
+revision: str = "0018_party_ratings"
 down_revision: str | None = "0017_modern"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
