@@ -446,7 +446,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         if start is not None:
             parsed = parse_when(start, zone=meant, earliest=service.MIN_LEAD)
             changes.starts_at, changes.zone = parsed.at, parsed.zone
-        edited = await service.edit_party(self.bot, found.id, found.guild_id, interaction.user.id, changes)
+        async with self.bot.sessionmaker.begin() as session:
+            edited, gathering = await service.edit_party(
+                self.bot, session, found.id, found.guild_id, interaction.user.id, changes
+            )
+        # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+        await service.mirror_edit(self.bot, edited, gathering)
         await reply(
             interaction,
             f"Updated **{plain(edited.title)}**: it starts {format_dt(edited.starts_at, 'F')} "
@@ -463,7 +468,8 @@ class PartiesCog(commands.Cog, name="Parties"):
         """
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
-        cancelled = await service.cancel_party(self.bot, found.id, found.guild_id, interaction.user.id)
+        async with self.bot.sessionmaker.begin() as session:
+            cancelled = await service.cancel_party(self.bot, session, found.id, found.guild_id, interaction.user.id)
         await reply(interaction, f"Cancelled **{plain(cancelled.title)}**; those who answered are being told.")
 
     @party.command(name="start-now")
@@ -476,7 +482,8 @@ class PartiesCog(commands.Cog, name="Parties"):
         """
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
-        started = await service.start_now(self.bot, found.id, found.guild_id, interaction.user.id)
+        async with self.bot.sessionmaker.begin() as session:
+            started = await service.start_now(self.bot, session, found.id, found.guild_id, interaction.user.id)
         await reply(interaction, f"Starting **{plain(started.title)}** now: press play!")
 
     # -- reading ----------------------------------------------------------------------------------------------

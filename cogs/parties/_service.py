@@ -413,137 +413,144 @@ class PartyChanges:
 
 
 async def edit_party(
-    bot: LabelBot, party_id: int, guild_id: int, actor_id: int, changes: PartyChanges
-) -> ListeningParty:
-    """Move or retitle a party not started yet: its native event and timeline follow, and those who answered hear."""
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int, changes: PartyChanges
+) -> tuple[ListeningParty, Gathering]:
+    """Move or retitle a party not started yet: its timeline follows, and those who answered hear.
+
+    Discord's copy (the native event) follows with `mirror_edit` once the caller has committed.
+    """
     if not changes.any():
         raise InvalidInput("Tell me what to change: a new start, title, capacity, description or reminders.")
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if party.status != PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be edited.")
-        before = snapshot(party, gathering)
-        moved = changes.starts_at is not None and changes.starts_at != party.starts_at
-        if changes.title is not None:
-            party.title = gathering.title = changes.title
-        if changes.description is not None:
-            party.description = changes.description
-        if changes.starts_at is not None:
-            party.starts_at = gathering.starts_at = changes.starts_at
-            gathering.ends_at = party.ends_at
-        if changes.zone is not None:
-            party.zone = gathering.zone = changes.zone
-        if changes.clear_capacity:
-            gathering.capacity = None
-        elif changes.capacity is not None:
-            gathering.capacity = changes.capacity
-        if changes.reminder_offsets is not None:
-            party.reminder_offsets_seconds = changes.reminder_offsets
-        party.revision += 1
-        promoted = await rsvp.fill_from_waitlist(session, gathering)
-        await schedule_timeline(bot, session, party, gathering)
-        await request_card_refresh(bot, session, gathering, now=True)
-        if moved or changes.title is not None:
-            await fanout.schedule_notice(
-                bot,
-                session,
-                gathering,
-                name=f"edit:{party.revision}",
-                text=(
-                    f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
-                    f"({format_dt(party.starts_at, 'R')})."
-                ),
-            )
-        await _tell_promoted(bot, session, party, gathering, promoted)
-        await record(
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if party.status != PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be edited.")
+    before = snapshot(party, gathering)
+    moved = changes.starts_at is not None and changes.starts_at != party.starts_at
+    if changes.title is not None:
+        party.title = gathering.title = changes.title
+    if changes.description is not None:
+        party.description = changes.description
+    if changes.starts_at is not None:
+        party.starts_at = gathering.starts_at = changes.starts_at
+        gathering.ends_at = party.ends_at
+    if changes.zone is not None:
+        party.zone = gathering.zone = changes.zone
+    if changes.clear_capacity:
+        gathering.capacity = None
+    elif changes.capacity is not None:
+        gathering.capacity = changes.capacity
+    if changes.reminder_offsets is not None:
+        party.reminder_offsets_seconds = changes.reminder_offsets
+    party.revision += 1
+    promoted = await rsvp.fill_from_waitlist(session, gathering)
+    await schedule_timeline(bot, session, party, gathering)
+    await request_card_refresh(bot, session, gathering, now=True)
+    if moved or changes.title is not None:
+        await fanout.schedule_notice(
             bot,
             session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.edit",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
+            gathering,
+            name=f"edit:{party.revision}",
+            text=(
+                f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
+                f"({format_dt(party.starts_at, 'R')})."
+            ),
         )
-    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    await _tell_promoted(bot, session, party, gathering, promoted)
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.edit",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
+    return party, gathering
+
+
+async def mirror_edit(bot: LabelBot, party: ListeningParty, gathering: Gathering) -> None:
+    """Bring the native event in line with an edited party; called with no session open (it waits on Discord)."""
     if gathering.native_event_id is not None:
         await native.edit_native_event(
             bot,
-            guild_id,
+            party.guild_id,
             gathering.native_event_id,
             name=party.title,
             description=native_description(party),
             starts_at=party.starts_at,
             ends_at=party.ends_at,
         )
-    return party
 
 
-async def cancel_party(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+async def cancel_party(
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int
+) -> ListeningParty:
     """Cancel a party: its timeline stops, its native event is cancelled, its card says so, those who answered hear."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if not party.is_open:
-            raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
-        before = snapshot(party, gathering)
-        now = utcnow()
-        party.status = PartyStatus.CANCELLED
-        party.cancelled_at = gathering.cancelled_at = now
-        await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
-        await bot.jobs.schedule(
-            session,
-            NATIVE_JOB,
-            {"party_id": party.id, "status": NativeStatus.CANCELLED.value},
-            now,
-            guild_id=guild_id,
-            key=f"party:{party.id}:native:cancel",
-        )
-        await fanout.schedule_notice(
-            bot,
-            session,
-            gathering,
-            name="cancel",
-            text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
-        )
-        await request_card_refresh(bot, session, gathering, now=True)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.cancel",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
-        )
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if not party.is_open:
+        raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
+    before = snapshot(party, gathering)
+    now = utcnow()
+    party.status = PartyStatus.CANCELLED
+    party.cancelled_at = gathering.cancelled_at = now
+    await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
+    await bot.jobs.schedule(
+        session,
+        NATIVE_JOB,
+        {"party_id": party.id, "status": NativeStatus.CANCELLED.value},
+        now,
+        guild_id=guild_id,
+        key=f"party:{party.id}:native:cancel",
+    )
+    await fanout.schedule_notice(
+        bot,
+        session,
+        gathering,
+        name="cancel",
+        text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
+    )
+    await request_card_refresh(bot, session, gathering, now=True)
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.cancel",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
-async def start_now(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+async def start_now(
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int
+) -> ListeningParty:
     """Start a scheduled party at once: the whole timeline moves to now."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if party.status != PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be started.")
-        before = snapshot(party, gathering)
-        party.starts_at = gathering.starts_at = utcnow()
-        gathering.ends_at = party.ends_at
-        party.revision += 1
-        await fanout.cancel_reminders(bot, session, gathering)
-        await bot.jobs.cancel(session, countdown_key(party))
-        await bot.jobs.schedule(
-            session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
-        )
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.start_now",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
-        )
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if party.status != PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be started.")
+    before = snapshot(party, gathering)
+    party.starts_at = gathering.starts_at = utcnow()
+    gathering.ends_at = party.ends_at
+    party.revision += 1
+    await fanout.cancel_reminders(bot, session, gathering)
+    await bot.jobs.cancel(session, countdown_key(party))
+    await bot.jobs.schedule(
+        session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
+    )
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.start_now",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
@@ -560,17 +567,16 @@ def _status_words(party: ListeningParty) -> str:
 
 
 async def answer(
-    bot: LabelBot, party_id: int, guild_id: int, user_id: int, new: Answer
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, user_id: int, new: Answer
 ) -> tuple[ListeningParty, rsvp.RsvpOutcome]:
     """Record a member's RSVP; the card's count follows soon (edits coalesced), promoted members are told."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id)
-        if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
-        outcome = await rsvp.answer(session, gathering.id, user_id, new)
-        if outcome.changed:
-            await request_card_refresh(bot, session, gathering)
-        await _tell_promoted(bot, session, party, gathering, outcome.promoted)
+    party, gathering = await load(session, guild_id, party_id)
+    if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
+    outcome = await rsvp.answer(session, gathering.id, user_id, new)
+    if outcome.changed:
+        await request_card_refresh(bot, session, gathering)
+    await _tell_promoted(bot, session, party, gathering, outcome.promoted)
     return party, outcome
 
 
@@ -592,13 +598,12 @@ async def _tell_promoted(
         )
 
 
-async def mark_here(bot: LabelBot, party_id: int, guild_id: int, user_id: int) -> tuple[ListeningParty, bool]:
+async def mark_here(session: AsyncSession, party_id: int, guild_id: int, user_id: int) -> tuple[ListeningParty, bool]:
     """Record that a member is at the party (only while it runs); False if they already were."""
-    async with bot.sessionmaker.begin() as session:
-        party, _ = await load(session, guild_id, party_id)
-        if party.status == PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” hasn't started yet; come back {format_dt(party.starts_at, 'R')}.")
-        if party.status != PartyStatus.LIVE:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}.")
-        added = await repository.record_attendance(session, party.id, user_id)
+    party, _ = await load(session, guild_id, party_id)
+    if party.status == PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” hasn't started yet; come back {format_dt(party.starts_at, 'R')}.")
+    if party.status != PartyStatus.LIVE:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}.")
+    added = await repository.record_attendance(session, party.id, user_id)
     return party, added

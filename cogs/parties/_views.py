@@ -44,9 +44,10 @@ class RsvpButton(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         assert interaction.guild_id is not None
-        party, outcome = await service.answer(
-            interaction.client, self.party_id, interaction.guild_id, interaction.user.id, self.answer
-        )
+        async with interaction.client.sessionmaker.begin() as session:
+            party, outcome = await service.answer(
+                interaction.client, session, self.party_id, interaction.guild_id, interaction.user.id, self.answer
+            )
         when = f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})"
         title = plain(party.title)
         if outcome.answer == Answer.GOING and outcome.waitlisted:
@@ -86,9 +87,8 @@ class HereButton(PersistentItem[discord.ui.Button[Any]], template=r"party:here:(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         assert interaction.guild_id is not None
-        party, added = await service.mark_here(
-            interaction.client, self.party_id, interaction.guild_id, interaction.user.id
-        )
+        async with interaction.client.sessionmaker.begin() as session:
+            party, added = await service.mark_here(session, self.party_id, interaction.guild_id, interaction.user.id)
         title = plain(party.title)
         text = f"Welcome to “{title}”! You're counted as here." if added else "You're already counted as here. Enjoy!"
         await reply(interaction, text)
