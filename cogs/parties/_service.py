@@ -13,21 +13,31 @@ import discord
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists.models import Artist
+from bot.artists.service import reload_artist
 from bot.audit.service import record
+from bot.catalog.models import Release
+from bot.catalog.queries import get_release
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
-from bot.guilds.service import peek_guild_settings
+from bot.guilds.service import member_zone, peek_guild_settings
+from bot.interactions import guild_of
 from bot.models.parties import (
+    CLOSING_NOTE_MAX,
+    DESCRIPTION_MAX,
     NOTE_MAX,
+    TITLE_MAX,
     ListeningParty,
     PartyStatus,
 )
+from bot.permissions import require_artist_access, require_moderator
 from bot.text import clip, plain
-from bot.timeparse import TimeParseError, format_dt, parse_duration
+from bot.timeparse import TimeParseError, format_dt, parse_duration, parse_when, parse_zone
 from cogs.parties import _repository as repository
+from cogs.parties._render import mmss
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -237,6 +247,119 @@ def native_description(party: ListeningParty) -> str:
     lines.append("")
     lines.extend(f"{i}. {t['title']}" for i, t in enumerate(party.tracks, start=1))
     return clip("\n".join(lines), native.DESCRIPTION_MAX)
+
+
+# -- reading what /party schedule was given --------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleRequest:
+    """What /party schedule was given, kept while the member fills in the form."""
+
+    title: str | None
+    release: str | None
+    start: str
+    tracklist: str | None
+    artist: Artist | None
+    channel: discord.StageChannel | discord.VoiceChannel | None
+    capacity: int | None
+    description: str | None
+    reminders: str | None
+    zone: str | None
+
+
+async def precheck(
+    interaction: discord.Interaction[LabelBot], session: AsyncSession, request: ScheduleRequest
+) -> tuple[str, str | None]:
+    """Refuse early what the form would not fix; return the title to show and the release's tracklist."""
+    guild = guild_of(interaction)
+    zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
+    parse_when(request.start, zone=zone, earliest=MIN_LEAD)
+    parse_capacity(request.capacity)
+    parse_offsets(request.reminders)
+    release = await _release(session, guild.id, request.release) if request.release else None
+    await _authorize(interaction, session, release.artist if release else request.artist)
+    release_tracks = None
+    if release is not None and release.tracks and all(t.duration_seconds for t in release.tracks):
+        release_tracks = "\n".join(
+            f"{t.title} - {mmss(int(t.duration_seconds or 0))}"
+            for t in sorted(release.tracks, key=lambda t: t.position)
+        )
+    title = request.title or (release.title if release else None)
+    if not title:
+        raise InvalidInput("Give the party a title, or pick a release to play.")
+    return title, release_tracks
+
+
+async def _release(session: AsyncSession, guild_id: int, value: str) -> Release:
+    release = await get_release(session, int(value), guild_id) if value.isdigit() else None
+    if release is None:
+        raise NotFound("There is no such release in this server; pick one from the list.")
+    return release
+
+
+async def _authorize(interaction: discord.Interaction[LabelBot], session: AsyncSession, artist: Artist | None) -> None:
+    """Artists schedule for themselves, moderators for anyone; a party with no artist is a moderator's."""
+    if artist is None:
+        await require_moderator(interaction, session)
+    else:
+        await require_artist_access(interaction, session, artist)
+
+
+async def read_draft(
+    interaction: discord.Interaction[LabelBot],
+    session: AsyncSession,
+    request: ScheduleRequest,
+    *,
+    tracklist: str | None,
+    notes: str | None,
+    closing_note: str | None,
+) -> PartyDraft:
+    """Read and check everything the member gave; nothing is written here."""
+    guild = guild_of(interaction)
+    zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
+    starts = parse_when(request.start, zone=zone, earliest=MIN_LEAD)
+    capacity = parse_capacity(request.capacity)
+    offsets = parse_offsets(request.reminders)
+    release = await _release(session, guild.id, request.release) if request.release else None
+    artist = release.artist if release is not None else request.artist
+    if artist is not None and release is None:
+        artist = await reload_artist(session, artist)
+    await _authorize(interaction, session, artist)
+    if tracklist and tracklist.strip():
+        tracks = parse_tracklist(tracklist)
+    elif release is not None:
+        if not release.tracks or not all(t.duration_seconds for t in release.tracks):
+            raise InvalidInput(f"“{plain(release.title)}” has no tracklist with durations; give one in `tracklist`.")
+        tracks = [
+            Track(t.title, int(t.duration_seconds or 0)) for t in sorted(release.tracks, key=lambda t: t.position)
+        ]
+    else:
+        raise InvalidInput('Give the tracklist, one track per line like "Intro - 1:30", or pick a release.')
+    tracks = attach_notes(tracks, notes)
+    title = clean_text(request.title or (release.title if release else None), TITLE_MAX, "title")
+    if not title:
+        raise InvalidInput("Give the party a title, or pick a release to play.")
+    settings = await peek_guild_settings(session, guild.id)
+    text_channel = guild.get_channel(settings.parties_channel_id) if settings.parties_channel_id else None
+    if text_channel is None:
+        text_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
+    return PartyDraft(
+        guild_id=guild.id,
+        host_id=interaction.user.id,
+        title=title,
+        starts_at=starts.at,
+        zone=starts.zone,
+        tracks=tracks,
+        text_channel=check_text_channel(text_channel),
+        voice_channel=request.channel,
+        capacity=capacity,
+        description=clean_text(request.description, DESCRIPTION_MAX, "description"),
+        closing_note=clean_text(closing_note, CLOSING_NOTE_MAX, "closing note"),
+        reminder_offsets=offsets,
+        release_id=release.id if release is not None else None,
+        artist_id=artist.id if artist is not None else None,
+    )
 
 
 # -- creating -----------------------------------------------------------------------------------------------

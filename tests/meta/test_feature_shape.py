@@ -81,9 +81,6 @@ def test_every_feature_has_a_cog() -> None:
     assert not missing, f"features without _cog.py: {missing}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="parties' PartyModal still lives in _cog.py and calls back into the cog (issue 15, left open)"
-)
 def test_a_feature_with_components_keeps_them_in_views() -> None:
     """Buttons, selects and modals live in _views.py, so a reader finds every component of a feature in one place."""
     stray = []
