@@ -15,13 +15,12 @@ from bot.artists.models import Artist
 from bot.artists.transformers import ManagedArtistOption
 from bot.calendar import CalendarEntry
 from bot.client import LabelBot
+from bot.context import member_context
 from bot.db.base import utcnow
 from bot.errors import NotAllowed, NotFound
 from bot.gatherings import GatheringFeature, install, lifecycle, rsvp, uninstall
-from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, guild_of, reply
 from bot.models.parties import DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
-from bot.permissions import is_moderator, manages_artist
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
 from cogs.parties import _jobs as jobs
@@ -208,17 +207,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         self, interaction: discord.Interaction[LabelBot], session: AsyncSession, party: ListeningParty
     ) -> None:
         """Moderators, the party's host, and the managers of its artist may change it."""
-        member = interaction.user
-        assert isinstance(member, discord.Member)
-        if party.host_id == member.id:
-            return
-        settings = await peek_guild_settings(session, member.guild.id)
-        owners = self.bot.settings.discord.owner_ids
-        if is_moderator(member, settings, owners):
+        context = await member_context(interaction, session)
+        if party.host_id == context.user_id or context.is_moderator:
             return
         if party.artist_id is not None:
             artist = await session.get(Artist, party.artist_id)
-            if artist is not None and await manages_artist(session, member, artist, owners):
+            if artist is not None and context.manages(artist):
                 return
         raise NotAllowed("Only the party's host, its artist's managers and moderators can change it.")
 
@@ -259,8 +253,8 @@ class PartiesCog(commands.Cog, name="Parties"):
         """
         await defer(interaction)
         found = await self._party_for_change(interaction, party)
-        async with self.bot.sessionmaker() as session:
-            meant = parse_zone(zone) if zone else await member_zone(session, interaction.user.id, found.guild_id)
+        # The member's context was loaded when their access to the party was checked.
+        meant = parse_zone(zone) if zone else (await member_context(interaction)).zone
         changes = service.PartyChanges(
             title=service.clean_text(title, TITLE_MAX, "title"),
             capacity=service.parse_capacity(capacity),

@@ -18,12 +18,13 @@ from bot.artists.service import reload_artist
 from bot.audit.service import record
 from bot.catalog.models import Release
 from bot.catalog.queries import get_release
+from bot.context import MemberContext, member_context
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
-from bot.guilds.service import member_zone, peek_guild_settings
+from bot.guilds.service import peek_guild_settings
 from bot.interactions import guild_of
 from bot.models.parties import (
     CLOSING_NOTE_MAX,
@@ -33,7 +34,6 @@ from bot.models.parties import (
     ListeningParty,
     PartyStatus,
 )
-from bot.permissions import require_artist_access, require_moderator
 from bot.text import clip, plain
 from bot.timeparse import TimeParseError, format_dt, parse_duration, parse_when, parse_zone
 from cogs.parties import _repository as repository
@@ -273,12 +273,13 @@ async def precheck(
 ) -> tuple[str, str | None]:
     """Refuse early what the form would not fix; return the title to show and the release's tracklist."""
     guild = guild_of(interaction)
-    zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
+    context = await member_context(interaction, session)
+    zone = parse_zone(request.zone) if request.zone else context.zone
     parse_when(request.start, zone=zone, earliest=MIN_LEAD)
     parse_capacity(request.capacity)
     parse_offsets(request.reminders)
     release = await _release(session, guild.id, request.release) if request.release else None
-    await _authorize(interaction, session, release.artist if release else request.artist)
+    _authorize(context, release.artist if release else request.artist)
     release_tracks = None
     if release is not None and release.tracks and all(t.duration_seconds for t in release.tracks):
         release_tracks = "\n".join(
@@ -298,12 +299,12 @@ async def _release(session: AsyncSession, guild_id: int, value: str) -> Release:
     return release
 
 
-async def _authorize(interaction: discord.Interaction[LabelBot], session: AsyncSession, artist: Artist | None) -> None:
+def _authorize(context: MemberContext, artist: Artist | None) -> None:
     """Artists schedule for themselves, moderators for anyone; a party with no artist is a moderator's."""
     if artist is None:
-        await require_moderator(interaction, session)
+        context.require_moderator()
     else:
-        await require_artist_access(interaction, session, artist)
+        context.require_artist_access(artist)
 
 
 async def read_draft(
@@ -317,7 +318,8 @@ async def read_draft(
 ) -> PartyDraft:
     """Read and check everything the member gave; nothing is written here."""
     guild = guild_of(interaction)
-    zone = parse_zone(request.zone) if request.zone else await member_zone(session, interaction.user.id, guild.id)
+    context = await member_context(interaction, session)
+    zone = parse_zone(request.zone) if request.zone else context.zone
     starts = parse_when(request.start, zone=zone, earliest=MIN_LEAD)
     capacity = parse_capacity(request.capacity)
     offsets = parse_offsets(request.reminders)
@@ -325,7 +327,7 @@ async def read_draft(
     artist = release.artist if release is not None else request.artist
     if artist is not None and release is None:
         artist = await reload_artist(session, artist)
-    await _authorize(interaction, session, artist)
+    _authorize(context, artist)
     if tracklist and tracklist.strip():
         tracks = parse_tracklist(tracklist)
     elif release is not None:
@@ -340,7 +342,7 @@ async def read_draft(
     title = clean_text(request.title or (release.title if release else None), TITLE_MAX, "title")
     if not title:
         raise InvalidInput("Give the party a title, or pick a release to play.")
-    settings = await peek_guild_settings(session, guild.id)
+    settings = context.settings
     text_channel = guild.get_channel(settings.parties_channel_id) if settings.parties_channel_id else None
     if text_channel is None:
         text_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
