@@ -13,11 +13,11 @@ from discord.ext import commands
 
 from bot.audit.service import record
 from bot.client import LabelBot
+from bot.context import member_context
 from bot.db.base import utcnow
 from bot.errors import InvalidInput, NotFound
 from bot.gatherings import GatheringFeature, cards, fanout, install, lifecycle, native, rsvp, uninstall
 from bot.gatherings.models import Gathering, NativeStatus
-from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import defer, member_of, reply
 from bot.models.events import (
     CommunityEvent,
@@ -148,8 +148,8 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot = self.bot
         async with bot.sessionmaker() as session:
             moderator = await _service.require_creator(bot, session, member)
-            zone = await member_zone(session, member.id, guild.id)
-            settings = await peek_guild_settings(session, guild.id)
+            context = await member_context(interaction, session)
+            zone, settings = context.zone, context.settings
             if ping is not None:
                 await _service.check_ping_role(session, member, ping, moderator)
         card_channel = guild.get_channel(settings.events_channel_id) if settings.events_channel_id else None
@@ -230,8 +230,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         """
         guild, member = _member(interaction)
         await defer(interaction)
-        async with self.bot.sessionmaker() as session:
-            zone = await member_zone(session, member.id, guild.id)
+        zone = (await member_context(interaction)).zone
         changes = _parsing.Changes(
             title=_parsing.clean_title(title) if title is not None else None,
             description=_parsing.clean_description(description) if description is not None else None,

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.gatherings import CardContent, rsvp
+from bot.gatherings import rsvp
 from bot.gatherings.models import Gathering
 from bot.models.parties import ListeningParty, PartyStatus
 from bot.text import clip, plain
 from bot.timeparse import format_dt
-from cogs.parties import _repository as repository
-from cogs.parties._views import rsvp_view
-
-if TYPE_CHECKING:
-    from bot.client import LabelBot
 
 FIELD_MAX = 1024
 COLOURS = {
@@ -47,10 +41,8 @@ def tracklist_text(party: ListeningParty, *, limit: int = FIELD_MAX) -> str:
     return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
 
 
-async def card_content(
-    bot: LabelBot, session: AsyncSession, party: ListeningParty, gathering: Gathering
-) -> CardContent:
-    """The party's card as things stand: when, what plays, how many are going, and the RSVP buttons."""
+async def card_embed(session: AsyncSession, party: ListeningParty, gathering: Gathering) -> discord.Embed:
+    """The party's card as things stand: when, what plays, how many are going (its buttons come from _views)."""
     status = PartyStatus(party.status)
     heading = {
         PartyStatus.SCHEDULED: "🎧 Listening party",
@@ -78,17 +70,20 @@ async def card_content(
     if party.thread_id and status == PartyStatus.LIVE:
         embed.add_field(name="Talk about it", value=f"<#{party.thread_id}>", inline=False)
     embed.set_footer(text=f"Party #{party.id} · /party now tells you what's playing")
-    open_ = status in (PartyStatus.SCHEDULED, PartyStatus.LIVE)
-    view = rsvp_view(party.id) if open_ else discord.ui.View(timeout=None)
-    return CardContent(embed=embed, view=view)
+    return embed
 
 
-async def render_card(bot: LabelBot, session: AsyncSession, gathering: Gathering) -> CardContent | None:
-    """The card of the party behind a gathering (the shared card-refresh job calls this)."""
-    party = await repository.get(session, gathering.ref_id)
-    if party is None:
-        return None
-    return await card_content(bot, session, party, gathering)
+def takes_answers(party: ListeningParty) -> bool:
+    """Whether the card still carries its RSVP buttons (a finished or cancelled party's card has none)."""
+    return PartyStatus(party.status) in (PartyStatus.SCHEDULED, PartyStatus.LIVE)
+
+
+def scheduled_text(party: ListeningParty) -> str:
+    return (
+        f"Scheduled **{plain(party.title)}** for {format_dt(party.starts_at, 'F')} "
+        f"({format_dt(party.starts_at, 'R')}): the card is in <#{party.text_channel_id}> and the event is in "
+        "the server's event list."
+    )
 
 
 def reminder_text(gathering: Gathering, seconds: int) -> str:

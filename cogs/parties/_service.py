@@ -13,22 +13,32 @@ import discord
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists.models import Artist
+from bot.artists.service import reload_artist
 from bot.audit.service import record
+from bot.catalog.models import Release
+from bot.catalog.queries import get_release
+from bot.context import MemberContext, member_context
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from bot.gatherings import fanout, lifecycle, native, rsvp
 from bot.gatherings.cards import request_card_refresh
 from bot.gatherings.models import Answer, Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
+from bot.interactions import guild_of
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.parties import (
+    CLOSING_NOTE_MAX,
+    DESCRIPTION_MAX,
     NOTE_MAX,
+    TITLE_MAX,
     ListeningParty,
     PartyStatus,
 )
 from bot.text import clip, plain
-from bot.timeparse import TimeParseError, format_dt, parse_duration
+from bot.timeparse import TimeParseError, format_dt, parse_duration, parse_when, parse_zone
 from cogs.parties import _repository as repository
+from cogs.parties._render import mmss
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -244,6 +254,121 @@ def native_description(party: ListeningParty) -> str:
     return clip("\n".join(lines), native.DESCRIPTION_MAX)
 
 
+# -- reading what /party schedule was given --------------------------------------------------------------------
+
+
+@dataclass
+class ScheduleRequest:
+    """What /party schedule was given, kept while the member fills in the form."""
+
+    title: str | None
+    release: str | None
+    start: str
+    tracklist: str | None
+    artist: Artist | None
+    channel: discord.StageChannel | discord.VoiceChannel | None
+    capacity: int | None
+    description: str | None
+    reminders: str | None
+    zone: str | None
+
+
+async def precheck(
+    interaction: discord.Interaction[LabelBot], session: AsyncSession, request: ScheduleRequest
+) -> tuple[str, str | None]:
+    """Refuse early what the form would not fix; return the title to show and the release's tracklist."""
+    guild = guild_of(interaction)
+    context = await member_context(interaction, session)
+    zone = parse_zone(request.zone) if request.zone else context.zone
+    parse_when(request.start, zone=zone, earliest=MIN_LEAD)
+    parse_capacity(request.capacity)
+    parse_offsets(request.reminders)
+    release = await _release(session, guild.id, request.release) if request.release else None
+    _authorize(context, release.artist if release else request.artist)
+    release_tracks = None
+    if release is not None and release.tracks and all(t.duration_seconds for t in release.tracks):
+        release_tracks = "\n".join(
+            f"{t.title} - {mmss(int(t.duration_seconds or 0))}"
+            for t in sorted(release.tracks, key=lambda t: t.position)
+        )
+    title = request.title or (release.title if release else None)
+    if not title:
+        raise InvalidInput("Give the party a title, or pick a release to play.")
+    return title, release_tracks
+
+
+async def _release(session: AsyncSession, guild_id: int, value: str) -> Release:
+    release = await get_release(session, int(value), guild_id) if value.isdigit() else None
+    if release is None:
+        raise NotFound("There is no such release in this server; pick one from the list.")
+    return release
+
+
+def _authorize(context: MemberContext, artist: Artist | None) -> None:
+    """Artists schedule for themselves, moderators for anyone; a party with no artist is a moderator's."""
+    if artist is None:
+        context.require_moderator()
+    else:
+        context.require_artist_access(artist)
+
+
+async def read_draft(
+    interaction: discord.Interaction[LabelBot],
+    session: AsyncSession,
+    request: ScheduleRequest,
+    *,
+    tracklist: str | None,
+    notes: str | None,
+    closing_note: str | None,
+) -> PartyDraft:
+    """Read and check everything the member gave; nothing is written here."""
+    guild = guild_of(interaction)
+    context = await member_context(interaction, session)
+    zone = parse_zone(request.zone) if request.zone else context.zone
+    starts = parse_when(request.start, zone=zone, earliest=MIN_LEAD)
+    capacity = parse_capacity(request.capacity)
+    offsets = parse_offsets(request.reminders)
+    release = await _release(session, guild.id, request.release) if request.release else None
+    artist = release.artist if release is not None else request.artist
+    if artist is not None and release is None:
+        artist = await reload_artist(session, artist)
+    _authorize(context, artist)
+    if tracklist and tracklist.strip():
+        tracks = parse_tracklist(tracklist)
+    elif release is not None:
+        if not release.tracks or not all(t.duration_seconds for t in release.tracks):
+            raise InvalidInput(f"“{plain(release.title)}” has no tracklist with durations; give one in `tracklist`.")
+        tracks = [
+            Track(t.title, int(t.duration_seconds or 0)) for t in sorted(release.tracks, key=lambda t: t.position)
+        ]
+    else:
+        raise InvalidInput('Give the tracklist, one track per line like "Intro - 1:30", or pick a release.')
+    tracks = attach_notes(tracks, notes)
+    title = clean_text(request.title or (release.title if release else None), TITLE_MAX, "title")
+    if not title:
+        raise InvalidInput("Give the party a title, or pick a release to play.")
+    settings = context.settings
+    text_channel = guild.get_channel(settings.parties_channel_id) if settings.parties_channel_id else None
+    if text_channel is None:
+        text_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
+    return PartyDraft(
+        guild_id=guild.id,
+        host_id=interaction.user.id,
+        title=title,
+        starts_at=starts.at,
+        zone=starts.zone,
+        tracks=tracks,
+        text_channel=check_text_channel(text_channel),
+        voice_channel=request.channel,
+        capacity=capacity,
+        description=clean_text(request.description, DESCRIPTION_MAX, "description"),
+        closing_note=clean_text(closing_note, CLOSING_NOTE_MAX, "closing note"),
+        reminder_offsets=offsets,
+        release_id=release.id if release is not None else None,
+        artist_id=artist.id if artist is not None else None,
+    )
+
+
 # -- creating -----------------------------------------------------------------------------------------------
 
 
@@ -418,137 +543,144 @@ class PartyChanges:
 
 
 async def edit_party(
-    bot: LabelBot, party_id: int, guild_id: int, actor_id: int, changes: PartyChanges
-) -> ListeningParty:
-    """Move or retitle a party not started yet: its native event and timeline follow, and those who answered hear."""
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int, changes: PartyChanges
+) -> tuple[ListeningParty, Gathering]:
+    """Move or retitle a party not started yet: its timeline follows, and those who answered hear.
+
+    Discord's copy (the native event) follows with `mirror_edit` once the caller has committed.
+    """
     if not changes.any():
         raise InvalidInput("Tell me what to change: a new start, title, capacity, description or reminders.")
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if party.status != PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be edited.")
-        before = snapshot(party, gathering)
-        moved = changes.starts_at is not None and changes.starts_at != party.starts_at
-        if changes.title is not None:
-            party.title = gathering.title = changes.title
-        if changes.description is not None:
-            party.description = changes.description
-        if changes.starts_at is not None:
-            party.starts_at = gathering.starts_at = changes.starts_at
-            gathering.ends_at = party.ends_at
-        if changes.zone is not None:
-            party.zone = gathering.zone = changes.zone
-        if changes.clear_capacity:
-            gathering.capacity = None
-        elif changes.capacity is not None:
-            gathering.capacity = changes.capacity
-        if changes.reminder_offsets is not None:
-            party.reminder_offsets_seconds = changes.reminder_offsets
-        party.revision += 1
-        promoted = await rsvp.fill_from_waitlist(session, gathering)
-        await schedule_timeline(bot, session, party, gathering)
-        await request_card_refresh(bot, session, gathering, now=True)
-        if moved or changes.title is not None:
-            await fanout.schedule_notice(
-                bot,
-                session,
-                gathering,
-                name=f"edit:{party.revision}",
-                text=(
-                    f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
-                    f"({format_dt(party.starts_at, 'R')})."
-                ),
-            )
-        await _tell_promoted(bot, session, party, gathering, promoted)
-        await record(
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if party.status != PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be edited.")
+    before = snapshot(party, gathering)
+    moved = changes.starts_at is not None and changes.starts_at != party.starts_at
+    if changes.title is not None:
+        party.title = gathering.title = changes.title
+    if changes.description is not None:
+        party.description = changes.description
+    if changes.starts_at is not None:
+        party.starts_at = gathering.starts_at = changes.starts_at
+        gathering.ends_at = party.ends_at
+    if changes.zone is not None:
+        party.zone = gathering.zone = changes.zone
+    if changes.clear_capacity:
+        gathering.capacity = None
+    elif changes.capacity is not None:
+        gathering.capacity = changes.capacity
+    if changes.reminder_offsets is not None:
+        party.reminder_offsets_seconds = changes.reminder_offsets
+    party.revision += 1
+    promoted = await rsvp.fill_from_waitlist(session, gathering)
+    await schedule_timeline(bot, session, party, gathering)
+    await request_card_refresh(bot, session, gathering, now=True)
+    if moved or changes.title is not None:
+        await fanout.schedule_notice(
             bot,
             session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.edit",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
+            gathering,
+            name=f"edit:{party.revision}",
+            text=(
+                f"📅 **{plain(party.title)}** changed: it now starts {format_dt(party.starts_at, 'F')} "
+                f"({format_dt(party.starts_at, 'R')})."
+            ),
         )
-    # Discord's copy follows once the edit is committed: no transaction waits on Discord.
+    await _tell_promoted(bot, session, party, gathering, promoted)
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.edit",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
+    return party, gathering
+
+
+async def mirror_edit(bot: LabelBot, party: ListeningParty, gathering: Gathering) -> None:
+    """Bring the native event in line with an edited party; called with no session open (it waits on Discord)."""
     if gathering.native_event_id is not None:
         await native.edit_native_event(
             bot,
-            guild_id,
+            party.guild_id,
             gathering.native_event_id,
             name=party.title,
             description=native_description(party),
             starts_at=party.starts_at,
             ends_at=party.ends_at,
         )
-    return party
 
 
-async def cancel_party(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+async def cancel_party(
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int
+) -> ListeningParty:
     """Cancel a party: its timeline stops, its native event is cancelled, its card says so, those who answered hear."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if not party.is_open:
-            raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
-        before = snapshot(party, gathering)
-        now = utcnow()
-        party.status = PartyStatus.CANCELLED
-        party.cancelled_at = gathering.cancelled_at = now
-        await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
-        await bot.jobs.schedule(
-            session,
-            NATIVE_JOB,
-            {"party_id": party.id, "status": NativeStatus.CANCELLED.value},
-            now,
-            guild_id=guild_id,
-            key=f"party:{party.id}:native:cancel",
-        )
-        await fanout.schedule_notice(
-            bot,
-            session,
-            gathering,
-            name="cancel",
-            text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
-        )
-        await request_card_refresh(bot, session, gathering, now=True)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.cancel",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
-        )
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if not party.is_open:
+        raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
+    before = snapshot(party, gathering)
+    now = utcnow()
+    party.status = PartyStatus.CANCELLED
+    party.cancelled_at = gathering.cancelled_at = now
+    await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
+    await bot.jobs.schedule(
+        session,
+        NATIVE_JOB,
+        {"party_id": party.id, "status": NativeStatus.CANCELLED.value},
+        now,
+        guild_id=guild_id,
+        key=f"party:{party.id}:native:cancel",
+    )
+    await fanout.schedule_notice(
+        bot,
+        session,
+        gathering,
+        name="cancel",
+        text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
+    )
+    await request_card_refresh(bot, session, gathering, now=True)
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.cancel",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
-async def start_now(bot: LabelBot, party_id: int, guild_id: int, actor_id: int) -> ListeningParty:
+async def start_now(
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, actor_id: int
+) -> ListeningParty:
     """Start a scheduled party at once: the whole timeline moves to now."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id, lock=True)
-        if party.status != PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be started.")
-        before = snapshot(party, gathering)
-        party.starts_at = gathering.starts_at = utcnow()
-        gathering.ends_at = party.ends_at
-        party.revision += 1
-        await fanout.cancel_reminders(bot, session, gathering)
-        await bot.jobs.cancel(session, countdown_key(party))
-        await bot.jobs.schedule(
-            session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
-        )
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="party.start_now",
-            target=party.title,
-            before=before,
-            after=snapshot(party, gathering),
-        )
+    party, gathering = await load(session, guild_id, party_id, lock=True)
+    if party.status != PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it can't be started.")
+    before = snapshot(party, gathering)
+    party.starts_at = gathering.starts_at = utcnow()
+    gathering.ends_at = party.ends_at
+    party.revision += 1
+    await fanout.cancel_reminders(bot, session, gathering)
+    await bot.jobs.cancel(session, countdown_key(party))
+    await bot.jobs.schedule(
+        session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
+    )
+    await record(
+        bot,
+        session,
+        guild_id=guild_id,
+        actor_id=actor_id,
+        action="party.start_now",
+        target=party.title,
+        before=before,
+        after=snapshot(party, gathering),
+    )
     return party
 
 
@@ -565,18 +697,17 @@ def _status_words(party: ListeningParty) -> str:
 
 
 async def answer(
-    bot: LabelBot, party_id: int, guild_id: int, user_id: int, new: Answer
+    bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, user_id: int, new: Answer
 ) -> tuple[ListeningParty, rsvp.RsvpOutcome]:
     """Record a member's RSVP; the card's count follows soon (edits coalesced), promoted members are told."""
-    async with bot.sessionmaker.begin() as session:
-        party, gathering = await load(session, guild_id, party_id)
-        if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
-            raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
-        outcome = await rsvp.answer(session, gathering.id, user_id, new)
-        await promise_start_dm(bot, session, party, user_id, outcome)
-        if outcome.changed:
-            await request_card_refresh(bot, session, gathering)
-        await _tell_promoted(bot, session, party, gathering, outcome.promoted)
+    party, gathering = await load(session, guild_id, party_id)
+    if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
+        raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
+    outcome = await rsvp.answer(session, gathering.id, user_id, new)
+    await promise_start_dm(bot, session, party, user_id, outcome)
+    if outcome.changed:
+        await request_card_refresh(bot, session, gathering)
+    await _tell_promoted(bot, session, party, gathering, outcome.promoted)
     return party, outcome
 
 
@@ -598,15 +729,14 @@ async def _tell_promoted(
         )
 
 
-async def mark_here(bot: LabelBot, party_id: int, guild_id: int, user_id: int) -> tuple[ListeningParty, bool]:
+async def mark_here(session: AsyncSession, party_id: int, guild_id: int, user_id: int) -> tuple[ListeningParty, bool]:
     """Record that a member is at the party (only while it runs); False if they already were."""
-    async with bot.sessionmaker.begin() as session:
-        party, _ = await load(session, guild_id, party_id)
-        if party.status == PartyStatus.SCHEDULED:
-            raise Conflict(f"“{party.title}” hasn't started yet; come back {format_dt(party.starts_at, 'R')}.")
-        if party.status != PartyStatus.LIVE:
-            raise Conflict(f"“{party.title}” has {_status_words(party)}.")
-        added = await repository.record_attendance(session, party.id, user_id)
+    party, _ = await load(session, guild_id, party_id)
+    if party.status == PartyStatus.SCHEDULED:
+        raise Conflict(f"“{party.title}” hasn't started yet; come back {format_dt(party.starts_at, 'R')}.")
+    if party.status != PartyStatus.LIVE:
+        raise Conflict(f"“{party.title}” has {_status_words(party)}.")
+    added = await repository.record_attendance(session, party.id, user_id)
     return party, added
 
 
@@ -655,10 +785,9 @@ async def promise_start_dm(
     return True
 
 
-async def start_dm_owed(bot: LabelBot, party_id: int, user_id: int) -> bool:
+async def start_dm_owed(bot: LabelBot, session: AsyncSession, party_id: int, user_id: int) -> bool:
     """True when this member's DM is to come at the start (for the button's answer)."""
-    async with bot.sessionmaker() as session:
-        job = await bot.jobs.get(session, f"{KIND}:{party_id}:startdm:{user_id}")
+    job = await bot.jobs.get(session, f"{KIND}:{party_id}:startdm:{user_id}")
     return job is not None and job.status in (JobStatus.PENDING, JobStatus.CLAIMED)
 
 

@@ -81,9 +81,6 @@ def test_every_feature_has_a_cog() -> None:
     assert not missing, f"features without _cog.py: {missing}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="parties' PartyModal still lives in _cog.py and calls back into the cog (issue 15, left open)"
-)
 def test_a_feature_with_components_keeps_them_in_views() -> None:
     """Buttons, selects and modals live in _views.py, so a reader finds every component of a feature in one place."""
     stray = []
@@ -145,3 +142,30 @@ def test_every_job_handler_is_registered_in_the_features_jobs_module() -> None:
         if ".jobs.register(" in line or ".jobs.unregister(" in line
     ]
     assert not stray, f"jobs registered outside _jobs.py: {stray}"
+
+
+def _opens_a_session(path: Path) -> list[str]:
+    """Where a module reaches for a sessionmaker: `x.sessionmaker(...)`, `x.sessionmaker.begin()`, or passes one on."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        named = (isinstance(node, ast.Attribute) and node.attr == "sessionmaker") or (
+            isinstance(node, ast.Name) and node.id == "sessionmaker"
+        )
+        if named:
+            found.append(f"{path.relative_to(COGS.parent)}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(p for p in COGS.rglob("*.py") if p.name in {"_service.py", "_repository.py"}),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_services_and_repositories_never_open_a_session(module: Path) -> None:
+    """The caller (command, view, job handler) owns the unit of work; a service opening its own can't be joined to it.
+
+    A session a service opens behind the caller's back is a second transaction the caller can't see: on SQLite's one
+    connection it waits for (or blocks) the caller's own, and a Discord call between the two is easy to slip in.
+    """
+    assert not _opens_a_session(module), f"{module.name} opens a session: {_opens_a_session(module)}"
