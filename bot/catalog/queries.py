@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from bot.artists.models import Artist
 from bot.catalog.models import Release, ReleaseStatus
@@ -70,19 +70,21 @@ async def search_releases(
 async def upcoming_releases(
     session: AsyncSession, guild_id: int, *, since: datetime | None = None, limit: int = 10, offset: int = 0
 ) -> list[Release]:
-    """Scheduled releases not out yet, soonest first (a page of them)."""
+    """Scheduled releases not out yet, soonest first (a page of them), each with its artist: what a list line shows.
+
+    One query: the artist is joined in, and tracklists and links (which a list never shows) stay unloaded.
+    """
     rows = await session.scalars(
-        _loaded(
-            select(Release)
-            .where(
-                Release.guild_id == guild_id,
-                Release.status == ReleaseStatus.SCHEDULED,
-                Release.release_at >= (since or utcnow()),
-            )
-            .order_by(Release.release_at, Release.id)
-            .offset(offset)
-            .limit(limit)
+        select(Release)
+        .options(joinedload(Release.artist, innerjoin=True))
+        .where(
+            Release.guild_id == guild_id,
+            Release.status == ReleaseStatus.SCHEDULED,
+            Release.release_at >= (since or utcnow()),
         )
+        .order_by(Release.release_at, Release.id)
+        .offset(offset)
+        .limit(limit)
     )
     return list(rows)
 
