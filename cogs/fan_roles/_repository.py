@@ -7,6 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from bot.guilds.models import GuildSettings
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 
 
@@ -34,6 +35,20 @@ async def panel_by_id(session: AsyncSession, guild_id: int, panel_id: int) -> Fa
     )
     found: FanRolePanel | None = rows.unique().one_or_none()
     return found
+
+
+async def panel_with_settings(
+    session: AsyncSession, guild_id: int, panel_id: int
+) -> tuple[FanRolePanel | None, GuildSettings | None]:
+    """A pressed panel with its roles and the server's stored settings, in one query (a press reads both)."""
+    rows = await session.execute(
+        select(FanRolePanel, GuildSettings)
+        .outerjoin(GuildSettings, GuildSettings.guild_id == FanRolePanel.guild_id)
+        .where(FanRolePanel.id == panel_id, FanRolePanel.guild_id == guild_id)
+        .options(joinedload(FanRolePanel.entries))
+    )
+    row = rows.unique().one_or_none()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 async def panels(session: AsyncSession, guild_id: int) -> list[FanRolePanel]:
