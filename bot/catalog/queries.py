@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from bot.artists.models import Artist
 from bot.catalog.models import Release, ReleaseStatus
@@ -72,11 +72,12 @@ async def upcoming_releases(
 ) -> list[Release]:
     """Scheduled releases not out yet, soonest first (a page of them), each with its artist: what a list line shows.
 
-    One query: the artist is joined in, and tracklists and links (which a list never shows) stay unloaded.
+    Two queries, the page and its artists; tracklists and links (which a list never shows) stay unloaded. (Joining
+    the artist in made PostgreSQL sort the server's every scheduled release before the limit: p50 7.8 -> 11 ms.)
     """
     rows = await session.scalars(
         select(Release)
-        .options(joinedload(Release.artist, innerjoin=True))
+        .options(selectinload(Release.artist))
         .where(
             Release.guild_id == guild_id,
             Release.status == ReleaseStatus.SCHEDULED,
