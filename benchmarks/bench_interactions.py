@@ -124,6 +124,9 @@ async def labelbot(backend: str, workdir: Path) -> AsyncIterator[BotHarness]:
     async with fake_discord(rate_limit_scale=RATE_LIMIT_SCALE) as fake, fresh_database(backend, workdir) as url:
         h = BotHarness(fake, url, workdir)
         h.extra_env["LABELBOT_LOGGING__LEVEL"] = "WARNING"
+        # The bot paces to the same scaled global window as the fake (as bench_fan_roles does): unscaled, 200 role
+        # changes wait out Discord's 50/s for 4 s whatever the bot does, which is Discord's floor, not the bot.
+        h.extra_env["LABELBOT_DISCORD__GLOBAL_REQUESTS_PER_SECOND"] = str(round(50 / RATE_LIMIT_SCALE))
         await h.start()
         try:
             yield h

@@ -70,19 +70,22 @@ async def search_releases(
 async def upcoming_releases(
     session: AsyncSession, guild_id: int, *, since: datetime | None = None, limit: int = 10, offset: int = 0
 ) -> list[Release]:
-    """Scheduled releases not out yet, soonest first (a page of them)."""
+    """Scheduled releases not out yet, soonest first (a page of them), each with its artist: what a list line shows.
+
+    Two queries, the page and its artists; tracklists and links (which a list never shows) stay unloaded. (Joining
+    the artist in made PostgreSQL sort the server's every scheduled release before the limit: p50 7.8 -> 11 ms.)
+    """
     rows = await session.scalars(
-        _loaded(
-            select(Release)
-            .where(
-                Release.guild_id == guild_id,
-                Release.status == ReleaseStatus.SCHEDULED,
-                Release.release_at >= (since or utcnow()),
-            )
-            .order_by(Release.release_at, Release.id)
-            .offset(offset)
-            .limit(limit)
+        select(Release)
+        .options(selectinload(Release.artist))
+        .where(
+            Release.guild_id == guild_id,
+            Release.status == ReleaseStatus.SCHEDULED,
+            Release.release_at >= (since or utcnow()),
         )
+        .order_by(Release.release_at, Release.id)
+        .offset(offset)
+        .limit(limit)
     )
     return list(rows)
 

@@ -78,6 +78,8 @@ class GatheringRsvp(Base):
     __table_args__ = (
         UniqueConstraint("gathering_id", "user_id"),
         Index("ix_gathering_rsvps_gathering_id_answer_answered_at", "gathering_id", "answer", "answered_at"),
+        # Counts by answer and seat straight from the index (migration 0018_perf).
+        Index("ix_gathering_rsvps_gathering_id_answer_waitlisted", "gathering_id", "answer", "waitlisted"),
         CheckConstraint("answer IN ('going', 'maybe', 'remind', 'cant')", name="answer"),
     )
 

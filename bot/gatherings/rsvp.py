@@ -39,8 +39,14 @@ class RsvpOutcome:
 async def lock_gathering(session: AsyncSession, gathering_id: int) -> Gathering:
     """The gathering, locked for this transaction on PostgreSQL so answers to it are counted one at a time.
 
-    (SQLite runs one write transaction at a time anyway.)
+    (SQLite runs one write transaction at a time anyway, on the bot's one connection: there the row the caller
+    already loaded in this transaction is current, and reading it again would only hold that connection longer.)
     """
+    if session.get_bind().dialect.name == "sqlite":
+        found = await session.get(Gathering, gathering_id)
+        if found is None:
+            raise NotFound("That gathering no longer exists.")
+        return found
     gathering = await session.scalar(
         select(Gathering)
         .where(Gathering.id == gathering_id)
@@ -95,8 +101,10 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
     if gathering.cancelled:
         raise Conflict(f"“{gathering.title}” was cancelled, so it takes no more answers.")
     now = utcnow()
-    # Counted before this answer is written: the member's own row must not take the seat it asks for.
-    seats_taken = await confirmed_going(session, gathering.id)
+    # Counted before this answer is written: the member's own row must not take the seat it asks for. Only a
+    # Going answer to a gathering with a capacity needs it (counting thousands of answers is most of a click).
+    needs_seat = new == Answer.GOING and gathering.capacity is not None
+    seats_taken = await confirmed_going(session, gathering.id) if needs_seat else 0
     rsvp = await get_rsvp(session, gathering.id, user_id)
     had_seat = rsvp is not None and rsvp.answer == Answer.GOING and not rsvp.waitlisted
     if rsvp is not None and rsvp.answer == new:
@@ -112,7 +120,8 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
         rsvp.wants_dm = True
     elif new == Answer.CANT:
         rsvp.wants_dm = False
-    if new == Answer.GOING and gathering.capacity is not None:
+    if needs_seat:
+        assert gathering.capacity is not None
         rsvp.waitlisted = seats_taken - (1 if had_seat else 0) >= gathering.capacity
     await session.flush()
     promoted = await fill_from_waitlist(session, gathering) if had_seat else []

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
+from bot.guilds.models import GuildSettings
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 
 
@@ -26,13 +27,28 @@ async def panel_by_name(session: AsyncSession, guild_id: int, name: str) -> FanR
 
 
 async def panel_by_id(session: AsyncSession, guild_id: int, panel_id: int) -> FanRolePanel | None:
-    """The panel with this id if it belongs to the server, with its roles."""
-    found: FanRolePanel | None = await session.scalar(
+    """The panel with this id if it belongs to the server, with its roles (joined in: one query per press)."""
+    rows = await session.scalars(
         select(FanRolePanel)
         .where(FanRolePanel.id == panel_id, FanRolePanel.guild_id == guild_id)
-        .options(selectinload(FanRolePanel.entries))
+        .options(joinedload(FanRolePanel.entries))
     )
+    found: FanRolePanel | None = rows.unique().one_or_none()
     return found
+
+
+async def panel_with_settings(
+    session: AsyncSession, guild_id: int, panel_id: int
+) -> tuple[FanRolePanel | None, GuildSettings | None]:
+    """A pressed panel with its roles and the server's stored settings, in one query (a press reads both)."""
+    rows = await session.execute(
+        select(FanRolePanel, GuildSettings)
+        .outerjoin(GuildSettings, GuildSettings.guild_id == FanRolePanel.guild_id)
+        .where(FanRolePanel.id == panel_id, FanRolePanel.guild_id == guild_id)
+        .options(joinedload(FanRolePanel.entries))
+    )
+    row = rows.unique().one_or_none()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 async def panels(session: AsyncSession, guild_id: int) -> list[FanRolePanel]:

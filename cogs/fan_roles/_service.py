@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.audit.service import record
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
-from bot.guilds.service import peek_guild_settings
 from bot.models.fan_roles import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
@@ -334,11 +333,12 @@ async def panel_for_member(
     session: AsyncSession, guild_id: int, member: discord.Member, panel_id: int
 ) -> tuple[FanRolePanel, GuildSettings]:
     """The panel a member pressed and the server's settings, or why the member can't use it."""
-    panel = await repository.panel_by_id(session, guild_id, panel_id)
-    # Read at every press: the moderator role may have been set since the panel was posted.
-    settings = await peek_guild_settings(session, guild_id)
+    # Settings are read at every press (the moderator role may have been set since the panel was posted), in the
+    # panel's query: on SQLite's one connection each extra query of 200 simultaneous presses queues them all.
+    panel, stored = await repository.panel_with_settings(session, guild_id, panel_id)
     if panel is None:
         raise NotFound("This role panel no longer exists.")
+    settings = stored if stored is not None else GuildSettings(guild_id=guild_id)
     if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
         raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
     return panel, settings

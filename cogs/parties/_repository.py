@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
+from bot.gatherings.models import Gathering
 from bot.models.parties import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage, PartyTrackRating
 
 
@@ -23,6 +24,22 @@ async def get(session: AsyncSession, party_id: int, *, lock: bool = False) -> Li
         query = query.with_for_update()
     found: ListeningParty | None = await session.scalar(query)
     return found
+
+
+async def get_with_gathering(
+    session: AsyncSession, party_id: int, *, lock: bool = False
+) -> tuple[ListeningParty, Gathering] | None:
+    """The party and its gathering in one query (a click reads both; each extra query holds the connection longer)."""
+    query = (
+        select(ListeningParty, Gathering)
+        .join(Gathering, Gathering.id == ListeningParty.gathering_id)
+        .where(ListeningParty.id == party_id)
+        .execution_options(populate_existing=True)
+    )
+    if lock:
+        query = query.with_for_update(of=ListeningParty)
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 async def get_in_guild(session: AsyncSession, guild_id: int, party_id: int) -> ListeningParty | None:

@@ -510,13 +510,10 @@ def end_key(party: ListeningParty) -> str:
 async def load(
     session: AsyncSession, guild_id: int, party_id: int, *, lock: bool = False
 ) -> tuple[ListeningParty, Gathering]:
-    party = await repository.get(session, party_id, lock=lock)
-    if party is None or party.guild_id != guild_id or party.gathering_id is None:
+    found = await repository.get_with_gathering(session, party_id, lock=lock)
+    if found is None or found[0].guild_id != guild_id:
         raise NotFound("There is no such listening party in this server.")
-    gathering = await session.get(Gathering, party.gathering_id)
-    if gathering is None:
-        raise NotFound("There is no such listening party in this server.")
-    return party, gathering
+    return found
 
 
 # -- changes ------------------------------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.guilds.models import GuildSettings
 from cogs.fan_roles import _repository as repository
 from cogs.fan_roles import _service as service
 
@@ -60,3 +64,35 @@ async def test_tier_thresholds_are_unique_per_server(sessionmaker: async_session
             await service.set_tier(session, GUILD, 11, 4, actor_id=7)
     async with sessionmaker() as session:
         assert [(t.role_id, t.threshold) for t in await repository.tiers(session, GUILD)] == [(10, 4)]
+
+
+async def test_a_press_reads_its_panel_roles_and_settings_in_one_query(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """On SQLite's one connection, each extra query of 200 simultaneous presses queues them all."""
+    async with sessionmaker.begin() as session:
+        panel = await service.create_panel(
+            session, GUILD, service.PanelSpec("Fans", "buttons", "any", None, None, 5), actor_id=7
+        )
+        for role_id in (300, 100):
+            await service.add_entry(session, panel, service.EntrySpec(role_id, None, f"R{role_id}", None, None), 7)
+        session.add(GuildSettings(guild_id=GUILD, moderator_role_id=55))
+    selects: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        async with sessionmaker() as session:
+            found, settings = await repository.panel_with_settings(session, GUILD, panel.id)
+            missing = await repository.panel_with_settings(session, 2, panel.id)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert found is not None
+    assert settings is not None
+    assert ([e.role_id for e in found.entries], settings.moderator_role_id) == ([300, 100], 55)
+    assert missing == (None, None)
+    assert len(selects) == 2, selects  # one per press

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.errors import Conflict
@@ -118,3 +120,22 @@ async def test_reminder_audience_is_going_with_a_seat_and_maybe(sessionmaker: as
     async with sessionmaker() as session:
         members = await rsvp.members(session, gid, [Answer.GOING, Answer.MAYBE])
     assert [m.user_id for m in members] == [1, 3]
+
+
+async def test_an_answer_without_a_capacity_counts_no_seats(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Counting thousands of Going answers was most of a click; only a capped gathering needs the count."""
+    gid = await new_gathering(sessionmaker, capacity=None)
+    counted: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "count(" in statement.lower():
+            counted.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        outcome = await say(sessionmaker, gid, 1, Answer.GOING)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert (outcome.answer, outcome.waitlisted, outcome.changed) == (Answer.GOING, False, True)
+    assert counted == []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.artists.models import Artist
@@ -102,3 +104,23 @@ async def test_search_text_with_nul_finds_nothing_instead_of_failing(
     async with sessionmaker() as session:
         assert await search_releases(session, GUILD, "\x00zzz") == []
         assert len(await search_releases(session, GUILD, "\x00")) == 3
+
+
+async def test_a_release_list_page_is_two_queries(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """On SQLite's one connection every extra query of a list queues everyone's clicks behind it."""
+    ids = await _seed(sessionmaker)
+    selects: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        async with sessionmaker() as session:
+            page = await upcoming_releases(session, GUILD)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert [(r.id, r.artist.name) for r in page] == [(ids["soon"], "Nova Lights"), (ids["later"], "Nova Lights")]
+    assert len(selects) == 2, selects  # the page, its artists
