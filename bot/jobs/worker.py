@@ -20,6 +20,7 @@ from bot.jobs.alarms import AlarmClock
 from bot.jobs.context import ComeBackLater, JobContext, JobFailed, JobHandler, MissedRule
 from bot.jobs.models import JobStatus
 from bot.jobs.store import LIVE_HERE, Claim, JobStore
+from bot.pacing import rate_limit_patience
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ ALARM_BATCH = 500
 MAX_RETRY_DELAY = timedelta(hours=1)
 ERROR_TEXT_LIMIT = 2000
 PRUNE_EVERY = timedelta(hours=1)
+# A 429 wait a job sits out in place; a longer one hands the job back until the wait is over (bot.pacing).
+RATE_LIMIT_PATIENCE_SECONDS = 10.0
 # With every slot busy, a finished job wakes the dispatcher this much later, so the slots freed meanwhile are
 # claimed in one statement rather than one claim per finished job.
 REFILL_DELAY_SECONDS = 0.01
@@ -380,9 +383,19 @@ class Worker:
         )
         limit = (registration.time_limit or timedelta(seconds=self._settings.time_limit_seconds)).total_seconds()
         deadline = asyncio.timeout(limit)
+        patience = rate_limit_patience.set(min(RATE_LIMIT_PATIENCE_SECONDS, limit / 2))
         try:
             async with deadline:
                 returned = await registration.handler(context)
+        except discord.RateLimited as limited:
+            # A 429 longer than the job's patience (bot.pacing): Discord's own pacing, not a failure of the job.
+            log.info(
+                "Job %s (%s) rate limited for %.1f s; it comes back then", claim.id, claim.kind, limited.retry_after
+            )
+            due_at = utcnow() + timedelta(seconds=limited.retry_after)
+            if await self.store.postpone(claim, due_at):
+                self.arm(claim.id, due_at)
+            return
         except ComeBackLater as later:
             log.info("Job %s (%s) handed back: %s", claim.id, claim.kind, later)
             due_at = utcnow() + timedelta(seconds=later.seconds)
@@ -402,9 +415,6 @@ class Worker:
                 await self._finish(claim, JobStatus.FAILED, error=error, result=context.progress or None)
             else:
                 delay = retry_delay(self._settings.retry_base_seconds, claim.attempts)
-                if isinstance(caught, discord.RateLimited):
-                    # A 429 longer than the client waits out (max_ratelimit_timeout): come back once it has passed.
-                    delay = max(delay, timedelta(seconds=caught.retry_after))
                 log.warning(
                     "Job %s (%s) failed on attempt %d; retrying in %.1f s",
                     claim.id,
@@ -419,6 +429,8 @@ class Worker:
                 else:
                     log.info("Job %s was cancelled or replaced while running; not retrying it", claim.id)
             return
+        finally:
+            rate_limit_patience.reset(patience)
         await self._finish(claim, JobStatus.DONE, result=_storable_result(claim, context.progress, returned))
 
     async def _finish(
