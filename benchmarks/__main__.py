@@ -33,7 +33,6 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
         ("jobs", ["benchmarks.bench_jobs", "--backend", "sqlite", *jobs], 200),
         ("fanout", ["benchmarks.bench_fanout", *q], 500),
         ("recovery", ["benchmarks.bench_recovery"], 300),
-        ("fan-roles", ["benchmarks.bench_fan_roles", *(["--members", "1000"] if quick else [])], 400),
         ("memory", ["benchmarks.bench_memory", *q], 200),
         ("database", ["benchmarks.bench_database", *q], 400),
         ("parties", ["benchmarks.bench_parties", *q], 200),
@@ -156,12 +155,6 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
             f"{figures['seconds']} s after the kill, {figures['finished_by_the_survivor']} taken over",
             f"lease {baseline.get('seconds')} s",
             str(ratios.get("seconds_over_goal")),
-        )
-    if name.startswith("fan_roles."):
-        return (
-            f"{figures['seconds']} s, 429s {figures['requests_429']}, clicks max {figures['click_answer_max_s']} s",
-            f"min {baseline.get('minimum_s')} s",
-            str(ratios.get("elapsed_over_minimum")),
         )
     if name.startswith("memory."):
         return f"{figures['rss_mib']} MiB", f"{baseline['rss_mib']} MiB", str(ratios["rss"])
