@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import discord
 from discord.http import HTTPClient
 
-from bot.pacing import Pacer
+from bot.pacing import Pacer, rate_limit_patience
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,9 @@ class RoleRequests:
                 return RoleOutcome.ROLE_GONE
             raise RoleRequestFailed(f"Discord answered 404 {error.text}".strip(), status=404) from error
         except discord.RateLimited as error:
+            if rate_limit_patience.get() is not None:
+                # In a job (the tier sync): the job engine hands the job back until the wait is over.
+                raise
             raise RoleRequestFailed(f"Discord asked to wait {error.retry_after:.0f} s", status=429) from error
         except discord.HTTPException as error:
             raise RoleRequestFailed(
