@@ -40,6 +40,7 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
     if POSTGRES:
         out.append(("parties-postgres", ["benchmarks.bench_parties", "--backend", "postgres", *q], 200))
         out.append(("recovery-postgres", ["benchmarks.bench_recovery", "--backend", "postgres"], 300))
+        out.append(("takeover-postgres", ["benchmarks.bench_takeover", "--backend", "postgres"], 300))
     return out
 
 
@@ -147,6 +148,12 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
         return (
             f"{figures['seconds']} s after restart, twice {figures['duplicates']}",
             f"{baseline.get('seconds')} s (no crash)",
+            str(ratios.get("seconds_over_goal")),
+        )
+    if name.startswith("takeover."):
+        return (
+            f"{figures['seconds']} s after the kill, {figures['finished_by_the_survivor']} taken over",
+            f"lease {baseline.get('seconds')} s",
             str(ratios.get("seconds_over_goal")),
         )
     if name.startswith("memory."):

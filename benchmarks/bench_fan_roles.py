@@ -1,14 +1,17 @@
 """Loyalty tier sync over many members, against the fake Discord enforcing its rate limits.
 
-    python -m benchmarks.bench_fan_roles [--members 2000] [--scale 0.02] [--backend sqlite|postgres]
+    python -m benchmarks.bench_fan_roles [--members 5000] [--scale 0.01] [--backend sqlite|postgres]
 
-The fake's windows are shrunk by `--scale` (the role bucket, 10 per 10 s on Discord, becomes 10 per 0.2 s at
-0.02) so the run takes about a minute; the bot reads the limits from the headers, so it paces to whatever the
-fake says. Prints one JSON document. Goals: zero 429s, every member right, and role requests at >= 60 % of the
-bucket's rate. The ceiling is below 100 %: the sync leaves 2 of every 10 requests to members clicking panels
-meanwhile (80 %), and waits 20 ms + 5 % past each announced reset against clock drift, which at --scale 0.02
-(0.2 s windows) costs another ~15 % (at Discord's 10 s windows, ~5 %). Measured on SQLite, 2,000 members:
-2,000 role requests in 59.5 s, 0 429s, 0 members wrong, 67 % of the bucket.
+The fake's windows are shrunk by `--scale` (the role bucket, 10 per 10 s on Discord, becomes 10 per 0.1 s at
+0.01) so the run takes about a minute; the bot reads the limits from the headers, so it paces to whatever the
+fake says. A fan clicks a role panel every second meanwhile. Prints one JSON document on the last line of stdout.
+Goals: zero 429s, every member right, the sync within 1.3x of the minimum the role bucket allows (`minimum_s`: its
+role requests at the bucket's rate), and every click answered within 1.5 s. The role changer keeps two requests of each window for
+clicks only until the window's reset is less than a second away (a click then waits for the reset), so with
+windows shorter than that (any --scale below 0.1) the sync uses every request; a click waiting always goes first.
+Measured on SQLite, 5,000 members at --scale 0.01 under a load average of ~7: 85.5 s (1.71x) with two of
+every ten requests held back while members clicked, 62.7 s (1.25x) with clicks jumping the queue instead; the
+slowest click answer 0.99 s before, 0.67 s after.
 `projected_seconds_on_discord` is the same number of role requests at Discord's real 10 per 10 s.
 """
 
@@ -16,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import tempfile
@@ -26,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from benchmarks.common import emit, result
 from bot.db import create_engine, create_sessionmaker
 from bot.guilds.models import GuildSettings
 from bot.jobs import ScheduledJob
@@ -38,7 +41,8 @@ from tests.harness import BotHarness
 
 ROLE_ROUTE = "/guilds/{guild_id}/members/{user_id}/roles/{role_id}"
 DISCORD_ROLE_LIMIT = (10, 10.0)
-GOAL_SHARE_OF_LIMIT = 0.6
+GOAL_OVER_MINIMUM = 1.3
+GOAL_CLICK_ANSWER_SECONDS = 1.5
 
 
 async def scenario(members: int, scale: float, backend: str, workdir: Path) -> dict[str, Any]:
@@ -133,6 +137,7 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
             role_requests = len(fake.requests_to(ROLE_ROUTE)) - before - len(clicks)
             limit, per = DISCORD_ROLE_LIMIT
             bucket_rate = limit / (per * scale)
+            minimum = role_requests / bucket_rate
             await engine.dispose()
             return {
                 "members": members,
@@ -151,9 +156,14 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                 "bucket_requests_per_second": round(bucket_rate, 2),
                 "share_of_bucket": round(role_requests / seconds / bucket_rate, 3),
                 "projected_seconds_on_discord": round(role_requests * per / limit, 1),
+                "minimum_s": round(minimum, 2),
+                "over_minimum": round(seconds / minimum, 3),
+                "goal": f"<= {GOAL_OVER_MINIMUM}x the minimum, 0 x 429, clicks <= {GOAL_CLICK_ANSWER_SECONDS} s",
                 "goal_met": fake.count_429 == 0
                 and wrong_members == 0
-                and role_requests / seconds / bucket_rate >= GOAL_SHARE_OF_LIMIT,
+                and seconds / minimum <= GOAL_OVER_MINIMUM
+                and bool(clicks)
+                and max(clicks) <= GOAL_CLICK_ANSWER_SECONDS,
             }
     finally:
         if backend == "postgres":
@@ -163,14 +173,29 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--members", type=int, default=2000)
-    parser.add_argument("--scale", type=float, default=0.02)
+    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench-fan-roles-") as directory:
         figures = asyncio.run(scenario(args.members, args.scale, args.backend, Path(directory)))
-    print(json.dumps(figures, indent=2))
+    emit(
+        {
+            "benchmark": "fan_roles",
+            "backend": args.backend,
+            "results": [
+                result(
+                    f"fan_roles.tier_sync.{args.backend}",
+                    figures,
+                    baseline={"minimum_s": figures["minimum_s"], "note": "its role requests at the bucket's rate"},
+                    ratios={"elapsed_over_minimum": figures["over_minimum"]},
+                    goal=figures["goal"],
+                    passed=figures["goal_met"],
+                )
+            ],
+        }
+    )
 
 
 if __name__ == "__main__":

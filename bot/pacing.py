@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -33,6 +34,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import discord
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,15 @@ CHANNEL_MESSAGES = (5, 5.0)
 GLOBAL_REQUESTS = (50, 1.0)
 # Past each window, against timer granularity.
 MARGIN_SECONDS = 0.005
+# How long a 429 may keep the current task waiting. The job worker sets it around each handler: a longer wait fails
+# the request with discord.RateLimited and the job comes back once it is over, instead of holding a worker slot.
+# Not discord.py's client-wide `max_ratelimit_timeout`: that one also refuses, before sending, every request of a
+# bucket whose window is longer (the second crosspost of the hour, in a 10-per-hour bucket with 9 left).
+rate_limit_patience: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "labelbot_rate_limit_patience", default=None
+)
+# Two answers whose announced resets are this close speak of the same window of a bucket.
+SAME_WINDOW_SECONDS = 0.02
 # A request that never reported back (it cannot, but a leak would shrink the window for good) counts this long.
 FORGET_IN_FLIGHT_SECONDS = 120.0
 # Interaction answers and follow-ups are not bound by the global limit.
@@ -137,15 +148,30 @@ class RoleBucket:
         if self.remaining is not None and now >= self.resets_at:
             self.remaining = self.limit
 
-    def wait_for(self, now: float, reserve: int) -> float:
-        """Seconds to wait before a request that must leave `reserve` requests of the window unused."""
+    def wait_for(self, now: float, reserve: int, spare_within: float = 0.0) -> float:
+        """Seconds to wait before a request that must leave `reserve` requests of the window unused.
+
+        The reserved requests are free for anyone once the window resets within `spare_within` seconds.
+        """
         self.refresh(now)
         if self.remaining is None or self.remaining > reserve:
             return 0.0
-        # With a tiny limit, background work still gets one request per window.
-        if self.limit is not None and self.limit <= reserve and self.remaining > 0:
-            return 0.0
+        if self.remaining > 0:
+            # With a tiny limit, background work still gets one request per window.
+            if self.limit is not None and self.limit <= reserve:
+                return 0.0
+            return max(self.resets_at - spare_within - now, 0.0)
         return max(self.resets_at - now, 0.0)
+
+    def take(self) -> None:
+        """Count a request about to go out, so work waiting beside it can't see the same free request."""
+        if self.remaining is not None and self.remaining > 0:
+            self.remaining -= 1
+
+    def give_back(self) -> None:
+        """Undo `take` for a request that was not sent after all."""
+        if self.remaining is not None and self.limit is not None and self.remaining < self.limit:
+            self.remaining += 1
 
 
 @dataclass
@@ -202,22 +228,22 @@ class Pacer:
             bucket = self._roles[guild_id] = RoleBucket()
         return bucket
 
-    async def leave_room_for_roles(self, guild_id: int, reserve: int) -> None:
-        """Wait until the server's role bucket has more than `reserve` requests left in its window.
+    async def leave_room_for_roles(self, guild_id: int, reserve: int, *, spare_within: float = 0.0) -> None:
+        """Wait until the server's role bucket has more than `reserve` requests left in its window, or has any left
+        and resets within `spare_within` seconds.
 
         For background work: members clicking a role panel meanwhile find the reserved requests free.
         """
         loop = asyncio.get_running_loop()
         bucket = self.role_bucket(guild_id)
         while True:
-            delay = bucket.wait_for(loop.time(), reserve)
+            delay = bucket.wait_for(loop.time(), reserve, spare_within)
             if delay <= 0:
                 break
             # Stretched a little past the announced reset, against clock and rounding drift.
             await asyncio.sleep(delay + MARGIN_SECONDS + delay * 0.02)
-        if bucket.remaining is not None and bucket.remaining > 0:
-            # Count the request now: several background tasks must not all see the same last free slot.
-            bucket.remaining -= 1
+        # Count the request now: several background tasks must not all see the same last free slot.
+        bucket.take()
 
     # -- the HTTP hook ------------------------------------------------------------------------------------------
 
@@ -246,6 +272,11 @@ class Pacer:
         response = params.response
         if response.status == 429:
             self.stats.rate_limited += 1
+            patience = rate_limit_patience.get()
+            wait = _retry_after(response.headers)
+            if patience is not None and wait is not None and wait > patience:
+                # Raised here, discord.py neither sleeps nor retries: the caller (a job) leaves and comes back.
+                raise discord.RateLimited(wait)
         path = params.url.path
         if params.method == "POST" and (match := MESSAGES_PATH.search(path)) is not None:
             # discord.py hands a send back only after sleeping out the bucket it exhausted; the window counts from
@@ -274,9 +305,26 @@ class Pacer:
         try:
             if "X-RateLimit-Limit" in headers:
                 bucket.limit = int(headers["X-RateLimit-Limit"])
-            if "X-RateLimit-Remaining" in headers:
-                bucket.remaining = int(headers["X-RateLimit-Remaining"])
+            resets_at = bucket.resets_at
             if "X-RateLimit-Reset-After" in headers:
-                bucket.resets_at = now + float(headers["X-RateLimit-Reset-After"])
+                resets_at = now + float(headers["X-RateLimit-Reset-After"])
+            if "X-RateLimit-Remaining" in headers:
+                remaining = int(headers["X-RateLimit-Remaining"])
+                if bucket.remaining is not None and abs(resets_at - bucket.resets_at) < SAME_WINDOW_SECONDS:
+                    # An answer of the same window: requests counted since it left are still on their way.
+                    remaining = min(remaining, bucket.remaining)
+                bucket.remaining = remaining
+            bucket.resets_at = resets_at
         except ValueError:
             log.warning("Unreadable rate-limit headers on a role change: %s", dict(headers))
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds a 429 asks to wait: the bucket's exact reset if given, else the whole seconds of Retry-After."""
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        if name in headers:
+            try:
+                return float(headers[name])
+            except ValueError:
+                continue
+    return None

@@ -29,6 +29,8 @@ FINISH_BATCH = 100
 CLAIMABLE_STATUSES = (JobStatus.PENDING, JobStatus.CLAIMED)
 
 HOST = socket.gethostname()[:100]
+# Leases renewed per statement: well under SQLite's limit of bound parameters.
+RENEW_BATCH = 500
 # Workers started in this process. A row with this host and pid under another id is an earlier incarnation (a
 # container's bot is pid 1 after every restart), unless it is one of these (tests run several queues in one process).
 LIVE_HERE: set[str] = set()
@@ -214,12 +216,22 @@ class JobStore:
             ScheduledJob.status == JobStatus.CLAIMED,
         )
 
-    async def renew(self, job_id: int) -> bool:
-        """Push the lease of a running job on; False when the job is no longer ours."""
-        renewed, _ = await self.write(
-            update(ScheduledJob).where(*self.held(job_id)).values(lease_until=utcnow() + self.lease)
-        )
-        return renewed > 0
+    async def renew(self, job_ids: list[int]) -> set[int]:
+        """Push the leases of running jobs on, a statement per 500; return the ids still ours."""
+        ours: set[int] = set()
+        for start in range(0, len(job_ids), RENEW_BATCH):
+            _, rows = await self.write(
+                update(ScheduledJob)
+                .where(
+                    ScheduledJob.id.in_(job_ids[start : start + RENEW_BATCH]),
+                    ScheduledJob.claimed_by == self.worker_id,
+                    ScheduledJob.status == JobStatus.CLAIMED,
+                )
+                .values(lease_until=utcnow() + self.lease)
+                .returning(ScheduledJob.id)
+            )
+            ours.update(row[0] for row in rows)
+        return ours
 
     async def record_progress(self, job_id: int, progress: dict[str, Any]) -> None:
         recorded, _ = await self.write(

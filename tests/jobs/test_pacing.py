@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import discord
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import utcnow
-from bot.jobs import JobContext, send_once
+from bot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob, send_once
 from bot.pacing import Pacer, SlidingWindow
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.clientrun import running
+from tests.fakediscord.ratelimit import Limit
+from tests.jobs.conftest import fast_settings
 
 SCALE = 0.1
 NONE = discord.AllowedMentions.none()
@@ -98,3 +101,40 @@ async def test_a_window_counts_each_request_until_its_answer_is_a_window_old() -
     await third
     assert loop.time() - began >= 0.3 + 0.2
     window.release(second)
+
+
+async def test_a_long_429_hands_the_job_back_instead_of_holding_its_worker(
+    fake_discord: FakeDiscord, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    guild = fake_discord.add_guild("Busy label")
+    channel = guild.add_channel("announcements")
+    pacer = Pacer(fake_discord.api_base)
+    client = discord.Client(
+        intents=discord.Intents(guilds=True), guild_ready_timeout=0.05, http_trace=pacer.trace_config()
+    )
+    queue = JobQueue(sessionmaker, fast_settings(), worker_id="announcer")
+
+    async def announce(ctx: JobContext) -> None:
+        target = client.get_channel(channel.id)
+        assert isinstance(target, discord.TextChannel)
+        await target.send("Out now", allowed_mentions=NONE)
+
+    queue.register("release.announce", announce)
+    async with running(fake_discord, client):
+        # Another process on the token used up the channel's window, and Discord asks for a minute.
+        fake_discord.ratelimiter.limits[("POST", MESSAGES)] = Limit("messages.create", 5, 60.0)
+        fake_discord.enforce_rate_limits = True
+        fake_discord.ratelimiter.exhaust("POST", MESSAGES, str(channel.id))
+        async with sessionmaker.begin() as session:
+            job = await queue.schedule(session, "release.announce", {}, utcnow())
+        async with asyncio.timeout(20):
+            await queue.run_due()
+    async with sessionmaker() as session:
+        stored = await session.get(ScheduledJob, job.id)
+    assert stored is not None
+    # Back in the table for when the minute is over, not a failed attempt, and nothing posted yet.
+    assert stored.status == JobStatus.PENDING
+    assert stored.attempts == 0
+    assert stored.last_error is None
+    assert stored.due_at >= utcnow() + timedelta(seconds=40)
+    assert fake_discord.messages(channel) == []

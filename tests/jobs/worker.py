@@ -14,18 +14,25 @@ import signal
 
 from bot.config import JobSettings
 from bot.db import create_engine, create_sessionmaker
-from bot.jobs import JobContext, JobQueue
+from bot.jobs import JobContext, JobQueue, store
 
 KIND = "test.append"
 
 
 async def main(
-    url: str, log_path: str, worker_id: str, *, lease: float, handler_seconds: float, concurrency: int
+    url: str,
+    log_path: str,
+    worker_id: str,
+    *,
+    lease: float,
+    sweep: float,
+    handler_seconds: float,
+    concurrency: int,
 ) -> None:
     engine = create_engine(url)
     queue = JobQueue(
         create_sessionmaker(engine),
-        JobSettings(lease_seconds=lease, sweep_seconds=0.5, max_attempts=5, retry_base_seconds=0.05),
+        JobSettings(lease_seconds=lease, sweep_seconds=sweep, max_attempts=5, retry_base_seconds=0.05),
         worker_id=worker_id,
         concurrency=concurrency,
     )
@@ -52,17 +59,23 @@ if __name__ == "__main__":
     parser.add_argument("log_path")
     parser.add_argument("worker_id")
     parser.add_argument("--lease", type=float, default=1.0)
+    parser.add_argument("--sweep", type=float, default=0.5)
+    # Stand in for a process on another machine: the survivors can't see its pid is gone, only its silent heartbeat.
+    parser.add_argument("--host", default=None)
     parser.add_argument("--handler-seconds", type=float, default=0.005)
     # Batches of claims, but small enough that one process cannot take the whole table in its first claim.
     parser.add_argument("--concurrency", type=int, default=100)
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if arguments.host:
+        store.HOST = arguments.host
     asyncio.run(
         main(
             arguments.url,
             arguments.log_path,
             arguments.worker_id,
             lease=arguments.lease,
+            sweep=arguments.sweep,
             handler_seconds=arguments.handler_seconds,
             concurrency=arguments.concurrency,
         )
