@@ -2,6 +2,10 @@
 
 The purge is a durable job (it survives restarts); rejoining cancels it. The grace period is
 `privacy.guild_purge_days` (default 30), so a server that kicks the bot by mistake loses nothing.
+
+A server that removed the bot while it was offline sends no event: once the bot is ready, it looks for servers
+that still have data but are not among its own (only those its shards would serve, so in a cluster each process
+judges its own servers) and schedules their purge, once; a purge already scheduled keeps its date.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.db.base import utcnow
+from bot.db.outage import log_failure
 from bot.jobs import JobContext, MissedRule
-from bot.privacy.service import purge_guild
+from bot.privacy.service import guilds_with_data, purge_guild
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -57,6 +62,25 @@ async def run_purge(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
     return {"rows": removed}
 
 
+def served_here(bot: LabelBot, guild_id: int) -> bool:
+    """Whether this process's shards would receive the server (Discord shards by `(guild_id >> 22) % count`)."""
+    shard_ids = bot.shard_ids
+    if shard_ids is None or not bot.shard_count:
+        return True
+    return (guild_id >> 22) % bot.shard_count in shard_ids
+
+
+async def sweep_departed_guilds(bot: LabelBot) -> list[int]:
+    """Schedule the purge of servers that removed the bot while it was offline; return their ids."""
+    async with bot.sessionmaker() as session:
+        with_data = await guilds_with_data(session)
+        departed = [gid for gid in sorted(with_data) if bot.get_guild(gid) is None and served_here(bot, gid)]
+        missing = [gid for gid in departed if await bot.jobs.get(session, purge_key(gid)) is None]
+    for guild_id in missing:
+        await schedule_purge(bot, guild_id)
+    return missing
+
+
 def register_guild_purge(bot: LabelBot) -> None:
     """Teach the job queue the purge and listen for the bot leaving and joining servers (setup_hook, once)."""
 
@@ -69,7 +93,21 @@ def register_guild_purge(bot: LabelBot) -> None:
     async def on_guild_join(guild: discord.Guild) -> None:
         await cancel_purge(bot, guild.id)
 
+    swept = False
+
+    async def on_ready() -> None:
+        # Once per process: a later READY (a new gateway session) brings the same servers.
+        nonlocal swept
+        if swept:
+            return
+        swept = True
+        try:
+            await sweep_departed_guilds(bot)
+        except Exception:
+            log_failure(log, "Could not look for servers that removed the bot while it was offline")
+
     # Late is fine: the grace period is a minimum, and the data must go even if the bot was down at the time.
     bot.jobs.register(GUILD_PURGE, purge, missed=MissedRule.RUN_LATE)
     bot.add_listener(on_guild_remove, "on_guild_remove")
     bot.add_listener(on_guild_join, "on_guild_join")
+    bot.add_listener(on_ready, "on_ready")

@@ -93,6 +93,15 @@ async def forget_member(session: AsyncSession, guild_id: int, user_id: int) -> i
     return touched
 
 
+async def guilds_with_data(session: AsyncSession) -> set[int]:
+    """Every server that has a row of its own in any table (the servers a purge could concern)."""
+    found: set[int] = set()
+    for table in _tables():
+        if "guild_id" in table.c:
+            found.update(gid for gid in await session.scalars(select(table.c.guild_id).distinct()) if gid is not None)
+    return found
+
+
 async def purge_guild(session: AsyncSession, guild_id: int, *, keep: Callable[[Table], bool] | None = None) -> int:
     """Delete every row that belongs to the server (children first); return how many."""
     removed = 0

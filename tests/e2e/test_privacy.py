@@ -35,7 +35,7 @@ from bot.models.supporters import ClaimCode, ClaimMiss, SupporterGrant, Supporte
 from bot.models.web_pages import DashboardLink, DashboardSession
 from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
 from bot.privacy.columns import policy_of
-from bot.privacy.guilds import purge_key
+from bot.privacy.guilds import purge_key, sweep_departed_guilds
 from bot.privacy.service import guild_scope
 from tests.fakediscord import FakeUser
 from tests.harness import BotHarness
@@ -376,3 +376,31 @@ async def test_a_server_that_adds_the_bot_back_in_time_keeps_its_data(labelbot: 
     # The bot works in the server again.
     reply = await (await h.fake.slash(h.guild, h.general, fan, "profile show")).reply(timeout=TIMEOUT)
     assert reply.embeds
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_offline_is_purged_too(labelbot: BotHarness) -> None:
+    h = labelbot
+    assert h.bot is not None
+    fan = h.guild.add_member("night-owl").user
+    async with h.bot.sessionmaker.begin() as session:
+        await seed_member(session, h.guild.id, fan.id)
+    await h.stop()
+    # Kicked while the bot was down: no GUILD_DELETE ever reaches it, and READY no longer lists the server.
+    h.guild._members.pop(h.fake.bot_user.id, None)
+    await h.start()
+
+    await h.wait_until(lambda: purge_job(h), timeout=TIMEOUT)
+    job = await purge_job(h)
+    assert job is not None
+    assert job.status == JobStatus.PENDING
+    first_due = job.due_at
+    assert timedelta(days=29, hours=23) < first_due - datetime.now(UTC) <= timedelta(days=30)
+    assert (await guild_rows(h, h.guild.id))["artists"] == 1, "nothing goes during the grace period"
+
+    # Another restart finds the purge already scheduled and keeps its date rather than pushing it back.
+    bot = await h.restart()
+    assert await sweep_departed_guilds(bot) == []
+    again = await purge_job(h)
+    assert again is not None
+    assert again.due_at == first_due
+    assert again.status == JobStatus.PENDING
