@@ -19,6 +19,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.gatherings import GatheringFeature, cards, fanout, install, lifecycle, native, rsvp, uninstall
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.interactions import defer, member_of, reply
+from bot.members import display_names
 from bot.models.events import (
     CommunityEvent,
     EventOccurrence,
@@ -330,8 +331,10 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
                 raise InvalidInput("That event has no occurrences yet.")
             gathering = await _repository.gathering_of(session, occurrence.id)
             assert gathering is not None
-            data = await _service.attendees_csv(session, guild, gathering)
+            answers = await rsvp.all_answers(session, gathering.id)
             counts = await rsvp.counts(session, gathering.id)
+        names = await display_names(guild, [answer.user_id for answer in answers])
+        data = _render.attendees_csv(answers, names)
         name = f"event-{found.id}-occurrence-{occurrence.number}-attendees.csv"
         await reply(
             interaction,

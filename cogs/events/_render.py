@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -10,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.gatherings import rsvp
 from bot.gatherings.feature import CardContent
-from bot.gatherings.models import Gathering
+from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
+from bot.spreadsheet import spreadsheet_cell
 from bot.text import clip
 from bot.timeparse import format_dt
 from cogs.events import _recurrence
@@ -186,3 +190,27 @@ AUDIT_TITLES = {
     "event.cancel": "Event series cancelled",
     "event.cancel_occurrence": "Event occurrence cancelled",
 }
+
+
+def attendees_csv(answers: Sequence[GatheringRsvp], names: Mapping[int, str]) -> bytes:
+    """Who answered what, one row per member, for moderators; a member who left has no name."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["user_id", "name", "answer", "waitlisted", "waitlist_position", "dm_reminders", "answered_at"])
+    position = 0
+    for answer in answers:
+        if answer.waitlisted:
+            position += 1
+        # Display names are chosen by members: none of them may run as a formula in the moderator's spreadsheet.
+        writer.writerow(
+            [
+                answer.user_id,
+                spreadsheet_cell(names.get(answer.user_id, "")),
+                answer.answer,
+                "yes" if answer.waitlisted else "no",
+                position if answer.waitlisted else "",
+                "yes" if answer.wants_dm else "no",
+                answer.answered_at.isoformat(),
+            ]
+        )
+    return buffer.getvalue().encode()

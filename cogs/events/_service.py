@@ -8,8 +8,6 @@ a time; when it ends (or is cancelled) the bot rolls the series forward to the n
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.calendar import CalendarEntry
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed, NotFound
-from bot.gatherings import fanout, lifecycle, native, rsvp
+from bot.gatherings import fanout, lifecycle, native
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering, NativeStatus
 from bot.guilds.service import peek_guild_settings
@@ -33,7 +31,6 @@ from bot.models.events import (
     PlaceKind,
     Recurrence,
 )
-from bot.spreadsheet import spreadsheet_cell
 from cogs.events import _recurrence, _repository
 from cogs.events._parsing import Place
 
@@ -347,31 +344,6 @@ async def load(session: AsyncSession, occurrence_id: int) -> tuple[CommunityEven
     if event is None or gathering is None:
         return None
     return event, occurrence, gathering
-
-
-async def attendees_csv(session: AsyncSession, guild: discord.Guild, gathering: Gathering) -> bytes:
-    """Who answered what, one row per member, for moderators."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["user_id", "name", "answer", "waitlisted", "waitlist_position", "dm_reminders", "answered_at"])
-    position = 0
-    for answer in await rsvp.all_answers(session, gathering.id):
-        member = guild.get_member(answer.user_id)
-        if answer.waitlisted:
-            position += 1
-        # Display names are chosen by members: none of them may run as a formula in the moderator's spreadsheet.
-        writer.writerow(
-            [
-                answer.user_id,
-                spreadsheet_cell(member.display_name) if member is not None else "",
-                answer.answer,
-                "yes" if answer.waitlisted else "no",
-                position if answer.waitlisted else "",
-                "yes" if answer.wants_dm else "no",
-                answer.answered_at.isoformat(),
-            ]
-        )
-    return buffer.getvalue().encode()
 
 
 async def calendar_entries(session: AsyncSession, guild_id: int, since: datetime) -> list[CalendarEntry]:

@@ -259,6 +259,7 @@ async def test_attendees_csv_and_list_and_info(labelbot: BotHarness) -> None:
     await create(h, title="Contest", start="in 3h", duration="30m", capacity=1, location="Online")
     [card] = cards(h)
     first, second, third = (h.guild.add_member(name) for name in ("uno", "dos", "tres"))
+    second.nick = "Dos (vocals)"
     await (await fake.click(h.guild, h.general, first, card, button(card, "going"))).reply()
     await (await fake.click(h.guild, h.general, second, card, button(card, "going"))).reply()
     await (await fake.click(h.guild, h.general, third, card, button(card, "cant"))).reply()
@@ -279,6 +280,12 @@ async def test_attendees_csv_and_list_and_info(labelbot: BotHarness) -> None:
         first.user.id: ("going", "no"),
         second.user.id: ("going", "yes"),
         third.user.id: ("cant", "no"),
+    }
+    # The bot caches no members, yet the moderator's sheet names who answered.
+    assert {int(row["user_id"]): row["name"] for row in table} == {
+        first.user.id: "uno",
+        second.user.id: "Dos (vocals)",
+        third.user.id: "tres",
     }
 
     listing = await (await fake.slash(h.guild, h.general, first, "event list")).reply(timeout=TIMEOUT)
