@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, select, update
+from sqlalchemy import JSON, Column, ColumnElement, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import Base
@@ -68,13 +69,70 @@ def _tables() -> list[Table]:
     return list(reversed(Base.metadata.sorted_tables))
 
 
+def _without_member(value: Any, user_id: int) -> tuple[Any, bool]:
+    """`value` (decoded JSON) with every occurrence of the member's id, as a number or a string, made nobody's."""
+    if isinstance(value, bool):
+        return value, False
+    if isinstance(value, int) and value == user_id:
+        return FORGOTTEN_MEMBER_ID, True
+    if isinstance(value, str) and value == str(user_id):
+        return str(FORGOTTEN_MEMBER_ID), True
+    if isinstance(value, dict):
+        changed = False
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            out[key], hit = _without_member(item, user_id)
+            changed = changed or hit
+        return out, changed
+    if isinstance(value, list):
+        pairs = [_without_member(item, user_id) for item in value]
+        return [item for item, _ in pairs], any(hit for _, hit in pairs)
+    return value, False
+
+
+def _json_columns(table: Table) -> list[Column[Any]]:
+    return [column for column in table.columns if isinstance(column.type, JSON)]
+
+
+async def anonymise_json(session: AsyncSession, guild_id: int, user_id: int) -> int:
+    """Make the member's id nobody's inside the server's JSON values (audit before/after, job payloads and results).
+
+    A job still waiting that names the member (a DM reminder, a role to take back) is cancelled rather than left
+    to act for someone the bot no longer knows. Returns the rows changed.
+    """
+    touched = 0
+    for table in _tables():
+        columns = _json_columns(table)
+        scope = guild_scope(table, guild_id)
+        if not columns or scope is None:
+            continue
+        key = list(table.primary_key.columns)
+        # Snowflakes are 17-20 digits: the text match narrows the rows, the walk below replaces exact values only.
+        mentions = or_(*(cast(column, Text).like(f"%{user_id}%") for column in columns))
+        for row in (await session.execute(select(table).where(scope, mentions))).all():
+            values: dict[str, Any] = {}
+            for column in columns:
+                cleaned, hit = _without_member(row._mapping[column], user_id)
+                if hit:
+                    values[column.name] = cleaned
+            if not values:
+                continue
+            if table.name == "scheduled_jobs" and row._mapping[table.c.status] == "pending":
+                values["status"] = "cancelled"
+            where = [k == row._mapping[k] for k in key]
+            await session.execute(update(table).where(*where).values(values))
+            touched += 1
+    return touched
+
+
 async def forget_member(session: AsyncSession, guild_id: int, user_id: int) -> int:
     """Erase the member's own rows in the server and anonymise their id in the server's; return rows touched.
 
     A table with no server (member_settings: a member's time zone is the same everywhere) is erased as a whole
-    for the member: they asked the bot to forget them, and it keeps nothing of theirs it could tie to them.
+    for the member: they asked the bot to forget them, and it keeps nothing of theirs it could tie to them. Their
+    id inside the server's JSON values goes too (`anonymise_json`).
     """
-    touched = 0
+    touched = await anonymise_json(session, guild_id, user_id)
     for table in _tables():
         scope = guild_scope(table, guild_id)
         for column in table.columns:

@@ -209,6 +209,48 @@ async def test_forget_me_leaves_no_row_of_the_member_and_keeps_their_audit_entri
     assert elsewhere_after == {**elsewhere_before, "member_settings.user_id": 0}
 
 
+async def test_forget_me_takes_the_member_out_of_audit_values_and_cancels_jobs_meant_for_them(
+    labelbot: BotHarness,
+) -> None:
+    h = labelbot
+    assert h.bot is not None
+    fan = h.guild.add_member("night-owl").user
+    other = h.guild.add_member("early-bird").user
+    later = datetime.now(UTC) + timedelta(days=3)
+    async with h.bot.sessionmaker.begin() as session:
+        session.add(AuditEntry(guild_id=h.guild.id, actor_id=h.moderator.id, action="artist.manager_add",
+                               target="Nightjar", after={"artist_id": 7, "manager_user_id": fan.id}))  # fmt: skip
+        session.add(AuditEntry(guild_id=h.guild.id, actor_id=h.moderator.id, action="artist.manager_add",
+                               target="Nightjar", after={"artist_id": 7, "manager_user_id": other.id}))  # fmt: skip
+        session.add(AuditEntry(guild_id=ELSEWHERE, actor_id=h.moderator.id, action="artist.manager_add",
+                               target="Elsewhere", after={"managers": [str(fan.id)]}))  # fmt: skip
+        for uid in (fan.id, other.id):
+            payload = {"user_id": uid, "text": "Your release was approved."}
+            await h.bot.jobs.schedule(session, "release.notify", payload, later, guild_id=h.guild.id, key=f"t:{uid}")
+
+    ix = await confirm(h, fan, "forget-me", "forget")
+    await h.wait_until(lambda: "no longer keeps anything" in final_text(ix), timeout=TIMEOUT)
+
+    async with h.bot.sessionmaker() as session:
+        entries = await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "artist.manager_add").order_by(AuditEntry.id)
+        )
+        afters = [(entry.guild_id, entry.after) for entry in entries]
+        mine = await h.bot.jobs.get(session, f"t:{fan.id}")
+        theirs = await h.bot.jobs.get(session, f"t:{other.id}")
+    assert afters == [
+        (h.guild.id, {"artist_id": 7, "manager_user_id": FORGOTTEN_MEMBER_ID}),
+        (h.guild.id, {"artist_id": 7, "manager_user_id": other.id}),
+        (ELSEWHERE, {"managers": [str(fan.id)]}),  # another server's record is that server's
+    ]
+    assert mine is not None
+    assert theirs is not None
+    assert mine.status == JobStatus.CANCELLED, "nothing is sent later to a member the bot forgot"
+    assert mine.payload["user_id"] == FORGOTTEN_MEMBER_ID
+    assert theirs.status == JobStatus.PENDING
+    assert theirs.payload["user_id"] == other.id
+
+
 async def test_every_member_column_says_what_forgetting_does_to_it() -> None:
     undeclared = [f"{c.table.name}.{c.name}" for c in member_columns(Base.metadata) if policy_of(c) is None]
     assert undeclared == []
