@@ -23,7 +23,7 @@ from bot.ui.layout import controls_row
 FIELD_MAX = 1024
 # A card's Text Display budget (4000 in a message): the description and the tracklist take the most of it.
 DESCRIPTION_ROOM = 1000
-TRACKLIST_ROOM = 2000
+TRACKLIST_ROOM = 1800
 COLOURS = {
     PartyStatus.SCHEDULED: discord.Colour.blurple(),
     PartyStatus.LIVE: discord.Colour.green(),

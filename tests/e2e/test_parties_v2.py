@@ -28,6 +28,7 @@ from tests.e2e.test_parties import (
     run,
     set_parties_channel,
     slash,
+    voice_statuses,
 )
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, Permissions
 from tests.harness import BotHarness
@@ -312,3 +313,78 @@ async def test_a_stage_the_bot_may_not_open_is_told_to_the_host_once_and_the_par
     assert "No Stage Rights" in told.content
     assert stage.voice_status is None
     assert len(h.fake.requests_to("/channels/{channel_id}/voice-status", "PUT")) == 4
+
+
+async def test_the_longest_party_card_still_fits_discords_v2_limits(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    title = "T" * 100
+    reply = await run(h, h.moderator, "party schedule", title=title, start="in 2 hours", tracklist=TRACKLIST)
+    assert "Scheduled" in reply.content, reply.content
+    card = card_of(h, parties)
+    # The most a party can hold: 60 tracks with 100-character titles, a 1000-character description.
+    assert h.bot is not None
+    async with h.bot.sessionmaker.begin() as session:
+        await session.execute(
+            update(ListeningParty)
+            .where(ListeningParty.id == 1)
+            .values(
+                tracks=[
+                    {"title": f"{n:02d}" + "x" * 98, "seconds": 59 * 60 + 59, "note": "n" * 500} for n in range(60)
+                ],
+                description="d" * 1000,
+            )
+        )
+    await click(h, fan(h, "ana"), card, "party:rsvp:going:1")
+    await h.wait_until(lambda: field(h.fake.message(card.id), "Going") == "1", timeout=10)
+    shown = h.fake.message(card.id)
+    assert sum(len(text) for text in shown.text_displays) <= 4000
+    assert field(shown, "Tracklist").endswith("more")
+    info = await run(h, h.moderator, "party info", party="1")
+    assert info.containers() == shown.containers()
+    h.fake.assert_no_rejections()
+
+
+async def test_a_stage_party_killed_mid_party_opens_and_closes_its_stage_once(harness: BotHarness) -> None:
+    h = harness
+    assert h.guild.bot_role is not None
+    h.guild.bot_role.permissions |= Permissions.MUTE_MEMBERS | Permissions.MOVE_MEMBERS
+    parties = h.guild.add_channel("listening-parties")
+    stage = h.guild.add_channel("Stage Room", type=ChannelType.stage)
+    first = h.spawn()
+    await h.fake.wait_until_connected(timeout=30)
+    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
+    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
+    assert "is now" in reply.content
+    reply = await run(
+        h,
+        h.moderator,
+        "party schedule",
+        title="Stage Crash",
+        start="in 8 seconds",
+        tracklist="One - 0:04 | Two - 0:04 | Three - 0:04",
+        reminders="none",
+        channel=stage,
+    )
+    assert "Scheduled" in reply.content, reply.content
+    play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=30)
+    await h.fake.wait_until(lambda: stage.stage_instance is not None, timeout=10, what="stage opened")
+    await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
+    first.kill()
+    second = h.spawn()
+    try:
+        await h.fake.wait_for_message(parties, is_recap, timeout=60)
+        await h.fake.wait_until(lambda: stage.stage_instance is None, timeout=10, what="stage closed")
+    finally:
+        output = second.output()
+    assert "Traceback" not in output, output[-3000:]
+    assert len(h.fake.requests_to("/stage-instances", "POST")) == 1
+    assert len(h.fake.requests_to("/stage-instances/{channel_id}", "DELETE")) == 1
+    prompted = [m.content.split("**")[1] for m in prompts_in(h, play.id)]
+    assert len(prompted) == len(set(prompted))
+    statuses = voice_statuses(h, stage)
+    shown = [s for s in statuses if s is not None]
+    assert len(shown) == len(set(shown)), statuses
+    assert statuses.count(None) == 1
+    await second.terminate()
