@@ -143,8 +143,6 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     await _set_native(bot, gathering, NativeStatus.ACTIVE)
     now = utcnow()
     current = party.track_at(now) or 0
-    if current < len(party.tracks):
-        await _open_stage(bot, ctx, party, gathering)
     if current >= len(party.tracks):
         # The whole party passed while the bot was away: straight to the end, which says what was missed.
         async with bot.sessionmaker.begin() as session:
@@ -203,6 +201,8 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         _thread_opened(bot, thread.id, party)
     if current == 0:
         await _post_track(bot, ctx, party, 0, late_by=late_by)
+    # After "press play" and the first prompt, which must go out on the second.
+    await _open_stage(bot, ctx, party, gathering)
     # How late "press play" went out after its second (benchmarks read it from the job's result).
     return {"lateness_ms": round(lateness * 1000)}
 
