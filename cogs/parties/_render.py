@@ -281,7 +281,7 @@ def recap_embed(
         name = clip(f"#{number} {plain(title)}", 200)
         embed.add_field(
             name="Replay of",
-            value=f"[{name}]({url}): the original's recap" if url else f"{name} (its recap is gone)",
+            value=f"[{name}]({url}): the original's recap" if url else f"{name} (no link to its recap)",
             inline=False,
         )
     if missed:
