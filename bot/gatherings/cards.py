@@ -68,7 +68,7 @@ async def refresh_card(bot: LabelBot, feature: GatheringFeature, ctx: JobContext
         return {"skipped": "card channel gone"}
     message = channel.get_partial_message(gathering.card_message_id)
     try:
-        await message.edit(embed=content.embed, view=content.view)
+        await message.edit(**content.message_kwargs())
     except discord.NotFound:
         log.info(
             "Card %s of %s %s was deleted; not editing it", gathering.card_message_id, gathering.kind, gathering.id

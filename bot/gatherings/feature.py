@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,11 +17,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CardContent:
-    """What a gathering's card shows now."""
+    """What a gathering's card shows now: an embed with its buttons, or a Components V2 layout (embed None)."""
 
-    embed: discord.Embed
-    # An empty view takes the buttons off (a cancelled or finished gathering).
-    view: discord.ui.View
+    embed: discord.Embed | None
+    # An empty view takes the buttons off (a cancelled or finished gathering); a layout carries its own buttons.
+    view: discord.ui.View | discord.ui.LayoutView
+
+    @property
+    def is_layout(self) -> bool:
+        return isinstance(self.view, discord.ui.LayoutView)
+
+    def message_kwargs(self) -> dict[str, Any]:
+        """What to send or edit the card with. A layout clears content and embeds: a card posted as an embed
+        before its feature moved to Components V2 becomes a layout too (Discord refuses a V2 message keeping them).
+        """
+        if self.is_layout:
+            return {"content": None, "embeds": [], "view": self.view}
+        return {"embed": self.embed, "view": self.view}
 
 
 CardRenderer = Callable[["LabelBot", AsyncSession, Gathering], Awaitable[CardContent | None]]

@@ -67,6 +67,14 @@ class ListeningParty(TimestampMixin, Base):
     missed: Mapped[list[Any]] = mapped_column(JSONType, default=list)
     # Bumped on each /party edit, so each edit's notice is its own.
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # The past party this one replays (/party replay), if any.
+    replay_of_id: Mapped[int | None] = mapped_column(
+        RowId, ForeignKey("listening_parties.id", ondelete="SET NULL"), nullable=True
+    )
+    # The recap's message, for links from /party list past and from a replay's recap.
+    recap_message_id: Mapped[int | None]
+    # Set before the bot asks Discord to open a stage for the party, so the end closes only a stage it opened.
+    stage_opened_at: Mapped[datetime | None]
 
     @property
     def durations(self) -> list[int]:

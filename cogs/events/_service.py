@@ -239,6 +239,9 @@ async def mirror(
             done.kept_native = True
 
     ping, mentions = ping_of(event)
+    # An event's card is an embed with its buttons (parties' cards are Components V2 layouts).
+    assert content.embed is not None
+    assert isinstance(content.view, discord.ui.View)
     if ctx is not None:
         done.card = await send_once(
             card_channel,

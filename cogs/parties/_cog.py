@@ -23,6 +23,7 @@ from bot.interactions import defer, guild_of, reply
 from bot.models.parties import DESCRIPTION_MAX, TITLE_MAX, ListeningParty, PartyStatus
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
+from bot.ui.paginator import Paginator, pages_of_lines
 from bot.zone_option import zone_autocomplete
 from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
@@ -34,6 +35,7 @@ from cogs.parties._views import (
     RateButton,
     RsvpButton,
     card_content,
+    create_party,
     here_view,
     render_card,
     schedule_party,
@@ -135,6 +137,18 @@ class PartiesCog(commands.Cog, name="Parties"):
             parties = await repository.search_open(session, interaction.guild_id, current, limit=CHOICES_MAX)
         return [app_commands.Choice(name=clip(f"#{p.id} {p.title}", 100), value=str(p.id)) for p in parties]
 
+    async def past_party_autocomplete(
+        self, interaction: discord.Interaction[LabelBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.sessionmaker() as session:
+            parties = await repository.search_past(session, interaction.guild_id, current, limit=CHOICES_MAX)
+        return [
+            app_commands.Choice(name=clip(f"#{p.id} {p.title} ({p.starts_at:%Y-%m-%d})", 100), value=str(p.id))
+            for p in parties
+        ]
+
     async def release_autocomplete(
         self, interaction: discord.Interaction[LabelBot], current: str
     ) -> list[app_commands.Choice[str]]:
@@ -202,6 +216,33 @@ class PartiesCog(commands.Cog, name="Parties"):
             await interaction.response.send_modal(modal)
             return
         await schedule_party(interaction, request, tracklist=tracklist, notes=None, closing_note=None)
+
+    @party.command(name="replay")
+    @app_commands.autocomplete(party=past_party_autocomplete, zone=zone_autocomplete)
+    async def replay(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        party: str,
+        start: str,
+        reminders: str | None = None,
+        zone: str | None = None,
+    ) -> None:
+        """Run a past party again: its tracklist and notes, with fresh answers and reminders.
+
+        Args:
+            party: The past party to replay.
+            start: When the replay starts, e.g. "friday 8pm", "in 2h".
+            reminders: When to remind, e.g. "24h, 1h, 10m" (default: the original's), or "none".
+            zone: The time zone of the start (default: yours, else the server's).
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker() as session:
+            draft = await service.read_replay(
+                interaction, session, _party_id(party), start=start, zone=zone, reminders=reminders
+            )
+        created = await create_party(self.bot, guild, draft)
+        await reply(interaction, f"🔁 A replay of party #{draft.replay_of}. {render.scheduled_text(created)}")
 
     # -- changes ----------------------------------------------------------------------------------------------
 
@@ -310,10 +351,25 @@ class PartiesCog(commands.Cog, name="Parties"):
     # -- reading ----------------------------------------------------------------------------------------------
 
     @party.command(name="list")
-    async def list_parties(self, interaction: discord.Interaction[LabelBot]) -> None:
-        """Show the upcoming and running listening parties."""
+    async def list_parties(self, interaction: discord.Interaction[LabelBot], past: bool = False) -> None:
+        """Show the upcoming and running listening parties, or the past ones with their recaps.
+
+        Args:
+            past: Show the parties that have ended, latest first, with links to their recaps.
+        """
         await defer(interaction)
         guild = guild_of(interaction)
+        if past:
+            async with self.bot.sessionmaker() as session:
+                ended = await repository.past(session, guild.id)
+                came = await repository.attendance_counts(session, [p.id for p in ended])
+            pages = pages_of_lines(
+                "Past listening parties",
+                [render.past_line(p, came.get(p.id, 0)) for p in ended],
+                empty="No listening party has ended yet. Schedule one with /party schedule!",
+            )
+            await Paginator(interaction.user.id, pages).send(interaction)
+            return
         async with self.bot.sessionmaker() as session:
             parties = await repository.upcoming(session, guild.id, limit=CHOICES_MAX)
         if not parties:
@@ -340,12 +396,11 @@ class PartiesCog(commands.Cog, name="Parties"):
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
             found, gathering = await service.load(session, guild.id, _party_id(party))
-            content = await card_content(session, found, gathering)
             mine = await rsvp.get_rsvp(session, gathering.id, interaction.user.id)
-        if mine is not None:
-            where = "on the waitlist" if mine.waitlisted else mine.answer
-            content.embed.add_field(name="Your answer", value=str(where), inline=False)
-        await reply(interaction, embed=content.embed)
+            where = None if mine is None else ("on the waitlist" if mine.waitlisted else str(mine.answer))
+            after = (f"**Your answer:** {where}",) if where is not None else ()
+            content = await card_content(session, found, gathering, after=after)
+        await reply(interaction, view=content.view)
 
     @party.command(name="now")
     @app_commands.autocomplete(party=party_autocomplete)

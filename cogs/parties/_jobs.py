@@ -63,6 +63,9 @@ def register(bot: LabelBot) -> None:
     async def voice_refused(ctx: JobContext) -> dict[str, Any] | None:
         return await on_voice_refused(bot, ctx)
 
+    async def cleanup(ctx: JobContext) -> dict[str, Any] | None:
+        return await on_cleanup(bot, ctx)
+
     # A countdown after its minute is noise: skipped when the bot was down.
     bot.jobs.register(service.COUNTDOWN_JOB, countdown, missed=MissedRule.SKIP, grace=timedelta(seconds=30))
     # The rest decide for themselves from the party's clock (continue at the current track, drop what passed).
@@ -73,6 +76,7 @@ def register(bot: LabelBot) -> None:
     # A fan who asked still wants to hear it is on, even late; the handler drops it once the party is over.
     bot.jobs.register(service.START_DM_JOB, start_dm, missed=MissedRule.RUN_LATE)
     bot.jobs.register(service.VOICE_REFUSED_JOB, voice_refused, missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.CLEANUP_JOB, cleanup, missed=MissedRule.RUN_LATE)
 
 
 def unregister(bot: LabelBot) -> None:
@@ -84,6 +88,7 @@ def unregister(bot: LabelBot) -> None:
         service.NATIVE_JOB,
         service.START_DM_JOB,
         service.VOICE_REFUSED_JOB,
+        service.CLEANUP_JOB,
     ):
         bot.jobs.unregister(kind)
 
@@ -196,6 +201,8 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         _thread_opened(bot, thread.id, party)
     if current == 0:
         await _post_track(bot, ctx, party, 0, late_by=late_by)
+    # After "press play" and the first prompt, which must go out on the second.
+    await _open_stage(bot, ctx, party, gathering)
     # How late "press play" went out after its second (benchmarks read it from the job's result).
     return {"lateness_ms": round(lateness * 1000)}
 
@@ -273,6 +280,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         by_track = await repository.messages_by_track(session, party.id)
         ratings = await repository.ratings_by_track(session, party.id)
         previous = await repository.previous_party(session, party)
+        original = await repository.get(session, party.replay_of_id) if party.replay_of_id is not None else None
         came_back = (
             len(set(attendees) & set(await repository.attendee_ids(session, previous.id)))
             if previous is not None
@@ -284,8 +292,9 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         busiest = (index, by_track[index])
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
+    await _close_stage(bot, party)
     channel = await job_channel(bot, party.text_channel_id, "party")
-    await send_once(
+    recap = await send_once(
         channel,
         ctx,
         "recap",
@@ -296,6 +305,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
             missed=missed,
             ratings=ratings,
             came_back=(came_back, previous.title) if previous is not None and came_back is not None else None,
+            replay_of=(original.id, original.title, render.recap_url(original)) if original is not None else None,
         ),
         allowed_mentions=NO_MENTIONS,
     )
@@ -305,6 +315,8 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
             stored.status = PartyStatus.ENDED
             stored.ended_at = utcnow()
             stored.missed = sorted({*stored.missed, *missed})
+        if stored is not None:
+            stored.recap_message_id = recap.id
         stored_gathering = await session.get(Gathering, gathering.id)
         if stored_gathering is not None:
             await request_card_refresh(bot, session, stored_gathering, now=True)
@@ -380,16 +392,7 @@ async def _set_voice_status(
         await bot.http.edit_voice_channel_status(status, channel_id=party.voice_channel_id)
     except discord.Forbidden:
         log.info("No voice channel status for party %s: missing permission", party.id)
-        async with bot.sessionmaker.begin() as session:
-            if await bot.jobs.get(session, service.voice_refused_key(party)) is None:
-                await bot.jobs.schedule(
-                    session,
-                    service.VOICE_REFUSED_JOB,
-                    {"party_id": party.id},
-                    utcnow(),
-                    guild_id=party.guild_id,
-                    key=service.voice_refused_key(party),
-                )
+        await _tell_host_refused(bot, party, "status")
         return
     except discord.HTTPException as error:
         # A deleted channel or a Discord hiccup: the prompts matter more than the status line.
@@ -404,7 +407,7 @@ async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | N
     if loaded is None:
         return {"skipped": "gone"}
     party, _ = loaded
-    text = render.voice_refused_text(party)
+    text = render.voice_refused_text(party, str(ctx.payload.get("what", "status")))
     try:
         dm = await bot.create_dm(discord.Object(party.host_id))
         await send_once(dm, ctx, "host", content=text, allowed_mentions=NO_MENTIONS)
@@ -420,3 +423,95 @@ async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | N
         allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, users=[discord.Object(party.host_id)]),
     )
     return {"told": "channel"}
+
+
+async def _tell_host_refused(bot: LabelBot, party: ListeningParty, what: str) -> None:
+    """Schedule the once-only word to the host that Discord refused the voice `what` ("status" or "stage")."""
+    key = service.voice_refused_key(party, what)
+    async with bot.sessionmaker.begin() as session:
+        if await bot.jobs.get(session, key) is None:
+            await bot.jobs.schedule(
+                session,
+                service.VOICE_REFUSED_JOB,
+                {"party_id": party.id, "what": what},
+                utcnow(),
+                guild_id=party.guild_id,
+                key=key,
+            )
+
+
+# -- a stage party's stage ---------------------------------------------------------------------------------------
+
+# Discord's answer when the stage is open already (someone else's, or ours before a restart).
+STAGE_ALREADY_OPEN = 150006
+
+
+async def _open_stage(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathering: Gathering) -> None:
+    """Open the party's stage with its topic, once; a refusal is told to the host once and never fails the party.
+
+    The intent (stage_opened_at) is written before Discord is asked, so the end closes a stage opened just
+    before a crash; a stage open already that the bot did not open is left alone.
+    """
+    if party.voice_channel_id is None or ctx.progress.get("stage"):
+        return
+    if not isinstance(bot.get_channel(party.voice_channel_id), discord.StageChannel):
+        return
+    async with bot.sessionmaker.begin() as session:
+        if await bot.jobs.get(session, service.voice_refused_key(party, "stage")) is not None:
+            return
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is None:
+            return
+        ours_before = stored.stage_opened_at is not None
+        stored.stage_opened_at = stored.stage_opened_at or utcnow()
+    try:
+        await bot.http.create_stage_instance(
+            channel_id=party.voice_channel_id,
+            topic=render.stage_topic(party),
+            privacy_level=discord.PrivacyLevel.guild_only.value,
+            guild_scheduled_event_id=gathering.native_event_id,
+            reason=f"Listening party {party.id}",
+        )
+    except discord.HTTPException as error:
+        opened = ours_before and error.code == STAGE_ALREADY_OPEN
+        if not opened:
+            async with bot.sessionmaker.begin() as session:
+                stored = await repository.get(session, party.id, lock=True)
+                if stored is not None:
+                    stored.stage_opened_at = None
+        if isinstance(error, discord.Forbidden):
+            log.info("No stage for party %s: missing permission", party.id)
+            await _tell_host_refused(bot, party, "stage")
+        elif not opened:
+            log.warning("Could not open the stage of party %s: %s", party.id, error)
+    await ctx.record_progress({"stage": True})
+
+
+async def _close_stage(bot: LabelBot, party: ListeningParty) -> None:
+    """Close the stage the party opened (only that one); what is closed already is fine."""
+    async with bot.sessionmaker() as session:
+        stored = await repository.get(session, party.id)
+    if stored is None or stored.stage_opened_at is None or party.voice_channel_id is None:
+        return
+    try:
+        await bot.http.delete_stage_instance(party.voice_channel_id, reason=f"Listening party {party.id} ended")
+    except discord.NotFound:
+        pass
+    except discord.HTTPException as error:
+        log.warning("Could not close the stage of party %s: %s", party.id, error)
+        return
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is not None:
+            stored.stage_opened_at = None
+
+
+async def on_cleanup(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """A live party was cancelled: clear the voice channel's status and close the stage it opened."""
+    loaded = await _load(bot, int(ctx.payload["party_id"]))
+    if loaded is None:
+        return {"skipped": "gone"}
+    party, _ = loaded
+    await _set_voice_status(bot, ctx, party, "voice:clear", None)
+    await _close_stage(bot, party)
+    return None

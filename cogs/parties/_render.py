@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import discord
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists.models import Artist
+from bot.catalog.models import Release
 from bot.gatherings import rsvp
 from bot.gatherings.models import Gathering
 from bot.models.parties import ListeningParty, PartyStatus
 from bot.text import clip, plain
 from bot.timeparse import format_dt
+from bot.ui.layout import controls_row
 
 FIELD_MAX = 1024
+# A card's Text Display budget (4000 in a message): the description and the tracklist take the most of it.
+DESCRIPTION_ROOM = 1000
+TRACKLIST_ROOM = 1800
 COLOURS = {
     PartyStatus.SCHEDULED: discord.Colour.blurple(),
     PartyStatus.LIVE: discord.Colour.green(),
@@ -41,36 +51,100 @@ def tracklist_text(party: ListeningParty, *, limit: int = FIELD_MAX) -> str:
     return "\n".join([*kept, f"… and {len(lines) - len(kept)} more"])
 
 
-async def card_embed(session: AsyncSession, party: ListeningParty, gathering: Gathering) -> discord.Embed:
-    """The party's card as things stand: when, what plays, how many are going (its buttons come from _views)."""
-    status = PartyStatus(party.status)
-    heading = {
+@dataclass(frozen=True)
+class CardLooks:
+    """What a card shows besides the party itself: the artist's accent colour, the release's cover, the original."""
+
+    accent: int | None = None
+    cover_url: str | None = None
+    # (id, title, first played) of the party this one replays.
+    replay_of: tuple[int, str, datetime] | None = None
+
+
+async def card_looks(session: AsyncSession, party: ListeningParty) -> CardLooks:
+    """The artist's accent colour and the release's cover, read once per card."""
+    accent = cover = None
+    if party.artist_id is not None:
+        accent = await session.scalar(select(Artist.accent_colour).where(Artist.id == party.artist_id))
+    if party.release_id is not None:
+        cover = await session.scalar(select(Release.cover_url).where(Release.id == party.release_id))
+    replay_of = None
+    if party.replay_of_id is not None:
+        row = (
+            await session.execute(
+                select(ListeningParty.id, ListeningParty.title, ListeningParty.starts_at).where(
+                    ListeningParty.id == party.replay_of_id
+                )
+            )
+        ).one_or_none()
+        replay_of = (int(row[0]), str(row[1]), row[2]) if row is not None else None
+    return CardLooks(accent=accent, cover_url=cover, replay_of=replay_of)
+
+
+def card_heading(party: ListeningParty) -> str:
+    return {
         PartyStatus.SCHEDULED: "🎧 Listening party",
         PartyStatus.LIVE: "🔴 Listening party: live now",
         PartyStatus.ENDED: "Listening party: over",
         PartyStatus.CANCELLED: "❌ Listening party: cancelled",
-    }[status]
-    embed = discord.Embed(
-        title=clip(f"{heading}: {party.title}", 256),
-        description=clip(plain(party.description), 4000) if party.description else None,
-        colour=COLOURS[status],
-    )
-    embed.add_field(name="Starts", value=f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})")
-    embed.add_field(name="Length", value=mmss(int(party.length.total_seconds())))
-    if party.voice_channel_id:
-        embed.add_field(name="Listen together in", value=f"<#{party.voice_channel_id}>")
+    }[PartyStatus(party.status)]
+
+
+async def card_layout(
+    session: AsyncSession,
+    party: ListeningParty,
+    gathering: Gathering,
+    *,
+    controls: Iterable[discord.ui.Item[Any]] = (),
+    after: Iterable[str] = (),
+) -> discord.ui.LayoutView:
+    """The party's card (Components V2) as things stand: when, what plays, how many are going, then its buttons.
+
+    One container: the heading and facts (the release's cover beside them), the description, the answers, the
+    tracklist and a footer; lines in `after` (e.g. a member's own answer) follow it, then the controls.
+    """
+    status = PartyStatus(party.status)
+    looks = await card_looks(session, party)
     counts = await rsvp.counts(session, gathering.id)
+    facts = [
+        f"## {clip(f'{card_heading(party)}: {plain(party.title)}', 250)}",
+        f"**Starts:** {format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})",
+        f"**Length:** {mmss(int(party.length.total_seconds()))}",
+    ]
+    if party.voice_channel_id:
+        facts.append(f"**Listen together in:** <#{party.voice_channel_id}>")
+    if looks.replay_of is not None:
+        number, title, first = looks.replay_of
+        facts.append(f"**Replay of:** #{number} {clip(plain(title), 100)}, first played {format_dt(first, 'D')}")
     going = f"{counts.going}" if gathering.capacity is None else f"{counts.going} / {gathering.capacity}"
     if counts.waitlisted:
         going += f" (+{counts.waitlisted} waiting)"
-    embed.add_field(name="Going", value=going)
-    embed.add_field(name="Maybe", value=str(counts.maybe))
-    embed.add_field(name="Reminded by DM", value=str(counts.remind))
-    embed.add_field(name="Tracklist", value=tracklist_text(party) or "—", inline=False)
+    answers = [f"**Going:** {going}", f"**Maybe:** {counts.maybe}", f"**Reminded by DM:** {counts.remind}"]
     if party.thread_id and status == PartyStatus.LIVE:
-        embed.add_field(name="Talk about it", value=f"<#{party.thread_id}>", inline=False)
-    embed.set_footer(text=f"Party #{party.id} · /party now tells you what's playing")
-    return embed
+        answers.append(f"**Talk about it:** <#{party.thread_id}>")
+    accent = looks.accent if looks.accent is not None else COLOURS[status].value
+    if status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
+        accent = COLOURS[status].value
+    container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=accent)
+    top = "\n".join(facts)
+    if looks.cover_url:
+        container.add_item(discord.ui.Section(top, accessory=discord.ui.Thumbnail(looks.cover_url)))
+    else:
+        container.add_item(discord.ui.TextDisplay(top))
+    if party.description:
+        container.add_item(discord.ui.TextDisplay(clip(plain(party.description), DESCRIPTION_ROOM)))
+    container.add_item(discord.ui.Separator())
+    container.add_item(discord.ui.TextDisplay("\n".join(answers)))
+    container.add_item(discord.ui.TextDisplay(f"**Tracklist**\n{tracklist_text(party, limit=TRACKLIST_ROOM) or '—'}"))
+    container.add_item(discord.ui.TextDisplay(f"-# Party #{party.id} · /party now tells you what's playing"))
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(container)
+    for line in after:
+        view.add_item(discord.ui.TextDisplay(clip(line, 300)))
+    row = controls_row(controls)
+    if row is not None:
+        view.add_item(row)
+    return view
 
 
 def takes_answers(party: ListeningParty) -> bool:
@@ -111,11 +185,21 @@ def now_playing_status(party: ListeningParty, index: int) -> str:
     return clip(f"Now playing {index + 1}/{len(party.tracks)} · {title}", VOICE_STATUS_MAX)
 
 
-def voice_refused_text(party: ListeningParty) -> str:
+def voice_refused_text(party: ListeningParty, what: str = "status") -> str:
+    if what == "stage":
+        return (
+            f"🎙️ I can't open the stage in <#{party.voice_channel_id}> for **{plain(party.title)}**: I need the "
+            "**Manage Channels**, **Mute Members** and **Move Members** permissions there (a stage moderator's). "
+            "The party goes on without it; I won't ask again for it."
+        )
     return (
         f"🔇 I can't show what's playing in <#{party.voice_channel_id}> for **{plain(party.title)}**: I need the "
         "**Set Voice Channel Status** permission there. The party goes on without it; I won't ask again for it."
     )
+
+
+def stage_topic(party: ListeningParty) -> str:
+    return clip(f"Listening party: {plain(party.title)}", 120)
 
 
 def countdown_text(party: ListeningParty) -> str:
@@ -158,6 +242,7 @@ def recap_embed(
     missed: list[int],
     ratings: dict[int, tuple[float, int]] | None = None,
     came_back: tuple[int, str] | None = None,
+    replay_of: tuple[int, str, str | None] | None = None,
 ) -> discord.Embed:
     embed = discord.Embed(
         title=clip(f"🎉 That's a wrap: {party.title}", 256),
@@ -190,6 +275,14 @@ def recap_embed(
                 f"({number} rating{'s' if number != 1 else ''})",
                 FIELD_MAX,
             ),
+        )
+    if replay_of is not None:
+        number, title, url = replay_of
+        name = clip(f"#{number} {plain(title)}", 200)
+        embed.add_field(
+            name="Replay of",
+            value=f"[{name}]({url}): the original's recap" if url else f"{name} (no link to its recap)",
+            inline=False,
         )
     if missed:
         embed.add_field(
@@ -246,6 +339,26 @@ def list_line(party: ListeningParty) -> str:
         f"**#{party.id} {plain(party.title)}**{live}: {format_dt(party.starts_at, 'F')} "
         f"({format_dt(party.starts_at, 'R')}), {len(party.tracks)} tracks"
     )
+
+
+def recap_url(party: ListeningParty) -> str | None:
+    if party.recap_message_id is None:
+        return None
+    return f"https://discord.com/channels/{party.guild_id}/{party.text_channel_id}/{party.recap_message_id}"
+
+
+def past_line(party: ListeningParty, came: int) -> str:
+    """A party that ended, for /party list past: when, what, who came, and its recap."""
+    url = recap_url(party)
+    parts = [
+        f"**#{party.id} {plain(party.title)}**: {format_dt(party.starts_at, 'D')}",
+        f"{len(party.tracks)} tracks",
+        f"{came} came",
+    ]
+    if party.replay_of_id is not None:
+        parts.append(f"replay of #{party.replay_of_id}")
+    parts.append(f"[recap]({url})" if url else "no recap")
+    return " · ".join(parts)
 
 
 # How the party actions read in the mod log and /settings audit.

@@ -192,3 +192,42 @@ async def previous_party(session: AsyncSession, party: ListeningParty) -> Listen
         .limit(1)
     )
     return found
+
+
+# Past parties listed by /party list past (ten to a page).
+PAST_MAX = 200
+
+
+async def past(session: AsyncSession, guild_id: int, *, limit: int = PAST_MAX) -> list[ListeningParty]:
+    """Parties that ran to their end, latest first."""
+    rows = await session.scalars(
+        select(ListeningParty)
+        .where(ListeningParty.guild_id == guild_id, ListeningParty.status == PartyStatus.ENDED)
+        .order_by(ListeningParty.starts_at.desc(), ListeningParty.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def search_past(session: AsyncSession, guild_id: int, text: str, *, limit: int = 25) -> list[ListeningParty]:
+    """Ended parties whose title holds `text`, latest first (the choices of /party replay)."""
+    query = select(ListeningParty).where(
+        ListeningParty.guild_id == guild_id, ListeningParty.status == PartyStatus.ENDED
+    )
+    words = " ".join(text.split())
+    if words:
+        query = query.where(ListeningParty.title.icontains(words, autoescape=True))
+    rows = await session.scalars(query.order_by(ListeningParty.starts_at.desc(), ListeningParty.id.desc()).limit(limit))
+    return list(rows)
+
+
+async def attendance_counts(session: AsyncSession, party_ids: Sequence[int]) -> dict[int, int]:
+    """How many pressed "I'm here" at each party, in one query."""
+    if not party_ids:
+        return {}
+    rows = await session.execute(
+        select(PartyAttendance.party_id, func.count())
+        .where(PartyAttendance.party_id.in_(list(party_ids)))
+        .group_by(PartyAttendance.party_id)
+    )
+    return {int(party_id): int(number) for party_id, number in rows.all()}

@@ -62,8 +62,12 @@ END_JOB = "party.end"
 NATIVE_JOB = "party.native"
 # "Remind me by DM" pressed when no reminder is left before the start: the DM goes out at the start instead.
 START_DM_JOB = "party.start_dm"
-# The bot may not set the voice channel's status: the host is told once, and no track tries again.
+# The bot may not set the voice channel's status (or open the stage): the host is told once, and no track tries again.
 VOICE_REFUSED_JOB = "party.voice_refused"
+# A live party cancelled: its voice channel's status is cleared and the stage it opened is closed.
+CLEANUP_JOB = "party.cleanup"
+# Discord's stage topic limit (https://discord.com/developers/docs/resources/stage-instance).
+STAGE_TOPIC_MAX = 120
 
 # "Title - 3:45", "Title (3:45)", "Title 3m20s", "Title — 45s"
 _TRACK_LINE = re.compile(
@@ -104,6 +108,8 @@ class PartyDraft:
     release_id: int | None = None
     artist_id: int | None = None
     artist_name: str | None = None
+    # The past party this one replays (/party replay).
+    replay_of: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -347,10 +353,6 @@ async def read_draft(
     title = clean_text(request.title or (release.title if release else None), TITLE_MAX, "title")
     if not title:
         raise InvalidInput("Give the party a title, or pick a release to play.")
-    settings = context.settings
-    text_channel = guild.get_channel(settings.parties_channel_id) if settings.parties_channel_id else None
-    if text_channel is None:
-        text_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
     return PartyDraft(
         guild_id=guild.id,
         host_id=interaction.user.id,
@@ -358,7 +360,7 @@ async def read_draft(
         starts_at=starts.at,
         zone=starts.zone,
         tracks=tracks,
-        text_channel=check_text_channel(text_channel),
+        text_channel=party_text_channel(interaction, context),
         voice_channel=request.channel,
         capacity=capacity,
         description=clean_text(request.description, DESCRIPTION_MAX, "description"),
@@ -366,6 +368,66 @@ async def read_draft(
         reminder_offsets=offsets,
         release_id=release.id if release is not None else None,
         artist_id=artist.id if artist is not None else None,
+    )
+
+
+def party_text_channel(interaction: discord.Interaction[LabelBot], context: MemberContext) -> discord.TextChannel:
+    """The server's parties channel, else the channel the command was run in; checked for what a party needs."""
+    guild = guild_of(interaction)
+    settings = context.settings
+    text_channel = guild.get_channel(settings.parties_channel_id) if settings.parties_channel_id else None
+    if text_channel is None:
+        text_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
+    return check_text_channel(text_channel)
+
+
+# -- replaying a past party -----------------------------------------------------------------------------------
+
+
+async def read_replay(
+    interaction: discord.Interaction[LabelBot],
+    session: AsyncSession,
+    original_id: int,
+    *,
+    start: str,
+    zone: str | None,
+    reminders: str | None,
+) -> PartyDraft:
+    """A new run of a past party: its tracklist, notes, description, closing note, place and capacity, at `start`.
+
+    Its answers, reminders, ratings and attendance start afresh; nothing is written here.
+    """
+    guild = guild_of(interaction)
+    context = await member_context(interaction, session)
+    found = await repository.get_with_gathering(session, original_id)
+    if found is None or found[0].guild_id != guild.id:
+        raise NotFound("There is no such listening party in this server; pick one from the list.")
+    original, gathering = found
+    if original.status != PartyStatus.ENDED:
+        raise Conflict(
+            f"Only a party that has ended can be replayed; “{plain(original.title)}” has {_status_words(original)}."
+        )
+    artist = await session.get(Artist, original.artist_id) if original.artist_id is not None else None
+    _authorize(context, artist)
+    starts = parse_when(start, zone=parse_zone(zone) if zone else context.zone, earliest=MIN_LEAD)
+    offsets = parse_offsets(reminders) if reminders is not None else original.reminder_offsets_seconds
+    voice = guild.get_channel(original.voice_channel_id) if original.voice_channel_id else None
+    return PartyDraft(
+        guild_id=guild.id,
+        host_id=interaction.user.id,
+        title=original.title,
+        starts_at=starts.at,
+        zone=starts.zone,
+        tracks=[Track(str(t["title"]), int(t["seconds"]), t.get("note")) for t in original.tracks],
+        text_channel=party_text_channel(interaction, context),
+        voice_channel=voice if isinstance(voice, discord.StageChannel | discord.VoiceChannel) else None,
+        capacity=gathering.capacity,
+        description=original.description,
+        closing_note=original.closing_note,
+        reminder_offsets=[int(o) for o in offsets] if offsets is not None else None,
+        release_id=original.release_id,
+        artist_id=original.artist_id,
+        replay_of=original.id,
     )
 
 
@@ -392,6 +454,7 @@ async def add_party(bot: LabelBot, session: AsyncSession, draft: PartyDraft) -> 
         prompted=[],
         missed=[],
         revision=0,
+        replay_of_id=draft.replay_of,
     )
     session.add(party)
     await session.flush()
@@ -620,9 +683,15 @@ async def cancel_party(
         raise Conflict(f"“{party.title}” has already {_status_words(party)}.")
     before = snapshot(party, gathering)
     now = utcnow()
+    was_live = party.status == PartyStatus.LIVE
     party.status = PartyStatus.CANCELLED
     party.cancelled_at = gathering.cancelled_at = now
     await bot.jobs.cancel_prefix(session, f"party:{party.id}:")
+    if was_live and party.voice_channel_id is not None:
+        # The voice channel's "Now playing" line and the stage the party opened go with it.
+        await bot.jobs.schedule(
+            session, CLEANUP_JOB, {"party_id": party.id}, now, guild_id=guild_id, key=cleanup_key(party)
+        )
     await bot.jobs.schedule(
         session,
         NATIVE_JOB,
@@ -788,8 +857,13 @@ async def start_dm_owed(bot: LabelBot, session: AsyncSession, party_id: int, use
     return job is not None and job.status in (JobStatus.PENDING, JobStatus.CLAIMED)
 
 
-def voice_refused_key(party: ListeningParty) -> str:
-    return f"party:{party.id}:voice-refused"
+def voice_refused_key(party: ListeningParty, what: str = "status") -> str:
+    """The once-only word to the host about a refused voice status ("status") or stage ("stage")."""
+    return f"party:{party.id}:voice-refused" if what == "status" else f"party:{party.id}:{what}-refused"
+
+
+def cleanup_key(party: ListeningParty) -> str:
+    return f"party:{party.id}:cleanup"
 
 
 # -- rate this track -------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The party's components: the card's RSVP buttons and "I'm here" (they work after any restart), the schedule form.
 
-The card's embed comes from _render as plain content; its buttons are put on here, where the items that answer
+The card's layout comes from _render as plain content; its buttons are put on here, where the items that answer
 them live, so _render needs nothing from this module and the form can post a card without reaching into the cog.
 """
 
@@ -164,24 +164,23 @@ def rating_view(party_id: int, track_index: int) -> discord.ui.View:
     return view
 
 
-def rsvp_view(party_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for answer in Answer:
-        view.add_item(RsvpButton(party_id, answer))
-    return view
-
-
 def here_view(party_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(HereButton(party_id))
     return view
 
 
-async def card_content(session: AsyncSession, party: ListeningParty, gathering: Gathering) -> CardContent:
-    """The party's card as things stand, with its RSVP buttons while it still takes answers."""
-    embed = await render.card_embed(session, party, gathering)
-    view = rsvp_view(party.id) if render.takes_answers(party) else discord.ui.View(timeout=None)
-    return CardContent(embed=embed, view=view)
+def rsvp_buttons(party_id: int) -> list[discord.ui.Item[Any]]:
+    return [RsvpButton(party_id, answer) for answer in Answer]
+
+
+async def card_content(
+    session: AsyncSession, party: ListeningParty, gathering: Gathering, *, after: tuple[str, ...] = ()
+) -> CardContent:
+    """The party's card as things stand (Components V2), with its RSVP buttons while it still takes answers."""
+    controls = rsvp_buttons(party.id) if render.takes_answers(party) else []
+    layout = await render.card_layout(session, party, gathering, controls=controls, after=after)
+    return CardContent(embed=None, view=layout)
 
 
 async def render_card(bot: LabelBot, session: AsyncSession, gathering: Gathering) -> CardContent | None:
@@ -281,7 +280,7 @@ async def create_party(bot: LabelBot, guild: discord.Guild, draft: service.Party
         )
         try:
             done.card = await draft.text_channel.send(
-                embed=content.embed, view=content.view, allowed_mentions=discord.AllowedMentions.none()
+                view=content.view, allowed_mentions=discord.AllowedMentions.none()
             )
         except discord.Forbidden:
             raise BotLacksPermissions(

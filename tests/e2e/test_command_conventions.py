@@ -97,7 +97,13 @@ async def test_number_options_carry_their_ranges_and_zone_options_autocomplete(l
     assert ranges["event create capacity"] == (0, 10_000)
 
     zones = {name: o for name, o in options.items() if o["name"] == "zone"}
-    assert set(zones) == {"settings timezone zone", "me timezone zone", "party schedule zone", "party edit zone"}
+    assert set(zones) == {
+        "settings timezone zone",
+        "me timezone zone",
+        "party schedule zone",
+        "party edit zone",
+        "party replay zone",
+    }
     assert [name for name, o in zones.items() if not o.get("autocomplete")] == []
 
 

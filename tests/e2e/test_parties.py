@@ -65,17 +65,30 @@ def bot_messages(h: BotHarness, channel: FakeChannel | int) -> list[FakeMessage]
 
 
 def card_of(h: BotHarness, channel: FakeChannel) -> FakeMessage:
-    cards = [m for m in bot_messages(h, channel) if any("party:rsvp:" in c for c in m.custom_ids) or m.embeds]
+    cards = [m for m in bot_messages(h, channel) if any("party:rsvp:" in c for c in m.custom_ids) or m.is_v2]
     assert cards, "no party card was posted"
     return cards[0]
 
 
 def field(message: FakeMessage, name: str) -> str:
+    """An embed's field (the recap), or a card's "**Name:** value" line or "**Name**" block (Components V2)."""
     for embed in message.embeds:
         for f in embed.get("fields", []):
             if f["name"] == name:
                 return str(f["value"])
-    raise AssertionError(f"no field {name!r} in {message.embeds}")
+    for text in message.text_displays:
+        if text.startswith(f"**{name}**\n"):
+            return text.split("\n", 1)[1]
+        for line in text.splitlines():
+            if line.startswith(f"**{name}:** "):
+                return line.removeprefix(f"**{name}:** ")
+    raise AssertionError(f"no field {name!r} in {message.embeds or message.text_displays}")
+
+
+def card_title(message: FakeMessage) -> str:
+    """The heading of a party card (Components V2): its first line, without the markdown."""
+    assert message.is_v2, "the party card is not a Components V2 layout"
+    return message.text_displays[0].splitlines()[0].removeprefix("## ")
 
 
 def native_events(h: BotHarness) -> list[FakeScheduledEvent]:
@@ -220,7 +233,7 @@ async def test_a_party_runs_itself_from_rsvps_to_recap_surviving_a_gateway_drop(
     )
     await h.wait_until(lambda: len(attended) == 2, timeout=10)
     assert sorted(attended) == sorted([(h.guild.id, fans[0].id, 1), (h.guild.id, fans[2].id, 1)])
-    await h.wait_until(lambda: "over" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
+    await h.wait_until(lambda: "over" in card_title(h.fake.message(card.id)), timeout=10)
     assert h.fake.message(card.id).custom_ids == []
     await h.wait_until(lambda: h.fake.message(play.id).custom_ids == [], timeout=10)
     assert await count_rows(h, PartyAttendance) == 2
@@ -313,7 +326,7 @@ async def test_cancel_cleans_up_native_event_card_and_tells_who_answered(harness
     notice = await h.fake.wait_for_message(parties, lambda m: m.content.startswith("❌"), timeout=10)
     assert mentioned_users(notice) == {going.id, waiting.id}
     await h.fake.wait_for_dm(asked, lambda m: m.content.startswith("❌"), timeout=10)
-    await h.wait_until(lambda: "cancelled" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
+    await h.wait_until(lambda: "cancelled" in card_title(h.fake.message(card.id)), timeout=10)
     assert h.fake.message(card.id).custom_ids == []
     # Nothing of the party is left to run.
     assert h.bot is not None
@@ -488,7 +501,7 @@ async def test_edit_moves_everything_and_tells_who_answered_then_start_now_runs_
     assert h.guild.scheduled_event(event.id).scheduled_start_time != old_start
     notice = await h.fake.wait_for_message(parties, lambda m: m.content.startswith("📅"), timeout=10)
     assert mentioned_users(notice) == {going.id, maybe.id}
-    await h.wait_until(lambda: "After" in h.fake.message(card.id).embeds[0]["title"], timeout=10)
+    await h.wait_until(lambda: "After" in card_title(h.fake.message(card.id)), timeout=10)
     assert h.bot is not None
     async with h.bot.sessionmaker() as session:
         start_job = await h.bot.jobs.get(session, "party:1:start")

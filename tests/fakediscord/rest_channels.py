@@ -729,6 +729,70 @@ async def set_voice_status(ctx: Request) -> Any:
     return Response(204)
 
 
+# ---- stage instances ------------------------------------------------------------------------
+# https://discord.com/developers/docs/resources/stage-instance: a stage channel holds at most one live instance;
+# opening one needs the stage moderator's permissions (MANAGE_CHANNELS, MUTE_MEMBERS, MOVE_MEMBERS).
+
+# https://discord.com/developers/docs/topics/opcodes-and-status-codes#json: 150006 "Stage already open".
+STAGE_ALREADY_OPEN = 150006
+
+
+def _stage_channel(ctx: Request, raw: Any) -> FakeChannel:
+    channel = ctx.fake._channels.get(int(raw)) if str(raw).isdigit() else None
+    if channel is None or channel.deleted:
+        raise unknown("Channel")
+    if channel.type != ChannelType.stage:
+        raise ApiError(400, 50024, "Cannot execute action on this channel type")
+    return channel
+
+
+@route("POST", "/stage-instances")
+async def create_stage_instance(ctx: Request) -> Any:
+    body = ctx.body or {}
+    channel = _stage_channel(ctx, body.get("channel_id"))
+    guild = guild_of(ctx, channel)
+    assert guild is not None
+    require(ctx, guild, Permissions.MANAGE_CHANNELS, Permissions.MUTE_MEMBERS, Permissions.MOVE_MEMBERS)
+    if channel.stage_instance is not None:
+        raise ApiError(400, STAGE_ALREADY_OPEN, "Stage already open")
+    event_id = body.get("guild_scheduled_event_id")
+    instance = {
+        "id": str(ctx.fake._ids.next()),
+        "guild_id": str(guild.id),
+        "channel_id": str(channel.id),
+        "topic": body["topic"],
+        "privacy_level": int(body.get("privacy_level") or 2),
+        "discoverable_disabled": True,
+        "guild_scheduled_event_id": str(event_id) if event_id else None,
+    }
+    channel.stage_instance = instance
+    ctx.fake._emit_guild(guild, "STAGE_INSTANCE_CREATE", instance)
+    ctx.fake._notify()
+    return instance
+
+
+@route("GET", "/stage-instances/{channel_id}")
+async def get_stage_instance(ctx: Request) -> Any:
+    channel = _stage_channel(ctx, ctx.params["channel_id"])
+    if channel.stage_instance is None:
+        raise ApiError(404, 10067, "Unknown Stage Instance")
+    return channel.stage_instance
+
+
+@route("DELETE", "/stage-instances/{channel_id}")
+async def delete_stage_instance(ctx: Request) -> Any:
+    channel = _stage_channel(ctx, ctx.params["channel_id"])
+    guild = guild_of(ctx, channel)
+    require(ctx, guild, Permissions.MANAGE_CHANNELS, Permissions.MUTE_MEMBERS, Permissions.MOVE_MEMBERS)
+    if channel.stage_instance is None:
+        raise ApiError(404, 10067, "Unknown Stage Instance")
+    instance, channel.stage_instance = channel.stage_instance, None
+    if guild is not None:
+        ctx.fake._emit_guild(guild, "STAGE_INSTANCE_DELETE", instance)
+    ctx.fake._notify()
+    return Response(204)
+
+
 # ---- DMs -------------------------------------------------------------------------------------
 
 

@@ -111,6 +111,8 @@ class Permissions:
     USE_EXTERNAL_EMOJIS = 1 << 18
     CONNECT = 1 << 20
     SPEAK = 1 << 21
+    MUTE_MEMBERS = 1 << 22
+    MOVE_MEMBERS = 1 << 24
     CHANGE_NICKNAME = 1 << 26
     MANAGE_NICKNAMES = 1 << 27
     MANAGE_ROLES = 1 << 28
@@ -345,6 +347,8 @@ class FakeChannel:
     last_message_id: int | None = None
     # voice and stage channels: the status line ("Now playing ...") set through PUT /channels/{id}/voice-status
     voice_status: str | None = None
+    # stage channels: the live stage instance opened through POST /stage-instances, as Discord returns it
+    stage_instance: dict[str, Any] | None = None
     deleted: bool = False
     created_at: datetime = field(default_factory=now)
 

@@ -46,17 +46,30 @@ def bot_messages(h: BotHarness, channel: FakeChannel | int) -> list[FakeMessage]
 
 
 def card_of(h: BotHarness, channel: FakeChannel) -> FakeMessage:
-    cards = [m for m in bot_messages(h, channel) if any("party:rsvp:" in c for c in m.custom_ids)]
+    cards = [m for m in bot_messages(h, channel) if any("party:rsvp:" in c for c in m.custom_ids) or m.is_v2]
     assert cards, "no party card was posted"
     return cards[0]
 
 
 def field(message: FakeMessage, name: str) -> str:
+    """An embed's field (the recap), or a card's "**Name:** value" line or "**Name**" block (Components V2)."""
     for embed in message.embeds:
         for f in embed.get("fields", []):
             if f["name"] == name:
                 return str(f["value"])
-    raise AssertionError(f"no field {name!r} in {message.embeds}")
+    for text in message.text_displays:
+        if text.startswith(f"**{name}**\n"):
+            return text.split("\n", 1)[1]
+        for line in text.splitlines():
+            if line.startswith(f"**{name}:** "):
+                return line.removeprefix(f"**{name}:** ")
+    raise AssertionError(f"no field {name!r} in {message.embeds or message.text_displays}")
+
+
+def card_title(message: FakeMessage) -> str:
+    """The heading of a party card (Components V2): its first line, without the markdown."""
+    assert message.is_v2, "the party card is not a Components V2 layout"
+    return message.text_displays[0].splitlines()[0].removeprefix("## ")
 
 
 def is_recap(message: FakeMessage) -> bool:
