@@ -59,6 +59,9 @@ class PanelRoleButton(
         held = {role.id for role in member.roles}
         change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, self.role_id)
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
+        if change:
+            async with interaction.client.sessionmaker.begin() as session:
+                service.count_change(session, guild.id, change)
         await reply(interaction, service.describe_change(change))
 
 
@@ -107,6 +110,9 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
             panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
         )
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
+        if change:
+            async with interaction.client.sessionmaker.begin() as session:
+                service.count_change(session, guild.id, change)
         await reply(interaction, service.describe_change(change))
 
 
