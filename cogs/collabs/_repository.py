@@ -193,4 +193,4 @@ async def request_history(session: AsyncSession, guild_id: int) -> list[tuple[da
         .where(CollabRequest.guild_id == guild_id)
         .order_by(CollabRequest.created_at, CollabRequest.id)
     )
-    return [(opened, str(status), closed) for opened, status, closed in rows.tuples()]
+    return [(opened, str(status), closed) for opened, status, closed in rows]

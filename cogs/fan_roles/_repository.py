@@ -189,7 +189,7 @@ async def role_changes(session: AsyncSession, guild_id: int) -> list[tuple[int, 
         .where(FanRoleChange.guild_id == guild_id)
         .order_by(FanRoleChange.at, FanRoleChange.id)
     )
-    return [(int(role_id), int(delta), at) for role_id, delta, at in rows.tuples()]
+    return [(int(role_id), int(delta), at) for role_id, delta, at in rows]
 
 
 async def entry_labels(session: AsyncSession, guild_id: int) -> dict[int, str]:
@@ -199,7 +199,7 @@ async def entry_labels(session: AsyncSession, guild_id: int) -> dict[int, str]:
         .join(FanRolePanel, FanRolePanel.id == FanRolePanelEntry.panel_id)
         .where(FanRolePanel.guild_id == guild_id)
     )
-    return {int(role_id): str(label) for role_id, label in rows.tuples()}
+    return {int(role_id): str(label) for role_id, label in rows}
 
 
 async def attendance_times(session: AsyncSession, guild_id: int) -> list[tuple[int, datetime]]:
@@ -209,4 +209,4 @@ async def attendance_times(session: AsyncSession, guild_id: int) -> list[tuple[i
         .where(PartyAttendance.guild_id == guild_id)
         .order_by(PartyAttendance.attended_at)
     )
-    return [(int(user_id), at) for user_id, at in rows.tuples()]
+    return [(int(user_id), at) for user_id, at in rows]

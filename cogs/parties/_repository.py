@@ -220,7 +220,7 @@ async def check_in_counts(session: AsyncSession, party_ids: Sequence[int]) -> di
         .where(PartyAttendance.party_id.in_(party_ids))
         .group_by(PartyAttendance.party_id)
     )
-    return {int(party_id): int(count) for party_id, count in rows.tuples()}
+    return {int(party_id): int(count) for party_id, count in rows}
 
 
 async def track_ratings(session: AsyncSession, party_ids: Sequence[int]) -> dict[tuple[int, int], tuple[float, int]]:
@@ -237,7 +237,7 @@ async def track_ratings(session: AsyncSession, party_ids: Sequence[int]) -> dict
         .where(PartyTrackRating.party_id.in_(party_ids))
         .group_by(PartyTrackRating.party_id, PartyTrackRating.track_index)
     )
-    return {(int(p), int(t)): (float(average), int(number)) for p, t, average, number in rows.tuples()}
+    return {(int(p), int(t)): (float(average), int(number)) for p, t, average, number in rows}
 
 
 async def answer_counts(session: AsyncSession, gathering_ids: Sequence[int]) -> dict[tuple[int, str], int]:
@@ -249,4 +249,4 @@ async def answer_counts(session: AsyncSession, gathering_ids: Sequence[int]) -> 
         .where(GatheringRsvp.gathering_id.in_(gathering_ids), GatheringRsvp.waitlisted.is_(False))
         .group_by(GatheringRsvp.gathering_id, GatheringRsvp.answer)
     )
-    return {(int(gathering_id), str(answer)): int(count) for gathering_id, answer, count in rows.tuples()}
+    return {(int(gathering_id), str(answer)): int(count) for gathering_id, answer, count in rows}

@@ -188,4 +188,4 @@ async def grant_times(session: AsyncSession, guild_id: int) -> list[tuple[int, d
         .where(SupporterGrant.guild_id == guild_id)
         .order_by(SupporterGrant.created_at, SupporterGrant.id)
     )
-    return [(int(user_id), at) for user_id, at in rows.tuples()]
+    return [(int(user_id), at) for user_id, at in rows]
