@@ -380,6 +380,13 @@ async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, br
         browser.set_window_size(1200, 5000)
         browser.execute_script("window.scrollTo(0, 0)")
         _shot(browser, "dashboard")
+        # On a phone: charts shrink to the screen and wide tables scroll inside their box, not the page.
+        browser.set_window_size(390, 844)
+        phone = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth,"
+            " Math.max(...[...document.querySelectorAll('svg.chart')].map(c => c.getBoundingClientRect().right))]"
+        )
+        _shot(browser, "dashboard-phone")
         browser.set_window_size(1200, 900)
         errors = _console_errors(browser)
         browser.get(link)
@@ -395,6 +402,7 @@ async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, br
             "downloads": downloads,
             "errors": errors,
             "again": again,
+            "phone": phone,
         }
 
     seen = await asyncio.to_thread(sign_in_twice)
@@ -446,6 +454,9 @@ async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, br
     assert ratings.lstrip("\ufeff").splitlines()[0] == "Party,Track #,Track,Ratings,Average stars"
     assert "Night Drive Party,1,Intro,2,4.50" in ratings
     assert seen["errors"] == []
+    page_width, screen_width, chart_right = seen["phone"]
+    assert page_width <= screen_width
+    assert chart_right <= screen_width
     assert "already used or has expired" in seen["again"]
 
     # An expired link is refused too.
