@@ -59,10 +59,10 @@ class PanelRoleButton(
         held = {role.id for role in member.roles}
         change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, self.role_id)
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
-        if change:
+        await reply(interaction, service.describe_change(change))
+        if change:  # counted after the answer, so the fan never waits on it
             async with interaction.client.sessionmaker.begin() as session:
                 service.count_change(session, guild.id, change)
-        await reply(interaction, service.describe_change(change))
 
 
 class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
@@ -110,10 +110,10 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
             panel.mode, panel.max_roles, [e.role_id for e in panel.entries], menu_roles, held, values
         )
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
-        if change:
+        await reply(interaction, service.describe_change(change))
+        if change:  # counted after the answer, so the fan never waits on it
             async with interaction.client.sessionmaker.begin() as session:
                 service.count_change(session, guild.id, change)
-        await reply(interaction, service.describe_change(change))
 
 
 def _menu(panel: FanRolePanel, part: int, entries: Sequence[FanRolePanelEntry], held: Collection[int]) -> PanelRoleMenu:

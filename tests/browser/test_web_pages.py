@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 
 from bot.db import create_engine, create_sessionmaker
 from bot.models.collabs import CollabRequest
+from bot.models.fan_roles import FanRoleChange
 from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
 from bot.models.parties import ListeningParty, PartyAttendance, PartyTrackRating
 from bot.models.web_pages import DashboardLink
@@ -185,7 +186,8 @@ async def _make_history(site: Site) -> None:
     async def attended() -> bool:
         assert h.bot is not None
         async with h.bot.sessionmaker() as session:
-            return len((await session.scalars(select(FanPartyAttendance))).all()) == 2
+            picks = len((await session.scalars(select(FanRoleChange))).all())  # counted just after the answer
+            return picks == 2 and len((await session.scalars(select(FanPartyAttendance))).all()) == 2
 
     await h.wait_until(attended)
     made = await run(h, h.moderator, "supporters perk create", name="Backers", role=backer, earned_by="purchase")
