@@ -34,6 +34,8 @@ from tests.harness import BotHarness, free_port
 
 GOAL_SPEEDUP = 3.0
 RELEASES = 40
+# The uncached baseline reads the database on every view: fewer requests keep the run short, p99 still holds.
+UNCACHED_REQUESTS = 1000
 
 
 async def _load(url: str, requests: int, concurrency: int, etag: str | None) -> dict[str, Any]:
@@ -134,7 +136,7 @@ async def run(backend: str, requests: int, concurrency: int, workdir: Path) -> l
 
             cog.cache.ttl = -1.0  # every view builds the page: the baseline
             builds = cog.cache.builds
-            uncached = await _drive(page, requests, concurrency)
+            uncached = await _drive(page, min(requests, UNCACHED_REQUESTS), concurrency)
             uncached["page_builds"] = cog.cache.builds - builds
 
             cog.cache.ttl = 30.0
@@ -149,7 +151,8 @@ async def run(backend: str, requests: int, concurrency: int, workdir: Path) -> l
 
     speedup = round(cached["requests_per_s"] / uncached["requests_per_s"], 2)
     notes = (
-        f"{requests} GETs, {concurrency} in flight, from a separate process; page {body_kib} KiB with "
+        f"{requests} GETs ({min(requests, UNCACHED_REQUESTS)} uncached), {concurrency} in flight, from a separate "
+        f"process; page {body_kib} KiB with "
         f"{RELEASES} upcoming and {RELEASES} announced releases"
     )
     return [
