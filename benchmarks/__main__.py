@@ -36,11 +36,13 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
         ("memory", ["benchmarks.bench_memory", *q], 200),
         ("database", ["benchmarks.bench_database", *q], 400),
         ("parties", ["benchmarks.bench_parties", *q], 200),
+        ("web-pages", ["benchmarks.bench_web_pages", *q], 300),
     ]
     if POSTGRES:
         out.append(("parties-postgres", ["benchmarks.bench_parties", "--backend", "postgres", *q], 200))
         out.append(("recovery-postgres", ["benchmarks.bench_recovery", "--backend", "postgres"], 300))
         out.append(("takeover-postgres", ["benchmarks.bench_takeover", "--backend", "postgres"], 300))
+        out.append(("web-pages-postgres", ["benchmarks.bench_web_pages", "--backend", "postgres", *q], 300))
     return out
 
 
@@ -155,6 +157,14 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
             f"{figures['seconds']} s after the kill, {figures['finished_by_the_survivor']} taken over",
             f"lease {baseline.get('seconds')} s",
             str(ratios.get("seconds_over_goal")),
+        )
+    if name.startswith("web_pages."):
+        uncached = baseline["uncached"]
+        return (
+            f"{figures['requests_per_s']} req/s, p99 {figures['p99_ms']} ms (304: {figures['not_modified']['requests_per_s']} "
+            f"req/s; /livez {figures['livez']['requests_per_s']})",
+            f"uncached {uncached['requests_per_s']} req/s, p99 {uncached['p99_ms']} ms",
+            str(ratios.get("requests_per_s_over_uncached")),
         )
     if name.startswith("memory."):
         return f"{figures['rss_mib']} MiB", f"{baseline['rss_mib']} MiB", str(ratios["rss"])

@@ -115,3 +115,23 @@ class PartyAttendance(Base):
     party_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     attended_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FanRoleChange(Base):
+    """A fan role picked (+1) or dropped (-1) on a panel: the dashboard's fan-role growth, counted from here on.
+
+    Counts only, no member: nothing here to forget. Roles changed outside the panels are not seen (the bot has
+    no members intent), so the figures are the panels' own.
+    """
+
+    __tablename__ = "fan_role_changes"
+    __table_args__ = (
+        Index("ix_fan_role_changes_guild_id_at", "guild_id", "at"),
+        CheckConstraint("delta IN (-1, 1)", name="delta_one"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    guild_id: Mapped[int]
+    role_id: Mapped[int]
+    delta: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

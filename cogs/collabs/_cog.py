@@ -21,7 +21,7 @@ from bot.text import clip, plain
 from bot.timeparse import parse_duration
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
-from cogs.collabs import _jobs, _privacy
+from cogs.collabs import _dashboard, _jobs, _privacy
 from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs import _views as views
@@ -55,8 +55,10 @@ class CollabCog(commands.Cog, name="Collabs"):
         _jobs.register(self.bot)
         self.bot.features.privacy.add_forget_hook("collabs", self._forget_member)
         self.bot.features.audit_titles.add(AUDIT_TITLES)
+        self.bot.features.dashboard.add(_dashboard.NAME, _dashboard.section, order=_dashboard.ORDER)
 
     async def cog_unload(self) -> None:
+        self.bot.features.dashboard.remove(_dashboard.NAME)
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.unregister(self.bot)
         self.bot.features.privacy.remove_forget_hook("collabs")

@@ -181,3 +181,16 @@ async def alerts_for(session: AsyncSession, request_id: int) -> list[CollabAlert
 
 async def report(session: AsyncSession, request_id: int, reporter_id: int) -> CollabReport | None:
     return await session.get(CollabReport, (request_id, reporter_id))
+
+
+# -- the moderators' dashboard ----------------------------------------------------------------------------------
+
+
+async def request_history(session: AsyncSession, guild_id: int) -> list[tuple[datetime, str, datetime | None]]:
+    """(opened, status, closed) of every request of the server, oldest first."""
+    rows = await session.execute(
+        select(CollabRequest.created_at, CollabRequest.status, CollabRequest.closed_at)
+        .where(CollabRequest.guild_id == guild_id)
+        .order_by(CollabRequest.created_at, CollabRequest.id)
+    )
+    return [(opened, str(status), closed) for opened, status, closed in rows]

@@ -22,6 +22,7 @@ from bot.jobs import JobStatus, ScheduledJob
 from bot.models.fan_roles import FanRolePanel, PanelStyle
 from bot.permissions import require_moderator
 from bot.role_counts import role_member_counts
+from cogs.fan_roles import _dashboard as dashboard
 from cogs.fan_roles import _jobs as jobs
 from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
@@ -69,6 +70,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         jobs.register(self.bot)
         self.bot.features.privacy.add_forget_hook("fan_roles", self._forget_member)
+        self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
@@ -76,6 +78,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         jobs.unregister(self.bot)
         self.bot.features.privacy.remove_forget_hook("fan_roles")
+        self.bot.features.dashboard.remove(dashboard.NAME)
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> None:
         """A forgotten member's pending tier update would carry their id on: cancel it and drop its row."""

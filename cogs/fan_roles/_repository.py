@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.guilds.models import GuildSettings
-from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
+from bot.models.fan_roles import FanRoleChange, FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 
 
 def name_key(name: str) -> str:
@@ -167,3 +169,44 @@ async def role_handed_out_as(session: AsyncSession, guild_id: int, role_id: int)
     if await tier_by_role(session, guild_id, role_id) is not None:
         return "a loyalty tier"
     return None
+
+
+# -- the moderators' dashboard ----------------------------------------------------------------------------------
+
+
+def count_changes(session: AsyncSession, guild_id: int, added: list[int], removed: list[int]) -> None:
+    """Count roles picked and dropped on a panel (no member kept)."""
+    session.add_all(
+        [FanRoleChange(guild_id=guild_id, role_id=role_id, delta=1) for role_id in added]
+        + [FanRoleChange(guild_id=guild_id, role_id=role_id, delta=-1) for role_id in removed]
+    )
+
+
+async def role_changes(session: AsyncSession, guild_id: int) -> list[tuple[int, int, datetime]]:
+    """(role, +1/-1, when) of every counted pick and drop, oldest first."""
+    rows = await session.execute(
+        select(FanRoleChange.role_id, FanRoleChange.delta, FanRoleChange.at)
+        .where(FanRoleChange.guild_id == guild_id)
+        .order_by(FanRoleChange.at, FanRoleChange.id)
+    )
+    return [(int(role_id), int(delta), at) for role_id, delta, at in rows]
+
+
+async def entry_labels(session: AsyncSession, guild_id: int) -> dict[int, str]:
+    """Each panel role's label as fans see it, by role."""
+    rows = await session.execute(
+        select(FanRolePanelEntry.role_id, FanRolePanelEntry.label)
+        .join(FanRolePanel, FanRolePanel.id == FanRolePanelEntry.panel_id)
+        .where(FanRolePanel.guild_id == guild_id)
+    )
+    return {int(role_id): str(label) for role_id, label in rows}
+
+
+async def attendance_times(session: AsyncSession, guild_id: int) -> list[tuple[int, datetime]]:
+    """(member, when) of every party attended, oldest first: what loyalty tiers count."""
+    rows = await session.execute(
+        select(PartyAttendance.user_id, PartyAttendance.attended_at)
+        .where(PartyAttendance.guild_id == guild_id)
+        .order_by(PartyAttendance.attended_at)
+    )
+    return [(int(user_id), at) for user_id, at in rows]

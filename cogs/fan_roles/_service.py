@@ -379,6 +379,11 @@ async def apply_change(
         raise TryAgainLater("Discord didn't take the role change; try again in a moment.") from error
 
 
+def count_change(session: AsyncSession, guild_id: int, change: RoleChange) -> None:
+    """Count what a panel click changed, once Discord took it (the dashboard's fan-role growth)."""
+    repository.count_changes(session, guild_id, change.added, change.removed)
+
+
 # -- panels and tiers as the commands read and change them ----------------------------------------------------
 
 

@@ -60,6 +60,9 @@ class PanelRoleButton(
         change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, self.role_id)
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
+        if change:  # counted after the answer, so the fan never waits on it
+            async with interaction.client.sessionmaker.begin() as session:
+                service.count_change(session, guild.id, change)
 
 
 class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
@@ -108,6 +111,9 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
         )
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
+        if change:  # counted after the answer, so the fan never waits on it
+            async with interaction.client.sessionmaker.begin() as session:
+                service.count_change(session, guild.id, change)
 
 
 def _menu(panel: FanRolePanel, part: int, entries: Sequence[FanRolePanelEntry], held: Collection[int]) -> PanelRoleMenu:

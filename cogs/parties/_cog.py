@@ -25,6 +25,7 @@ from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when, parse_zone
 from bot.ui.paginator import Paginator, pages_of_lines
 from bot.zone_option import zone_autocomplete
+from cogs.parties import _dashboard as dashboard
 from cogs.parties import _jobs as jobs
 from cogs.parties import _render as render
 from cogs.parties import _repository as repository
@@ -86,8 +87,10 @@ class PartiesCog(commands.Cog, name="Parties"):
         self.bot.add_dynamic_items(RsvpButton, HereButton, RateButton)
         self.bot.features.calendar.add_source("parties", calendar_entries)
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
+        self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
 
     async def cog_unload(self) -> None:
+        self.bot.features.dashboard.remove(dashboard.NAME)
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         self.bot.features.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton, RateButton)

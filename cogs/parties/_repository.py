@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.base import utcnow
-from bot.gatherings.models import Gathering
+from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.models.parties import ListeningParty, PartyAttendance, PartyStatus, PartyThreadMessage, PartyTrackRating
 
 
@@ -231,3 +231,49 @@ async def attendance_counts(session: AsyncSession, party_ids: Sequence[int]) -> 
         .group_by(PartyAttendance.party_id)
     )
     return {int(party_id): int(number) for party_id, number in rows.all()}
+
+
+# -- the moderators' dashboard ----------------------------------------------------------------------------------
+
+
+async def parties_since(session: AsyncSession, guild_id: int, since: datetime) -> Sequence[ListeningParty]:
+    """The server's parties not cancelled that start from `since` on, by start."""
+    rows = await session.scalars(
+        select(ListeningParty)
+        .where(
+            ListeningParty.guild_id == guild_id,
+            ListeningParty.starts_at >= since,
+            ListeningParty.status != PartyStatus.CANCELLED,
+        )
+        .order_by(ListeningParty.starts_at, ListeningParty.id)
+    )
+    return rows.all()
+
+
+async def track_ratings(session: AsyncSession, party_ids: Sequence[int]) -> dict[tuple[int, int], tuple[float, int]]:
+    """(party, track) -> (average stars, how many rated), for every rated track of these parties."""
+    if not party_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            PartyTrackRating.party_id,
+            PartyTrackRating.track_index,
+            func.avg(PartyTrackRating.stars),
+            func.count(),
+        )
+        .where(PartyTrackRating.party_id.in_(party_ids))
+        .group_by(PartyTrackRating.party_id, PartyTrackRating.track_index)
+    )
+    return {(int(p), int(t)): (float(average), int(number)) for p, t, average, number in rows}
+
+
+async def answer_counts(session: AsyncSession, gathering_ids: Sequence[int]) -> dict[tuple[int, str], int]:
+    """(gathering, answer) -> how many answered so, waitlist left out."""
+    if not gathering_ids:
+        return {}
+    rows = await session.execute(
+        select(GatheringRsvp.gathering_id, GatheringRsvp.answer, func.count())
+        .where(GatheringRsvp.gathering_id.in_(gathering_ids), GatheringRsvp.waitlisted.is_(False))
+        .group_by(GatheringRsvp.gathering_id, GatheringRsvp.answer)
+    )
+    return {(int(gathering_id), str(answer)): int(count) for gathering_id, answer, count in rows}

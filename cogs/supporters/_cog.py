@@ -20,6 +20,7 @@ from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.models.supporters import EarnedBy, SupporterGrant, SupporterPerk
 from bot.permissions import require_moderator, role_refusal
 from bot.timeparse import parse_when
+from cogs.supporters import _dashboard as dashboard
 from cogs.supporters import _intake as intake
 from cogs.supporters import _jobs as jobs
 from cogs.supporters import _parsing as parsing
@@ -65,6 +66,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         jobs.register(self.bot)
+        self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
         self.bot.features.webhooks.register(
             intake.HOOK, intake.intake(self.bot), id_field="order_id", unstored=frozenset({intake.CLAIM_CODE})
         )
@@ -73,6 +75,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.role_grants.remove_source(ROLE_GRANTS)
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         jobs.unregister(self.bot)
+        self.bot.features.dashboard.remove(dashboard.NAME)
         self.bot.features.webhooks.unregister(intake.HOOK)
 
     async def perk_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:

@@ -179,3 +179,13 @@ async def drop_signups(session: AsyncSession, guild_id: int) -> int:
     """Members who pressed Notify me on a drop (the drops feature's table; counted here for the label's figures)."""
     count = await session.scalar(select(func.count()).select_from(DropSignup).where(DropSignup.guild_id == guild_id))
     return int(count or 0)
+
+
+async def grant_times(session: AsyncSession, guild_id: int) -> list[tuple[int, datetime]]:
+    """(member, when) of every grant of the server, oldest first (the dashboard's supporter growth)."""
+    rows = await session.execute(
+        select(SupporterGrant.user_id, SupporterGrant.created_at)
+        .where(SupporterGrant.guild_id == guild_id)
+        .order_by(SupporterGrant.created_at, SupporterGrant.id)
+    )
+    return [(int(user_id), at) for user_id, at in rows]

@@ -7,6 +7,7 @@ obvious library, inlines <style> and links a tooltip script by default, both of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 WIDTH = 640
@@ -22,11 +23,16 @@ PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 @dataclass(frozen=True)
 class Bar:
     label: str
-    value: int
+    value: float
     x: float
     y: float
     width: float
     height: float
+
+    @property
+    def shown(self) -> str:
+        """The value as written on the bar: whole numbers plainly, averages to one decimal."""
+        return str(int(self.value)) if float(self.value).is_integer() else f"{self.value:.1f}"
 
 
 @dataclass(frozen=True)
@@ -67,20 +73,20 @@ class Chart:
     def description(self) -> str:
         """The chart's figures in words, for screen readers and as the SVG's <desc>."""
         if self.bars:
-            return "; ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
+            return "; ".join(f"{bar.label}: {bar.shown}" for bar in self.bars)
         return "; ".join(f"{line.name}: {line.last} now" for line in self.lines)
 
 
-def _scale(values: list[int]) -> int:
+def _scale(values: list[float]) -> int:
     """A round top for the axis, at least 1 so an empty chart still draws."""
-    top = max([1, *values])
+    top = math.ceil(max([1.0, *values]))
     for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000):
         if top <= step * 5:
             return -(-top // step) * step
     return top
 
 
-def bar_chart(title: str, values: list[tuple[str, int]]) -> Chart:
+def bar_chart(title: str, values: list[tuple[str, float]]) -> Chart:
     top = _scale([value for _, value in values])
     slot = PLOT_WIDTH / max(1, len(values))
     chart = Chart(title, top)
@@ -95,7 +101,7 @@ def bar_chart(title: str, values: list[tuple[str, int]]) -> Chart:
 
 
 def line_chart(title: str, labels: list[str], series: dict[str, list[int]]) -> Chart:
-    top = _scale([value for values in series.values() for value in values])
+    top = _scale([float(value) for values in series.values() for value in values])
     step = PLOT_WIDTH / max(1, len(labels) - 1)
     chart = Chart(title, top)
     for index, (name, values) in enumerate(series.items()):

@@ -257,7 +257,7 @@ class WebPagesCog(commands.Cog, name="Web pages"):
                 request, "refused.html", status=401, message="Sign in with a fresh link from /dashboard in Discord."
             )
         async with self.bot.sessionmaker() as session:
-            sections = await _service.dashboard(session, guild_id)
+            sections = await _service.dashboard(session, guild_id, self.bot.features.dashboard)
         guild = self.bot.get_guild(guild_id)
         return self._private_page(
             request, "dashboard.html", sections=sections, guild_id=guild_id, name=guild.name if guild else "Label"
@@ -268,7 +268,7 @@ class WebPagesCog(commands.Cog, name="Web pages"):
         if guild_id is None:
             raise web.HTTPUnauthorized(text="Sign in with a fresh link from /dashboard in Discord.")
         async with self.bot.sessionmaker() as session:
-            sections = await _service.dashboard(session, guild_id)
+            sections = await _service.dashboard(session, guild_id, self.bot.features.dashboard)
         name = request.match_info["table"]
         table = next((t for section in sections for t in section.tables if t.name == name), None)
         if table is None:

@@ -1,7 +1,6 @@
 """Queries of the web pages; they take a session and never commit.
 
-The dashboard reads other features' tables through the shared metadata by name (a feature switched off, or not
-installed, simply has no figures), so this package imports no other feature.
+Only the core's tables: other features give their dashboard figures through `bot.features.dashboard`.
 """
 
 from __future__ import annotations
@@ -10,23 +9,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.models import Artist
 from bot.catalog.models import Release, ReleaseLink, ReleaseStatus
-from bot.db import Base
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.web_pages import DashboardLink, DashboardSession
 
 PUBLIC_STATUSES = (ReleaseStatus.SCHEDULED, ReleaseStatus.ANNOUNCED)
 FAILURES_SHOWN = 25
-
-
-def feature_table(name: str) -> Table | None:
-    """Another feature's table by name, when that feature is installed."""
-    return Base.metadata.tables.get(name)
 
 
 # -- the public page --------------------------------------------------------------------------------------------
@@ -154,54 +147,3 @@ async def rsvp_counts(session: AsyncSession, gathering_ids: Sequence[int]) -> di
         .group_by(GatheringRsvp.gathering_id, GatheringRsvp.answer)
     )
     return {(gathering_id, answer): int(count) for gathering_id, answer, count in rows.tuples()}
-
-
-async def party_check_ins(session: AsyncSession, gathering_ids: Sequence[int]) -> dict[int, int] | None:
-    """Members who pressed "I'm here", by the party's gathering; None when listening parties are not installed."""
-    parties, attendance = feature_table("listening_parties"), feature_table("party_attendance")
-    if parties is None or attendance is None:
-        return None
-    if not gathering_ids:
-        return {}
-    rows = await session.execute(
-        select(parties.c.gathering_id, func.count())
-        .select_from(attendance.join(parties, parties.c.id == attendance.c.party_id))
-        .where(parties.c.gathering_id.in_(gathering_ids))
-        .group_by(parties.c.gathering_id)
-    )
-    return {int(gathering_id): int(count) for gathering_id, count in rows.tuples()}
-
-
-async def attendance_times(session: AsyncSession, guild_id: int) -> list[tuple[int, datetime]] | None:
-    """(member, when) of every party attended, oldest first: what loyalty tiers count."""
-    table = feature_table("fan_party_attendance")
-    if table is None:
-        return None
-    rows = await session.execute(
-        select(table.c.user_id, table.c.attended_at).where(table.c.guild_id == guild_id).order_by(table.c.attended_at)
-    )
-    return [(int(user_id), at) for user_id, at in rows.tuples()]
-
-
-async def tier_thresholds(session: AsyncSession, guild_id: int) -> list[tuple[int, int]]:
-    """(role id, parties needed) of the server's loyalty tiers, lowest first."""
-    table = feature_table("loyalty_tiers")
-    if table is None:
-        return []
-    rows = await session.execute(
-        select(table.c.role_id, table.c.threshold).where(table.c.guild_id == guild_id).order_by(table.c.threshold)
-    )
-    return [(int(role_id), int(threshold)) for role_id, threshold in rows.tuples()]
-
-
-async def collab_requests(session: AsyncSession, guild_id: int) -> list[tuple[datetime, str, datetime | None]] | None:
-    """(opened, status, closed) of every collab request; None when collabs are not installed."""
-    table = feature_table("collab_requests")
-    if table is None:
-        return None
-    rows = await session.execute(
-        select(table.c.created_at, table.c.status, table.c.closed_at)
-        .where(table.c.guild_id == guild_id)
-        .order_by(table.c.created_at)
-    )
-    return [(opened, str(status), closed) for opened, status, closed in rows.tuples()]

@@ -6,12 +6,13 @@ import hashlib
 import secrets
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.models import Release, ReleaseKind, ReleaseStatus
+from bot.dashboard import BarFigures, DashboardSections, DashboardTable, LineFigures
 from bot.db.base import utcnow
 from bot.gatherings.models import Answer, Gathering
 from bot.jobs import JobStatus
@@ -22,10 +23,8 @@ from cogs.web_pages._charts import Chart, bar_chart, line_chart
 LINK_LIFETIME = timedelta(minutes=10)
 SESSION_LIFETIME = timedelta(hours=4)
 TOKEN_BYTES = 32
-# The dashboard looks this far back at gatherings, and groups growth by week.
+# The dashboard looks this far back at gatherings.
 LOOK_BACK = timedelta(days=90)
-WEEK = timedelta(days=7)
-GROWTH_WEEKS = 12
 
 # Whether fans can read a channel: (server id, channel id) -> True/False. Parties and events posted where
 # @everyone cannot look (a staff channel) stay off the public page.
@@ -280,15 +279,8 @@ async def session_guild(session: AsyncSession, cookie: str | None, now: datetime
 
 # -- the dashboard's figures ------------------------------------------------------------------------------------
 
-
-@dataclass
-class Table:
-    """One table of the dashboard: shown on the page, and downloadable as CSV under `name`."""
-
-    name: str
-    title: str
-    headers: list[str]
-    rows: list[list[object]] = field(default_factory=list)
+# A table of the dashboard is the registry's plain table; the page draws it and serves it as CSV.
+Table = DashboardTable
 
 
 @dataclass
@@ -299,26 +291,27 @@ class Section:
     note: str | None = None
 
 
-def _weeks(now: datetime) -> list[datetime]:
-    """The starts of the last GROWTH_WEEKS weeks, oldest first, the last one containing now."""
-    return [now - WEEK * (GROWTH_WEEKS - index) for index in range(1, GROWTH_WEEKS + 1)]
+def _drawn(figures: BarFigures | LineFigures) -> Chart:
+    if isinstance(figures, BarFigures):
+        return bar_chart(figures.title, figures.values)
+    return line_chart(figures.title, figures.labels, figures.series)
 
 
-def _week_label(start: datetime) -> str:
-    return start.strftime("%d %b")
-
-
-async def dashboard(session: AsyncSession, guild_id: int, now: datetime | None = None) -> list[Section]:
-    """Every section of the moderators' dashboard, read in one session."""
+async def dashboard(
+    session: AsyncSession, guild_id: int, sections: DashboardSections, now: datetime | None = None
+) -> list[Section]:
+    """Every section of the moderators' dashboard, read in one session: the core's, then each feature's."""
     now = now or utcnow()
-    sections = [
+    found = [
         await _pipeline(session, guild_id),
         await _jobs(session, guild_id),
         await _gatherings(session, guild_id, now),
-        await _growth(session, guild_id, now),
-        await _collabs(session, guild_id, now),
     ]
-    return sections
+    for section in await sections.collect(session, guild_id, now):
+        found.append(
+            Section(section.title, [_drawn(figures) for figures in section.charts], section.tables, section.note)
+        )
+    return found
 
 
 async def _pipeline(session: AsyncSession, guild_id: int) -> Section:
@@ -366,19 +359,15 @@ async def _jobs(session: AsyncSession, guild_id: int) -> Section:
 
 
 async def _gatherings(session: AsyncSession, guild_id: int, now: datetime) -> Section:
+    """RSVPs of every party and event of the last 90 days (check-ins and ratings: the parties' own section)."""
     gatherings = await repo.gatherings_since(session, guild_id, now - LOOK_BACK)
-    ids = [gathering.id for gathering in gatherings]
-    answers = await repo.rsvp_counts(session, ids)
-    check_ins = await repo.party_check_ins(session, ids)
+    answers = await repo.rsvp_counts(session, [gathering.id for gathering in gatherings])
     rows: list[list[object]] = []
     totals = Counter[str]()
     for gathering in gatherings:
         going = answers.get((gathering.id, Answer.GOING), 0)
         maybe = answers.get((gathering.id, Answer.MAYBE), 0) + answers.get((gathering.id, Answer.REMIND), 0)
-        checked = check_ins.get(gathering.id, 0) if check_ins is not None and gathering.kind == "party" else None
-        totals["interested"] += going + maybe
-        totals["going"] += going
-        totals["checked in"] += checked or 0
+        totals[gathering.kind] += going
         rows.append(
             [
                 gathering.kind,
@@ -387,72 +376,13 @@ async def _gatherings(session: AsyncSession, guild_id: int, now: datetime) -> Se
                 "cancelled" if gathering.cancelled else "",
                 going,
                 maybe,
-                "" if checked is None else checked,
             ]
         )
-    chart = bar_chart(
-        "RSVP → check-in (last 90 days)", [(name, totals[name]) for name in ("interested", "going", "checked in")]
-    )
+    chart = bar_chart("Going, by kind (last 90 days)", [("parties", totals["party"]), ("events", totals["event"])])
     table = Table(
         "gatherings",
         "Parties and events",
-        ["Kind", "Title", "Starts (UTC)", "Cancelled", "Going", "Maybe / remind me", "Checked in"],
+        ["Kind", "Title", "Starts (UTC)", "Cancelled", "Going", "Maybe / remind me"],
         rows,
     )
-    return Section("Parties and events", [chart], [table], note="Check-ins are counted at listening parties.")
-
-
-async def _growth(session: AsyncSession, guild_id: int, now: datetime) -> Section:
-    attended = await repo.attendance_times(session, guild_id)
-    tiers = await repo.tier_thresholds(session, guild_id)
-    weeks = _weeks(now)
-    if attended is None:
-        return Section("Fans and loyalty tiers", [], [], note="Fan roles are not installed.")
-    # Each member's running count of parties: they reach a tier at the attendance that makes the threshold.
-    reached: dict[int, list[datetime]] = {threshold: [] for _, threshold in tiers}
-    first_seen: dict[int, datetime] = {}
-    running = Counter[int]()
-    for user_id, at in attended:
-        running[user_id] += 1
-        first_seen.setdefault(user_id, at)
-        if running[user_id] in reached:
-            reached[running[user_id]].append(at)
-
-    def cumulative(times: list[datetime]) -> list[int]:
-        return [sum(1 for at in times if at < start + WEEK) for start in weeks]
-
-    fans = cumulative(list(first_seen.values()))
-    series = {"fans who attended a party": fans}
-    for role_id, threshold in tiers:
-        series[f"tier {threshold}+ (role {role_id})"] = cumulative(reached[threshold])
-    chart = line_chart("Fans and tiers over 12 weeks", [_week_label(w) for w in weeks], series)
-    table = Table(
-        "growth",
-        "Fans and tiers by week",
-        ["Week of", *series],
-        [[_week_label(week), *(values[index] for values in series.values())] for index, week in enumerate(weeks)],
-    )
-    return Section("Fans and loyalty tiers", [chart], [table])
-
-
-async def _collabs(session: AsyncSession, guild_id: int, now: datetime) -> Section:
-    requests = await repo.collab_requests(session, guild_id)
-    if requests is None:
-        return Section("Collab requests", [], [], note="Collab requests are not installed.")
-    weeks = _weeks(now)
-
-    def per_week(times: list[datetime]) -> list[int]:
-        return [sum(1 for at in times if start <= at < start + WEEK) for start in weeks]
-
-    opened = per_week([opened_at for opened_at, _, _ in requests])
-    filled = per_week([closed for _, status, closed in requests if status == "filled" and closed is not None])
-    chart = line_chart(
-        "Collab requests per week", [_week_label(w) for w in weeks], {"opened": opened, "filled": filled}
-    )
-    table = Table(
-        "collabs",
-        "Collab requests by week",
-        ["Week of", "Opened", "Filled"],
-        [[_week_label(week), opened[index], filled[index]] for index, week in enumerate(weeks)],
-    )
-    return Section("Collab requests", [chart], [table])
+    return Section("Parties and events", [chart], [table])

@@ -21,9 +21,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.db import create_engine, create_sessionmaker
+from bot.models.collabs import CollabRequest
+from bot.models.fan_roles import FanRoleChange
+from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
+from bot.models.parties import ListeningParty, PartyAttendance, PartyTrackRating
 from bot.models.web_pages import DashboardLink
 from tests.e2e.helpers import run
 from tests.e2e.test_releases import Label, build_label, create, schedule
@@ -155,6 +159,108 @@ async def _make_world(site: Site) -> None:
     assert not private.content.startswith("Sorry"), private.content
 
 
+async def _make_history(site: Site) -> None:
+    """What the dashboard charts over time: a fan-role pick on a panel, a loyalty tier reached, a supporter perk
+    (all through the bot), and what a past party and the collab board left behind (seeded: running a party to its
+    ratings takes minutes of fake time and is covered by the parties' own tests).
+    """
+    label, h = site.label, site.label.h
+    guild = h.guild
+    fan, other = guild.add_member("fan"), guild.add_member("other fan")
+    indie, regular, backer = guild.add_role("Indie"), guild.add_role("Regular"), guild.add_role("Backer")
+    assert (
+        "Created the role panel"
+        in (await run(h, h.moderator, "roles panel create", name="Genres", style="buttons", mode="any")).content
+    )
+    assert "Added" in (await run(h, h.moderator, "roles panel add", panel="Genres", role=indie)).content
+    assert "Posted" in (await run(h, h.moderator, "roles panel post", panel="Genres")).content
+    panel = next(m for m in h.fake.messages(h.general) if any(c.startswith("fan_roles:") for c in m.custom_ids))
+    for member in (fan, other):
+        picked = await (await h.fake.click(guild, h.general, member.user, panel, panel.custom_ids[0])).reply(timeout=10)
+        assert picked.content.startswith("Gave you"), picked.content
+    assert "earned at 2 parties" in (await run(h, h.moderator, "roles tiers set", role=regular, threshold=2)).content
+    assert h.bot is not None
+    for party_id in (901, 902):
+        h.bot.dispatch("party_attended", guild.id, fan.id, party_id)
+
+    async def attended() -> bool:
+        assert h.bot is not None
+        async with h.bot.sessionmaker() as session:
+            picks = len((await session.scalars(select(FanRoleChange))).all())  # counted just after the answer
+            return picks == 2 and len((await session.scalars(select(FanPartyAttendance))).all()) == 2
+
+    await h.wait_until(attended)
+    made = await run(h, h.moderator, "supporters perk create", name="Backers", role=backer, earned_by="purchase")
+    assert made.content.startswith("Created the perk"), made.content
+
+    now = datetime.now(UTC)
+    # Through the bot's own pool: on SQLite that is the one connection, so the seed waits its turn.
+    async with h.bot.sessionmaker.begin() as session:
+        party = await session.scalar(select(ListeningParty).where(ListeningParty.title == "Night Drive Party"))
+        assert party is not None
+        session.add_all(
+            [
+                PartyAttendance(party_id=party.id, user_id=fan.id),
+                PartyTrackRating(party_id=party.id, track_index=0, user_id=fan.id, stars=5),
+                PartyTrackRating(party_id=party.id, track_index=0, user_id=other.id, stars=4),
+                PartyTrackRating(party_id=party.id, track_index=1, user_id=fan.id, stars=3),
+            ]
+        )
+        for status, closed in (("filled", now - timedelta(days=2)), ("open", None)):
+            session.add(
+                CollabRequest(
+                    guild_id=guild.id,
+                    poster_id=label.nova.id,
+                    title=f"Need a mixer ({status})",
+                    needed="mixing",
+                    compensation="paid",
+                    status=status,
+                    lifetime_seconds=86400 * 14,
+                    created_at=now - timedelta(days=9),
+                    closed_at=closed,
+                )
+            )
+
+
+def _png_colours(png: bytes) -> int:
+    """How many different colours a PNG screenshot has (8-bit RGB/RGBA, as Chromium writes them)."""
+    width, height, depth, colour = struct.unpack(">IIBB", png[16:26])
+    assert depth == 8, depth
+    assert colour in (2, 6), colour
+    data, position = b"", 8
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind = png[position + 4 : position + 8]
+        if kind == b"IDAT":
+            data += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    raw = zlib.decompress(data)
+    size = 4 if colour == 6 else 3
+    stride = width * size
+    previous = bytearray(stride)
+    colours: set[bytes] = set()
+    for row in range(height):
+        start = row * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - size] if i >= size else 0
+            up = previous[i]
+            corner = previous[i - size] if i >= size else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - corner
+                pa, pb, pc = abs(guess - left), abs(guess - up), abs(guess - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        colours.update(bytes(line[i : i + 3]) for i in range(0, stride, size))
+        previous = line
+    return len(colours)
+
+
 def _console_errors(driver: Any) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
@@ -225,6 +331,7 @@ async def test_public_page_shows_what_fans_see_and_nothing_private(site: Site, b
 
 async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, browser: Any) -> None:
     await _make_world(site)
+    await _make_history(site)
     h = site.label.h
     answer = await run(h, h.moderator, "dashboard")
     assert answer.ephemeral
@@ -239,42 +346,119 @@ async def test_dashboard_link_works_once_and_shows_charts_and_csv(site: Site, br
         browser.get(link)
         browser.find_element(By.ID, "open").click()
         charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
-        bars = browser.find_elements(By.CSS_SELECTOR, "svg.chart rect.bar, svg.chart polyline.line")
-        sizes = [chart.size for chart in charts]
-        pipeline = browser.find_element(By.ID, "table-releases").text
-        csv_href = browser.find_element(By.CSS_SELECTOR, "a.csv").get_attribute("href")
-        # The download link, fetched with the browser's own session cookie (HttpOnly: scripts cannot read it).
+        titles = [chart.find_element(By.TAG_NAME, "title").get_attribute("textContent") for chart in charts]
+        # Every chart drawn: its marks (bars, lines), and its image has more than background and axes in it.
+        marks = {
+            title: len(chart.find_elements(By.CSS_SELECTOR, "rect.bar, polyline.line"))
+            for title, chart in zip(titles, charts, strict=True)
+        }
+        colours = {}
+        for title, chart in zip(titles, charts, strict=True):
+            browser.execute_script("arguments[0].scrollIntoView()", chart)
+            colours[title] = _png_colours(chart.screenshot_as_png)
+        tables = {
+            name: browser.find_element(By.ID, f"table-{name}").text
+            for name in ("releases", "parties", "ratings", "fanroles", "tiers", "collabs", "supporters")
+        }
+        headings = [h2.text for h2 in browser.find_elements(By.TAG_NAME, "h2")]
+        hrefs = {a.get_attribute("href").rsplit("/", 1)[1] for a in browser.find_elements(By.CSS_SELECTOR, "a.csv")}
+        lines = {
+            title: chart.find_element(By.CSS_SELECTOR, "polyline.line").get_attribute("points")
+            for title, chart in zip(titles, charts, strict=True)
+            if chart.find_elements(By.CSS_SELECTOR, "polyline.line")
+        }
+        # The download links, fetched with the browser's own session cookie (HttpOnly: scripts cannot read it).
         cookie = browser.get_cookie("labelbot_dashboard")
         assert cookie["httpOnly"]
         assert cookie["sameSite"] == "Strict"
-        request = urllib.request.Request(csv_href, headers={"Cookie": f"labelbot_dashboard={cookie['value']}"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            csv_text = [response.status, response.read().decode("utf-8")]
+        downloads = {}
+        for name in ("releases", "ratings"):
+            request = urllib.request.Request(
+                f"{site.base}/dashboard/{h.guild.id}/{name}.csv",
+                headers={"Cookie": f"labelbot_dashboard={cookie['value']}"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                downloads[name] = (response.status, response.headers["Content-Disposition"], response.read().decode())
+        browser.set_window_size(1200, 5000)
+        browser.execute_script("window.scrollTo(0, 0)")
         _shot(browser, "dashboard")
+        # On a phone: charts shrink to the screen and wide tables scroll inside their box, not the page.
+        browser.set_window_size(390, 844)
+        phone = browser.execute_script(
+            "return [document.documentElement.scrollWidth, window.innerWidth,"
+            " Math.max(...[...document.querySelectorAll('svg.chart')].map(c => c.getBoundingClientRect().right))]"
+        )
+        _shot(browser, "dashboard-phone")
+        browser.set_window_size(1200, 900)
         errors = _console_errors(browser)
         browser.get(link)
         again = browser.find_element(By.TAG_NAME, "body").text
         return {
-            "charts": sizes,
-            "marks": len(bars),
-            "pipeline": pipeline,
-            "csv": csv_text,
+            "titles": titles,
+            "marks": marks,
+            "colours": colours,
+            "tables": tables,
+            "headings": headings,
+            "hrefs": hrefs,
+            "lines": lines,
+            "downloads": downloads,
             "errors": errors,
             "again": again,
+            "phone": phone,
         }
 
     seen = await asyncio.to_thread(sign_in_twice)
-    assert len(seen["charts"]) >= 4
-    assert all(size["width"] > 0 for size in seen["charts"])
-    assert all(size["height"] > 0 for size in seen["charts"])
-    assert seen["marks"] > 0
+    for heading in (
+        "Release pipeline",
+        "Scheduled work",
+        "Parties and events",
+        "Listening parties",
+        "Fan roles and loyalty tiers",
+        "Collab requests",
+        "Supporters",
+    ):
+        assert heading in seen["headings"]
+    for title in (
+        "Parties: RSVP → check-in (last 90 days)",
+        "Best-rated tracks (average stars)",
+        "Fan roles held (picked on panels), by week",
+        "Fans and loyalty tiers, by week",
+        "Collab requests opened and filled, per week",
+        "Active supporters by perk",
+    ):
+        assert title in seen["titles"], seen["titles"]
+    assert all(count > 0 for count in seen["marks"].values()), seen["marks"]
+    assert all(count >= 3 for count in seen["colours"].values()), seen["colours"]
+    tables = seen["tables"]
     for title in ("Afterglow", "Pending Heat", "Draft Demo"):
-        assert title in seen["pipeline"]
-    status, text = seen["csv"]
+        assert title in tables["releases"]
+    assert "Night Drive Party" in tables["parties"]
+    assert "Intro 2 4.50" in tables["ratings"]  # two fans: 5 and 4 stars
+    assert "Night Drive 1 3.00" in tables["ratings"]
+    assert "Indie" in tables["fanroles"].splitlines()[0]
+    assert tables["fanroles"].splitlines()[-1].endswith(" 2 2")  # both fans hold Indie this week
+    assert tables["tiers"].splitlines()[0].endswith("tier 2+")
+    assert tables["tiers"].splitlines()[-1].endswith(" 1 1")
+    assert "Backers 0 0 0 0 0" in tables["supporters"]
+    week_of_fill = [row for row in tables["collabs"].splitlines()[1:] if row.endswith(" 1")]
+    assert week_of_fill, tables["collabs"]  # the filled request shows in its week
+    assert {f"{name}.csv" for name in tables} <= seen["hrefs"]
+    # The fan-role line climbs: its last point is higher on the page (smaller y) than its first.
+    points = seen["lines"]["Fan roles held (picked on panels), by week"].split()
+    assert float(points[-1].split(",")[1]) < float(points[0].split(",")[1])
+    status, disposition, text = seen["downloads"]["releases"]
     assert status == 200
+    assert disposition.startswith("attachment;")
     assert text.lstrip("\ufeff").startswith("Release,Artist")
     assert "Pending Heat" in text
+    status, _, ratings = seen["downloads"]["ratings"]
+    assert status == 200
+    assert ratings.lstrip("\ufeff").splitlines()[0] == "Party,Track #,Track,Ratings,Average stars"
+    assert "Night Drive Party,1,Intro,2,4.50" in ratings
     assert seen["errors"] == []
+    page_width, screen_width, chart_right = seen["phone"]
+    assert page_width <= screen_width
+    assert chart_right <= screen_width
     assert "already used or has expired" in seen["again"]
 
     # An expired link is refused too.

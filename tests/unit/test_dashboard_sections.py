@@ -1,0 +1,45 @@
+"""The dashboard's registry: each feature's section in its order, none from a feature gone or with nothing to show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.dashboard import WEEK, DashboardSection, DashboardSections, cumulative, per_week, weeks
+from cogs.web_pages._charts import bar_chart
+
+NOW = datetime(2020, 1, 1, 12, tzinfo=UTC)
+
+
+def source(title: str | None) -> Any:
+    async def section(session: Any, guild_id: int, now: datetime) -> DashboardSection | None:
+        return None if title is None else DashboardSection(f"{title} of {guild_id}")
+
+    return section
+
+
+async def test_sections_come_in_order_and_a_removed_or_empty_one_is_left_out() -> None:
+    sections = DashboardSections()
+    sections.add("b", source("Second"), order=20)
+    sections.add("a", source("First"), order=10)
+    sections.add("empty", source(None), order=5)
+    sections.add("gone", source("Gone"), order=1)
+    sections.remove("gone")
+    found = await sections.collect(None, 7, NOW)  # type: ignore[arg-type]
+    assert [section.title for section in found] == ["First of 7", "Second of 7"]
+    assert "gone" not in sections
+
+
+def test_weekly_figures_count_within_and_up_to_each_week() -> None:
+    starts = weeks(NOW, 3)
+    assert starts[-1] == NOW  # the last week starts now: it holds what happens from now on
+    times = [starts[0], starts[1], starts[1], NOW, starts[0] - WEEK]
+    assert per_week(times, starts) == [1, 2, 1]
+    assert cumulative(times, starts) == [2, 4, 5]
+
+
+def test_an_average_bar_reads_with_one_decimal_and_a_count_without() -> None:
+    chart = bar_chart("Stars", [("Intro", 4.5), ("Outro", 3.0)])
+    assert [bar.shown for bar in chart.bars] == ["4.5", "3"]
+    assert chart.top_value == 5
+    assert chart.description == "Intro: 4.5; Outro: 3"
