@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
+from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
+from bot.jobs import JobStatus
 from bot.models.fan_roles import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
@@ -439,3 +442,31 @@ async def drop_gone_roles(
         )
     await repository.delete_entries(session, [entry.id for entry in gone])
     return gone
+
+
+# -- fan counts on posted panels --------------------------------------------------------------------------------
+
+COUNTS_REFRESH = "fan_roles.panel_counts"
+# After a press, the panels' counts catch up within this: presses in the meantime share one count request.
+COUNTS_AFTER_PRESS = timedelta(seconds=60)
+# Roles also change outside the panels (moderators, other bots): the counts are refreshed this often anyway.
+COUNTS_EVERY = timedelta(hours=6)
+
+
+def counts_key(guild_id: int) -> str:
+    return f"fan_roles:panel_counts:{guild_id}"
+
+
+async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id: int, *, periodic: bool) -> None:
+    """Have the server's posted panels' counts refreshed soon (after a press) or at the next periodic time.
+
+    A refresh already due sooner is left alone, so a burst of presses costs one count request and one edit per
+    panel message, not one per press.
+    """
+    due = utcnow() + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
+    current = await bot.jobs.get(session, counts_key(guild_id))
+    if current is not None and current.status == JobStatus.PENDING and current.due_at <= due:
+        return
+    await bot.jobs.schedule(
+        session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
+    )

@@ -1,4 +1,5 @@
-"""Catalogue anniversaries and label dates: the opt-in and its channel, the label's dates, and each day's posts.
+"""Catalogue anniversaries and label dates: the opt-in and its channel, the label's dates, and each day's posts;
+the fan counts a posted role panel shows.
 
 Revision ID: 0020_dates17
 Revises: 0019_perf
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import bot.db.base
 
@@ -19,12 +21,15 @@ depends_on: str | Sequence[str] | None = None
 
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 When = bot.db.base.UTCDateTime
+JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 
 def upgrade() -> None:
     with op.batch_alter_table("guild_settings") as batch:
         batch.add_column(sa.Column("dates_channel_id", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("catalogue_anniversaries", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("fan_role_panels") as batch:
+        batch.add_column(sa.Column("fan_counts", JSON, nullable=True))
     op.create_table(
         "label_dates",
         sa.Column("id", RowId, nullable=False),
@@ -61,6 +66,8 @@ def downgrade() -> None:
     op.drop_table("catalogue_date_posts")
     op.drop_index(op.f("ix_label_dates_guild_id"), table_name="label_dates")
     op.drop_table("label_dates")
+    with op.batch_alter_table("fan_role_panels") as batch:
+        batch.drop_column("fan_counts")
     with op.batch_alter_table("guild_settings") as batch:
         batch.drop_column("catalogue_anniversaries")
         batch.drop_column("dates_channel_id")
