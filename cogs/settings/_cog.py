@@ -20,7 +20,7 @@ from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, pee
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.models.anniversaries import next_occurrence
-from bot.permissions import moderator_only
+from bot.permissions import missing_bot_permissions, moderator_only
 from bot.text import clip, plain
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -88,7 +88,11 @@ def _minutes(offsets: list[int]) -> str:
 
 
 def settings_embed(
-    guild: discord.Guild, settings: GuildSettings, stored: bool, member_zone: str | None
+    guild: discord.Guild,
+    settings: GuildSettings,
+    stored: bool,
+    member_zone: str | None,
+    missing_permissions: list[str] | None = None,
 ) -> discord.Embed:
     """Everything configured for the server; mentions render as names and ping nobody."""
     embed = discord.Embed(title=f"Labelbot settings of {guild.name}"[:256], colour=discord.Colour.blurple())
@@ -153,6 +157,18 @@ def settings_embed(
         else "off",
         inline=False,
     )
+    if missing_permissions is not None:
+        embed.add_field(
+            name="My permissions",
+            value=clip(
+                "Missing in this server, so these won't work until a moderator grants them:\n"
+                + "\n".join(f"- {line}" for line in missing_permissions)
+                if missing_permissions
+                else "I have every permission I use.",
+                1024,
+            ),
+            inline=False,
+        )
     embed.add_field(
         name="Last changed",
         value=format_dt(settings.updated_at, "F") + f" ({format_dt(settings.updated_at, 'R')})"
@@ -214,11 +230,12 @@ class SettingsCog(commands.Cog, name="Settings"):
         """Show everything configured for this server."""
         guild = guild_of(interaction)
         await defer(interaction)
+        missing = missing_bot_permissions((await bot_member(interaction)).guild_permissions)
         async with self.bot.sessionmaker() as session:
             settings = await peek_guild_settings(session, guild.id)
             stored = settings in session
             zone = await own_zone(session, interaction.user.id)
-        await reply(interaction, embed=settings_embed(guild, settings, stored, zone))
+        await reply(interaction, embed=settings_embed(guild, settings, stored, zone, missing))
 
     @settings_group.command(name="timezone")
     @app_commands.autocomplete(zone=zone_autocomplete)
