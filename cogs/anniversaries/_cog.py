@@ -48,8 +48,10 @@ class AnniversariesCog(commands.Cog, name="Anniversaries"):
 
     async def ensure(self, guild_id: int) -> None:
         async with self.bot.sessionmaker.begin() as session:
-            zone = (await peek_guild_settings(session, guild_id)).timezone
-            await service.ensure_today(self.bot, session, guild_id, zone, utcnow())
+            settings = await peek_guild_settings(session, guild_id)
+            if not (settings.catalogue_anniversaries or await repository.label_dates(session, guild_id)):
+                return
+            await service.ensure_today(self.bot, session, guild_id, settings.timezone, utcnow())
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -40,10 +40,15 @@ def anniversary_post(anniversary: Anniversary) -> str:
 
 def label_date_post(label_date: LabelDate, roster: list[Artist]) -> str:
     lines = [f"📅 Today is **{plain(label_date.name)}**. Support the roster:"]
+    size = len(lines[0])
     for artist in roster:
         links = _links(_pairs(artist.links))
-        if links:
-            lines.append(f"**{plain(artist.name)}**: {links}")
+        line = f"**{plain(artist.name)}**: {links}"
+        # Whole artists only: a link cut in half is worse than an artist left for the next date.
+        if not links or size + 1 + len(line) > CONTENT_MAX:
+            continue
+        lines.append(line)
+        size += 1 + len(line)
     if len(lines) == 1:
         lines[0] = f"📅 Today is **{plain(label_date.name)}**: support the label's artists!"
     return clip("\n".join(lines), CONTENT_MAX)

@@ -253,6 +253,8 @@ class SettingsCog(commands.Cog, name="Settings"):
         if not change.changed:
             await reply(interaction, f"The server's time zone already is {change.after}.")
             return
+        # The mornings of anniversaries and label dates follow the server's zone.
+        self.bot.dispatch(DATES_CHANGED, guild.id)
         await reply(interaction, f"Times are now read in **{change.after}** (was {change.before}).")
 
     @settings_group.command(name="channel")
