@@ -331,7 +331,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     async def toggle(
         self, interaction: discord.Interaction[LabelBot], name: app_commands.Choice[str], enabled: bool
     ) -> None:
-        """Switch a feature on or off (release approval, collab approval, artists creating events).
+        """Switch a feature on or off (approvals, artists creating events, catalogue anniversaries, ...).
 
         Args:
             name: The feature.

@@ -227,7 +227,7 @@ async def test_channel_create_edit_and_overwrites(fake_discord: FakeDiscord, wor
 async def test_pinning_needs_pin_messages_not_manage_messages(
     fake_discord: FakeDiscord, world: World, bot: DemoBot
 ) -> None:
-    """Discord since 2026-02-23: Pin Messages (bit 51) is its own permission; Manage Messages no longer pins."""
+    """Discord since February: Pin Messages (bit 51) is its own permission; Manage Messages no longer pins."""
     from tests.fakediscord.state import Permissions
 
     assert world.guild.bot_role is not None

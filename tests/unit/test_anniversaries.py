@@ -1,5 +1,6 @@
 """The arithmetic of catalogue dates: which anniversaries count, leap days, label dates' next occurrence."""
 
+# frozen clock: these functions take the day they work on and never read the clock.
 from __future__ import annotations
 
 from datetime import date
