@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -453,6 +453,10 @@ COUNTS_AFTER_PRESS = timedelta(seconds=60)
 COUNTS_EVERY = timedelta(hours=6)
 
 
+# Per server, when the refresh this process knows to be pending comes due: presses before then need no query.
+_refresh_soon: dict[int, datetime] = {}
+
+
 def counts_key(guild_id: int) -> str:
     return f"fan_roles:panel_counts:{guild_id}"
 
@@ -463,10 +467,18 @@ async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id
     A refresh already due sooner is left alone, so a burst of presses costs one count request and one edit per
     panel message, not one per press.
     """
-    due = utcnow() + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
+    now = utcnow()
+    if not periodic and _refresh_soon.get(guild_id, now) > now:
+        # This process saw a refresh pending after now: it runs after this press, so it counts it. No query.
+        return
+    due = now + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
     current = await bot.jobs.get(session, counts_key(guild_id))
     if current is not None and current.status == JobStatus.PENDING and current.due_at <= due:
+        if not periodic:
+            _refresh_soon[guild_id] = current.due_at
         return
+    if not periodic:
+        _refresh_soon[guild_id] = due
     await bot.jobs.schedule(
         session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
     )

@@ -341,11 +341,14 @@ class SettingsCog(commands.Cog, name="Settings"):
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             change = await set_toggle(self.bot, session, guild.id, interaction.user.id, name.value, enabled)
-        if change.changed and enabled and name.value == "catalogue_anniversaries":
-            self.bot.dispatch(DATES_CHANGED, guild.id)
-        state = "on" if enabled else "off"
-        label = TOGGLE_NAMES[name.value].capitalize()
-        await reply(interaction, f"{label} is {'already ' if not change.changed else 'now '}{state}.")
+            settings = await peek_guild_settings(session, guild.id)
+        text = f"{TOGGLE_NAMES[name.value].capitalize()} is {'already ' if not change.changed else 'now '}"
+        text += "on." if enabled else "off."
+        if enabled and name.value == "catalogue_anniversaries":
+            if change.changed:
+                self.bot.dispatch(DATES_CHANGED, guild.id)
+            text += _dates_channel_hint(settings)
+        await reply(interaction, text)
 
     @settings_group.command(name="web-page")
     @app_commands.choices(
@@ -508,12 +511,13 @@ class SettingsCog(commands.Cog, name="Settings"):
             zone = (await peek_guild_settings(session, guild.id)).timezone
             on = dates.read_day(day, zone, utcnow())
             await dates.add(self.bot, session, guild.id, interaction.user.id, name=clean, day=on, yearly=yearly)
+            hint = _dates_channel_hint(await peek_guild_settings(session, guild.id))
         self.bot.dispatch(DATES_CHANGED, guild.id)
         when = f"every year on {on:%d %B} from {on.isoformat()}" if yearly else f"on {on:%A %d %B %Y}"
         await reply(
             interaction,
             f"**{plain(clean)}** is a label date {when}: that morning (9:00, {zone}) I post a silent reminder with "
-            "the roster's links.",
+            f"the roster's links.{hint}",
         )
 
     @dates_group.command(name="remove")
@@ -579,6 +583,13 @@ class SettingsCog(commands.Cog, name="Settings"):
         else:
             text = f"Times you type are now read in **{change.after}**."
         await reply(interaction, text)
+
+
+def _dates_channel_hint(settings: GuildSettings) -> str:
+    """What to add when anniversaries and label dates have nowhere to go yet."""
+    if settings.dates_channel_id or settings.announcements_channel_id:
+        return ""
+    return " Choose where they go with `/settings channel` (anniversaries and label dates, or announcements)."
 
 
 def _pending_line(job: ScheduledJob) -> str:

@@ -208,7 +208,11 @@ async def test_bad_label_dates_are_refused_with_one_sentence_and_change_nothing(
         assert expected in answer.content, answer.content
     answer = await run(h, h.moderator, "settings dates remove", date="12345")
     assert answer.content == "I don't know that label date; pick one from the list."
-    await run(h, h.moderator, "settings dates add", name="Bandcamp Friday", day="tomorrow")
+    added = await run(h, h.moderator, "settings dates add", name="Bandcamp Friday", day="tomorrow")
+    # No channel is set yet: the moderator is told where to choose one.
+    assert added.content.endswith(
+        "Choose where they go with `/settings channel` (anniversaries and label dates, or announcements)."
+    )
     again = await run(h, h.moderator, "settings dates add", name="bandcamp  friday", day="tomorrow")
     assert "already a label date" in again.content, again.content
     async with running(h).sessionmaker() as session:
