@@ -64,14 +64,17 @@ async def _read(bot: LabelBot, guild_id: int, day: date) -> Day:
 async def run_day(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     guild_id = int(ctx.payload["guild_id"])
     day = date.fromisoformat(str(ctx.payload["day"]))
+    read = await _read(bot, guild_id, day)
+    today = service.local_day(read.zone, utcnow())
+    if read.wanted:
+        # Tomorrow first: whatever happens to today's posts, the next morning is on the calendar. After days
+        # down, the next is today's (due at once if its morning has passed), not each missed day in turn. A server
+        # the bot left keeps its chain until the guild purge deletes its jobs, so coming back resumes it.
+        async with bot.sessionmaker.begin() as session:
+            await service.schedule_next(bot, session, guild_id, read.zone, max(day, today - timedelta(days=1)))
     if bot.get_guild(guild_id) is None:
         return {"skipped": "the bot is not in the server"}
-    read = await _read(bot, guild_id, day)
-    if read.wanted:
-        # Tomorrow first: whatever happens to today's posts, the next morning is on the calendar.
-        async with bot.sessionmaker.begin() as session:
-            await service.schedule_next(bot, session, guild_id, read.zone, day)
-    if service.local_day(read.zone, utcnow()) != day:
+    if today != day:
         # The bot was down all day (or the zone moved): an anniversary posted the day after is no anniversary.
         return {"skipped": "the day is over"}
     if not read.posts:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.models import Release
+from bot.db.base import utcnow
 from bot.models.anniversaries import LabelDate, occurs_on, same_day_of_year
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ async def ensure_today(bot: LabelBot, session: AsyncSession, guild_id: int, zone
 
 
 async def schedule_next(bot: LabelBot, session: AsyncSession, guild_id: int, zone: str, after: date) -> None:
-    """Schedule the morning after `after` (untouched if it is already there or ran)."""
+    """Schedule the morning after `after` (untouched if it is already there or ran); a passed morning is due now."""
     day = after + timedelta(days=1)
     key = day_key(guild_id, day)
     if await bot.jobs.get(session, key) is not None:
@@ -94,7 +95,7 @@ async def schedule_next(bot: LabelBot, session: AsyncSession, guild_id: int, zon
         session,
         DAY,
         {"guild_id": guild_id, "day": day.isoformat()},
-        morning_of(day, zone),
+        max(morning_of(day, zone), utcnow()),
         guild_id=guild_id,
         key=key,
         replace_done=False,
