@@ -30,6 +30,8 @@ def check_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise InvalidInput("Give the date a name, e.g. Bandcamp Friday.")
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise InvalidInput("The name can only hold printable characters.")
     if len(cleaned) > LABEL_DATE_NAME_MAX:
         raise InvalidInput(f"The name can be at most {LABEL_DATE_NAME_MAX} characters.")
     return cleaned

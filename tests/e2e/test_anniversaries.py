@@ -204,6 +204,11 @@ async def test_bad_label_dates_are_refused_with_one_sentence_and_change_nothing(
         (h.moderator, {"name": "   ", "day": "tomorrow"}, "Give the date a name"),
         (h.moderator, {"name": "x" * 101, "day": "tomorrow"}, "The name can be at most 100 characters."),
         (h.moderator, {"name": "Soon", "day": "not a day"}, ""),
+        (
+            h.moderator,
+            {"name": "Bandcamp\x00Friday", "day": "tomorrow"},
+            "The name can only hold printable characters.",
+        ),
     ]
     for user, options, expected in cases:
         answer = await run(h, user, "settings dates add", **options)
