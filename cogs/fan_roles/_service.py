@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -453,8 +454,9 @@ COUNTS_AFTER_PRESS = timedelta(seconds=60)
 COUNTS_EVERY = timedelta(hours=6)
 
 
-# Per server, when the refresh this process knows to be pending comes due: presses before then need no query.
-_refresh_soon: dict[int, datetime] = {}
+# Per job queue (one per bot) and server, when the refresh this process knows to be pending comes due: presses
+# before then need no query.
+_refresh_soon: WeakKeyDictionary[object, dict[int, datetime]] = WeakKeyDictionary()
 
 
 def counts_key(guild_id: int) -> str:
@@ -468,17 +470,18 @@ async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id
     panel message, not one per press.
     """
     now = utcnow()
-    if not periodic and _refresh_soon.get(guild_id, now) > now:
+    known = _refresh_soon.setdefault(bot.jobs, {})
+    if not periodic and known.get(guild_id, now) > now:
         # This process saw a refresh pending after now: it runs after this press, so it counts it. No query.
         return
     due = now + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
     current = await bot.jobs.get(session, counts_key(guild_id))
     if current is not None and current.status == JobStatus.PENDING and current.due_at <= due:
         if not periodic:
-            _refresh_soon[guild_id] = current.due_at
+            known[guild_id] = current.due_at
         return
     if not periodic:
-        _refresh_soon[guild_id] = due
+        known[guild_id] = due
     await bot.jobs.schedule(
         session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
     )
