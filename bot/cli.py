@@ -14,6 +14,7 @@ import discord
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure_logging
+from bot.permissions import bot_permissions
 
 log = logging.getLogger(__name__)
 
@@ -21,27 +22,8 @@ EXIT_CONFIG = 2
 
 
 def required_permissions() -> discord.Permissions:
-    """What the bot asks for in its invite link, and why each is needed."""
-    return discord.Permissions(
-        view_channel=True,
-        send_messages=True,
-        send_messages_in_threads=True,
-        embed_links=True,
-        attach_files=True,
-        read_message_history=True,
-        add_reactions=True,
-        create_public_threads=True,
-        create_private_threads=True,
-        manage_threads=True,  # archive collab posts, open party threads
-        manage_messages=True,  # crosspost announcements, pin party cards
-        manage_roles=True,  # fan roles and loyalty tiers (only roles below its own)
-        manage_events=True,  # native scheduled events for parties and community events
-        create_events=True,
-        set_voice_channel_status=True,  # "Now playing" on a party's voice channel
-        # Lets the bot ping fan roles that members themselves cannot ping; every message still lists exactly
-        # which roles it may mention, so @everyone is never pinged.
-        mention_everyone=True,
-    )
+    """What the bot asks for in its invite link: every permission it uses (bot.permissions.BOT_PERMISSIONS says why)."""
+    return bot_permissions()
 
 
 def invite_url(application_id: str = "YOUR_APPLICATION_ID") -> str:

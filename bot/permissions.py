@@ -88,6 +88,15 @@ PERMISSION_WORDS: dict[str, str] = {
     "deafen_members": "deafen members",
     "move_members": "move members",
     "view_audit_log": "view audit log",
+    "view_channel": "view channels",
+    "send_messages": "send messages",
+    "send_messages_in_threads": "send messages in threads",
+    "embed_links": "embed links",
+    "attach_files": "attach files",
+    "read_message_history": "read message history",
+    "add_reactions": "add reactions",
+    "create_public_threads": "create public threads",
+    "create_private_threads": "create private threads",
     "view_guild_insights": "view server insights",
     "view_creator_monetization_analytics": "view creator monetization analytics",
     "mention_everyone": "mention everyone",
@@ -99,6 +108,50 @@ PERMISSION_WORDS: dict[str, str] = {
     "bypass_slowmode": "bypass slowmode",
     "set_voice_channel_status": "set voice channel status",
 }
+
+
+# Every server-wide permission the bot uses, and what for: the invite link asks for exactly these, and /settings show
+# names each one missing. Kept current with Discord: since 2026-02-23 pinning is Pin Messages (bit 51), no longer
+# Manage Messages; creating events is Create Events; a voice channel's status line is Set Voice Channel Status.
+# Send Polls is not asked for: no feature posts a poll.
+BOT_PERMISSIONS: dict[str, str] = {
+    "view_channel": "see the channels it posts in",
+    "send_messages": "post announcements, parties and reminders",
+    "send_messages_in_threads": "post in party and collab threads",
+    "embed_links": "show release cards and panels",
+    "attach_files": "attach covers and calendar files",
+    "read_message_history": "find and edit its own posts",
+    "add_reactions": "react to posts",
+    "create_public_threads": "open party and discussion threads",
+    "create_private_threads": "open private collab threads",
+    "manage_threads": "archive collab posts and party threads",
+    "manage_messages": "crosspost announcements",
+    "pin_messages": "pin party cards",
+    "manage_roles": "give fan roles and loyalty tiers",
+    # Creating events, and editing or deleting its own (the only ones it touches): Manage Events is not needed.
+    "create_events": "list parties and events in the server's events",
+    "set_voice_channel_status": "show now playing on a party's voice channel",
+    # Lets the bot ping fan roles that members themselves cannot ping; every message still lists exactly which
+    # roles it may mention, so @everyone is never pinged.
+    "mention_everyone": "ping fan roles that are not mentionable",
+}
+
+
+def bot_permissions() -> discord.Permissions:
+    """What the bot asks for in its invite link: every permission it uses."""
+    return discord.Permissions(**dict.fromkeys(BOT_PERMISSIONS, True))
+
+
+def permission_name(name: str) -> str:
+    """A permission as Discord's client names it, e.g. "Pin Messages"."""
+    return PERMISSION_WORDS.get(name, name.replace("_", " ")).title()
+
+
+def missing_bot_permissions(granted: discord.Permissions) -> list[str]:
+    """The permissions the bot uses but lacks, each named with what it is needed for."""
+    if granted.administrator:
+        return []
+    return [f"{permission_name(name)} ({why})" for name, why in BOT_PERMISSIONS.items() if not getattr(granted, name)]
 
 
 def _owner_ids(member: discord.Member, owner_ids: Collection[int] | None) -> Collection[int]:

@@ -61,9 +61,11 @@ def check_place(guild: discord.Guild, place: NativePlace) -> None:
         raise BotLacksPermissions("I can't see my own member in this server yet; try again in a moment.")
     channel = place.channel
     permissions = channel.permissions_for(me) if channel is not None else me.guild_permissions
-    if not (permissions.manage_events or permissions.administrator):
+    # Create Events lets the bot create events and edit or delete its own (all it ever touches); Manage Events covers
+    # everyone's, so it does too.
+    if not (permissions.create_events or permissions.manage_events or permissions.administrator):
         where = channel.mention if channel is not None else "this server"
-        raise BotLacksPermissions(f"I need the Manage Events permission in {where} to list it in the server's events.")
+        raise BotLacksPermissions(f"I need the Create Events permission in {where} to list it in the server's events.")
     if isinstance(channel, discord.StageChannel) and not (
         permissions.administrator
         or (permissions.manage_channels and permissions.mute_members and permissions.move_members)
@@ -122,7 +124,7 @@ async def create_native_event(
         else:
             data = await bot.http.create_guild_scheduled_event(guild_id, reason=reason, **body)
     except discord.Forbidden:
-        raise BotLacksPermissions("I need the Manage Events permission to list this in the server's events.") from None
+        raise BotLacksPermissions("I need the Create Events permission to list this in the server's events.") from None
     except discord.HTTPException as error:
         if error.status == 400:
             raise InvalidInput(f"Discord refused the event: {clip(error.text or 'invalid details', 300)}") from None

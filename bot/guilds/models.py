@@ -32,6 +32,7 @@ def guild_defaults() -> dict[str, Any]:
         "announce_cooldown_minutes": 60,
         "tier_keep_lower": False,
         "web_page": False,
+        "catalogue_anniversaries": False,
     }
 
 
@@ -48,6 +49,8 @@ class GuildSettings(TimestampMixin, Base):
     collab_board_channel_id: Mapped[int | None]
     events_channel_id: Mapped[int | None]
     mod_log_channel_id: Mapped[int | None]
+    # Where anniversaries and label-date reminders go; unset: the announcements channel.
+    dates_channel_id: Mapped[int | None]
 
     moderator_role_id: Mapped[int | None]
     artist_role_id: Mapped[int | None]
@@ -73,6 +76,8 @@ class GuildSettings(TimestampMixin, Base):
     tier_keep_lower: Mapped[bool] = mapped_column(default=False)
     # The label's public web page (upcoming releases, parties, events, catalogue): off until a moderator opts in.
     web_page: Mapped[bool] = mapped_column(default=False)
+    # Silent posts on releases' 1st, 5th, 10th... anniversaries: off until a moderator opts in.
+    catalogue_anniversaries: Mapped[bool] = mapped_column(default=False)
 
     calendar_secret: Mapped[str | None] = mapped_column(String(64))
     webhook_secret: Mapped[str | None] = mapped_column(String(64))

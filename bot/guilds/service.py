@@ -16,6 +16,7 @@ CHANNEL_KINDS: dict[str, str] = {
     "collab_board": "collab_board_channel_id",
     "events": "events_channel_id",
     "mod_log": "mod_log_channel_id",
+    "dates": "dates_channel_id",
 }
 ROLE_KINDS: dict[str, str] = {
     "moderator": "moderator_role_id",
@@ -28,6 +29,7 @@ TOGGLES: dict[str, str] = {
     "artists_create_events": "artists_create_events",
     "tier_keep_lower": "tier_keep_lower",
     "web_page": "web_page",
+    "catalogue_anniversaries": "catalogue_anniversaries",
 }
 
 

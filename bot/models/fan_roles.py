@@ -55,6 +55,8 @@ class FanRolePanel(TimestampMixin, Base):
     channel_id: Mapped[int]
     # The messages the panel is posted as, in order; edited in place by the next post.
     message_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    # The fan count of each role as the posted panel shows it ({role id: members}); None until counted.
+    fan_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)
     created_by: Mapped[int] = mapped_column(info=ANONYMISE)
 
     entries: Mapped[list[FanRolePanelEntry]] = relationship(

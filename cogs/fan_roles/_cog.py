@@ -319,13 +319,18 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             raise BotLacksPermissions(
                 f"I can't post in {target.mention}: I need View Channel, Send Messages and Embed Links there."
             )
-        message_ids, edited = await self._post(guild, current, target)
+        # One count of every role per post (Discord counts them without the members intent); fans' presses later
+        # refresh it through one paced job per server, not one request each.
+        counts = render.shown_counts(current.entries, await role_member_counts(self.bot, guild.id))
+        message_ids, edited = await self._post(guild, current, target, counts)
         try:
             async with self.bot.sessionmaker.begin() as session:
                 stored = await session.get(FanRolePanel, panel_id)
                 if stored is not None:
                     stored.message_ids = message_ids
                     stored.channel_id = target.id
+                    stored.fan_counts = counts
+                    await service.schedule_counts_refresh(self.bot, session, guild.id, periodic=True)
         except Exception:
             # Unrecorded messages could never be edited or deleted by the bot again: take the new ones down.
             fresh = [m for m in message_ids if m not in current.message_ids]
@@ -340,7 +345,11 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         )
 
     async def _post(
-        self, guild: discord.Guild, panel: FanRolePanel, target: discord.TextChannel
+        self,
+        guild: discord.Guild,
+        panel: FanRolePanel,
+        target: discord.TextChannel,
+        fan_counts: dict[str, int] | None,
     ) -> tuple[list[int], bool]:
         """Post or edit the panel's messages in place; return their ids and whether any was edited."""
         views = panel_views(panel)
@@ -351,7 +360,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         ids: list[int] = []
         edited = False
         for index, (view, entries) in enumerate(zip(views, parts, strict=True)):
-            embed = render.panel_embed(panel, entries, index, len(parts))
+            embed = render.panel_embed(panel, entries, index, len(parts), fan_counts)
             if index < len(old_ids):
                 try:
                     message = await target.get_partial_message(old_ids[index]).edit(

@@ -20,10 +20,20 @@ from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import recorded_message_id, send_once
+from bot.models.fan_roles import FanRolePanel
 from bot.permissions import role_refusal
+from bot.role_counts import role_member_counts
 from bot.role_requests import RoleOutcome, RoleRequestFailed, RoleRequests
+from cogs.fan_roles import _render as render
 from cogs.fan_roles import _repository as repository
-from cogs.fan_roles._service import RoleChange, TierRule, tier_change
+from cogs.fan_roles._service import (
+    COUNTS_REFRESH,
+    RoleChange,
+    TierRule,
+    schedule_counts_refresh,
+    split_entries,
+    tier_change,
+)
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -87,10 +97,17 @@ def register(bot: LabelBot) -> None:
     bot.jobs.register(TIER_SYNC, work.run_sync, missed=MissedRule.RUN_LATE, time_limit=timedelta(hours=1))
     bot.jobs.register(TIER_MEMBER, work.run_member, missed=MissedRule.RUN_LATE)
 
+    async def run_counts(ctx: JobContext) -> dict[str, Any]:
+        return await refresh_counts(bot, ctx)
+
+    # A refresh missed while down is still worth doing once: the counts are as stale as they were.
+    bot.jobs.register(COUNTS_REFRESH, run_counts, missed=MissedRule.RUN_LATE)
+
 
 def unregister(bot: LabelBot) -> None:
     bot.jobs.unregister(TIER_SYNC)
     bot.jobs.unregister(TIER_MEMBER)
+    bot.jobs.unregister(COUNTS_REFRESH)
 
 
 class TierWork:
@@ -239,3 +256,44 @@ class TierWork:
         except discord.HTTPException:
             # Progress is a courtesy; the sync itself must not fail over a deleted or rate-limited message.
             log.warning("Could not update the tier sync progress in channel %s", channel.id, exc_info=True)
+
+
+async def refresh_counts(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
+    """Count every role once, and edit the posted panels whose counts changed (and only those)."""
+    guild_id = int(ctx.payload["guild_id"])
+    guild = bot.get_guild(guild_id)
+    if guild is None:
+        return {"skipped": "the bot is not in the server"}
+    async with bot.sessionmaker.begin() as session:
+        posted = [panel for panel in await repository.panels(session, guild_id) if panel.message_ids]
+        if posted:
+            # The next periodic refresh; a press meanwhile brings it forward again.
+            await schedule_counts_refresh(bot, session, guild_id, periodic=True)
+    if not posted:
+        return {"skipped": "no posted panels"}
+    counts = await role_member_counts(bot, guild_id)
+    if counts is None:
+        return {"skipped": "Discord gave no counts"}
+    edited: list[int] = []
+    for panel in posted:
+        shown = render.shown_counts(panel.entries, counts)
+        if shown == panel.fan_counts:
+            continue
+        channel = guild.get_channel(panel.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            continue
+        parts = split_entries(panel.entries, panel.style)
+        for index, message_id in enumerate(panel.message_ids[: len(parts)]):
+            embed = render.panel_embed(panel, parts[index], index, len(parts), shown)
+            try:
+                await channel.get_partial_message(message_id).edit(
+                    embed=embed, allowed_mentions=discord.AllowedMentions.none()
+                )
+            except discord.NotFound:
+                continue  # Deleted by hand: the next /roles panel post puts it back.
+        async with bot.sessionmaker.begin() as session:
+            stored = await session.get(FanRolePanel, panel.id)
+            if stored is not None:
+                stored.fan_counts = shown
+        edited.append(panel.id)
+    return {"edited": edited}

@@ -15,12 +15,26 @@ DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 
 
-def entry_line(entry: FanRolePanelEntry) -> str:
+def fans(count: int) -> str:
+    return f"{count} fan{'s' if count != 1 else ''}"
+
+
+def entry_line(entry: FanRolePanelEntry, fan_counts: Mapping[str, int] | None = None) -> str:
     emoji = f"{entry.emoji} " if entry.emoji else ""
     line = f"{emoji}<@&{entry.role_id}> **{shown(entry.label)}**"
     if entry.description:
         line += f" — {shown(entry.description)}"
+    count = fan_counts.get(str(entry.role_id)) if fan_counts is not None else None
+    if count is not None:
+        line += f" · {fans(count)}"
     return line
+
+
+def shown_counts(entries: Sequence[FanRolePanelEntry], counts: Mapping[int, int] | None) -> dict[str, int] | None:
+    """The counts a panel shows, keyed as stored (JSON keys are strings); None when Discord gave none."""
+    if counts is None:
+        return None
+    return {str(entry.role_id): counts[entry.role_id] for entry in entries if entry.role_id in counts}
 
 
 def how_to(panel: FanRolePanel) -> str:
@@ -38,10 +52,16 @@ def how_to(panel: FanRolePanel) -> str:
     return text
 
 
-def panel_embed(panel: FanRolePanel, entries: Sequence[FanRolePanelEntry], part: int, parts: int) -> discord.Embed:
-    """One message of a posted panel: its roles, and how to use it."""
+def panel_embed(
+    panel: FanRolePanel,
+    entries: Sequence[FanRolePanelEntry],
+    part: int,
+    parts: int,
+    fan_counts: Mapping[str, int] | None = None,
+) -> discord.Embed:
+    """One message of a posted panel: its roles with their fan counts, and how to use it."""
     title = shown(panel.name) + (f" ({part + 1}/{parts})" if parts > 1 else "")
-    lines = [entry_line(entry) for entry in entries] or ["No roles yet."]
+    lines = [entry_line(entry, fan_counts) for entry in entries] or ["No roles yet."]
     description = how_to(panel) + "\n\n" + "\n".join(lines)
     return discord.Embed(title=clip(title, 256), description=clip(description, DESCRIPTION_LIMIT), colour=COLOUR)
 
@@ -95,8 +115,7 @@ def standing_embed(
     def following(role_id: int) -> str:
         if fan_counts is None or role_id not in fan_counts:
             return f"<@&{role_id}>"
-        count = fan_counts[role_id]
-        return f"<@&{role_id}> ({count} fan{'s' if count != 1 else ''})"
+        return f"<@&{role_id}> ({fans(fan_counts[role_id])})"
 
     embed.add_field(
         name="Following",

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record
+from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
+from bot.jobs import JobStatus
 from bot.models.fan_roles import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
@@ -444,3 +448,45 @@ async def drop_gone_roles(
         )
     await repository.delete_entries(session, [entry.id for entry in gone])
     return gone
+
+
+# -- fan counts on posted panels --------------------------------------------------------------------------------
+
+COUNTS_REFRESH = "fan_roles.panel_counts"
+# After a press, the panels' counts catch up within this: presses in the meantime share one count request.
+COUNTS_AFTER_PRESS = timedelta(seconds=60)
+# Roles also change outside the panels (moderators, other bots): the counts are refreshed this often anyway.
+COUNTS_EVERY = timedelta(hours=6)
+
+
+# Per job queue (one per bot) and server, when the refresh this process knows to be pending comes due: presses
+# before then need no query.
+_refresh_soon: WeakKeyDictionary[object, dict[int, datetime]] = WeakKeyDictionary()
+
+
+def counts_key(guild_id: int) -> str:
+    return f"fan_roles:panel_counts:{guild_id}"
+
+
+async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id: int, *, periodic: bool) -> None:
+    """Have the server's posted panels' counts refreshed soon (after a press) or at the next periodic time.
+
+    A refresh already due sooner is left alone, so a burst of presses costs one count request and one edit per
+    panel message, not one per press.
+    """
+    now = utcnow()
+    known = _refresh_soon.setdefault(bot.jobs, {})
+    if not periodic and known.get(guild_id, now) > now:
+        # This process saw a refresh pending after now: it runs after this press, so it counts it. No query.
+        return
+    due = now + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
+    current = await bot.jobs.get(session, counts_key(guild_id))
+    if current is not None and current.status == JobStatus.PENDING and current.due_at <= due:
+        if not periodic:
+            known[guild_id] = current.due_at
+        return
+    if not periodic:
+        known[guild_id] = due
+    await bot.jobs.schedule(
+        session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
+    )

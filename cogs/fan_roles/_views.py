@@ -19,6 +19,15 @@ TOGGLE_PREFIX = "fan_roles:toggle"
 MENU_PREFIX = "fan_roles:menu"
 
 
+async def _counts_changed(interaction: discord.Interaction[Any], guild_id: int, change: service.RoleChange) -> None:
+    """Count the change for the dashboard, and the panels' fan counts catch up shortly (one refresh for a burst of
+    presses); after the reply, so the fan never waits on it."""
+    if change:
+        async with interaction.client.sessionmaker.begin() as session:
+            service.count_change(session, guild_id, change)
+            await service.schedule_counts_refresh(interaction.client, session, guild_id, periodic=False)
+
+
 def _emoji(text: str | None) -> discord.PartialEmoji | None:
     return discord.PartialEmoji.from_str(text) if text else None
 
@@ -60,9 +69,7 @@ class PanelRoleButton(
         change = service.toggle(panel.mode, panel.max_roles, panel_roles, held, self.role_id)
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
-        if change:  # counted after the answer, so the fan never waits on it
-            async with interaction.client.sessionmaker.begin() as session:
-                service.count_change(session, guild.id, change)
+        await _counts_changed(interaction, guild.id, change)
 
 
 class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles:menu:(?P<panel_id>\d+):(?P<part>\d+)"):
@@ -111,9 +118,7 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
         )
         await service.apply_change(interaction.client, guild, member, change, f"role panel {panel.name}", settings)
         await reply(interaction, service.describe_change(change))
-        if change:  # counted after the answer, so the fan never waits on it
-            async with interaction.client.sessionmaker.begin() as session:
-                service.count_change(session, guild.id, change)
+        await _counts_changed(interaction, guild.id, change)
 
 
 def _menu(panel: FanRolePanel, part: int, entries: Sequence[FanRolePanelEntry], held: Collection[int]) -> PanelRoleMenu:

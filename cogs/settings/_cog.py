@@ -13,17 +13,20 @@ from bot.audit.service import (
     record,
 )
 from bot.client import LabelBot
+from bot.db.base import utcnow
 from bot.errors import InvalidInput
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
-from bot.permissions import moderator_only
-from bot.text import clip
+from bot.models.anniversaries import next_occurrence
+from bot.permissions import missing_bot_permissions, moderator_only
+from bot.text import clip, plain
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
 from bot.web.hooks import SECRET_ROTATION_GRACE, rotate_webhook_secret
 from bot.zone_option import zone_autocomplete
+from cogs.settings import _dates as dates
 from cogs.settings._service import (
     CHANNEL_NAMES,
     LIMITS,
@@ -85,7 +88,11 @@ def _minutes(offsets: list[int]) -> str:
 
 
 def settings_embed(
-    guild: discord.Guild, settings: GuildSettings, stored: bool, member_zone: str | None
+    guild: discord.Guild,
+    settings: GuildSettings,
+    stored: bool,
+    member_zone: str | None,
+    missing_permissions: list[str] | None = None,
 ) -> discord.Embed:
     """Everything configured for the server; mentions render as names and ping nobody."""
     embed = discord.Embed(title=f"Labelbot settings of {guild.name}"[:256], colour=discord.Colour.blurple())
@@ -150,6 +157,18 @@ def settings_embed(
         else "off",
         inline=False,
     )
+    if missing_permissions is not None:
+        embed.add_field(
+            name="My permissions",
+            value=clip(
+                "Missing in this server, so these won't work until a moderator grants them:\n"
+                + "\n".join(f"- {line}" for line in missing_permissions)
+                if missing_permissions
+                else "I have every permission I use.",
+                1024,
+            ),
+            inline=False,
+        )
     embed.add_field(
         name="Last changed",
         value=format_dt(settings.updated_at, "F") + f" ({format_dt(settings.updated_at, 'R')})"
@@ -169,7 +188,13 @@ AUDIT_TITLES = {
     "settings.my_timezone": "Member time zone changed",
     "settings.limit": "Quota changed",
     "settings.webhook_secret": "Webhook secret rotated",
+    "settings.dates_add": "Label date added",
+    "settings.dates_remove": "Label date removed",
 }
+
+# Told to the feature that posts anniversaries and label dates (it schedules the server's mornings); the settings
+# cog imports no other feature.
+DATES_CHANGED = "catalogue_dates_changed"
 
 
 class SettingsCog(commands.Cog, name="Settings"):
@@ -182,6 +207,9 @@ class SettingsCog(commands.Cog, name="Settings"):
         description="How Labelbot works in this server.",
         guild_only=True,
         default_permissions=discord.Permissions(manage_guild=True),
+    )
+    dates_group = app_commands.Group(
+        name="dates", description="The label's own dates, such as Bandcamp Fridays.", parent=settings_group
     )
     me_group = app_commands.Group(name="me", description="Your own settings in this server.", guild_only=True)
 
@@ -202,11 +230,12 @@ class SettingsCog(commands.Cog, name="Settings"):
         """Show everything configured for this server."""
         guild = guild_of(interaction)
         await defer(interaction)
+        missing = missing_bot_permissions((await bot_member(interaction)).guild_permissions)
         async with self.bot.sessionmaker() as session:
             settings = await peek_guild_settings(session, guild.id)
             stored = settings in session
             zone = await own_zone(session, interaction.user.id)
-        await reply(interaction, embed=settings_embed(guild, settings, stored, zone))
+        await reply(interaction, embed=settings_embed(guild, settings, stored, zone, missing))
 
     @settings_group.command(name="timezone")
     @app_commands.autocomplete(zone=zone_autocomplete)
@@ -224,6 +253,8 @@ class SettingsCog(commands.Cog, name="Settings"):
         if not change.changed:
             await reply(interaction, f"The server's time zone already is {change.after}.")
             return
+        # The mornings of anniversaries and label dates follow the server's zone.
+        self.bot.dispatch(DATES_CHANGED, guild.id)
         await reply(interaction, f"Times are now read in **{change.after}** (was {change.before}).")
 
     @settings_group.command(name="channel")
@@ -300,7 +331,7 @@ class SettingsCog(commands.Cog, name="Settings"):
     async def toggle(
         self, interaction: discord.Interaction[LabelBot], name: app_commands.Choice[str], enabled: bool
     ) -> None:
-        """Switch a feature on or off (release approval, collab approval, artists creating events).
+        """Switch a feature on or off (approvals, artists creating events, catalogue anniversaries, ...).
 
         Args:
             name: The feature.
@@ -310,9 +341,14 @@ class SettingsCog(commands.Cog, name="Settings"):
         await defer(interaction)
         async with self.bot.sessionmaker.begin() as session:
             change = await set_toggle(self.bot, session, guild.id, interaction.user.id, name.value, enabled)
-        state = "on" if enabled else "off"
-        label = TOGGLE_NAMES[name.value].capitalize()
-        await reply(interaction, f"{label} is {'already ' if not change.changed else 'now '}{state}.")
+            settings = await peek_guild_settings(session, guild.id)
+        text = f"{TOGGLE_NAMES[name.value].capitalize()} is {'already ' if not change.changed else 'now '}"
+        text += "on." if enabled else "off."
+        if enabled and name.value == "catalogue_anniversaries":
+            if change.changed:
+                self.bot.dispatch(DATES_CHANGED, guild.id)
+            text += _dates_channel_hint(settings)
+        await reply(interaction, text)
 
     @settings_group.command(name="web-page")
     @app_commands.choices(
@@ -440,6 +476,91 @@ class SettingsCog(commands.Cog, name="Settings"):
             f"accepted for {SECRET_ROTATION_GRACE.total_seconds() / 3600:.0f} hours, then refused.",
         )
 
+    async def label_date_choices(
+        self, interaction: discord.Interaction[LabelBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.sessionmaker() as session:
+            found = await dates.dates_of(session, interaction.guild_id)
+        wanted = dates.name_key(current)
+        return [
+            app_commands.Choice(
+                name=f"{d.name} · {d.on_date.isoformat()}{' · yearly' if d.yearly else ''}"[:100], value=str(d.id)
+            )
+            for d in found
+            if wanted in d.name_key
+        ][:25]
+
+    @dates_group.command(name="add")
+    @moderator_only()
+    async def dates_add(
+        self, interaction: discord.Interaction[LabelBot], name: str, day: str, yearly: bool = False
+    ) -> None:
+        """Add a date the label marks; that morning I post a silent reminder with the roster's links.
+
+        Args:
+            name: What the day is, e.g. Bandcamp Friday.
+            day: The day, e.g. 2027-03-05 or "friday" (the server's time zone).
+            yearly: Mark it on the same day every year.
+        """
+        guild = guild_of(interaction)
+        await defer(interaction)
+        clean = dates.check_name(name)
+        async with self.bot.sessionmaker.begin() as session:
+            zone = (await peek_guild_settings(session, guild.id)).timezone
+            on = dates.read_day(day, zone, utcnow())
+            await dates.add(self.bot, session, guild.id, interaction.user.id, name=clean, day=on, yearly=yearly)
+            hint = _dates_channel_hint(await peek_guild_settings(session, guild.id))
+        self.bot.dispatch(DATES_CHANGED, guild.id)
+        when = f"every year on {on:%d %B} from {on.isoformat()}" if yearly else f"on {on:%A %d %B %Y}"
+        await reply(
+            interaction,
+            f"**{plain(clean)}** is a label date {when}: that morning (9:00, {zone}) I post a silent reminder with "
+            f"the roster's links.{hint}",
+        )
+
+    @dates_group.command(name="remove")
+    @app_commands.autocomplete(date=label_date_choices)
+    @moderator_only()
+    async def dates_remove(self, interaction: discord.Interaction[LabelBot], date: str) -> None:
+        """Remove a label date; no more reminders for it.
+
+        Args:
+            date: The label date.
+        """
+        guild = guild_of(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker.begin() as session:
+            removed = await dates.remove(self.bot, session, guild.id, interaction.user.id, date)
+        await reply(
+            interaction, f"**{plain(removed.name)}** ({removed.on_date.isoformat()}) is no longer a label date."
+        )
+
+    @dates_group.command(name="list")
+    @moderator_only()
+    async def dates_list(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """List the label's dates and when each comes next."""
+        guild = guild_of(interaction)
+        await defer(interaction)
+        async with self.bot.sessionmaker() as session:
+            settings = await peek_guild_settings(session, guild.id)
+            found = await dates.dates_of(session, guild.id)
+        today = dates.local_today(settings.timezone, utcnow())
+        lines = []
+        for label_date in found:
+            upcoming = next_occurrence(label_date, today)
+            shown = f"next {upcoming.isoformat()}" if upcoming is not None else "passed"
+            every = " · yearly" if label_date.yearly else ""
+            lines.append(f"**{plain(label_date.name)}** · {label_date.on_date.isoformat()}{every} · {shown}")
+        pages = pages_of_lines(
+            "Label dates",
+            lines,
+            per_page=15,
+            empty="No label dates yet: add one with /settings dates add.",
+        )
+        await Paginator(interaction.user.id, pages).send(interaction)
+
     # -- everyone ----------------------------------------------------------------------------------------------
 
     @me_group.command(name="timezone")
@@ -462,6 +583,13 @@ class SettingsCog(commands.Cog, name="Settings"):
         else:
             text = f"Times you type are now read in **{change.after}**."
         await reply(interaction, text)
+
+
+def _dates_channel_hint(settings: GuildSettings) -> str:
+    """What to add when anniversaries and label dates have nowhere to go yet."""
+    if settings.dates_channel_id or settings.announcements_channel_id:
+        return ""
+    return " Choose where they go with `/settings channel` (anniversaries and label dates, or announcements)."
 
 
 def _pending_line(job: ScheduledJob) -> str:

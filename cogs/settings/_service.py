@@ -25,6 +25,7 @@ CHANNEL_NAMES: dict[str, str] = {
     "collab_board": "collab board",
     "events": "community events",
     "mod_log": "mod log",
+    "dates": "anniversaries and label dates",
 }
 ROLE_NAMES: dict[str, str] = {
     "moderator": "moderator",
@@ -37,6 +38,7 @@ TOGGLE_NAMES: dict[str, str] = {
     "artists_create_events": "artists create events",
     "tier_keep_lower": "keep lower loyalty tiers",
     "web_page": "the public web page",
+    "catalogue_anniversaries": "catalogue anniversaries",
 }
 
 
@@ -67,6 +69,7 @@ CHANNEL_NEEDS: dict[str, tuple[str, ...]] = {
     "parties": (*_BASE, *_THREADS),
     "events": (*_BASE, *_THREADS),
     "mod_log": _BASE,
+    "dates": _BASE,
     "collab_board": (*_BASE, "send_messages_in_threads", "manage_threads"),
 }
 # On a text collab board each request gets a thread, and each match a private one.

@@ -354,7 +354,8 @@ async def crosspost(ctx: Request) -> Any:
 async def pin(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    # Discord since 2026-02-23: PIN_MESSAGES, whatever else the bot holds (Manage Messages no longer pins).
+    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES)
     msg.pinned = True
     ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
     return Response(204)
@@ -364,7 +365,7 @@ async def pin(ctx: Request) -> Any:
 async def unpin(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES)
     msg.pinned = False
     ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
     return Response(204)

@@ -127,7 +127,9 @@ class Permissions:
     CREATE_EVENTS = 1 << 44
     SET_VOICE_CHANNEL_STATUS = 1 << 48
     SEND_POLLS = 1 << 49
-    ALL = (1 << 51) - 1
+    # Since 2026-02-23 pinning and unpinning need their own permission; Manage Messages no longer grants it.
+    PIN_MESSAGES = 1 << 51
+    ALL = (1 << 52) - 1
 
     # What a typical bot invite grants: no administrator, no @everyone mentions.
     BOT_DEFAULT = (
@@ -150,6 +152,7 @@ class Permissions:
         | USE_APPLICATION_COMMANDS
         | CHANGE_NICKNAME
         | SET_VOICE_CHANNEL_STATUS
+        | PIN_MESSAGES
     )
     # @everyone's permissions in a new server (roughly Discord's default set).
     EVERYONE_DEFAULT = (

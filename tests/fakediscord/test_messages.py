@@ -221,3 +221,25 @@ async def test_channel_create_edit_and_overwrites(fake_discord: FakeDiscord, wor
     assert fc.rate_limit_per_user == 5
     channels = await guild.fetch_channels()
     assert "release-talk" in {c.name for c in channels}
+
+
+@pytest.mark.allow_rejections
+async def test_pinning_needs_pin_messages_not_manage_messages(
+    fake_discord: FakeDiscord, world: World, bot: DemoBot
+) -> None:
+    """Discord since February: Pin Messages (bit 51) is its own permission; Manage Messages no longer pins."""
+    from tests.fakediscord.state import Permissions
+
+    assert world.guild.bot_role is not None
+    channel = bot.get_channel(world.general.id)
+    msg = await channel.send("party card")
+    world.guild.bot_role.permissions = (
+        world.guild.bot_role.permissions | Permissions.MANAGE_MESSAGES
+    ) & ~Permissions.PIN_MESSAGES
+    with pytest.raises(discord.Forbidden):
+        await msg.pin()
+    assert not fake_discord.message(msg.id).pinned
+    world.guild.bot_role.permissions |= Permissions.PIN_MESSAGES
+    await msg.pin()
+    assert fake_discord.message(msg.id).pinned
+    assert discord.Permissions(pin_messages=True).value == Permissions.PIN_MESSAGES
