@@ -131,6 +131,11 @@ BOT_PERMISSIONS: dict[str, str] = {
     # Creating events, and editing or deleting its own (the only ones it touches): Manage Events is not needed.
     "create_events": "list parties and events in the server's events",
     "set_voice_channel_status": "show now playing on a party's voice channel",
+    "connect": "check a party's voice channel is one it can use",
+    # A stage instance (a stage party's topic) needs the bot to be a stage moderator: these three.
+    "manage_channels": "open a stage party's stage",
+    "mute_members": "open a stage party's stage",
+    "move_members": "open a stage party's stage",
     # Lets the bot ping fan roles that members themselves cannot ping; every message still lists exactly which
     # roles it may mention, so @everyone is never pinged.
     "mention_everyone": "ping fan roles that are not mentionable",
