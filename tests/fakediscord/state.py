@@ -153,6 +153,8 @@ class Permissions:
         | CHANGE_NICKNAME
         | SET_VOICE_CHANNEL_STATUS
         | PIN_MESSAGES
+        | MUTE_MEMBERS
+        | MOVE_MEMBERS
     )
     # @everyone's permissions in a new server (roughly Discord's default set).
     EVERYONE_DEFAULT = (
