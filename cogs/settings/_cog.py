@@ -18,7 +18,7 @@ from bot.guilds.models import GuildSettings
 from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
-from bot.permissions import moderator_only
+from bot.permissions import MODERATOR_HINT, moderator_only
 from bot.text import clip
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -181,7 +181,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         name="settings",
         description="How Labelbot works in this server.",
         guild_only=True,
-        default_permissions=discord.Permissions(manage_guild=True),
+        default_permissions=MODERATOR_HINT,
     )
     me_group = app_commands.Group(name="me", description="Your own settings in this server.", guild_only=True)
 
