@@ -229,7 +229,7 @@ class ParsedTime:
             # Frozen, so normalising has to bypass __setattr__; callers may hand in any aware value.
             object.__setattr__(self, "at", self.at.astimezone(UTC))
 
-    def discord(self, style: str = "F") -> str:
+    def discord(self, style: TimestampStyle = "F") -> str:
         """Return the instant as a Discord timestamp such as ``<t:1767225600:F>``."""
         return format_dt(self.at, style)
 

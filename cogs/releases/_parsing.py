@@ -17,10 +17,13 @@ from bot.catalog.models import (
     TRACKS_MAX,
 )
 from bot.errors import InvalidInput
-from bot.links import Link as LinkInput
+from bot.links import Link
 from bot.links import check_http_url, quote, scrub
 from bot.links import parse_links as read_links
 from bot.timeparse import TimeParseError, parse_duration
+
+# A release's link: the one kind every feature reads (bot.links).
+LinkInput = Link
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")

@@ -13,8 +13,9 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
-from bs4 import BeautifulSoup, SoupStrainer
+from bs4 import BeautifulSoup
 from bs4.dammit import EncodingDetector
+from bs4.filter import SoupStrainer
 
 from bot.config import LinkPreviewSettings
 
