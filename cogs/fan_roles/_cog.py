@@ -56,7 +56,9 @@ COG_NAME = "Fan roles"
 class FanRolesCog(commands.Cog, name=COG_NAME):
     """Fans pick the artists and genres they follow; loyal fans earn tiers by coming to parties."""
 
-    roles = app_commands.Group(name="roles", description="Fan roles, role panels and loyalty tiers.", guild_only=True)
+    roles = app_commands.Group(
+        name="roles", description="Pick your fan roles; see yours and the loyalty tiers.", guild_only=True
+    )
     tiers = app_commands.Group(name="tiers", description="Loyalty tiers earned by attending parties.", parent=roles)
     # Moderators build panels and tiers under /roles-admin, hidden from members (bot.permissions.moderator_group).
     admin = moderator_group("roles", "Role panels and loyalty tiers (moderators).")

@@ -17,8 +17,7 @@ from bot.catalog.models import (
     TRACKS_MAX,
 )
 from bot.errors import InvalidInput
-from bot.links import Link
-from bot.links import check_http_url, quote, scrub
+from bot.links import Link, check_http_url, quote, scrub
 from bot.links import parse_links as read_links
 from bot.timeparse import TimeParseError, parse_duration
 
