@@ -80,16 +80,16 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                 for role, threshold in tiers:
                     await (
                         await fake.slash(
-                            guild, h.general, h.moderator, "roles tiers set", role=role, threshold=threshold
+                            guild, h.general, h.moderator, "roles-admin tiers set", role=role, threshold=threshold
                         )
                     ).reply(timeout=30)
                 # A fan who keeps clicking a role panel while the sync runs: each answer must come within 1.5 s.
                 genre = guild.add_role("Indie")
                 clicker = guild.add_member("clicker")
                 for command, options in (
-                    ("roles panel create", {"name": "Genres", "style": "buttons", "mode": "one"}),
-                    ("roles panel add", {"panel": "Genres", "role": genre}),
-                    ("roles panel post", {"panel": "Genres"}),
+                    ("roles-admin panel create", {"name": "Genres", "style": "buttons", "mode": "one"}),
+                    ("roles-admin panel add", {"panel": "Genres", "role": genre}),
+                    ("roles-admin panel post", {"panel": "Genres"}),
                 ):
                     await (await fake.slash(guild, h.general, h.moderator, command, **options)).reply(timeout=30)
                 [panel] = [
@@ -100,7 +100,9 @@ async def scenario(members: int, scale: float, backend: str, workdir: Path) -> d
                 clicks: list[float] = []
                 before = len(fake.requests_to(ROLE_ROUTE))
                 started = time.perf_counter()
-                answer = await (await fake.slash(guild, h.general, h.moderator, "roles tiers sync")).reply(timeout=30)
+                answer = await (await fake.slash(guild, h.general, h.moderator, "roles-admin tiers sync")).reply(
+                    timeout=30
+                )
 
                 async def finished() -> bool:
                     async with sessions() as session:

@@ -148,7 +148,7 @@ async def run_about(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]
 
 
 async def seed_releases(h: BotHarness, count: int) -> None:
-    answer = await command(h, "artist add", name="Nova")
+    answer = await command(h, "artist-admin add", name="Nova")
     assert "Nova" in answer, answer
     assert h.bot is not None
     async with h.bot.sessionmaker.begin() as session:
@@ -206,9 +206,9 @@ async def run_rsvp_click(sizes: Sizes, backend: str, workdir: Path) -> dict[str,
 async def run_fan_role_click(sizes: Sizes, backend: str, workdir: Path) -> dict[str, Any]:
     async with labelbot(backend, workdir) as h:
         role = h.guild.add_role("Nova fans")
-        await command(h, "roles panel create", name="Fans", style="buttons", mode="any")
-        await command(h, "roles panel add", panel="Fans", role=role)
-        answer = await command(h, "roles panel post", panel="Fans")
+        await command(h, "roles-admin panel create", name="Fans", style="buttons", mode="any")
+        await command(h, "roles-admin panel add", panel="Fans", role=role)
+        answer = await command(h, "roles-admin panel post", panel="Fans")
         assert "Posted" in answer, answer
         panel: FakeMessage = next(
             m for m in h.fake.messages(h.general) if any(c.startswith("fan_roles:toggle") for c in m.custom_ids)

@@ -85,7 +85,7 @@ async def _drive(url: str, requests: int, concurrency: int, etag: str | None = N
 async def _seed(h: BotHarness) -> None:
     from benchmarks.bench_interactions import command
 
-    assert "Nova" in await command(h, "artist add", name="Nova")
+    assert "Nova" in await command(h, "artist-admin add", name="Nova")
     assert "/label/" in await command(h, "settings web-page", state="on")
     assert h.bot is not None
     async with h.bot.sessionmaker.begin() as session:

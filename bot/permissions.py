@@ -10,6 +10,10 @@ The levels, from everyone to the fewest:
 Commands declare what they need: `@moderator_only()` for a whole command, `require_artist_access(...)`
 once the artist is known. `default_member_permissions` is only a hint for Discord's client and may be
 changed by any server admin, so the check is always made again when the command runs.
+
+A feature whose commands serve both members and moderators keeps the members' ones under its own name (`/roles`)
+and puts the moderators' ones in `moderator_group(...)`, `/<feature>-admin` (`/roles-admin`): Discord applies the
+hint per top-level command, so a group mixing both would show to every member.
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ T = TypeVar("T")
 
 MODERATORS_ONLY = "Only moderators (Manage Server or the moderator role) can do that."
 OWNERS_ONLY = "Only the server owner can do that."
+
+# What moderator commands declare as default_member_permissions: Discord's client shows them to members holding it
+# (a server admin may widen that per command, e.g. to the moderator role, in Server Settings > Integrations).
+MODERATOR_HINT = discord.Permissions(manage_guild=True)
 
 # The only permissions a role the bot hands out (on a panel, as a loyalty tier, as a fan role) may carry: taking
 # part in the server as any member does. An allowlist, so a permission Discord adds later is refused until someone
@@ -241,6 +249,16 @@ def moderator_only() -> Callable[[T], T]:
         return True
 
     return app_commands.check(predicate)
+
+
+def moderator_group(feature: str, description: str) -> app_commands.Group:
+    """A feature's moderators' commands, `/<feature>-admin`, hidden from members by Discord's client.
+
+    Each command in it still checks (`@moderator_only()` or `require_moderator`): the hint is not a lock.
+    """
+    return app_commands.Group(
+        name=f"{feature}-admin", description=description, guild_only=True, default_permissions=MODERATOR_HINT
+    )
 
 
 def powerful_permissions(permissions: discord.Permissions) -> list[str]:

@@ -35,7 +35,9 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Final
 from zoneinfo import ZoneInfo, available_timezones
 
+import discord
 from dateparser.date import DateDataParser
+from discord.utils import TimestampStyle
 
 from bot.errors import InvalidInput
 
@@ -205,7 +207,6 @@ _DURATION_PART = re.compile(
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIT_SECONDS: Final = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _MENTION_STARTS = re.compile(r"([@<])")
-_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
 
 
 # As an InvalidInput the command tree shows the sentence ephemerally, so cogs can let it propagate.
@@ -228,7 +229,7 @@ class ParsedTime:
             # Frozen, so normalising has to bypass __setattr__; callers may hand in any aware value.
             object.__setattr__(self, "at", self.at.astimezone(UTC))
 
-    def discord(self, style: str = "F") -> str:
+    def discord(self, style: TimestampStyle = "F") -> str:
         """Return the instant as a Discord timestamp such as ``<t:1767225600:F>``."""
         return format_dt(self.at, style)
 
@@ -237,15 +238,18 @@ class ParsedTime:
         return self.at.astimezone(ZoneInfo(self.zone))
 
 
-def format_dt(at: datetime, style: str = "F") -> str:
-    """Return ``<t:UNIX:style>`` for an aware datetime."""
+def format_dt(at: datetime, style: TimestampStyle = "F") -> str:
+    """Return ``<t:UNIX:style>`` for an aware datetime: discord.py's `format_dt`, made strict.
+
+    discord.py reads a naive datetime as the host's local time: here a naive one is a bug to see, not a time
+    shown hours off. A style Discord doesn't know would reach members as broken markup.
+    """
     if at.utcoffset() is None:
         raise ValueError("format_dt needs a timezone-aware datetime")
     if style not in DISCORD_STYLES:
         raise ValueError(f"unknown Discord timestamp style {style!r}")
-    # Floor division keeps instants before 1970 on the right second, where int() would round up.
-    unix = (at - _EPOCH) // timedelta(seconds=1)
-    return f"<t:{unix}:{style}>"
+    # Whole seconds first: discord.py's int() would round an instant before 1970 up to the next second.
+    return discord.utils.format_dt(at.replace(microsecond=0), style)
 
 
 def relative_and_absolute(at: datetime) -> str:
@@ -654,8 +658,9 @@ def _echo(text: str) -> str:
     shown = _clean(text)
     if len(shown) > ECHO_LENGTH:
         shown = shown[:ECHO_LENGTH].rstrip() + "…"
-    shown = _MARKDOWN.sub(r"\\\1", shown)
-    # A zero-width space after "@" and "<" stops @everyone, <@&role>, <#channel> and <t:…> from rendering.
+    shown = discord.utils.escape_markdown(shown)
+    # A zero-width space after "@" and "<" stops @everyone, <@&role>, <#channel> and <t:…> from rendering
+    # (discord.utils.escape_mentions defuses only @everyone, @here and user and role ids).
     return _MENTION_STARTS.sub("\\1\u200b", shown)
 
 

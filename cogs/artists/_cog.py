@@ -1,4 +1,4 @@
-"""The /artist commands."""
+"""The /artist commands (members and managers) and /artist-admin (moderators)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,14 @@ from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import bot_member, defer, guild_of, member_of, reply
-from bot.permissions import is_moderator, moderator_only, require_artist_access, require_moderator, role_refusal
+from bot.permissions import (
+    is_moderator,
+    moderator_group,
+    moderator_only,
+    require_artist_access,
+    require_moderator,
+    role_refusal,
+)
 from bot.role_counts import role_member_counts
 from bot.ui.confirm import Option, ask
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -79,7 +86,7 @@ async def _undo_role(role: discord.Role) -> None:
     try:
         await role.delete(reason="Labelbot: the artist it was made for was not saved")
     except discord.HTTPException:
-        log.exception("Could not delete fan role %s after a failed /artist add", role.id)
+        log.exception("Could not delete fan role %s after a failed /artist-admin add", role.id)
 
 
 # How the roster's actions read in the mod log and /settings audit.
@@ -95,7 +102,10 @@ AUDIT_TITLES = {
 class ArtistsCog(commands.Cog, name="Artists"):
     """The label's artists: profiles, fan roles, and the members who manage them."""
 
+    # Members browse and managers edit under /artist; moderators keep the roster under /artist-admin, hidden from
+    # members (see bot.permissions.moderator_group).
     artist_group = app_commands.Group(name="artist", description="The label's artists.", guild_only=True)
+    admin_group = moderator_group("artist", "Keep the label's roster (moderators).")
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
@@ -111,7 +121,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
 
     # -- moderators --------------------------------------------------------------------------------------------
 
-    @artist_group.command(name="add")
+    @admin_group.command(name="add")
     @moderator_only()
     async def add(
         self,
@@ -180,7 +190,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
         made = "I created its fan role" if created is not None else "Its fan role is"
         await reply(interaction, f"**{_name(artist)}** is on the roster. {made} {role.mention}.")
 
-    @artist_group.command(name="link")
+    @admin_group.command(name="link")
     @moderator_only()
     async def link(
         self, interaction: discord.Interaction[LabelBot], artist: ArtistOption, member: discord.Member
@@ -200,7 +210,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             await link_manager(self.bot, session, current, actor_id=interaction.user.id, user_id=member.id)
         await reply(interaction, f"{member.mention} now manages **{_name(current)}**.")
 
-    @artist_group.command(name="unlink")
+    @admin_group.command(name="unlink")
     @moderator_only()
     async def unlink(
         self, interaction: discord.Interaction[LabelBot], artist: ArtistOption, member: discord.Member
@@ -218,7 +228,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             await unlink_manager(self.bot, session, current, actor_id=interaction.user.id, user_id=member.id)
         await reply(interaction, f"{member.mention} no longer manages **{_name(current)}**.")
 
-    @artist_group.command(name="remove")
+    @admin_group.command(name="remove")
     @moderator_only()
     async def remove(self, interaction: discord.Interaction[LabelBot], artist: ArtistOption) -> None:
         """Take an artist off the roster; I ask first, and its history is kept.
@@ -367,7 +377,7 @@ class ArtistsCog(commands.Cog, name="Artists"):
             f"Artists of {guild.name}",
             lines,
             per_page=ARTISTS_PER_PAGE,
-            empty="No artists yet; moderators add them with /artist add.",
+            empty="No artists yet; moderators add them with /artist-admin add.",
             colour=discord.Colour.blurple(),
         )
         await Paginator(interaction.user.id, pages).send(interaction)

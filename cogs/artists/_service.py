@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +15,7 @@ from bot.artists.models import BIO_MAX, NAME_MAX, Artist, ArtistManager
 from bot.audit.service import record
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotFound
+from bot.links import parse_links as read_links
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -28,8 +28,6 @@ URL_MAX = 300
 # Typed into an optional text option to empty it.
 CLEAR = "-"
 
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^\s,]+", re.IGNORECASE)
-_SEPARATORS = " \t\n,;|:–—-"
 _MENTION = re.compile(r"@(everyone|here)\b|<[@#][!&]?\d+>", re.IGNORECASE)
 
 
@@ -94,35 +92,14 @@ def parse_genres(text: str) -> list[str]:
 
 
 def parse_links(text: str) -> list[dict[str, str]]:
-    """Links as "Label https://…" items, separated by commas or new lines; the label defaults to the site.
+    """Links as "Label https://…" items, separated by commas or new lines (bot.links); "-" clears them.
 
-    Only http and https addresses are accepted, at most LINKS_MAX of them ("-" clears them).
+    Only http and https addresses are accepted, at most LINKS_MAX of them.
     """
     if text.strip() == CLEAR:
         return []
-    links: list[dict[str, str]] = []
-    position = 0
-    for match in _URL.finditer(text):
-        label = text[position : match.start()].strip(_SEPARATORS)
-        position = match.end()
-        url = match.group(0).rstrip(".);:")
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-            raise InvalidInput(f"Links have to start with http:// or https:// (“{_quote(url)}” doesn't).")
-        if len(url) > URL_MAX:
-            raise InvalidInput(f"A link can be at most {URL_MAX} characters long.")
-        label = " ".join(label.split()) or parts.hostname.removeprefix("www.")
-        if len(label) > LINK_LABEL_MAX:
-            raise InvalidInput(f"A link's label can be at most {LINK_LABEL_MAX} characters (“{_quote(label)}”).")
-        links.append({"label": label, "url": url})
-    rest = text[position:].strip(_SEPARATORS)
-    if rest:
-        raise InvalidInput(
-            f"I couldn't find a web address for “{_quote(rest)}”; write links like “Bandcamp https://…”."
-        )
-    if len(links) > LINKS_MAX:
-        raise InvalidInput(f"An artist can have at most {LINKS_MAX} links.")
-    return links
+    found = read_links(text, owner="An artist", most=LINKS_MAX, url_max=URL_MAX, label_max=LINK_LABEL_MAX)
+    return [{"label": link.label, "url": link.url} for link in found]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""/calendar link, /calendar reset, and the feed route `GET /calendar/{guild_id}/{secret}.ics`."""
+"""/calendar link, /calendar-admin reset, and the feed route `GET /calendar/{guild_id}/{secret}.ics`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.audit.service import record
 from bot.client import LabelBot
 from bot.db.base import utcnow
 from bot.interactions import defer, reply
-from bot.permissions import require_moderator
+from bot.permissions import moderator_group, require_moderator
 from bot.web.requests import parse_snowflake
 from cogs.calendar import _service
 
@@ -27,12 +27,18 @@ FEED_ROUTE = r"/calendar/{guild_id:\d+}/{secret:[A-Za-z0-9_\-]+}.ics"
 AUDIT_TITLES = {"calendar.reset": "Calendar link reset"}
 
 
-class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
+class CalendarCog(commands.Cog, name="Calendar"):
     """A private calendar feed of the label's releases, parties and events for any calendar app."""
+
+    calendar_group = app_commands.Group(
+        name="calendar",
+        description="A private calendar feed of the label's releases, parties and events for any calendar app.",
+        guild_only=True,
+    )
+    admin_group = moderator_group("calendar", "The server's calendar feed (moderators).")
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
-        super().__init__()
 
     async def cog_load(self) -> None:
         self.bot.web.route("GET", FEED_ROUTE, self.feed)
@@ -48,8 +54,7 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
             return web_settings.public_url
         return f"http://{web_settings.host}:{self.bot.web.port or web_settings.port}"
 
-    @app_commands.command(name="link")
-    @app_commands.guild_only()
+    @calendar_group.command(name="link")
     async def link(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Get the server's private calendar link (releases, parties, events) for your calendar app."""
         assert interaction.guild_id is not None
@@ -60,11 +65,10 @@ class CalendarCog(commands.GroupCog, name="Calendar", group_name="calendar"):
         await reply(
             interaction,
             f'Subscribe to this link in your calendar app ("add calendar from URL"):\n<{url}>\n'
-            "It is private to this server: don't post it publicly. A moderator can change it with `/calendar reset`.",
+            "It is private to this server: don't post it publicly. A moderator can change it with `/calendar-admin reset`.",
         )
 
-    @app_commands.command(name="reset")
-    @app_commands.guild_only()
+    @admin_group.command(name="reset")
     async def reset(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Change the calendar link's secret (moderators); every link handed out before stops working."""
         assert interaction.guild_id is not None

@@ -1,4 +1,4 @@
-"""/collab and /profile: the collab board, the server's skill list, and members' collab profiles."""
+"""/collab, /collab-admin and /profile: the collab board, the server's skill list, and members' collab profiles."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.guilds.service import member_zone, peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, reply
 from bot.models.collabs import ACTIVE_STATUSES
-from bot.permissions import moderator_only, require_moderator
+from bot.permissions import moderator_group, moderator_only, require_moderator
 from bot.privacy import AfterCommit
 from bot.text import clip, plain
 from bot.timeparse import parse_duration
@@ -45,6 +45,8 @@ class CollabCog(commands.Cog, name="Collabs"):
 
     collab = app_commands.Group(name="collab", description="Collaboration requests", guild_only=True)
     skills = app_commands.Group(name="skills", description="The server's skill list", parent=collab)
+    admin = moderator_group("collab", "Collaboration requests (moderators)")
+    admin_skills = app_commands.Group(name="skills", description="The server's skill list", parent=admin)
     profile = app_commands.Group(name="profile", description="Your collab profile", guild_only=True)
 
     def __init__(self, bot: LabelBot) -> None:
@@ -240,7 +242,7 @@ class CollabCog(commands.Cog, name="Collabs"):
     ) -> list[app_commands.Choice[int]]:
         return await self.request_autocomplete(interaction, current)
 
-    # -- /collab skills ---------------------------------------------------------------------------------------
+    # -- /collab skills, /collab-admin skills -----------------------------------------------------------------
 
     @skills.command(name="list")
     async def skills_list(self, interaction: discord.Interaction[LabelBot]) -> None:
@@ -251,11 +253,11 @@ class CollabCog(commands.Cog, name="Collabs"):
             names = [skill.name for skill in await service.skills(session, guild_id)]
         embed = discord.Embed(
             title=f"Skills ({len(names)}/{service.MAX_SKILLS})",
-            description=", ".join(names) or "No skills; moderators can add some with /collab skills add.",
+            description=", ".join(names) or "No skills; moderators can add some with /collab-admin skills add.",
         )
         await reply(interaction, embed=embed)
 
-    @skills.command(name="add")
+    @admin_skills.command(name="add")
     @moderator_only()
     async def skills_add(self, interaction: discord.Interaction[LabelBot], name: str) -> None:
         """Add a skill to the server's list (moderators).
@@ -274,7 +276,7 @@ class CollabCog(commands.Cog, name="Collabs"):
             )  # fmt: skip
         await reply(interaction, f"Added “{plain(skill.name)}” to the skill list.")
 
-    @skills.command(name="remove")
+    @admin_skills.command(name="remove")
     @moderator_only()
     async def skills_remove(self, interaction: discord.Interaction[LabelBot], name: str) -> None:
         """Remove a skill from the server's list (moderators).

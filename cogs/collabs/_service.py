@@ -25,6 +25,7 @@ from bot.models.collabs import (
     InterestStatus,
     RequestStatus,
 )
+from bot.timeparse import format_dt
 from cogs.collabs import _repository as repo
 
 DEFAULT_SKILLS: tuple[str, ...] = (
@@ -307,7 +308,7 @@ async def check_may_post(
         again = posted[len(posted) - daily_posts] + POSTING_WINDOW
         raise Conflict(
             f"You have posted {len(posted)} collab request{'s' if len(posted) != 1 else ''} in the last 24 hours, "
-            f"as many as this server allows a day; you can post again <t:{int(again.timestamp()) + 1}:R>."
+            f"as many as this server allows a day; you can post again {format_dt(again + timedelta(seconds=1), 'R')}."
         )
 
 

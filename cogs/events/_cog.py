@@ -1,4 +1,4 @@
-"""/event create, edit, cancel, list, info, attendees, and their units of work; the events calendar."""
+"""/event create, edit, cancel, list, info, /event-admin attendees, and their units of work; the events calendar."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from bot.models.events import (
     PlaceKind,
     Recurrence,
 )
-from bot.permissions import require_moderator
+from bot.permissions import moderator_group, require_moderator
 from bot.timeparse import format_dt, parse_duration, parse_when
 from bot.ui.paginator import Paginator, pages_of_lines
 from cogs.events import _recurrence, _repository
@@ -77,16 +77,21 @@ def _member(interaction: discord.Interaction[LabelBot]) -> tuple[discord.Guild, 
     return member.guild, member
 
 
-@app_commands.guild_only()
-class EventsCog(commands.GroupCog, name="Events", group_name="event"):
+class EventsCog(commands.Cog, name="Events"):
     """Community events (AMAs, contests, meetups) with RSVPs, waitlists, reminders and repeats."""
+
+    event_group = app_commands.Group(
+        name="event",
+        description="Community events (AMAs, contests, meetups) with RSVPs, waitlists, reminders and repeats.",
+        guild_only=True,
+    )
+    admin_group = moderator_group("event", "Community events (moderators).")
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
         self.feature = GatheringFeature(
             kind=_service.KIND, noun="event", render_card=_render.render_card, reminder_text=_render.reminder_text
         )
-        super().__init__()
 
     async def cog_load(self) -> None:
         bot = self.bot
@@ -108,7 +113,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
 
     # -- create ---------------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="create")
+    @event_group.command(name="create")
     @app_commands.choices(repeat=REPEAT_CHOICES)
     async def create(
         self,
@@ -203,7 +208,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
 
     # -- edit ------------------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="edit")
+    @event_group.command(name="edit")
     @app_commands.choices(scope=SCOPE_CHOICES)
     async def edit(
         self,
@@ -253,7 +258,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
 
     # -- cancel ----------------------------------------------------------------------------------------------------
 
-    @app_commands.command(name="cancel")
+    @event_group.command(name="cancel")
     @app_commands.choices(scope=SCOPE_CHOICES)
     async def cancel(self, interaction: discord.Interaction[LabelBot], event: EventOption, scope: str) -> None:
         """Cancel an event's next occurrence, or the whole series; those who answered are told.
@@ -275,7 +280,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
 
     # -- list, info, attendees ---------------------------------------------------------------------------------------
 
-    @app_commands.command(name="list")
+    @event_group.command(name="list")
     async def list_events(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show upcoming events."""
         guild, member = _member(interaction)
@@ -293,7 +298,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         pages = pages_of_lines("Upcoming events", lines, empty="No events coming up. Moderators: /event create.")
         await Paginator(member.id, pages).send(interaction)
 
-    @app_commands.command(name="info")
+    @event_group.command(name="info")
     async def info(self, interaction: discord.Interaction[LabelBot], event: EventOption) -> None:
         """Show an event: when, where, how it repeats and who's going.
 
@@ -312,7 +317,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         capacity = gathering.capacity if gathering is not None else found.capacity
         await reply(interaction, embed=_render.info_embed(found, occurrence, counts, capacity, starts))
 
-    @app_commands.command(name="attendees")
+    @admin_group.command(name="attendees")
     async def attendees(self, interaction: discord.Interaction[LabelBot], event: EventOption) -> None:
         """Download who answered what to an event's next (or latest) occurrence, as CSV (moderators).
 
@@ -486,8 +491,7 @@ async def edit_event(
                 session,
                 gathering,
                 name=f"edit:{utcnow().timestamp():.0f}",
-                text=f"📅 **{title}** moved: it now starts <t:{int(starts_at.timestamp())}:F> "
-                f"(<t:{int(starts_at.timestamp())}:R>).",
+                text=f"📅 **{title}** moved: it now starts {format_dt(starts_at)} ({format_dt(starts_at, 'R')}).",
             )
         if promoted:
             await fanout.schedule_notice(
@@ -546,7 +550,7 @@ async def cancel_event(
             session,
             gathering,
             name="cancelled",
-            text=f"❌ **{title}** on <t:{int(occurrence.starts_at.timestamp())}:F> is cancelled"
+            text=f"❌ **{title}** on {format_dt(occurrence.starts_at)} is cancelled"
             + (" (the whole series)." if series or event.recurrence is None else "; the series goes on."),
         )
         await cards.request_card_refresh(bot, session, gathering, now=True)

@@ -15,6 +15,7 @@ from dateutil import rrule
 
 from bot.errors import InvalidInput
 from bot.models.events import Recurrence
+from bot.timeparse import format_dt
 
 # More than this many occurrences is a "forever" series; say so with no end at all instead.
 MAX_COUNT = 500
@@ -193,5 +194,5 @@ def describe(rule: Rule) -> str:
     if rule.count is not None:
         text += f", {rule.count} time{'s' if rule.count != 1 else ''}"
     elif rule.until is not None:
-        text += f" until <t:{int(rule.until.timestamp())}:D>"
+        text += f" until {format_dt(rule.until, 'D')}"
     return text

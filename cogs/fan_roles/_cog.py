@@ -1,4 +1,4 @@
-"""/roles: panels fans pick roles from, the private picker, /roles me, and loyalty tiers earned at parties."""
+"""/roles and /roles-admin: panels fans pick roles from, the private picker, /roles me, and loyalty tiers."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from bot.guilds.service import peek_guild_settings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.fan_roles import FanRolePanel, PanelStyle
-from bot.permissions import require_moderator
+from bot.permissions import moderator_group, require_moderator
 from bot.role_counts import role_member_counts
 from cogs.fan_roles import _dashboard as dashboard
 from cogs.fan_roles import _jobs as jobs
@@ -57,9 +57,16 @@ COG_NAME = "Fan roles"
 class FanRolesCog(commands.Cog, name=COG_NAME):
     """Fans pick the artists and genres they follow; loyal fans earn tiers by coming to parties."""
 
-    roles = app_commands.Group(name="roles", description="Fan roles, role panels and loyalty tiers.", guild_only=True)
-    panel = app_commands.Group(name="panel", description="Role panels fans pick from (moderators).", parent=roles)
+    roles = app_commands.Group(
+        name="roles", description="Pick your fan roles; see yours and the loyalty tiers.", guild_only=True
+    )
     tiers = app_commands.Group(name="tiers", description="Loyalty tiers earned by attending parties.", parent=roles)
+    # Moderators build panels and tiers under /roles-admin, hidden from members (bot.permissions.moderator_group).
+    admin = moderator_group("roles", "Role panels and loyalty tiers (moderators).")
+    panel = app_commands.Group(name="panel", description="Role panels fans pick from (moderators).", parent=admin)
+    admin_tiers = app_commands.Group(
+        name="tiers", description="Loyalty tiers earned by attending parties (moderators).", parent=admin
+    )
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
@@ -170,7 +177,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             interaction,
             f"Created the role panel **{service.shown(created)}** ({style.name}, "
             f"{service.mode_words(spec.mode, spec.max_roles)}) for {target.mention}. "
-            "Add roles with `/roles panel add`, then post it with `/roles panel post`.",
+            "Add roles with `/roles-admin panel add`, then post it with `/roles-admin panel post`.",
         )
 
     @panel.command(name="add")
@@ -245,7 +252,11 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             count = len(found.entries) + 1
             posted = bool(found.message_ids)
             panel_name = found.name
-        hint = "Run `/roles panel post` to update the posted panel." if posted else "Post it with `/roles panel post`."
+        hint = (
+            "Run `/roles-admin panel post` to update the posted panel."
+            if posted
+            else "Post it with `/roles-admin panel post`."
+        )
         await reply(
             interaction,
             f"Added {role.mention} to **{service.shown(panel_name)}** ({count} role{'s' * (count != 1)}). {hint}",
@@ -278,7 +289,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             )
             posted = bool(found.message_ids)
             panel_name = found.name
-        hint = " Run `/roles panel post` to update the posted panel." if posted else ""
+        hint = " Run `/roles-admin panel post` to update the posted panel." if posted else ""
         await reply(interaction, f"Took {role.mention} off **{service.shown(panel_name)}**.{hint}")
 
     @panel.command(name="post")
@@ -309,7 +320,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             labels = ", ".join(f"“{service.shown(entry.label)}”" for entry in gone)
             gone_text = f" Dropped {labels}: deleted in Discord (noted in the mod log)."
         if not current.entries:
-            raise InvalidInput(f"The panel has no roles yet; add some with `/roles panel add`.{gone_text}")
+            raise InvalidInput(f"The panel has no roles yet; add some with `/roles-admin panel add`.{gone_text}")
         channel_id = channel.id if channel is not None else current.channel_id
         target = guild.get_channel(channel_id)
         if not isinstance(target, discord.TextChannel):
@@ -464,7 +475,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
 
     # -- loyalty tiers ---------------------------------------------------------------------------------------
 
-    @tiers.command(name="set")
+    @admin_tiers.command(name="set")
     async def tiers_set(
         self, interaction: discord.Interaction[LabelBot], role: discord.Role, threshold: app_commands.Range[int, 1]
     ) -> None:
@@ -495,7 +506,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         await reply(
             interaction,
             f"{role.mention} is now earned at {parties}. Members get it at their next party; "
-            "run `/roles tiers sync` to apply it now to everyone who already qualifies.",
+            "run `/roles-admin tiers sync` to apply it now to everyone who already qualifies.",
         )
 
     @tiers.command(name="list")
@@ -508,7 +519,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             keep_lower = (await peek_guild_settings(session, guild.id)).tier_keep_lower
         await reply(interaction, embed=render.tiers_embed(found, keep_lower))
 
-    @tiers.command(name="remove")
+    @admin_tiers.command(name="remove")
     async def tiers_remove(self, interaction: discord.Interaction[LabelBot], role: discord.Role) -> None:
         """Stop a role being a loyalty tier (members who hold it keep it).
 
@@ -532,7 +543,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
             )
         await reply(interaction, f"{role.mention} is no longer a loyalty tier; members who hold it keep it.")
 
-    @tiers.command(name="sync")
+    @admin_tiers.command(name="sync")
     async def tiers_sync(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Recompute everyone's tier (after thresholds change), in the background; progress goes to the mod log."""
         await defer(interaction)
@@ -540,7 +551,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         async with self.bot.sessionmaker.begin() as session:
             await require_moderator(interaction, session)
             if not await service.tiers(session, guild.id):
-                raise InvalidInput("There are no loyalty tiers yet; add one with `/roles tiers set`.")
+                raise InvalidInput("There are no loyalty tiers yet; add one with `/roles-admin tiers set`.")
             running = await self.bot.jobs.get(session, sync_key(guild.id))
             if running is not None and running.status in (JobStatus.PENDING, JobStatus.CLAIMED):
                 done = (running.result or {}).get("checked", 0)

@@ -290,7 +290,7 @@ async def refresh_counts(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
                     embed=embed, allowed_mentions=discord.AllowedMentions.none()
                 )
             except discord.NotFound:
-                continue  # Deleted by hand: the next /roles panel post puts it back.
+                continue  # Deleted by hand: the next /roles-admin panel post puts it back.
         async with bot.sessionmaker.begin() as session:
             stored = await session.get(FanRolePanel, panel.id)
             if stored is not None:

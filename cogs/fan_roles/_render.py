@@ -69,7 +69,7 @@ def panel_embed(
 def panels_embed(panels: Sequence[FanRolePanel]) -> discord.Embed:
     embed = discord.Embed(title="Role panels", colour=COLOUR)
     if not panels:
-        embed.description = "No panels yet. Create one with `/roles panel create`."
+        embed.description = "No panels yet. Create one with `/roles-admin panel create`."
         return embed
     for panel in panels[:25]:
         posted = f"posted in <#{panel.channel_id}>" if panel.message_ids else f"not posted yet (<#{panel.channel_id}>)"
@@ -90,7 +90,7 @@ def panels_embed(panels: Sequence[FanRolePanel]) -> discord.Embed:
 def tiers_embed(tiers: Sequence[LoyaltyTier], keep_lower: bool) -> discord.Embed:
     embed = discord.Embed(title="Loyalty tiers", colour=COLOUR)
     if not tiers:
-        embed.description = "No tiers yet. Add one with `/roles tiers set`."
+        embed.description = "No tiers yet. Add one with `/roles-admin tiers set`."
         return embed
     lines = [f"<@&{tier.role_id}>: {tier.threshold} part{'y' if tier.threshold == 1 else 'ies'}" for tier in tiers]
     embed.description = "\n".join(lines)

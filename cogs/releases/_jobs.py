@@ -22,6 +22,7 @@ from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
 from bot.jobs.sending import send_once
 from bot.text import plain
+from bot.timeparse import format_dt
 from bot.ui.layout import close_with_note
 from cogs.releases import _repository as repository
 from cogs.releases import _service as service
@@ -209,7 +210,7 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     post = _announcement_post(release, settings, late=False)
     request = (
         f"<@{release.created_by}> asks to schedule this release for "
-        f"<t:{int(release.release_at.timestamp())}:F>. Approve it, or reject it with a reason."
+        f"{format_dt(release.release_at)}. Approve it, or reject it with a reason."
     )
     message = await send_once(
         channel,

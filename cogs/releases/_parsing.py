@@ -17,7 +17,12 @@ from bot.catalog.models import (
     TRACKS_MAX,
 )
 from bot.errors import InvalidInput
+from bot.links import Link, check_http_url, quote, scrub
+from bot.links import parse_links as read_links
 from bot.timeparse import TimeParseError, parse_duration
+
+# A release's link: the one kind every feature reads (bot.links).
+LinkInput = Link
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 IMAGE_CONTENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -29,48 +34,12 @@ TEASER_OFFSET_MAX_MINUTES = 60 * 24 * 60
 _TRACK = re.compile(
     r"^\s*(?:(?P<number>\d{1,3})\s*[.)\-:]\s*)?(?P<title>.+?)\s*[-–—]?\s*\(?(?P<duration>\d{1,2}:[0-5]\d(?::[0-5]\d)?)\)?\s*$"
 )
-# "Bandcamp https://…", "Bandcamp: https://…", "Bandcamp - https://…" or a bare URL.
-_LINK = re.compile(r"^\s*(?:(?P<label>.*?)\s*[:\-–—|]?\s+)?(?P<url>\S+)\s*$")
-
-KNOWN_HOSTS: tuple[tuple[str, str], ...] = (
-    ("bandcamp.com", "Bandcamp"),
-    ("spotify.com", "Spotify"),
-    ("music.apple.com", "Apple Music"),
-    ("youtube.com", "YouTube"),
-    ("youtu.be", "YouTube"),
-    ("soundcloud.com", "SoundCloud"),
-    ("tidal.com", "Tidal"),
-    ("deezer.com", "Deezer"),
-    ("distrokid.com", "Pre-save"),
-    ("hypeddit.com", "Pre-save"),
-    ("feature.fm", "Pre-save"),
-)
 
 
 @dataclass(frozen=True)
 class TrackInput:
     title: str
     duration_seconds: int | None
-
-
-@dataclass(frozen=True)
-class LinkInput:
-    label: str
-    url: str
-
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def scrub(text: str) -> str:
-    """Drop control characters (NUL and the like), which no member means and PostgreSQL refuses to store."""
-    return _CONTROL.sub("", text)
-
-
-def _quote(line: str) -> str:
-    shown = " ".join(line.split())
-    shown = shown if len(shown) <= 60 else shown[:59] + "…"
-    return shown.replace("@", "@\u200b").replace("`", "'")
 
 
 def parse_tracklist(text: str | None) -> list[TrackInput]:
@@ -82,12 +51,12 @@ def parse_tracklist(text: str | None) -> list[TrackInput]:
         match = _TRACK.match(line)
         if match is None:
             raise InvalidInput(
-                f'Line {number} of the tracklist ("{_quote(line)}") is not like "1. Title 3:45"; '
+                f'Line {number} of the tracklist ("{quote(line)}") is not like "1. Title 3:45"; '
                 "put a title and a duration on each line."
             )
         title = " ".join(match.group("title").split()).rstrip("-–— ")
         if not title:
-            raise InvalidInput(f'Line {number} of the tracklist ("{_quote(line)}") has no title.')
+            raise InvalidInput(f'Line {number} of the tracklist ("{quote(line)}") has no title.')
         if len(title) > TRACK_TITLE_MAX:
             raise InvalidInput(f"Line {number} of the tracklist has a title over {TRACK_TITLE_MAX} characters.")
         tracks.append(TrackInput(title=title, duration_seconds=_seconds(match.group("duration"))))
@@ -119,55 +88,9 @@ def format_tracklist(tracks: list[TrackInput]) -> str:
     )
 
 
-def check_http_url(url: str, what: str) -> str:
-    """Return the URL if it is an absolute http(s) URL, else refuse it naming `what`."""
-    acceptable = scrub(url) == url and not any(ch.isspace() for ch in url)
-    try:
-        parts = urlsplit(url)
-        acceptable = acceptable and parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # a malformed host, e.g. "http://[::1"
-        acceptable = False
-    if not acceptable:
-        raise InvalidInput(f'{what} ("{_quote(url)}") is not an http or https address.')
-    return url
-
-
-def label_for(url: str) -> str:
-    """The label a link gets when the member gave none: the service it points at, else its host."""
-    host = (urlsplit(url).hostname or "").lower()
-    for suffix, label in KNOWN_HOSTS:
-        if host == suffix or host.endswith("." + suffix):
-            return label
-    return host.removeprefix("www.")[:LINK_LABEL_MAX] or "Link"
-
-
 def parse_links(text: str | None) -> list[LinkInput]:
-    """Read one link per line, "Bandcamp https://…" or a bare URL; at most ten, http(s) only."""
-    links: list[LinkInput] = []
-    for number, line in enumerate(scrub(text or "").splitlines(), start=1):
-        if not line.strip():
-            continue
-        match = _LINK.match(line)
-        if match is None:
-            raise InvalidInput(
-                f'Line {number} of the links ("{_quote(line)}") is not like "Bandcamp https://…"; '
-                "put a label and an address on each line."
-            )
-        url = match.group("url")
-        check_http_url(url, f"The link on line {number}")
-        if len(url) > LINK_URL_MAX:
-            raise InvalidInput(f"The link on line {number} is longer than {LINK_URL_MAX} characters.")
-        label = " ".join((match.group("label") or "").split()).rstrip(":-–—| ") or label_for(url)
-        if len(label) > LINK_LABEL_MAX:
-            raise InvalidInput(f"The label on line {number} of the links is over {LINK_LABEL_MAX} characters.")
-        links.append(LinkInput(label=label, url=url))
-    if len(links) > LINKS_MAX:
-        raise InvalidInput(f"A release can have at most {LINKS_MAX} links; this one has {len(links)}.")
-    return links
-
-
-def format_links(links: list[LinkInput]) -> str:
-    return "\n".join(f"{link.label} {link.url}" for link in links)
+    """Read a release's links ("Bandcamp https://…" or a bare address, one a line; bot.links): at most ten."""
+    return read_links(text or "", owner="A release", most=LINKS_MAX, url_max=LINK_URL_MAX, label_max=LINK_LABEL_MAX)
 
 
 def check_title(title: str) -> str:

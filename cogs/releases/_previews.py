@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import ipaddress
 import logging
 import socket
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from bs4 import BeautifulSoup
+from bs4.dammit import EncodingDetector
+from bs4.filter import SoupStrainer
 
 from bot.config import LinkPreviewSettings
 
@@ -33,45 +36,51 @@ class PreviewRefused(Exception):
     """The address is not one the bot fetches (not http(s), or private)."""
 
 
-class _OpenGraph(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.properties: dict[str, str] = {}
-        self.title_parts: list[str] = []
-        self._in_title = False
+# The tags that hold a preview; only these are kept while parsing, so a big page builds no big tree.
+_PREVIEW_TAGS = SoupStrainer(["meta", "title"])
+_IMAGE_KEYS = ("og:image:secure_url", "og:image", "og:image:url", "twitter:image")
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): value or "" for name, value in attrs}
-        if tag == "meta":
-            name = (values.get("property") or values.get("name") or "").lower()
-            if name in ("og:title", "og:image", "og:image:url", "og:image:secure_url", "twitter:image"):
-                self.properties.setdefault(name, values.get("content", "").strip())
-        elif tag == "title":
-            self._in_title = True
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self._in_title = False
+def decode_page(body: bytes, http_charset: str | None) -> str:
+    """The page as text, in the encoding a browser would pick (the WHATWG sniffing order).
 
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title_parts.append(data)
+    A byte order mark, else the charset of the Content-Type header, else the page's own declaration
+    (`<meta charset>` or `<meta http-equiv="Content-Type">`, found by Beautiful Soup's prescan), else UTF-8. A name
+    Python doesn't know is passed over; bytes that don't fit (a page cut at the size cap) become U+FFFD.
+    """
+    stripped, bom = EncodingDetector.strip_byte_order_mark(body)
+    declared = EncodingDetector.find_declared_encoding(stripped, is_html=True)
+    for name in (bom, http_charset, declared):
+        if not name:
+            continue
+        try:
+            codec = codecs.lookup(name).name
+        except LookupError:
+            continue
+        # A page can't really be in UTF-16 if its <meta> was readable as ASCII: browsers read it as UTF-8 then.
+        if name is declared and codec.startswith("utf-16"):
+            codec = "utf-8"
+        return stripped.decode(codec, errors="replace")
+    return stripped.decode("utf-8", errors="replace")
 
 
 def parse_open_graph(html: str, base_url: str) -> tuple[str | None, str | None]:
     """The page's OpenGraph title (else its <title>) and image, absolute; None where missing."""
-    parser = _OpenGraph()
+    props: dict[str, str] = {}
+    title_text = ""
     try:
-        parser.feed(html)
-        parser.close()
+        soup = BeautifulSoup(html, "html.parser", parse_only=_PREVIEW_TAGS)
     except Exception:  # a broken page is simply one without a preview
         log.debug("Could not parse %s", base_url, exc_info=True)
-    props = parser.properties
-    title = props.get("og:title") or " ".join("".join(parser.title_parts).split()) or None
-    image = next(
-        (props[key] for key in ("og:image:secure_url", "og:image", "og:image:url", "twitter:image") if props.get(key)),
-        None,
-    )
+        return None, None
+    for meta in soup.find_all("meta"):
+        name = str(meta.get("property") or meta.get("name") or "").lower()
+        if name in ("og:title", *_IMAGE_KEYS):
+            props.setdefault(name, str(meta.get("content") or "").strip())
+    if soup.title is not None:
+        title_text = " ".join(soup.title.get_text().split())
+    title = props.get("og:title") or title_text or None
+    image = next((props[key] for key in _IMAGE_KEYS if props.get(key)), None)
     if image is not None:
         image = urljoin(base_url, image)
         if urlsplit(image).scheme not in ("http", "https"):
@@ -192,8 +201,7 @@ async def _fetch(http: aiohttp.ClientSession, url: str, settings: LinkPreviewSet
                 if len(body) >= settings.max_bytes:
                     del body[settings.max_bytes :]
                     break
-            charset = response.charset or "utf-8"
-            html = body.decode(charset, errors="replace")
+            html = decode_page(bytes(body), response.charset)
         title, image = parse_open_graph(html, current)
         if title is None and image is None:
             return None

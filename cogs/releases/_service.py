@@ -22,6 +22,7 @@ from bot.catalog.queries import get_release
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.guilds.models import GuildSettings
+from bot.timeparse import format_dt
 from cogs.releases import _repository as repository
 from cogs.releases._parsing import LinkInput, TrackInput
 
@@ -349,7 +350,7 @@ async def approve(
         session,
         release,
         f"Your release **{release.title}** by **{release.artist.name}** was approved; it goes out "
-        f"<t:{int(release.release_at.timestamp())}:F>.",
+        f"{format_dt(release.release_at)}.",
     )
 
 
@@ -709,7 +710,7 @@ async def check_announce_cooldown(session: AsyncSession, release: Release, setti
     gap = f"{minutes} minutes" if minutes % 60 else f"{minutes // 60} hour{'s' if minutes != 60 else ''}"
     raise Conflict(
         f"Announcements of {release.artist.name} go out at least {gap} apart here, so announcing this one now is "
-        f"possible again <t:{int(free_at.timestamp()) + 1}:R>."
+        f"possible again {format_dt(free_at + timedelta(seconds=1), 'R')}."
     )
 
 

@@ -16,6 +16,7 @@ from bot.catalog.models import Release, ReleaseStatus
 from bot.context import MemberContext, member_context
 from bot.errors import Conflict
 from bot.interactions import defer, reply
+from bot.links import format_links
 from bot.text import defuse, plain
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
@@ -28,7 +29,6 @@ from cogs.releases._parsing import (
     TrackInput,
     check_description,
     check_title,
-    format_links,
     format_tracklist,
     parse_links,
     parse_tracklist,
@@ -176,7 +176,7 @@ class ScheduleButton(_ReleaseButton, template=r"release:schedule:(?P<id>\d+)"):
                 actor_id=interaction.user.id,
                 actor_is_moderator=context.is_moderator,
             )
-            when = f"<t:{int(release.release_at.timestamp())}:F>"
+            when = format_dt(release.release_at)
         if status is ReleaseStatus.AWAITING_APPROVAL:
             text = "Sent to the moderators for approval; you'll get a DM when they decide."
         else:
@@ -267,7 +267,7 @@ class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
             await service.approve(
                 interaction.client, session, release, settings=context.settings, moderator_id=interaction.user.id
             )
-            when = f"<t:{int(release.release_at.timestamp())}:F>"
+            when = format_dt(release.release_at)
         await _close_request(
             interaction, self.release_id, f"**Approved** by {interaction.user.mention}; it goes out {when}."
         )

@@ -20,7 +20,7 @@ from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, pee
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.models.anniversaries import next_occurrence
-from bot.permissions import missing_bot_permissions, moderator_only
+from bot.permissions import MODERATOR_HINT, missing_bot_permissions, moderator_only
 from bot.text import clip, plain
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -206,7 +206,7 @@ class SettingsCog(commands.Cog, name="Settings"):
         name="settings",
         description="How Labelbot works in this server.",
         guild_only=True,
-        default_permissions=discord.Permissions(manage_guild=True),
+        default_permissions=MODERATOR_HINT,
     )
     dates_group = app_commands.Group(
         name="dates", description="The label's own dates, such as Bandcamp Fridays.", parent=settings_group

@@ -170,15 +170,15 @@ async def _make_history(site: Site) -> None:
     indie, regular, backer = guild.add_role("Indie"), guild.add_role("Regular"), guild.add_role("Backer")
     assert (
         "Created the role panel"
-        in (await run(h, h.moderator, "roles panel create", name="Genres", style="buttons", mode="any")).content
+        in (await run(h, h.moderator, "roles-admin panel create", name="Genres", style="buttons", mode="any")).content
     )
-    assert "Added" in (await run(h, h.moderator, "roles panel add", panel="Genres", role=indie)).content
-    assert "Posted" in (await run(h, h.moderator, "roles panel post", panel="Genres")).content
+    assert "Added" in (await run(h, h.moderator, "roles-admin panel add", panel="Genres", role=indie)).content
+    assert "Posted" in (await run(h, h.moderator, "roles-admin panel post", panel="Genres")).content
     panel = next(m for m in h.fake.messages(h.general) if any(c.startswith("fan_roles:") for c in m.custom_ids))
     for member in (fan, other):
         picked = await (await h.fake.click(guild, h.general, member.user, panel, panel.custom_ids[0])).reply(timeout=10)
         assert picked.content.startswith("Gave you"), picked.content
-    assert "earned at 2 parties" in (await run(h, h.moderator, "roles tiers set", role=regular, threshold=2)).content
+    assert "earned at 2 parties" in (await run(h, h.moderator, "roles-admin tiers set", role=regular, threshold=2)).content
     assert h.bot is not None
     for party_id in (901, 902):
         h.bot.dispatch("party_attended", guild.id, fan.id, party_id)

@@ -7,22 +7,29 @@ import inspect
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from discord import app_commands
 
-from tests.e2e.helpers import running
+from bot.permissions import MODERATORS_ONLY
+from tests.e2e.helpers import database_state, run, running
 from tests.fakediscord import Permissions
 from tests.harness import BotHarness
 
 # Top-level commands where members' (or artists') subcommands sit beside moderators' ones. Discord applies
 # default_member_permissions per top-level command, so these show to everyone and each moderator subcommand checks.
 MIXED = {
-    "artist": "members browse artists (list, info) and artists edit their own; moderators add, link, remove",
-    "calendar": "everyone gets the feed link; moderators reset it",
-    "collab": "members post and browse requests; moderators edit the skill list",
     "drop": "artists create and edit their drops; moderators set drops up",
-    "event": "artists may create events when allowed; moderators export attendees",
-    "roles": "fans pick roles and see their tiers; moderators build panels and tiers",
     "supporters": "members see their own perks; moderators run perks, codes and imports",
+}
+
+# Features whose moderators' half is `/<feature>-admin` (bot.permissions.moderator_group), and a members' command
+# each keeps under the feature's own name.
+SPLIT = {
+    "artist": "artist info",
+    "calendar": "calendar link",
+    "collab": "collab skills list",
+    "event": "event list",
+    "roles": "roles tiers list",
 }
 
 
@@ -70,12 +77,46 @@ async def test_moderator_commands_are_hidden_from_members_and_the_rest_are_not(l
             assert hint is None, f"/{command.name} is for members but is hidden from them"
         checked.add(command.name)
     assert {"settings", "dashboard", "me", "release"} <= checked
+    for feature in SPLIT:
+        assert synced[f"{feature}-admin"].get("default_member_permissions") == str(Permissions.MANAGE_GUILD)
+        assert synced[feature].get("default_member_permissions") is None
     assert mixed == set(MIXED), "a group listed as mixed is no longer mixed: drop it from MIXED"
     # The member's own time zone left /settings for /me, which every member sees.
     assert "me" in synced
     assert synced["me"].get("default_member_permissions") is None
     assert [o["name"] for o in synced["me"]["options"]] == ["timezone"]
     assert "my-timezone" not in [o["name"] for o in synced["settings"]["options"]]
+
+
+async def test_members_keep_their_half_and_the_moderators_half_still_refuses_them(labelbot: BotHarness) -> None:
+    fake, guild = labelbot.fake, labelbot.guild
+    alice = guild.add_member(fake.add_user("alice"))
+    running(labelbot)
+    for command in SPLIT.values():
+        if command == "artist info":
+            continue  # needs an artist; /artist list shows the same visibility
+        reply = await run(labelbot, alice, command)
+        assert reply.content != MODERATORS_ONLY, command
+    assert (await run(labelbot, alice, "artist list")).content != MODERATORS_ONLY
+
+    before = await database_state(labelbot)
+    moderators = [
+        ("calendar-admin reset", {}),
+        ("collab-admin skills add", {"name": "tuba"}),
+        ("roles-admin panel list", {}),
+        ("roles-admin tiers sync", {}),
+    ]
+    for command, options in moderators:
+        with pytest.raises(AssertionError, match=f"alice cannot see /{command.split()[0]}"):
+            await run(labelbot, alice, command, **options)
+    # A server admin may open them to everyone in Server Settings > Integrations: the bot still refuses.
+    for feature in SPLIT:
+        guild.open_command(f"{feature}-admin", guild.everyone)
+    for command, options in moderators:
+        reply = await run(labelbot, alice, command, **options)
+        assert reply.ephemeral
+        assert reply.content == MODERATORS_ONLY, command
+    assert await database_state(labelbot) == before
 
 
 async def test_number_options_carry_their_ranges_and_zone_options_autocomplete(labelbot: BotHarness) -> None:
@@ -92,8 +133,8 @@ async def test_number_options_carry_their_ranges_and_zone_options_autocomplete(l
     ranges = {name: (o.get("min_value"), o.get("max_value")) for name, o in numbers.items()}
     assert ranges["party schedule capacity"] == (0, 10_000)
     assert ranges["party edit capacity"] == (0, 10_000)
-    assert ranges["roles tiers set threshold"] == (1, None)
-    assert ranges["roles panel create max"] == (1, None)
+    assert ranges["roles-admin tiers set threshold"] == (1, None)
+    assert ranges["roles-admin panel create max"] == (1, None)
     assert ranges["event create capacity"] == (0, 10_000)
 
     zones = {name: o for name, o in options.items() if o["name"] == "zone"}

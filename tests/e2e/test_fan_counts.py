@@ -46,7 +46,7 @@ async def test_panels_show_fan_counts_and_a_burst_of_presses_costs_one_count_and
     fans: list[Any] = [guild.add_member(f"new fan {n}") for n in range(3)]
     await h.start()
     await build_panel(h, "Genres", "buttons", "any", [indie, rock])
-    answer = await run(h, "roles panel post", panel="Genres")
+    answer = await run(h, "roles-admin panel post", panel="Genres")
     assert "Posted **Genres**" in answer.content
     assert f"<@&{indie.id}> **Indie** · 3 fans" in description(h)
     assert f"<@&{rock.id}> **Rock** · 0 fans" in description(h)

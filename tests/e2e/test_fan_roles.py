@@ -54,11 +54,11 @@ def delete_role(h: BotHarness, role: FakeRole) -> None:
 
 
 async def build_panel(h: BotHarness, name: str, style: str, mode: str, roles: list[FakeRole], **extra: Any) -> None:
-    answer = await run(h, "roles panel create", name=name, style=style, mode=mode, **extra)
+    answer = await run(h, "roles-admin panel create", name=name, style=style, mode=mode, **extra)
     assert answer.ephemeral
     assert "Created the role panel" in answer.content, answer.text
     for role in roles:
-        answer = await run(h, "roles panel add", panel=name, role=role)
+        answer = await run(h, "roles-admin panel add", panel=name, role=role)
         assert f"Added <@&{role.id}>" in answer.content, answer.text
 
 
@@ -71,7 +71,7 @@ async def test_button_panel_swaps_in_exactly_one_mode_and_works_after_restart(ha
     await h.start()
     await build_panel(h, "Genres", "buttons", "one", [indie, rock, jazz])
 
-    answer = await run(h, "roles panel post", panel="Genres")
+    answer = await run(h, "roles-admin panel post", panel="Genres")
     assert "Posted **Genres**" in answer.content
     [message] = panel_messages(h)
     assert message.custom_ids == [
@@ -101,8 +101,8 @@ async def test_button_panel_swaps_in_exactly_one_mode_and_works_after_restart(ha
     assert role_ids(guild, fan) == set()
 
     # A change and a second post edit the same message in place.
-    await run(h, "roles panel add", panel="Genres", role=ambient, label="Ambient & drone", emoji="🌊")
-    answer = await run(h, "roles panel post", panel="Genres")
+    await run(h, "roles-admin panel add", panel="Genres", role=ambient, label="Ambient & drone", emoji="🌊")
+    answer = await run(h, "roles-admin panel post", panel="Genres")
     assert "Updated **Genres**" in answer.content
     [again] = panel_messages(h)
     assert again.id == message.id
@@ -117,7 +117,7 @@ async def test_select_panel_sets_exactly_the_chosen_roles_and_splits_past_25(har
     await h.start()
     await build_panel(h, "Artists", "select", "any", artists)
 
-    answer = await run(h, "roles panel post", panel="Artists")
+    answer = await run(h, "roles-admin panel post", panel="Artists")
     assert "2 messages" in answer.content
     first, second = panel_messages(h)
     [menu_one], [menu_two] = first.custom_ids, second.custom_ids
@@ -161,7 +161,7 @@ async def test_modes_and_required_role_are_enforced(harness: BotHarness) -> None
     fan = guild.add_member("fan")
     await h.start()
     await build_panel(h, "Two", "buttons", "at_most", [a, b, c], required_role=members_only, **{"max": 2})
-    await run(h, "roles panel post", panel="Two")
+    await run(h, "roles-admin panel post", panel="Two")
     [message] = panel_messages(h)
 
     answer = await (await h.fake.click(guild, h.general, fan.user, message, message.custom_ids[0])).reply(timeout=10)
@@ -187,43 +187,45 @@ async def test_unsafe_roles_and_bad_input_are_refused_with_nothing_stored(harnes
     await build_panel(h, "Safe", "buttons", "any", [fine])
     entries = await count_rows(h, FanRolePanelEntry)
 
-    answer = await run(h, "roles panel add", panel="Safe", role=banner)
+    answer = await run(h, "roles-admin panel add", panel="Safe", role=banner)
     assert answer.content == f"<@&{banner.id}> has powerful permissions (ban members), so I won't hand it out."
-    answer = await run(h, "roles panel add", panel="Safe", role=above)
+    answer = await run(h, "roles-admin panel add", panel="Safe", role=above)
     assert "at or above my highest role" in answer.content
-    answer = await run(h, "roles panel add", panel="Safe", role=booster)
+    answer = await run(h, "roles-admin panel add", panel="Safe", role=booster)
     assert "managed by an integration" in answer.content
-    answer = await run(h, "roles panel add", panel="Safe", role=guild.everyone)
+    answer = await run(h, "roles-admin panel add", panel="Safe", role=guild.everyone)
     assert "@everyone" in answer.content
-    answer = await run(h, "roles panel add", panel="Safe", role=fine)
+    answer = await run(h, "roles-admin panel add", panel="Safe", role=fine)
     assert answer.content == f"<@&{fine.id}> is already on the panel “Safe”."
-    answer = await run(h, "roles panel add", panel="Nope", role=fine)
+    answer = await run(h, "roles-admin panel add", panel="Nope", role=fine)
     assert answer.content == "There is no role panel called “Nope” in this server."
     assert await count_rows(h, FanRolePanelEntry) == entries
 
     panels = await count_rows(h, FanRolePanel)
     # Discord's client refuses a number below the option's min_value; the bot checks it again all the same.
     with pytest.raises(AssertionError, match="below min_value 1"):
-        await run(h, "roles panel create", name="Zero", style="buttons", mode="at_most", **{"max": 0})
+        await run(h, "roles-admin panel create", name="Zero", style="buttons", mode="at_most", **{"max": 0})
     zero = service.PanelSpec("Zero", "buttons", "at_most", 0, None, h.general.id)
     with pytest.raises(InvalidInput) as refused:
         service.check_panel_spec(zero)
     assert str(refused.value) == "`max` must be at least 1 for mode “at most N”."
-    answer = await run(h, "roles panel create", name="safe", style="select", mode="any")
+    answer = await run(h, "roles-admin panel create", name="safe", style="select", mode="any")
     assert answer.content == "There is already a role panel called “safe”."
     assert await count_rows(h, FanRolePanel) == panels
 
     with pytest.raises(AssertionError, match="below min_value 1"):
-        await run(h, "roles tiers set", role=fine, threshold=0)
+        await run(h, "roles-admin tiers set", role=fine, threshold=0)
     with pytest.raises(InvalidInput) as refused:
         service.check_threshold(0)
     assert str(refused.value) == "The threshold is a number of parties attended and must be at least 1."
-    answer = await run(h, "roles tiers set", role=banner, threshold=3)
+    answer = await run(h, "roles-admin tiers set", role=banner, threshold=3)
     assert "powerful permissions" in answer.content
     assert await count_rows(h, LoyaltyTier) == 0
 
     fan = guild.add_member("fan")
-    answer = await run(h, "roles panel create", user=fan.user, name="Mine", style="buttons", mode="any")
+    # Past Discord's client hint (an admin may open it to everyone in Integrations): the bot still refuses.
+    guild.open_command("roles-admin", guild.everyone)
+    answer = await run(h, "roles-admin panel create", user=fan.user, name="Mine", style="buttons", mode="any")
     assert "Only moderators" in answer.content
     assert await count_rows(h, FanRolePanel) == panels
 
@@ -238,13 +240,13 @@ async def test_role_deleted_in_discord_leaves_the_panel_and_is_reported(harness:
     async with h.bot.sessionmaker.begin() as session:
         session.add(GuildSettings(guild_id=guild.id, mod_log_channel_id=mod_log.id))
     await build_panel(h, "Labels", "buttons", "any", [keep, doomed])
-    await run(h, "roles panel post", panel="Labels")
+    await run(h, "roles-admin panel post", panel="Labels")
     [message] = panel_messages(h)
     assert len(message.custom_ids) == 2
 
     delete_role(h, doomed)
     await h.wait_until(lambda: h.bot is not None and h.bot.get_guild(guild.id).get_role(doomed.id) is None)  # type: ignore[union-attr]
-    answer = await run(h, "roles panel post", panel="Labels")
+    answer = await run(h, "roles-admin panel post", panel="Labels")
     assert "Dropped “Doomed”: deleted in Discord" in answer.content
     [message] = panel_messages(h)
     assert message.custom_ids == [message.custom_ids[0]]
@@ -264,8 +266,8 @@ async def test_three_attended_parties_grant_the_tier(harness: BotHarness) -> Non
     regular, superfan = guild.add_role("Regular"), guild.add_role("Superfan")
     fan = guild.add_member("fan")
     await h.start()
-    assert "earned at 3 parties" in (await run(h, "roles tiers set", role=regular, threshold=3)).content
-    await run(h, "roles tiers set", role=superfan, threshold=5)
+    assert "earned at 3 parties" in (await run(h, "roles-admin tiers set", role=regular, threshold=3)).content
+    await run(h, "roles-admin tiers set", role=superfan, threshold=5)
     listed = await run(h, "roles tiers list")
     assert f"<@&{regular.id}>: 3 parties" in listed.text
 
@@ -283,8 +285,8 @@ async def test_three_attended_parties_grant_the_tier(harness: BotHarness) -> Non
     assert f"<@&{superfan.id}> after 2 more parties" in me.text
 
     # Moving a threshold and syncing takes the tier away again.
-    await run(h, "roles tiers set", role=regular, threshold=4)
-    answer = await run(h, "roles tiers sync")
+    await run(h, "roles-admin tiers set", role=regular, threshold=4)
+    answer = await run(h, "roles-admin tiers sync")
     assert "Tier sync started for the 1 member" in answer.content
     await h.wait_until(lambda: regular.id not in role_ids(guild, fan), timeout=15)
 
@@ -303,28 +305,32 @@ async def test_an_artists_fan_role_goes_on_a_panel_by_the_artists_name(harness: 
     await build_panel(h, "Artists", "buttons", "any", [])
 
     choices = await h.fake.autocomplete(
-        guild, h.general, h.moderator, "roles panel add", focused="artist", artist="nov"
+        guild, h.general, h.moderator, "roles-admin panel add", focused="artist", artist="nov"
     )
     assert [c["value"] for c in choices] == ["Nova Lights"]
-    choices = await h.fake.autocomplete(guild, h.general, h.moderator, "roles panel add", focused="panel", panel="art")
+    choices = await h.fake.autocomplete(
+        guild, h.general, h.moderator, "roles-admin panel add", focused="panel", panel="art"
+    )
     assert [c["value"] for c in choices] == ["Artists"]
 
-    answer = await run(h, "roles panel add", panel="Artists", artist="nova lights", description="Dream pop from Leeds")
+    answer = await run(
+        h, "roles-admin panel add", panel="Artists", artist="nova lights", description="Dream pop from Leeds"
+    )
     assert answer.content.startswith(f"Added <@&{nova_fans.id}> to **Artists** (1 role).")
-    answer = await run(h, "roles panel add", panel="Artists", artist="Quiet Static")
+    answer = await run(h, "roles-admin panel add", panel="Artists", artist="Quiet Static")
     assert answer.content == "Quiet Static has no fan role yet; give them one first."
-    answer = await run(h, "roles panel add", panel="Artists", artist="Nobody")
+    answer = await run(h, "roles-admin panel add", panel="Artists", artist="Nobody")
     assert answer.content == "There is no artist called “Nobody” in this server."
-    answer = await run(h, "roles panel add", panel="Artists", role=nova_fans, artist="Nova Lights")
+    answer = await run(h, "roles-admin panel add", panel="Artists", role=nova_fans, artist="Nova Lights")
     assert answer.content == "Give either a role or an artist (whose fan role fans get), not both."
 
-    await run(h, "roles panel post", panel="Artists")
+    await run(h, "roles-admin panel post", panel="Artists")
     [message] = panel_messages(h)
     assert message.components[0]["components"][0]["label"] == "Nova Lights"
     assert "Dream pop from Leeds" in message.embeds[0]["description"]
-    listed = await run(h, "roles panel list")
+    listed = await run(h, "roles-admin panel list")
     assert "buttons, any number; posted in" in listed.text
-    answer = await run(h, "roles panel delete", panel="Artists")
+    answer = await run(h, "roles-admin panel delete", panel="Artists")
     assert answer.content.startswith("Deleted the role panel **Artists**.")
     await h.wait_until(lambda: not panel_messages(h), timeout=10)
     assert await count_rows(h, FanRolePanelEntry) == 0
@@ -339,8 +345,8 @@ async def test_lower_tiers_are_kept_when_the_server_says_so(harness: BotHarness)
     assert h.bot is not None
     async with h.bot.sessionmaker.begin() as session:
         session.add(GuildSettings(guild_id=guild.id, tier_keep_lower=True))
-    await run(h, "roles tiers set", role=first, threshold=1)
-    await run(h, "roles tiers set", role=second, threshold=2)
+    await run(h, "roles-admin tiers set", role=first, threshold=1)
+    await run(h, "roles-admin tiers set", role=second, threshold=2)
     h.bot.dispatch("party_attended", guild.id, fan.id, 1)
     await h.wait_until(lambda: role_ids(guild, fan) == {first.id}, timeout=15)
     h.bot.dispatch("party_attended", guild.id, fan.id, 2)

@@ -69,7 +69,7 @@ async def test_tier_sync_is_paced_without_429s_resumes_after_restart_and_gets_ev
     for role_id, threshold in tiers:
         await (
             await h.fake.slash(
-                guild, h.general, h.moderator, "roles tiers set", role=guild.role(role_id), threshold=threshold
+                guild, h.general, h.moderator, "roles-admin tiers set", role=guild.role(role_id), threshold=threshold
             )
         ).reply()
     await h.stop()
@@ -83,11 +83,11 @@ async def test_tier_sync_is_paced_without_429s_resumes_after_restart_and_gets_ev
     for route in ROLE_ROUTES:
         h.fake.ratelimiter.limits[route] = Limit("member.roles", 10, 0.25)
     h.fake.enforce_rate_limits = True
-    answer = await (await h.fake.slash(guild, h.general, h.moderator, "roles tiers sync")).reply(timeout=15)
+    answer = await (await h.fake.slash(guild, h.general, h.moderator, "roles-admin tiers sync")).reply(timeout=15)
     assert answer.content == (
         f"Tier sync started for the {attendees} members who have attended parties. Progress is posted in the mod log."
     )
-    again = await (await h.fake.slash(guild, h.general, h.moderator, "roles tiers sync")).reply(timeout=15)
+    again = await (await h.fake.slash(guild, h.general, h.moderator, "roles-admin tiers sync")).reply(timeout=15)
     assert "already running" in again.content
 
     async def sync_job() -> ScheduledJob | None:

@@ -77,7 +77,7 @@ async def test_every_extension_reloads_and_commands_and_persistent_buttons_still
     fan = guild.add_member("fan")
     bot = await h.start()
     await build_panel(h, "Genres", "buttons", "one", [indie, rock])
-    assert "Posted **Genres**" in (await run(h, "roles panel post", panel="Genres")).content
+    assert "Posted **Genres**" in (await run(h, "roles-admin panel post", panel="Genres")).content
     [message] = panel_messages(h)
     loaded = sorted(bot.extensions)
     assert "cogs.fan_roles" in loaded
@@ -99,5 +99,5 @@ async def test_every_extension_reloads_and_commands_and_persistent_buttons_still
     assert answer.content == f"Gave you <@&{indie.id}>.", answer.text
     assert role_ids(guild, fan) == {indie.id}
     # And a command of a reloaded feature writes through its tables as before.
-    answer = await run(h, "roles panel create", name="Moods", style="select", mode="any")
+    answer = await run(h, "roles-admin panel create", name="Moods", style="select", mode="any")
     assert "Created the role panel" in answer.content, answer.text

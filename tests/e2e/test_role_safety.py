@@ -81,28 +81,28 @@ async def test_the_moderator_role_and_a_timeout_role_are_refused_on_a_panel_and_
     await h.start()
     assert (await run(h, "settings role", kind="moderator", role=staff)).content.startswith("The moderator role is")
     assert (await run(h, "settings role", kind="artist", role=crew)).content.startswith("The artist role is")
-    await run(h, "roles panel create", name="Fans", style="buttons", mode="any")
+    await run(h, "roles-admin panel create", name="Fans", style="buttons", mode="any")
 
-    answer = await run(h, "roles panel add", panel="Fans", role=staff)
+    answer = await run(h, "roles-admin panel add", panel="Fans", role=staff)
     assert answer.ephemeral
     assert answer.content == f"<@&{staff.id}> is this server's moderator role, so I won't hand it out."
-    answer = await run(h, "roles panel add", panel="Fans", role=crew)
+    answer = await run(h, "roles-admin panel add", panel="Fans", role=crew)
     assert answer.content == f"<@&{crew.id}> is this server's artist role, so I won't hand it out."
-    answer = await run(h, "roles panel add", panel="Fans", role=timeout)
+    answer = await run(h, "roles-admin panel add", panel="Fans", role=timeout)
     assert answer.content == f"<@&{timeout.id}> has powerful permissions (timeout members), so I won't hand it out."
-    answer = await run(h, "roles panel add", panel="Fans", role=mixed)
+    answer = await run(h, "roles-admin panel add", panel="Fans", role=mixed)
     assert answer.content == f"<@&{mixed.id}> has powerful permissions (manage messages), so I won't hand it out."
     assert await count_rows(h, FanRolePanelEntry) == 0
 
     for role in (staff, crew, timeout):
-        answer = await run(h, "roles tiers set", role=role, threshold=3)
+        answer = await run(h, "roles-admin tiers set", role=role, threshold=3)
         assert answer.ephemeral
         assert answer.content.startswith(f"<@&{role.id}> ")
         assert "so I won't hand it out" in answer.content
     assert await count_rows(h, LoyaltyTier) == 0
 
     # A role with only harmless permissions still goes on.
-    assert (await run(h, "roles panel add", panel="Fans", role=fine)).content.startswith(f"Added <@&{fine.id}>")
+    assert (await run(h, "roles-admin panel add", panel="Fans", role=fine)).content.startswith(f"Added <@&{fine.id}>")
     # And the all-releases role can't be the moderator role either.
     answer = await run(h, "settings role", kind="all_releases", role=staff)
     assert answer.content == f"<@&{staff.id}> is this server's moderator role, so I won't hand it out."
@@ -113,9 +113,9 @@ async def test_a_role_members_can_get_cannot_become_the_moderator_or_artist_role
     guild = h.guild
     fans, regulars = guild.add_role("Fans"), guild.add_role("Regulars")
     await h.start()
-    await run(h, "roles panel create", name="Genres", style="buttons", mode="any")
-    await run(h, "roles panel add", panel="Genres", role=fans)
-    await run(h, "roles tiers set", role=regulars, threshold=2)
+    await run(h, "roles-admin panel create", name="Genres", style="buttons", mode="any")
+    await run(h, "roles-admin panel add", panel="Genres", role=fans)
+    await run(h, "roles-admin tiers set", role=regulars, threshold=2)
 
     answer = await run(h, "settings role", kind="moderator", role=fans)
     assert answer.ephemeral
@@ -129,7 +129,7 @@ async def test_a_role_members_can_get_cannot_become_the_moderator_or_artist_role
     assert stored is None or (stored.moderator_role_id is None and stored.artist_role_id is None)
 
     # Off the panel, it can be.
-    await run(h, "roles panel remove", panel="Genres", role=fans)
+    await run(h, "roles-admin panel remove", panel="Genres", role=fans)
     answer = await run(h, "settings role", kind="moderator", role=fans)
     assert answer.content == f"The moderator role is now <@&{fans.id}>."
 
@@ -141,10 +141,10 @@ async def test_a_fan_pressing_every_button_of_a_panel_never_becomes_a_moderator(
     fan = guild.add_member("fan")
     await h.start()
     for name, style in (("Buttons", "buttons"), ("Menu", "select")):
-        await run(h, "roles panel create", name=name, style=style, mode="any")
+        await run(h, "roles-admin panel create", name=name, style=style, mode="any")
         for role in (indie, crew, legacy):
-            await run(h, "roles panel add", panel=name, role=role)
-        await run(h, "roles panel post", panel=name)
+            await run(h, "roles-admin panel add", panel=name, role=role)
+        await run(h, "roles-admin panel post", panel=name)
     buttons, menu = panel_messages(h)
 
     # After posting: Crew is given power in Discord, and Backstage is the moderator role (a server configured
@@ -191,8 +191,8 @@ async def test_a_tier_that_became_powerful_is_not_granted(harness: BotHarness) -
     fan = guild.add_member("fan")
     other = guild.add_member("other")
     await h.start()
-    await run(h, "roles tiers set", role=regular, threshold=1)
-    await run(h, "roles tiers set", role=superfan, threshold=2)
+    await run(h, "roles-admin tiers set", role=regular, threshold=1)
+    await run(h, "roles-admin tiers set", role=superfan, threshold=2)
     await configure_directly(h, moderator_role_id=regular.id)
     await grant_permissions(h, superfan, Permissions.MODERATE_MEMBERS)
 

@@ -44,7 +44,7 @@ async def test_a_slow_scheduled_event_route_stalls_no_release_no_fan_and_leaves_
     answer = await roles_run(h, "settings channel", kind="parties", channel=parties)
     assert "is now" in answer.content, answer.content
     await build_panel(h, "Owls", "buttons", "any", [night_owls])
-    await roles_run(h, "roles panel post", panel="Owls")
+    await roles_run(h, "roles-admin panel post", panel="Owls")
     [panel] = panel_messages(h)
     preview = await create(label, label.nova, when="in 20 seconds")
     answer = await schedule(label, label.nova, preview)

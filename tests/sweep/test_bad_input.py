@@ -40,18 +40,23 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 GROUPS = [
     "about",
     "artist",
+    "artist-admin",
     "calendar",
+    "calendar-admin",
     "claim",
     "collab",
+    "collab-admin",
     "dashboard",
     "drop",
     "event",
+    "event-admin",
     "forget-me",
     "me",
     "party",
     "profile",
     "release",
     "roles",
+    "roles-admin",
     "settings",
     "supporters",
 ]
@@ -198,7 +203,7 @@ async def _seed(world: World) -> None:
     assert settings_row is not None
     assert (settings_row.announcements_channel_id, settings_row.parties_channel_id) == (h.general.id, h.general.id)
 
-    await _seed_command(world, "artist add", name="Nova")
+    await _seed_command(world, "artist-admin add", name="Nova")
     assert await _seed_rows(world.bot, Artist, Artist.name == "Nova") == 1
 
     # /release create answers with its form; the preview's Schedule button makes it a scheduled release.
@@ -222,7 +227,7 @@ async def _seed(world: World) -> None:
     await _seed_command(world, "party schedule", title="Seed", start="in 2 days", tracklist="A - 3:00")
     assert await _seed_rows(world.bot, ListeningParty, ListeningParty.title == "Seed") == 1
 
-    await _seed_command(world, "roles panel create", name="Seed", style="buttons", mode="any")
+    await _seed_command(world, "roles-admin panel create", name="Seed", style="buttons", mode="any")
     assert await _seed_rows(world.bot, FanRolePanel, FanRolePanel.name == "Seed") == 1
 
     supporters = h.guild.add_role("Seed supporters")
@@ -471,10 +476,12 @@ async def test_an_artist_name_with_a_nul_character_gets_a_sentence(world: World,
     assert "There is no artist called “No" in text, text
 
 
-@pytest.mark.parametrize("path", ["artist info", "party info", "event info", "roles panel post"])
+@pytest.mark.parametrize("path", ["artist info", "party info", "event info", "roles-admin panel post"])
 async def test_autocomplete_with_a_nul_character_answers(world: World, path: str) -> None:
     # Found by the sweep on PostgreSQL: every lookup of the typed text failed; fixed at the database boundary.
-    option = {"artist info": "artist", "party info": "party", "event info": "event", "roles panel post": "panel"}[path]
+    option = {"artist info": "artist", "party info": "party", "event info": "event", "roles-admin panel post": "panel"}[
+        path
+    ]
     h = world.harness
     choices = await interactions.autocomplete(
         h.fake, h.guild, h.general, world.owner, path, option, {option: "a\x00"}, AUTOCOMPLETE_TIMEOUT

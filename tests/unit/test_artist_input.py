@@ -61,11 +61,14 @@ def test_links_take_labels_commas_lines_and_default_to_the_site() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("Site ftp://nova.example", "Links have to start with http:// or https:// (“ftp://nova.example” doesn't)."),
-        ("javascript://alert(1)", "Links have to start with http:// or https://"),
+        ("Site ftp://nova.example", 'The link ("ftp://nova.example") is not an http or https address.'),
+        ("javascript://alert(1)", 'The link ("javascript://alert(1)") is not an http or https address.'),
         ("my site www.nova.example", "I couldn't find a web address for “my site www.nova.example”"),
         ("https://nova.example trailing words", "I couldn't find a web address for “trailing words”"),
-        (", ".join(f"https://nova.example/{n}" for n in range(11)), "An artist can have at most 10 links."),
+        (
+            ", ".join(f"https://nova.example/{n}" for n in range(11)),
+            "An artist can have at most 10 links; this one has 11.",
+        ),
         ("x" * 41 + " https://nova.example", "A link's label can be at most 40 characters"),
         ("https://nova.example/" + "a" * 300, "A link can be at most 300 characters long."),
     ],

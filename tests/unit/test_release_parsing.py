@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import InvalidInput
+from bot.links import format_links
 from cogs.releases._parsing import (
     LinkInput,
     TrackInput,
@@ -14,7 +15,6 @@ from cogs.releases._parsing import (
     check_cover_url,
     check_title,
     format_duration,
-    format_links,
     format_tracklist,
     parse_links,
     parse_teasers,
@@ -97,7 +97,7 @@ def test_at_most_ten_links() -> None:
 
 
 def test_link_labels_fit_a_button() -> None:
-    with pytest.raises(InvalidInput, match="over 80 characters"):
+    with pytest.raises(InvalidInput, match="at most 80 characters"):
         parse_links(f"{'x' * 81} https://example.org/")
     assert parse_links(f"{'x' * 80} https://example.org/") == [LinkInput("x" * 80, "https://example.org/")]
 

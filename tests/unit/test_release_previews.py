@@ -22,6 +22,11 @@ PAGE = (
     '<meta property="og:image" content="/art/cover.jpg"></head></html>'
 )
 
+CYRILLIC_PAGE = (
+    '<html><head><meta charset="windows-1251"><title>Кино</title>'
+    '<meta property="og:title" content="Группа крови"></head></html>'
+)
+
 
 class Site:
     def __init__(self, base: str) -> None:
@@ -60,6 +65,10 @@ async def site() -> AsyncIterator[Site]:
     async def to_ftp(request: web.Request) -> web.Response:
         raise web.HTTPFound("ftp://example.org/")
 
+    async def cyrillic(request: web.Request) -> web.Response:
+        # Many older shop and label pages: the charset only in the page, the header says just text/html.
+        return web.Response(body=CYRILLIC_PAGE.encode("windows-1251"), headers={"Content-Type": "text/html"})
+
     app = web.Application()
     for path, handler in (
         ("/page", page),
@@ -68,6 +77,7 @@ async def site() -> AsyncIterator[Site]:
         ("/image", image),
         ("/hop", hop),
         ("/to-ftp", to_ftp),
+        ("/cyrillic", cyrillic),
     ):
         app.router.add_get(path, counted(handler))
     runner = web.AppRunner(app)
@@ -94,6 +104,37 @@ def test_title_falls_back_to_the_page_title_and_bad_images_are_dropped() -> None
     html = '<title>Just a page</title><meta property="og:image" content="javascript:alert(1)">'
     assert parse_open_graph(html, "https://example.org/") == ("Just a page", None)
     assert parse_open_graph("<html", "https://example.org/") == (None, None)
+
+
+async def test_the_page_s_own_charset_is_read_when_the_header_names_none(site: Site) -> None:
+    preview = await fetch_preview(f"{site.base}/cyrillic", LOOPBACK_ALLOWED)
+    assert preview is not None
+    assert preview.title == "Группа крови"
+
+
+@pytest.mark.parametrize(
+    ("body", "header", "text"),
+    [
+        # <meta charset>, and the older http-equiv form.
+        ('<meta charset="iso-8859-1"><title>Café</title>'.encode("latin-1"), None, "Café"),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><title>Кино</title>'.encode("koi8-r"),
+            None,
+            "Кино",
+        ),
+        # The HTTP header wins over the page, a byte order mark over both, as in browsers.
+        ('<meta charset="windows-1251"><title>Кино</title>'.encode("koi8-r"), "koi8-r", "Кино"),
+        (b"\xef\xbb\xbf" + "<title>Café</title>".encode(), "latin-1", "Café"),
+        # Nothing declared: UTF-8; a name Python doesn't know is passed over.
+        ("<title>Café ✓</title>".encode(), None, "Café ✓"),
+        ('<meta charset="no-such-charset"><title>Café</title>'.encode(), "also-unknown", "Café"),
+        # A page cut at the size cap in the middle of a character keeps its encoding.
+        ("<title>Café</title><p>é".encode()[:-1], None, "Café"),
+    ],
+)
+def test_pages_are_decoded_as_a_browser_would(body: bytes, header: str | None, text: str) -> None:
+    title, _ = parse_open_graph(_previews.decode_page(body, header), "https://example.org/")
+    assert title == text
 
 
 async def test_fetches_the_preview(site: Site) -> None:
