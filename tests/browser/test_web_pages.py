@@ -178,7 +178,9 @@ async def _make_history(site: Site) -> None:
     for member in (fan, other):
         picked = await (await h.fake.click(guild, h.general, member.user, panel, panel.custom_ids[0])).reply(timeout=10)
         assert picked.content.startswith("Gave you"), picked.content
-    assert "earned at 2 parties" in (await run(h, h.moderator, "roles-admin tiers set", role=regular, threshold=2)).content
+    assert (
+        "earned at 2 parties" in (await run(h, h.moderator, "roles-admin tiers set", role=regular, threshold=2)).content
+    )
     assert h.bot is not None
     for party_id in (901, 902):
         h.bot.dispatch("party_attended", guild.id, fan.id, party_id)
