@@ -74,9 +74,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("at", When(), nullable=False),
         sa.Column("message_id", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["drop_id"], ["drops.id"], name=op.f("fk_drop_dms_drop_id_drops"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["drop_id"], ["drops.id"], name=op.f("fk_drop_dms_drop_id_drops"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drop_dms")),
         sa.UniqueConstraint("drop_id", "user_id", name=op.f("uq_drop_dms_drop_id_user_id")),
     )

@@ -19,10 +19,8 @@ MIXED = {
     "artist": "members browse artists (list, info) and artists edit their own; moderators add, link, remove",
     "calendar": "everyone gets the feed link; moderators reset it",
     "collab": "members post and browse requests; moderators edit the skill list",
-    "drop": "artists create and edit their drops; moderators set drops up",
     "event": "artists may create events when allowed; moderators export attendees",
     "roles": "fans pick roles and see their tiers; moderators build panels and tiers",
-    "supporters": "members see their own perks; moderators run perks, codes and imports",
 }
 
 

@@ -42,7 +42,7 @@ async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_whe
     await h.start()
     added = await run(h, h.moderator, "artist add", name="Nova", fan_role=nova_fans)
     assert "on the roster" in added.content, added.content
-    answer = await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    answer = await run(h, h.moderator, "drop-setup", role=alerts, channel=drops_channel)
     assert "pinging" in answer.content, answer.content
 
     answer = await run(
@@ -105,7 +105,7 @@ async def test_sold_out_edits_the_drop_post(harness: BotHarness) -> None:
     alerts = h.guild.add_role("Drop alerts")
     await h.start()
     await run(h, h.moderator, "artist add", name="Nova")
-    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(h, h.moderator, "drop-setup", role=alerts, channel=drops_channel)
     await run(
         h,
         h.moderator,
@@ -146,7 +146,7 @@ async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(ha
     async with bot.sessionmaker.begin() as session:
         secret = await rotate_webhook_secret(session, h.guild.id)
     await run(h, h.moderator, "artist add", name="Nova")
-    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(h, h.moderator, "drop-setup", role=alerts, channel=drops_channel)
     await run(
         h,
         h.moderator,

@@ -122,7 +122,7 @@ async def test_an_order_without_a_member_answers_a_code_that_claim_redeems_once(
     assert reply.content == "That code was already claimed; each code works once."
     assert not holds(h.guild, other, role)
 
-    reply = await run(h, fan, "supporters me")
+    reply = await run(h, fan, "perks")
     assert "Pre-order club" in reply.content
     assert "for good" in reply.content
 
@@ -146,7 +146,7 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_restart_and
     assert status == 200, answer
     [renewed] = await jobs_with_key(h.database_url, key)
     assert renewed.due_at - job.due_at == timedelta(days=31)
-    reply = await run(h, fan, "supporters me")
+    reply = await run(h, fan, "perks")
     assert f"<t:{int(renewed.due_at.timestamp())}:F>" in reply.content
 
     # The bot goes down; while it is down the 62 days pass (the grants and the job are moved to the past).

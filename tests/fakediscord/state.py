@@ -1014,7 +1014,12 @@ class FakeGuild:
             channel.available_tags = [self._fake._make_tag(t) for t in tags]
         for o in overwrites or []:
             channel.permission_overwrites.append(
-                {"id": str(o["id"]), "type": int(o.get("type", 0)), "allow": str(o.get("allow", 0)), "deny": str(o.get("deny", 0))}
+                {
+                    "id": str(o["id"]),
+                    "type": int(o.get("type", 0)),
+                    "allow": str(o.get("allow", 0)),
+                    "deny": str(o.get("deny", 0)),
+                }
             )
         self._channels[channel.id] = channel
         self._fake._channels[channel.id] = channel
