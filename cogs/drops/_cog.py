@@ -240,17 +240,16 @@ class DropsCog(commands.Cog, name="Drops"):
         """The coming drops, and the latest ones with where to buy them."""
         await defer(interaction)
         guild = guild_of(interaction)
-        now = utcnow()
         async with self.bot.sessionmaker() as session:
-            coming = await repository.upcoming(session, guild.id, now, LIST_SIZE)
-            latest = await repository.past(session, guild.id, now, LIST_SIZE)
+            coming = await repository.upcoming(session, guild.id, LIST_SIZE)
+            latest = await repository.past(session, guild.id, LIST_SIZE)
             names: dict[int, str] = {}
             for found in (*coming, *latest):
                 if found.artist_id not in names:
                     artist = await session.get(Artist, found.artist_id)
                     names[found.artist_id] = artist.name if artist is not None else "an artist"
-            coming_lines = [render.list_line(service.view_of(d, names[d.artist_id]), now) for d in coming]
-            latest_lines = [render.list_line(service.view_of(d, names[d.artist_id]), now) for d in latest]
+            coming_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=False) for d in coming]
+            latest_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=True) for d in latest]
         if not coming_lines and not latest_lines:
             await reply(interaction, "There are no drops yet.")
             return

@@ -73,12 +73,12 @@ def dm_text(drop: DropView) -> str:
     )[:2000]
 
 
-def list_line(drop: DropView, now: datetime) -> str:
+def list_line(drop: DropView, *, out: bool) -> str:
     kind = KIND_WORDS.get(drop.kind, drop.kind)
     when = discord.utils.format_dt(drop.drop_at, "f")
     state = " · **sold out**" if drop.sold_out else (f" · {shown(drop.stock)}" if drop.stock else "")
     price = f" · {shown(drop.price)}" if drop.price else ""
-    where = f" · <{drop.link}>" if drop.drop_at <= now else ""
+    where = f" · <{drop.link}>" if out else ""
     return f"#{drop.id} {kind}: **{shown(drop.item)}** by {shown(drop.artist)}, {when}{price}{state}{where}"
 
 

@@ -43,17 +43,22 @@ async def role_handed_out_as(session: AsyncSession, guild_id: int, role_id: int)
     return "as the drops role (Notify me)" if found is not None and found.role_id == role_id else None
 
 
-async def upcoming(session: AsyncSession, guild_id: int, now: datetime, limit: int) -> list[Drop]:
+async def upcoming(session: AsyncSession, guild_id: int, limit: int) -> list[Drop]:
+    """Drops not announced yet, soonest first."""
     rows = await session.scalars(
-        select(Drop).where(Drop.guild_id == guild_id, Drop.drop_at > now).order_by(Drop.drop_at, Drop.id).limit(limit)
+        select(Drop)
+        .where(Drop.guild_id == guild_id, Drop.announce_message_id.is_(None))
+        .order_by(Drop.drop_at, Drop.id)
+        .limit(limit)
     )
     return list(rows)
 
 
-async def past(session: AsyncSession, guild_id: int, now: datetime, limit: int) -> list[Drop]:
+async def past(session: AsyncSession, guild_id: int, limit: int) -> list[Drop]:
+    """Drops already announced, latest first."""
     rows = await session.scalars(
         select(Drop)
-        .where(Drop.guild_id == guild_id, Drop.drop_at <= now)
+        .where(Drop.guild_id == guild_id, Drop.announce_message_id.is_not(None))
         .order_by(Drop.drop_at.desc(), Drop.id.desc())
         .limit(limit)
     )

@@ -85,7 +85,7 @@ def check_links(text: str) -> str:
     if not 1 <= len(links) <= EARLY_LINKS or len(" ".join(links)) > EARLY_LINKS_MAX:
         raise InvalidInput(f"Give 1 to {EARLY_LINKS} private links (https://), separated by spaces.")
     for link in links:
-        if not link.startswith("https://") or len(link) < 12 or any(c in link for c in "<>`|"):
+        if not link.startswith("https://") or len(link) < 12 or any(c in "<>`|" or not c.isprintable() for c in link):
             raise InvalidInput(f"Give 1 to {EARLY_LINKS} private links (https://), separated by spaces.")
     return " ".join(links)
 

@@ -183,3 +183,65 @@ async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(ha
         assert status == 401
     assert posts(h, drops_channel)[0].id == teaser.id
     assert len(posts(h, drops_channel)) == 1
+
+
+async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: BotHarness) -> None:
+    h = harness
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop-setup", role=alerts, channel=drops_channel)
+    keen, quiet = h.guild.add_member("keen"), h.guild.add_member("quiet")
+
+    answer = await run(h, keen, "drop dms")
+    assert answer.content.startswith("You don't get drop DMs."), answer.content
+    answer = await run(h, keen, "drop dms", send=True, per_week=2)
+    assert answer.ephemeral
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 0, so 2 left."
+
+    items = ["Red vinyl", "Tour shirt", "Test pressing"]
+    for n, item in enumerate(items, start=1):
+        await run(
+            h,
+            h.moderator,
+            "drop create",
+            artist="Nova",
+            item=item,
+            kind="merch",
+            when=f"in {n + 1}h",
+            link=f"https://shop.example.org/{n}",
+        )
+    listed = await run(h, quiet, "drop list")
+    assert listed.content.startswith("**Coming**\n#1 Merch: **Red vinyl** by Nova"), listed.content
+    assert "**Out**" not in listed.content
+    for n in range(1, len(items) + 1):
+        await come_due(h, announce_key(n))
+        if n <= 2:
+            await wait_jobs_settled(h, f"drop:{n}:dm:")
+
+    # Two drops reached the member's DMs; the third went to the channel only. The member who asked for none got none.
+    dms = [m.content for m in h.fake.dms(keen.user)]
+    assert len(dms) == 2, dms
+    assert dms[0].startswith("**Red vinyl** by **Nova** is out now: https://shop.example.org/1")
+    assert dms[1].startswith("**Tour shirt** by **Nova** is out now")
+    assert h.fake.dms(quiet.user) == []
+    assert len([m for m in posts(h, drops_channel) if m.content.endswith("is out now: https://shop.example.org/3")]) == 1
+    answer = await run(h, keen, "drop dms")
+    assert answer.content.startswith("You get drop DMs: up to 2 a week. The last 7 days used 2, so 0 left. The next")
+
+    # The announcement job run again (a retry) owes nobody a second DM.
+    await sweep_once(h)
+    assert len(h.fake.dms(keen.user)) == 2
+
+    listed = await run(h, quiet, "drop list")
+    assert listed.content.startswith("**Out**\n#3 Merch: **Test pressing** by Nova"), listed.content
+    assert "<https://shop.example.org/1>" in listed.content
+
+    # A bigger budget frees one more; turning DMs off keeps the next drop out of the DMs.
+    answer = await run(h, keen, "drop dms", per_week=3)
+    assert answer.content == "You get drop DMs: up to 3 a week. The last 7 days used 2, so 1 left."
+    answer = await run(h, keen, "drop dms", send=False)
+    assert answer.content.startswith("You don't get drop DMs.")
+    refused = await run(h, keen, "drop dms", send=False, per_week=2)
+    assert refused.content == "Leave out per_week when you turn drop DMs off."

@@ -247,6 +247,11 @@ async def test_a_code_batch_comes_back_as_a_csv_of_distinct_codes_that_expire(sh
     reply = await run(h, fan, "claim", code=sorted(codes)[0])
     assert reply.content == "That code has expired."
 
+    # /supporters is the moderators' (default_member_permissions): Discord does not even offer it to a member...
+    with pytest.raises(AssertionError, match="cannot see /supporters"):
+        await run(h, fan, "supporters codes create", perk="Download card", count=1)
+    # ...and one let in through the server's Integrations settings is still refused by the bot.
+    h.guild.open_command("supporters", fan)
     reply = await run(h, fan, "supporters codes create", perk="Download card", count=1)
     assert reply.content == "Only moderators (Manage Server or the moderator role) can do that."
 
