@@ -17,8 +17,11 @@ from bot.db.base import utcnow
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.supporters import ClaimCode, SupporterGrant
 from bot.web.hooks import WebhookDelivery, rotate_webhook_secret
-from cogs.supporters._service import expiry_key
+from cogs.releases._service import announce_key as release_announce_key
+from cogs.supporters._service import early_close_key, early_open_key, expiry_key
 from tests.e2e.helpers import jobs_with_key, run, sweep_once
+from tests.e2e.test_drops import come_due
+from tests.fakediscord import Permissions, interactions
 from tests.e2e.test_webhooks import Sender
 from tests.fakediscord.state import FakeGuild, FakeRole
 from tests.harness import BotHarness, free_port
@@ -339,3 +342,93 @@ async def test_an_orders_csv_import_makes_each_order_claimable_by_its_code(shop:
     assert h.bot is not None
     async with h.bot.sessionmaker() as session:
         assert len(list(await session.scalars(select(ClaimCode)))) == 2
+
+
+async def schedule_release(h: BotHarness, title: str, when: str) -> None:
+    """/release create, its form, then Schedule on the preview: a scheduled release, as a moderator makes one."""
+    ix = await interactions.slash(
+        h.fake, h.guild, h.general, h.moderator, "release create", {"artist": "Nova", "title": title, "when": when}
+    )
+    modal = await ix.modal()
+    submitted = await h.fake.submit_modal(h.guild, h.general, h.moderator, modal, {"description": "Out soon."})
+    preview = await submitted.reply()
+    [schedule] = [c for c in preview.custom_ids if c.startswith("release:schedule:")]
+    await (await h.fake.click(h.guild, None, h.moderator, preview, schedule)).reply()
+
+
+async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_announced_at_its_minute(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    assert h.guild.me is not None
+    # A supporters' channel: hidden from @everyone, open to the bot.
+    early = h.guild.add_channel(
+        "listen-early",
+        overwrites=[
+            {"id": h.guild.id, "type": 0, "deny": Permissions.VIEW_CHANNEL},
+            {"id": h.guild.me.id, "type": 1, "allow": Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES},
+        ],
+    )
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist add", name="Nova")
+    role = await make_perk(h, "Vinyl club", "purchase")
+    supporter, fan = h.guild.add_member("supporter"), h.guild.add_member("fan")
+    h.guild.member(supporter).role_ids.append(role.id)
+    await schedule_release(h, "Night Drive", "in 3h")
+
+    refused = await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=h.general,
+        hours=2,
+        links="https://private.example.org/a",
+    )
+    assert refused.content.startswith(f"<#{h.general.id}> is visible to everyone"), refused.content
+    answer = await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=early,
+        hours=2,
+        links="https://private.example.org/a https://private.example.org/b",
+        close_after=1,
+    )
+    assert answer.content.startswith(f"<#{early.id}> opens to <@&{role.id}> <t:"), answer.content
+    [opening] = await jobs_with_key(h.database_url, early_open_key(1))
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+    assert announce.due_at - opening.due_at == timedelta(hours=2)
+    assert not h.guild.can_see(supporter, early)
+    assert not h.guild.can_see(fan, early)
+
+    # The opening time: supporters (and only they) see the channel, with the links, pinged by their role alone.
+    await come_due(h, early_open_key(1))
+    assert h.guild.can_see(supporter, early)
+    assert not h.guild.can_see(fan, early)
+    assert h.guild.who_can_see(early) == {h.guild.me.id, h.moderator.id, h.guild.member(supporter).id}
+    [post] = h.fake.messages(early)
+    assert "**Listen early: Night Drive** by **Nova**" in post.content
+    assert "<https://private.example.org/b>" in post.content
+    assert post.allowed_mentions is not None
+    assert (post.allowed_mentions["parse"], post.allowed_mentions["roles"]) == ([], [role.id])
+    assert h.fake.messages(announcements) == []
+
+    # Run again (a retry), the opening changes nothing and posts nothing.
+    puts = len(h.fake.requests_to("/channels/{channel_id}/permissions/{overwrite_id}", "PUT"))
+    await sweep_once(h)
+    assert len(h.fake.messages(early)) == 1
+    assert len(h.fake.requests_to("/channels/{channel_id}/permissions/{overwrite_id}", "PUT")) == puts == 1
+
+    # The embargo minute: the public announcement; an hour later the early channel closes again.
+    await come_due(h, release_announce_key(1))
+    await h.wait_until(lambda: len(h.fake.messages(announcements)) == 1)
+    assert "Night Drive" in h.fake.messages(announcements)[0].text
+    await come_due(h, early_close_key(1))
+    assert not h.guild.can_see(supporter, early)
+    assert h.guild.who_can_see(early) == {h.guild.me.id, h.moderator.id}
