@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -19,7 +20,7 @@ from bot.models.supporters import ClaimCode, SupporterGrant
 from bot.web.hooks import WebhookDelivery, rotate_webhook_secret
 from cogs.releases._service import announce_key as release_announce_key
 from cogs.supporters._service import early_close_key, early_open_key, expiry_key
-from tests.e2e.helpers import jobs_with_key, run, sweep_once
+from tests.e2e.helpers import jobs_with_key, run, sweep_once, wait_jobs_settled
 from tests.e2e.test_drops import come_due
 from tests.fakediscord import Permissions, interactions
 from tests.e2e.test_webhooks import Sender
@@ -432,3 +433,54 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
     await come_due(h, early_close_key(1))
     assert not h.guild.can_see(supporter, early)
     assert h.guild.who_can_see(early) == {h.guild.me.id, h.moderator.id}
+
+
+@pytest.mark.slow
+async def test_a_membership_ends_at_its_minute_exactly_once_across_a_kill_9(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Members", "membership", days=31)
+    fan = h.guild.add_member("member")
+    status, answer, _ = await shop.post({"order_id": "M-1", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+    key = expiry_key(1, fan.id)
+    [first] = await jobs_with_key(h.database_url, key)
+    # Renewed before it ends: one job, 31 days later.
+    status, answer, _ = await shop.post({"order_id": "M-2", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    [renewed] = await jobs_with_key(h.database_url, key)
+    assert renewed.due_at - first.due_at == timedelta(days=31)
+    await h.stop()
+
+    # 62 days pass but for a few seconds: the membership now ends a few seconds from now.
+    from bot.db import create_engine, create_sessionmaker
+
+    ends = utcnow() + timedelta(seconds=8)
+    shift = renewed.due_at - ends
+    engine = create_engine(h.database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        for grant in await session.scalars(select(SupporterGrant)):
+            grant.starts_at -= shift
+            grant.expires_at = grant.expires_at - shift if grant.expires_at else None
+        await session.execute(update(ScheduledJob).where(ScheduledJob.key == key).values(due_at=ends, scheduled_for=ends))
+    await engine.dispose()
+
+    # The bot runs, and is SIGKILLed before the minute; the minute passes while it is down.
+    process = h.spawn()
+    await h.wait_until(lambda: " started:" in process.output(), timeout=30)
+    process.kill()
+    assert utcnow() < ends, "the kill must land before the membership ends for this test to mean anything"
+    await asyncio.sleep((ends - utcnow()).total_seconds() + 1)
+    assert holds(h.guild, fan, role)
+
+    # Restarted: the role goes at once (late, never left in place), and only once.
+    process = h.spawn()
+    await h.wait_until(lambda: not holds(h.guild, fan, role), timeout=30)
+    await wait_jobs_settled(h, key)
+    await asyncio.sleep(2)
+    await process.terminate()
+    [done] = await jobs_with_key(h.database_url, key)
+    assert done.status == JobStatus.DONE
+    assert done.attempts == 1
+    assert role_changes(h, "DELETE", role) == 1
+    assert role_changes(h, "PUT", role) == 1
