@@ -22,8 +22,8 @@ from cogs.releases._service import announce_key as release_announce_key
 from cogs.supporters._service import early_close_key, early_open_key, expiry_key
 from tests.e2e.helpers import jobs_with_key, run, sweep_once, wait_jobs_settled
 from tests.e2e.test_drops import come_due
-from tests.fakediscord import Permissions, interactions
 from tests.e2e.test_webhooks import Sender
+from tests.fakediscord import Permissions, interactions
 from tests.fakediscord.state import FakeGuild, FakeRole
 from tests.harness import BotHarness, free_port
 
@@ -484,3 +484,28 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_kill_9(shop
     assert done.attempts == 1
     assert role_changes(h, "DELETE", role) == 1
     assert role_changes(h, "PUT", role) == 1
+
+
+async def test_stats_for_one_artist_count_only_that_artists_perks(shop: Shop) -> None:
+    h = shop.harness
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist add", name="Vale")
+    await make_perk(h, "Label club", "purchase")
+    nova_role = h.guild.add_role("Nova vinyl club")
+    answer = await run(
+        h, h.moderator, "supporters perk create", name="Nova club", role=nova_role, earned_by="purchase", artist="Nova"
+    )
+    assert answer.content.startswith("Created the perk"), answer.content
+    fan = h.guild.add_member("fan")
+    status, answer, _ = await shop.post({"order_id": "N-1", "kind": "purchase", "perk": "Nova club", "user_id": fan.id})
+    assert status == 200, answer
+
+    stats = await run(h, h.moderator, "supporters stats", artist="Nova")
+    assert stats.content.startswith("**Nova club**: 1 active, 1 new"), stats.content
+    assert "Label club" not in stats.content
+    [row] = list(csv.DictReader(io.StringIO(stats.attachments[0].data.decode())))
+    assert row["perk"] == "Nova club"
+    everything = await run(h, h.moderator, "supporters stats")
+    assert "**Label club**" in everything.content and "**Nova club**" in everything.content
+    none = await run(h, h.moderator, "supporters stats", artist="Vale")
+    assert none.content == "Vale has no supporter perks yet; 0 member(s) asked to hear about drops."
