@@ -177,7 +177,8 @@ async def test_channel_overwrites_decide_who_sees_a_channel_and_what_the_bot_may
     )
     # A role's overwrite opens it to the role's members (Alice, a fan), not to Bob; a member's overwrite beats it.
     await bot.http.edit_channel_permissions(hidden.id, world.fans.id, str(Permissions.VIEW_CHANNEL), "0", 0)
-    assert g.can_see(world.alice, hidden) and not g.can_see(world.bob, hidden)
+    assert g.can_see(world.alice, hidden)
+    assert not g.can_see(world.bob, hidden)
     hidden.permission_overwrites.append(
         {"id": str(world.alice.id), "type": 1, "allow": "0", "deny": str(Permissions.VIEW_CHANNEL)}
     )
