@@ -409,7 +409,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
         if interaction.guild_id is None:
             return []
         async with self.bot.sessionmaker() as session:
-            found = await repository.coming_releases(session, interaction.guild_id, utcnow(), current.replace("\x00", ""))
+            found = await repository.coming_releases(
+                session, interaction.guild_id, utcnow(), current.replace("\x00", "")
+            )
         return [Choice(name=f"{release.title} · #{release.id}"[:100], value=str(release.id)) for release in found]
 
     @supporters.command(name="early")

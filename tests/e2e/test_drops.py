@@ -226,7 +226,9 @@ async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: B
     assert dms[0].startswith("**Red vinyl** by **Nova** is out now: https://shop.example.org/1")
     assert dms[1].startswith("**Tour shirt** by **Nova** is out now")
     assert h.fake.dms(quiet.user) == []
-    assert len([m for m in posts(h, drops_channel) if m.content.endswith("is out now: https://shop.example.org/3")]) == 1
+    assert (
+        len([m for m in posts(h, drops_channel) if m.content.endswith("is out now: https://shop.example.org/3")]) == 1
+    )
     answer = await run(h, keen, "drop dms")
     assert answer.content.startswith("You get drop DMs: up to 2 a week. The last 7 days used 2, so 0 left. The next")
 
