@@ -91,3 +91,17 @@ async def dm_of(session: AsyncSession, drop_id: int, user_id: int) -> DropDm | N
         select(DropDm).where(DropDm.drop_id == drop_id, DropDm.user_id == user_id)
     )
     return found
+
+
+async def dms_spent_since(session: AsyncSession, guild_id: int, since: datetime) -> dict[int, int]:
+    """Per member, the drop DMs owed to them within the window (what they spent of their budget)."""
+    rows = await session.execute(
+        select(DropDm.user_id, func.count())
+        .where(DropDm.guild_id == guild_id, DropDm.at > since)
+        .group_by(DropDm.user_id)
+    )
+    return {int(user_id): int(count) for user_id, count in rows}
+
+
+async def dm_recipients(session: AsyncSession, drop_id: int) -> set[int]:
+    return set(await session.scalars(select(DropDm.user_id).where(DropDm.drop_id == drop_id)))

@@ -191,11 +191,10 @@ async def owe_dms(bot: LabelBot, session: AsyncSession, drop: Drop, now: datetim
     """The drop is out: each member who asked for drop DMs and has budget left is owed one (spent now, sent by its
     own job). Runs again harmlessly: a member already owed this drop's DM is skipped."""
     owed = 0
+    spent = await repository.dms_spent_since(session, drop.guild_id, now - DM_WINDOW)
+    already = await repository.dm_recipients(session, drop.id)
     for wish in await repository.dm_wishes(session, drop.guild_id):
-        if await repository.dm_of(session, drop.id, wish.user_id) is not None:
-            continue
-        spent = await repository.dms_since(session, drop.guild_id, wish.user_id, now - DM_WINDOW)
-        if len(spent) >= wish.weekly_budget:
+        if wish.user_id in already or spent.get(wish.user_id, 0) >= wish.weekly_budget:
             continue
         session.add(DropDm(guild_id=drop.guild_id, drop_id=drop.id, user_id=wish.user_id, at=now))
         await bot.jobs.schedule(
