@@ -166,6 +166,9 @@ class EarlyWindow(Base):
     channel_id: Mapped[int]
     opens_at: Mapped[datetime]
     closes_at: Mapped[datetime | None]
+    # Hours before the release the window opens (and after it that it closes): a postponed release moves both.
+    hours_before: Mapped[int] = mapped_column(Integer)
+    hours_after: Mapped[int | None] = mapped_column(Integer)
     links: Mapped[str] = mapped_column(String(EARLY_LINKS_MAX))
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]

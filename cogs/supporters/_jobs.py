@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -16,7 +17,7 @@ from bot.models.supporters import EarlyWindow, SupporterPerk, SupporterStanding
 from bot.permissions import role_refusal
 from cogs.supporters import _repository as repository
 from cogs.supporters._render import listen_early
-from cogs.supporters._service import EARLY_CLOSE, EARLY_OPEN, ROLE_JOB
+from cogs.supporters._service import EARLY_CLOSE, EARLY_OPEN, ROLE_JOB, follow_release
 
 # What the perk's role may do in the early channel while it is open.
 EARLY_ALLOW = discord.Permissions(view_channel=True, read_message_history=True)
@@ -85,10 +86,21 @@ async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
             return {"skipped": "release cancelled"}
         if window.closed_at is not None:
             return {"skipped": "already closed"}
+        # The release was postponed since the window was set: it opens later, with the release.
+        opens_at = release.release_at - timedelta(hours=window.hours_before)
+        postponed = window.opened_at is None and opens_at != window.opens_at and opens_at > utcnow()
         artist = await session.get(Artist, release.artist_id)
         channel_id, role_id, links = window.channel_id, perk.role_id, window.links
         title, public_at = release.title, release.release_at
         artist_name = artist.name if artist is not None else "the artist"
+    if postponed:
+        # The release was postponed since: the window opens (and closes) later with it; this run is replaced.
+        async with bot.sessionmaker.begin() as session:
+            window = await session.get(EarlyWindow, window_id)
+            release = await session.get(Release, window.release_id) if window is not None else None
+            if window is not None and release is not None:
+                await follow_release(bot, session, window, release)
+        return {"skipped": "release postponed"}
     channel = bot.get_channel(channel_id)
     if not isinstance(channel, discord.TextChannel):
         raise JobFailed(f"the early channel {channel_id} is gone or hidden from the bot")
@@ -107,6 +119,10 @@ async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
         if found is not None:
             found.opened_at = found.opened_at or utcnow()
             found.post_message_id = message.id
+            moved = await session.get(Release, found.release_id)
+            if moved is not None and moved.release_at - timedelta(hours=found.hours_before) != found.opens_at:
+                # The release was brought forward: the closing follows it.
+                await follow_release(bot, session, found, moved)
     return {"message_id": message.id, "late": ctx.late}
 
 
@@ -118,7 +134,22 @@ async def run_early_close(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | No
         perk = await session.get(SupporterPerk, window.perk_id) if window is not None else None
         if window is None or perk is None:
             return {"skipped": "window or perk gone"}
+        release = await session.get(Release, window.release_id)
+        closes_at = (
+            release.release_at + timedelta(hours=window.hours_after)
+            if release is not None and window.hours_after is not None
+            else None
+        )
+        postponed = closes_at is not None and closes_at != window.closes_at and closes_at > utcnow()
         channel_id, role_id = window.channel_id, perk.role_id
+    if postponed:
+        # The release was postponed after the window opened: it closes later with it; this run is replaced.
+        async with bot.sessionmaker.begin() as session:
+            window = await session.get(EarlyWindow, window_id)
+            release = await session.get(Release, window.release_id) if window is not None else None
+            if window is not None and release is not None:
+                await follow_release(bot, session, window, release)
+        return {"skipped": "release postponed"}
     with contextlib.suppress(discord.NotFound):
         await bot.http.delete_channel_permissions(channel_id, role_id, reason="Supporters' early window closes")
     async with bot.sessionmaker.begin() as session:

@@ -122,6 +122,8 @@ async def create_early_window(
         channel_id=channel_id,
         opens_at=opens_at,
         closes_at=release.release_at + timedelta(hours=close_after) if close_after is not None else None,
+        hours_before=hours,
+        hours_after=close_after,
         links=links,
         created_by=actor_id,
     )
@@ -136,6 +138,21 @@ async def create_early_window(
             session, EARLY_CLOSE, payload, window.closes_at, guild_id=perk.guild_id, key=early_close_key(window.id)
         )
     return window
+
+
+async def follow_release(bot: LabelBot, session: AsyncSession, window: EarlyWindow, release: Release) -> None:
+    """The release moved: what is still to come of the window (its opening, its closing) moves with it."""
+    payload = {"window_id": window.id}
+    if window.opened_at is None:
+        window.opens_at = release.release_at - timedelta(hours=window.hours_before)
+        await bot.jobs.schedule(
+            session, EARLY_OPEN, payload, window.opens_at, guild_id=window.guild_id, key=early_open_key(window.id)
+        )
+    if window.hours_after is not None and window.closed_at is None:
+        window.closes_at = release.release_at + timedelta(hours=window.hours_after)
+        await bot.jobs.schedule(
+            session, EARLY_CLOSE, payload, window.closes_at, guild_id=window.guild_id, key=early_close_key(window.id)
+        )
 
 
 def check_duration(days: int | None) -> int | None:

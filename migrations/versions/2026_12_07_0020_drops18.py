@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
         sa.Column("opens_at", When(), nullable=False),
         sa.Column("closes_at", When(), nullable=True),
+        sa.Column("hours_before", sa.Integer(), nullable=False),
+        sa.Column("hours_after", sa.Integer(), nullable=True),
         sa.Column("links", sa.String(length=1500), nullable=False),
         sa.Column("opened_at", When(), nullable=True),
         sa.Column("closed_at", When(), nullable=True),

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.audit.models import AuditEntry
+from bot.db import create_engine, create_sessionmaker
 from bot.db.base import utcnow
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.supporters import ClaimCode, SupporterGrant
@@ -552,3 +553,61 @@ async def test_a_membership_ending_while_the_bot_is_killed_mid_removal_ends_once
     assert 1 <= role_changes(h, "DELETE", role) <= 2
     assert role_changes(h, "PUT", role) == 1
     assert not holds(h.guild, fan, role)
+
+
+async def test_a_postponed_release_moves_its_early_window_with_it(harness: BotHarness) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    assert h.guild.me is not None
+    early = h.guild.add_channel(
+        "listen-early",
+        overwrites=[
+            {"id": h.guild.id, "type": 0, "deny": Permissions.VIEW_CHANNEL},
+            {"id": h.guild.me.id, "type": 1, "allow": Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES},
+        ],
+    )
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist add", name="Nova")
+    role = await make_perk(h, "Vinyl club", "purchase")
+    supporter = h.guild.add_member("supporter")
+    h.guild.member(supporter).role_ids.append(role.id)
+    await schedule_release(h, "Night Drive", "in 3h")
+    await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=early,
+        hours=2,
+        links="https://private.example.org/a",
+        close_after=1,
+    )
+    edited = await run(h, h.moderator, "release edit", release="1", when="in 30h")
+    assert "Night Drive" in edited.text, edited.text
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+
+    # At the window's old time the release is a day later: the channel stays shut and the window moves with it.
+    [opening] = await jobs_with_key(h.database_url, early_open_key(1))
+    engine = create_engine(h.database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        await session.execute(
+            update(ScheduledJob).where(ScheduledJob.id == opening.id).values(due_at=utcnow(), scheduled_for=utcnow())
+        )
+    await engine.dispose()
+    await sweep_once(h)
+
+    async def moved() -> bool:
+        [job] = await jobs_with_key(h.database_url, early_open_key(1))
+        return job.status == JobStatus.PENDING and job.due_at == announce.due_at - timedelta(hours=2)
+
+    await h.wait_until(moved)
+    [closing] = await jobs_with_key(h.database_url, early_close_key(1))
+    assert closing.due_at == announce.due_at + timedelta(hours=1)
+    assert not h.guild.can_see(supporter, early)
+    assert h.fake.messages(early) == []
+
+    await come_due(h, early_open_key(1))
+    assert h.guild.can_see(supporter, early)
+    assert len(h.fake.messages(early)) == 1
