@@ -247,3 +247,31 @@ async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: B
     assert answer.content.startswith("You don't get drop DMs.")
     refused = await run(h, keen, "drop dms", send=False, per_week=2)
     assert refused.content == "Leave out per_week when you turn drop DMs off."
+
+
+async def test_a_member_whose_dms_are_closed_keeps_their_budget(harness: BotHarness) -> None:
+    h = harness
+    h.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007, count=1)
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop-setup", role=alerts, channel=drops_channel)
+    closed = h.guild.add_member(h.fake.add_user("closed", dms_closed=True))
+    await run(h, closed, "drop dms", send=True, per_week=1)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+    )
+    await come_due(h, announce_key(1))
+    [dm_job] = await wait_jobs_settled(h, "drop:1:dm:")
+    assert dm_job.result == {"skipped": "DMs closed"}
+    assert h.fake.dms(closed.user) == []
+    answer = await run(h, closed, "drop dms")
+    assert answer.content == "You get drop DMs: up to 1 a week. The last 7 days used 0, so 1 left."
