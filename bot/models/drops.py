@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.base import Base, RowId, TimestampMixin, utcnow
@@ -65,3 +65,31 @@ class DropSignup(Base):
     guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
     signed_up_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DropDmWish(Base):
+    """A member who asked for drop DMs, and how many a week they accept (their budget)."""
+
+    __tablename__ = "drop_dm_wishes"
+
+    guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, info=ERASE)
+    weekly_budget: Mapped[int]
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DropDm(Base):
+    """One drop DM owed to a member: written when the drop goes out (it spends the budget), sent by its own job."""
+
+    __tablename__ = "drop_dms"
+    __table_args__ = (
+        UniqueConstraint("drop_id", "user_id"),
+        Index("ix_drop_dms_guild_id_user_id_at", "guild_id", "user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    guild_id: Mapped[int]
+    drop_id: Mapped[int] = mapped_column(ForeignKey("drops.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(info=ERASE)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    message_id: Mapped[int | None]

@@ -17,6 +17,7 @@ from bot.privacy.columns import ANONYMISE, ERASE
 
 PERK_NAME_MAX = 80
 ORDER_ID_MAX = 200
+EARLY_LINKS_MAX = 1500
 
 
 class EarnedBy(enum.StrEnum):
@@ -58,6 +59,8 @@ class SupporterPerk(TimestampMixin, Base):
     earned_by: Mapped[str] = mapped_column(String(16))
     # None: kept for good; else each grant lasts this long and a renewal extends it.
     duration_days: Mapped[int | None] = mapped_column(Integer)
+    # The artist the perk belongs to (a fan club, an artist's vinyl club), for /supporters stats artist; None: label.
+    artist_id: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="SET NULL"))
     created_by: Mapped[int] = mapped_column(info=ANONYMISE)
 
 
@@ -147,3 +150,28 @@ class SupporterKey(Base):
 
     guild_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     code_key: Mapped[str] = mapped_column(String(64))
+
+
+class EarlyWindow(Base):
+    """A release's supporters' early window: a "listen early" post in a supporters-only channel, which opens to the
+    perk's role `opens_at` (hours before the public announcement) and, if asked, closes again at `closes_at`."""
+
+    __tablename__ = "supporter_early_windows"
+    __table_args__ = (UniqueConstraint("release_id", "perk_id"),)
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    guild_id: Mapped[int]
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    perk_id: Mapped[int] = mapped_column(ForeignKey("supporter_perks.id", ondelete="CASCADE"))
+    channel_id: Mapped[int]
+    opens_at: Mapped[datetime]
+    closes_at: Mapped[datetime | None]
+    # Hours before the release the window opens (and after it that it closes): a postponed release moves both.
+    hours_before: Mapped[int] = mapped_column(Integer)
+    hours_after: Mapped[int | None] = mapped_column(Integer)
+    links: Mapped[str] = mapped_column(String(EARLY_LINKS_MAX))
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    post_message_id: Mapped[int | None]
+    created_by: Mapped[int] = mapped_column(info=ANONYMISE)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,9 +16,9 @@ from bot.client import LabelBot
 from bot.context import member_context
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, InvalidInput, NotAllowed
-from bot.interactions import defer, guild_of, reply
+from bot.interactions import defer, guild_of, member_of, reply
 from bot.models.drops import DropKind, DropSettings
-from bot.permissions import require_moderator, role_refusal
+from bot.permissions import moderator_group, require_moderator, role_refusal
 from bot.timeparse import parse_when
 from cogs.drops import _intake as intake
 from cogs.drops import _jobs as jobs
@@ -31,13 +31,17 @@ from cogs.drops._views import NotifyButton
 log = logging.getLogger(__name__)
 
 ROLE_GRANTS = "drops"
+LIST_SIZE = 10
 KINDS = [Choice(name=words, value=kind) for kind, words in KIND_WORDS.items()]
 
 
 class DropsCog(commands.Cog, name="Drops"):
     """Vinyl, merch and ticket drops reach exactly the fans who asked."""
 
+    # Members list drops and choose their DMs, artists create and edit theirs; moderators set drops up in
+    # /drop-admin, hidden from members like every feature's moderators' half (bot.permissions.moderator_group).
     drop = app_commands.Group(name="drop", description="Vinyl, merch, ticket and bundle drops.", guild_only=True)
+    drop_admin = moderator_group("drop", "Set drops up (moderators).")
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
@@ -63,7 +67,7 @@ class DropsCog(commands.Cog, name="Drops"):
             found = await repository.recent(session, interaction.guild_id, current.replace("\x00", ""))
         return [Choice(name=f"#{drop.id} {drop.item}"[:100], value=str(drop.id)) for drop in found]
 
-    @drop.command(name="setup")
+    @drop_admin.command(name="setup")
     async def setup_drops(
         self, interaction: discord.Interaction[LabelBot], role: discord.Role, channel: discord.TextChannel
     ) -> None:
@@ -229,3 +233,55 @@ class DropsCog(commands.Cog, name="Drops"):
             )
             item = found.item
         await reply(interaction, f"Updated **{shown(item)}**; its posts are being edited.")
+
+    @drop.command(name="list")
+    async def list_drops(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """The coming drops, and the latest ones with where to buy them."""
+        await defer(interaction)
+        guild = guild_of(interaction)
+        async with self.bot.sessionmaker() as session:
+            coming = await repository.upcoming(session, guild.id, LIST_SIZE)
+            latest = await repository.past(session, guild.id, LIST_SIZE)
+            names: dict[int, str] = {}
+            for found in (*coming, *latest):
+                if found.artist_id not in names:
+                    artist = await session.get(Artist, found.artist_id)
+                    names[found.artist_id] = artist.name if artist is not None else "an artist"
+            coming_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=False) for d in coming]
+            latest_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=True) for d in latest]
+        if not coming_lines and not latest_lines:
+            await reply(interaction, "There are no drops yet.")
+            return
+        parts = []
+        if coming_lines:
+            parts.append("**Coming**\n" + "\n".join(coming_lines))
+        if latest_lines:
+            parts.append("**Out**\n" + "\n".join(latest_lines))
+        await reply(interaction, render.clip("\n\n".join(parts)))
+
+    @drop.command(name="dms")
+    async def dms(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        send: bool | None = None,
+        per_week: app_commands.Range[int, 1, service.DM_BUDGET_MAX] | None = None,
+    ) -> None:
+        """Get a DM when a drop goes live, within a weekly budget; with no options, see what is left of it.
+
+        Args:
+            send: True to get drop DMs, False to stop them.
+            per_week: The most drop DMs you want in any 7 days.
+        """
+        await defer(interaction)
+        member = member_of(interaction)
+        now = utcnow()
+        if send is None and per_week is None:
+            async with self.bot.sessionmaker() as session:
+                budget = await service.dm_budget(session, member.guild.id, member.id, now)
+        else:
+            async with self.bot.sessionmaker.begin() as session:
+                budget = await service.set_dms(
+                    session, member.guild.id, member.id, wanted=send, per_week=per_week, now=now
+                )
+        text = render.budget_text(budget.wanted, budget.per_week, budget.used, budget.left, budget.next_free)
+        await reply(interaction, text)

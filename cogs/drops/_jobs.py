@@ -12,7 +12,7 @@ from bot.jobs import JobContext, JobFailed, MissedRule, send_once
 from bot.models.drops import Drop
 from cogs.drops import _repository as repository
 from cogs.drops import _service as service
-from cogs.drops._render import DropView, announcement, drop_embed
+from cogs.drops._render import DropView, announcement, dm_text, drop_embed
 from cogs.drops._views import teaser_view
 
 if TYPE_CHECKING:
@@ -83,8 +83,50 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         content=announcement(view, roles),
         embed=drop_embed(view, out=True),
     )
-    await _record(bot, drop.id, announce_message_id=message.id)
-    return {"message_id": message.id, "late": ctx.late}
+    # The post and the DMs it owes are recorded together: a retry finds both, so nobody is DMed twice.
+    async with bot.sessionmaker.begin() as session:
+        current = await session.get(Drop, drop.id)
+        owed = 0
+        if current is not None:
+            current.announce_message_id = message.id
+            owed = await service.owe_dms(bot, session, current, utcnow())
+    return {"message_id": message.id, "late": ctx.late, "dms": owed}
+
+
+async def run_dm(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """One member's drop DM (their budget was spent when it was owed); closed DMs give the budget back."""
+    drop_id, user_id = int(ctx.payload["drop_id"]), int(ctx.payload["user_id"])
+    read = await _read(bot, drop_id)
+    async with bot.sessionmaker() as session:
+        owed = await repository.dm_of(session, drop_id, user_id)
+        sent = owed.message_id if owed is not None else None
+    if read is None or owed is None:
+        return {"skipped": "drop or DM gone"}
+    if sent is not None:
+        return {"message_id": sent}
+    _, view, _, _ = read
+    try:
+        channel = await bot.create_dm(discord.Object(id=user_id))  # type: ignore[arg-type]
+        message = await send_once(
+            channel,
+            ctx,
+            "dm",
+            allowed_mentions=discord.AllowedMentions.none(),
+            content=dm_text(view),
+            embed=drop_embed(view, out=True),
+        )
+    except discord.Forbidden:
+        # The member closed their DMs: nothing was sent, so nothing is spent.
+        async with bot.sessionmaker.begin() as session:
+            found = await repository.dm_of(session, drop_id, user_id)
+            if found is not None:
+                await session.delete(found)
+        return {"skipped": "DMs closed"}
+    async with bot.sessionmaker.begin() as session:
+        found = await repository.dm_of(session, drop_id, user_id)
+        if found is not None:
+            found.message_id = message.id
+    return {"message_id": message.id}
 
 
 async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
@@ -109,7 +151,7 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     return {"edited": edited, "at": utcnow().isoformat()}
 
 
-KINDS = (service.TEASER, service.ANNOUNCE, service.REFRESH)
+KINDS = (service.TEASER, service.ANNOUNCE, service.REFRESH, service.DM)
 
 
 def register(bot: LabelBot) -> None:
@@ -124,6 +166,7 @@ def register(bot: LabelBot) -> None:
     bot.jobs.register(service.TEASER, bind(run_teaser), missed=MissedRule.SKIP)
     bot.jobs.register(service.ANNOUNCE, bind(run_announce), missed=MissedRule.RUN_LATE)
     bot.jobs.register(service.REFRESH, bind(run_refresh), missed=MissedRule.RUN_LATE)
+    bot.jobs.register(service.DM, bind(run_dm), missed=MissedRule.RUN_LATE)
 
 
 def unregister(bot: LabelBot) -> None:

@@ -26,6 +26,10 @@ class DropView:
     sold_out: bool
 
 
+def clip(text: str, limit: int = 2000) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def shown(text: str) -> str:
     return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
@@ -60,6 +64,34 @@ def drop_embed(drop: DropView, *, out: bool) -> discord.Embed:
 def announcement(drop: DropView, role_ids: list[int]) -> str:
     mentions = " ".join(f"<@&{role_id}>" for role_id in role_ids)
     return f"{mentions} **{shown(drop.item)}** by **{shown(drop.artist)}** is out now: {drop.link}"[:2000]
+
+
+def dm_text(drop: DropView) -> str:
+    return (
+        f"**{shown(drop.item)}** by **{shown(drop.artist)}** is out now: {drop.link}\n"
+        "-# You asked for drop DMs; `/drop dms` shows what is left of your weekly budget, or turns them off."
+    )[:2000]
+
+
+def list_line(drop: DropView, *, out: bool) -> str:
+    kind = KIND_WORDS.get(drop.kind, drop.kind)
+    when = discord.utils.format_dt(drop.drop_at, "f")
+    state = " · **sold out**" if drop.sold_out else (f" · {shown(drop.stock)}" if drop.stock else "")
+    price = f" · {shown(drop.price)}" if drop.price else ""
+    where = f" · <{drop.link}>" if out else ""
+    return f"#{drop.id} {kind}: **{shown(drop.item)}** by {shown(drop.artist)}, {when}{price}{state}{where}"
+
+
+def budget_text(wanted: bool, per_week: int, used: int, left: int, next_free: datetime | None) -> str:
+    if not wanted:
+        return (
+            f"You don't get drop DMs. Turn them on with `/drop dms send:True` (up to {per_week} a week; "
+            "choose another number with `per_week`)."
+        )
+    text = f"You get drop DMs: up to {per_week} a week. The last 7 days used {used}, so {left} left."
+    if next_free is not None:
+        text += f" The next one frees up {discord.utils.format_dt(next_free, 'R')}."
+    return text
 
 
 AUDIT_TITLES = {

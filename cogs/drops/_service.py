@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.models import Artist
 from bot.errors import InvalidInput, NotFound
-from bot.models.drops import ITEM_MAX, LINK_MAX, NOTE_MAX, Drop, DropKind
+from bot.models.drops import ITEM_MAX, LINK_MAX, NOTE_MAX, Drop, DropDm, DropDmWish, DropKind
 from cogs.drops import _repository as repository
 from cogs.drops._render import DropView
 
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
 TEASER = "drops.teaser"
 ANNOUNCE = "drops.announce"
 REFRESH = "drops.refresh"
-NO_SETUP = "Drops aren't set up here yet: a moderator picks the drops role and channel with `/drop setup`."
+DM = "drops.dm"
+# Drop DMs a member accepts in any 7 days unless they choose another number, and the most they may choose.
+DM_BUDGET_DEFAULT = 3
+DM_BUDGET_MAX = 14
+DM_WINDOW = timedelta(days=7)
+NO_SETUP = "Drops aren't set up here yet: a moderator picks the drops role and channel with `/drop-admin setup`."
 
 
 def teaser_key(drop_id: int) -> str:
@@ -32,6 +38,10 @@ def announce_key(drop_id: int) -> str:
 
 def refresh_key(drop_id: int) -> str:
     return f"drop:{drop_id}:refresh"
+
+
+def dm_key(drop_id: int, user_id: int) -> str:
+    return f"drop:{drop_id}:dm:{user_id}"
 
 
 def check_item(text: str) -> str:
@@ -131,3 +141,70 @@ async def refresh_posts(bot: LabelBot, session: AsyncSession, drop: Drop, now: d
     await bot.jobs.schedule(
         session, REFRESH, {"drop_id": drop.id}, now, guild_id=drop.guild_id, key=refresh_key(drop.id)
     )
+
+
+@dataclass(frozen=True)
+class DmBudget:
+    """A member's drop DMs: whether they asked, how many a week, how many the last 7 days spent, when one frees up."""
+
+    wanted: bool
+    per_week: int
+    used: int
+    next_free: datetime | None
+
+    @property
+    def left(self) -> int:
+        return max(0, self.per_week - self.used)
+
+
+async def dm_budget(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> DmBudget:
+    wish = await repository.dm_wish(session, guild_id, user_id)
+    per_week = wish.weekly_budget if wish is not None else DM_BUDGET_DEFAULT
+    spent = await repository.dms_since(session, guild_id, user_id, now - DM_WINDOW)
+    next_free = spent[0] + DM_WINDOW if spent and len(spent) >= per_week else None
+    return DmBudget(wish is not None, per_week, len(spent), next_free)
+
+
+async def set_dms(
+    session: AsyncSession, guild_id: int, user_id: int, *, wanted: bool | None, per_week: int | None, now: datetime
+) -> DmBudget:
+    """Turn the member's drop DMs on or off, or change their weekly budget (which turns them on)."""
+    if per_week is not None and not 1 <= per_week <= DM_BUDGET_MAX:
+        raise InvalidInput(f"Choose between 1 and {DM_BUDGET_MAX} drop DMs a week.")
+    wish = await repository.dm_wish(session, guild_id, user_id)
+    if wanted is False:
+        if per_week is not None:
+            raise InvalidInput("Leave out per_week when you turn drop DMs off.")
+        if wish is not None:
+            await session.delete(wish)
+    elif wish is None:
+        session.add(
+            DropDmWish(guild_id=guild_id, user_id=user_id, weekly_budget=per_week or DM_BUDGET_DEFAULT, asked_at=now)
+        )
+    elif per_week is not None:
+        wish.weekly_budget = per_week
+    await session.flush()
+    return await dm_budget(session, guild_id, user_id, now)
+
+
+async def owe_dms(bot: LabelBot, session: AsyncSession, drop: Drop, now: datetime) -> int:
+    """The drop is out: each member who asked for drop DMs and has budget left is owed one (spent now, sent by its
+    own job). Runs again harmlessly: a member already owed this drop's DM is skipped."""
+    owed = 0
+    spent = await repository.dms_spent_since(session, drop.guild_id, now - DM_WINDOW)
+    already = await repository.dm_recipients(session, drop.id)
+    for wish in await repository.dm_wishes(session, drop.guild_id):
+        if wish.user_id in already or spent.get(wish.user_id, 0) >= wish.weekly_budget:
+            continue
+        session.add(DropDm(guild_id=drop.guild_id, drop_id=drop.id, user_id=wish.user_id, at=now))
+        await bot.jobs.schedule(
+            session,
+            DM,
+            {"drop_id": drop.id, "user_id": wish.user_id},
+            now,
+            guild_id=drop.guild_id,
+            key=dm_key(drop.id, wish.user_id),
+        )
+        owed += 1
+    await session.flush()
+    return owed

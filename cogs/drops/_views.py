@@ -48,7 +48,7 @@ class NotifyButton(PersistentItem[discord.ui.Button[Any]], template=r"drops:noti
             raise InvalidInput(NO_SETUP)
         role = guild.get_role(found.role_id)
         if role is None:
-            raise InvalidInput("The drops role is gone; a moderator can pick another with `/drop setup`.")
+            raise InvalidInput("The drops role is gone; a moderator can pick another with `/drop-admin setup`.")
         refusal = role_refusal(role, guild.me, settings)
         if refusal is not None:
             if not guild.me.guild_permissions.manage_roles or role >= guild.me.top_role:

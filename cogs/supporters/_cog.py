@@ -11,7 +11,9 @@ from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
 
+from bot.artists.transformers import ArtistOption
 from bot.audit import service as audit
+from bot.catalog.models import Release, ReleaseStatus
 from bot.client import LabelBot
 from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed
@@ -53,8 +55,12 @@ def _month(now: datetime) -> tuple[datetime, datetime]:
 class SupportersCog(commands.Cog, name="Supporters"):
     """Purchases, memberships and codes become supporter roles, for as long as they last."""
 
+    # Moderators' commands only, so Discord hides them from members; members have /perks and /claim.
     supporters = app_commands.Group(
-        name="supporters", description="Supporter perks: roles earned by purchases and codes.", guild_only=True
+        name="supporters",
+        description="Supporter perks: roles earned by purchases and codes (moderators).",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
     )
     perk = app_commands.Group(name="perk", description="Supporter perks (moderators).", parent=supporters)
     codes = app_commands.Group(name="codes", description="Single-use claim codes (moderators).", parent=supporters)
@@ -96,6 +102,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         role: discord.Role,
         earned_by: Choice[str],
         days: app_commands.Range[int, 1, service.MAX_DURATION_DAYS] | None = None,
+        artist: ArtistOption | None = None,
     ) -> None:
         """Define a supporter perk: the role it grants and what earns it.
 
@@ -104,6 +111,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
             role: The role supporters get (no moderator, artist or powerful role).
             earned_by: What earns it.
             days: How long it lasts (e.g. 31 for a monthly membership; a renewal extends it). Leave out: for good.
+            artist: The artist it belongs to (for their figures in /supporters stats); leave out for the label's.
         """
         await defer(interaction)
         guild = guild_of(interaction)
@@ -119,6 +127,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 duration_days=days,
                 actor_id=interaction.user.id,
             )
+            perk.artist_id = artist.id if artist is not None else None
             await audit.record(
                 self.bot,
                 session,
@@ -127,7 +136,12 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 action="supporters.perk_create",
                 target=f"supporter perk {perk.name}",
                 before=None,
-                after={"role_id": perk.role_id, "earned_by": perk.earned_by, "days": perk.duration_days},
+                after={
+                    "role_id": perk.role_id,
+                    "earned_by": perk.earned_by,
+                    "days": perk.duration_days,
+                    "artist_id": perk.artist_id,
+                },
             )
             line = render.perk_line(perk)
         await reply(interaction, f"Created the perk {line}.")
@@ -143,6 +157,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         role: discord.Role | None = None,
         earned_by: Choice[str] | None = None,
         days: app_commands.Range[int, 0, service.MAX_DURATION_DAYS] | None = None,
+        artist: ArtistOption | None = None,
     ) -> None:
         """Change a supporter perk (grants already made keep their end date).
 
@@ -152,11 +167,12 @@ class SupportersCog(commands.Cog, name="Supporters"):
             role: A new role (members who hold the perk get it as their role is next checked).
             earned_by: What earns it from now on.
             days: How long new grants last; 0 means for good.
+            artist: The artist it belongs to from now on.
         """
         await defer(interaction)
         guild = guild_of(interaction)
-        if name is None and role is None and earned_by is None and days is None:
-            raise InvalidInput("Say what to change: a name, role, what earns it, or days.")
+        if name is None and role is None and earned_by is None and days is None and artist is None:
+            raise InvalidInput("Say what to change: a name, role, what earns it, days or the artist.")
         async with self.bot.sessionmaker.begin() as session:
             settings = await require_moderator(interaction, session)
             found = await service.find_perk(session, guild.id, perk)
@@ -179,6 +195,8 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 found.earned_by = EarnedBy(earned_by.value).value
             if days is not None:
                 found.duration_days = days or None
+            if artist is not None:
+                found.artist_id = artist.id
             await session.flush()
             await audit.record(
                 self.bot,
@@ -331,7 +349,8 @@ class SupportersCog(commands.Cog, name="Supporters"):
 
     # -- members ---------------------------------------------------------------------------------------------
 
-    @supporters.command(name="me")
+    @app_commands.command(name="perks")
+    @app_commands.guild_only()
     async def me(self, interaction: discord.Interaction[LabelBot]) -> None:
         """Show your supporter perks: since when, and until when."""
         await defer(interaction)
@@ -354,8 +373,12 @@ class SupportersCog(commands.Cog, name="Supporters"):
         await reply(interaction, render.clip_lines(lines))
 
     @supporters.command(name="stats")
-    async def stats(self, interaction: discord.Interaction[LabelBot]) -> None:
-        """Supporter figures per perk (active, new and expiring this month, codes), with a CSV export."""
+    async def stats(self, interaction: discord.Interaction[LabelBot], artist: ArtistOption | None = None) -> None:
+        """Supporter figures per perk (active, new and expiring this month, codes), with a CSV export.
+
+        Args:
+            artist: Only this artist's perks (leave out: every perk).
+        """
         await defer(interaction)
         guild = guild_of(interaction)
         now = utcnow()
@@ -363,13 +386,12 @@ class SupportersCog(commands.Cog, name="Supporters"):
             await require_moderator(interaction, session)
             rows = [
                 await repository.perk_figures(session, perk, now, *_month(now))
-                for perk in await repository.perks(session, guild.id)
+                for perk in await repository.perks(session, guild.id, artist.id if artist is not None else None)
             ]
             signups = await repository.drop_signups(session, guild.id)
         if not rows:
-            await reply(
-                interaction, f"There are no supporter perks yet; {signups} member(s) asked to hear about drops."
-            )
+            whose = f"{render.shown(artist.name)} has no supporter perks" if artist else "There are no supporter perks"
+            await reply(interaction, f"{whose} yet; {signups} member(s) asked to hear about drops.")
             return
         lines = [
             f"**{render.shown(str(row['perk']))}**: {row['active']} active, {row['new_this_month']} new and "
@@ -382,6 +404,100 @@ class SupportersCog(commands.Cog, name="Supporters"):
             interaction,
             render.clip_lines(lines),
             file=discord.File(io.BytesIO(render.stats_csv(rows)), filename="supporters.csv"),
+        )
+
+    # -- early windows ---------------------------------------------------------------------------------------
+
+    async def release_choices(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.sessionmaker() as session:
+            found = await repository.coming_releases(
+                session, interaction.guild_id, utcnow(), current.replace("\x00", "")
+            )
+        return [Choice(name=f"{release.title} · #{release.id}"[:100], value=str(release.id)) for release in found]
+
+    @supporters.command(name="early")
+    @app_commands.autocomplete(release=release_choices, perk=perk_names)
+    async def early(
+        self,
+        interaction: discord.Interaction[LabelBot],
+        release: str,
+        perk: str,
+        channel: discord.TextChannel,
+        hours: app_commands.Range[int, 1, service.EARLY_HOURS_MAX],
+        links: app_commands.Range[str, 1, 1500],
+        close_after: app_commands.Range[int, 1, service.EARLY_CLOSE_HOURS_MAX] | None = None,
+    ) -> None:
+        """Give a perk's supporters an early listen: a private channel opens to them before the release.
+
+        Args:
+            release: The scheduled release.
+            perk: Whose holders listen early.
+            channel: A channel hidden from @everyone, where the listen-early post goes.
+            hours: How many hours before the public announcement the channel opens.
+            links: The private links (https://), separated by spaces.
+            close_after: Close the channel again this many hours after the public announcement (leave out: stays).
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        clean_links = service.check_links(links)
+        if channel.permissions_for(guild.default_role).view_channel:
+            raise InvalidInput(
+                f"{channel.mention} is visible to everyone: hide it from @everyone first, so only supporters get in."
+            )
+        mine = channel.permissions_for(guild.me)
+        if not (mine.view_channel and mine.send_messages and mine.manage_roles):
+            raise BotLacksPermissions(
+                f"I need View Channel, Send Messages and Manage Permissions in {channel.mention} to open it."
+            )
+        number = release.strip().lstrip("#")
+        async with self.bot.sessionmaker.begin() as session:
+            await require_moderator(interaction, session)
+            found = await service.find_perk(session, guild.id, perk)
+            chosen = await session.get(Release, int(number)) if number.isdigit() and len(number) < 19 else None
+            if chosen is None or chosen.guild_id != guild.id or chosen.status != ReleaseStatus.SCHEDULED:
+                raise InvalidInput("Pick a scheduled release from the list.")
+            window = await service.create_early_window(
+                self.bot,
+                session,
+                perk=found,
+                release=chosen,
+                channel_id=channel.id,
+                hours=hours,
+                close_after=close_after,
+                links=clean_links,
+                actor_id=interaction.user.id,
+                now=utcnow(),
+            )
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.early_window",
+                target=f"release {chosen.title}",
+                before=None,
+                after={
+                    "perk": found.name,
+                    "channel_id": channel.id,
+                    "opens_at": window.opens_at.isoformat(),
+                    "closes_at": window.closes_at.isoformat() if window.closes_at else None,
+                },
+            )
+            role_id, opens_at, closes_at, public_at = (
+                found.role_id,
+                window.opens_at,
+                window.closes_at,
+                chosen.release_at,
+            )
+        closes = f"; it closes again {discord.utils.format_dt(closes_at, 'F')}" if closes_at is not None else ""
+        await reply(
+            interaction,
+            f"{channel.mention} opens to <@&{role_id}> {discord.utils.format_dt(opens_at, 'F')} with the "
+            f"listen-early post, {hours} hour(s) before everyone hears it "
+            f"({discord.utils.format_dt(public_at, 'F')}){closes}.",
+            allowed_mentions=NO_MENTIONS,
         )
 
     @app_commands.command(name="claim")

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.artists.models import Artist
+from bot.catalog.models import Release, ReleaseStatus
 from bot.db.base import utcnow
 from bot.guilds.service import peek_guild_settings
-from bot.jobs import JobContext, JobFailed, MissedRule
-from bot.models.supporters import SupporterPerk, SupporterStanding
+from bot.jobs import JobContext, JobFailed, MissedRule, send_once
+from bot.models.supporters import EarlyWindow, SupporterPerk, SupporterStanding
 from bot.permissions import role_refusal
 from cogs.supporters import _repository as repository
-from cogs.supporters._service import ROLE_JOB
+from cogs.supporters._render import listen_early
+from cogs.supporters._service import EARLY_CLOSE, EARLY_OPEN, ROLE_JOB, follow_release
+
+# What the perk's role may do in the early channel while it is open.
+EARLY_ALLOW = discord.Permissions(view_channel=True, read_message_history=True)
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
@@ -62,13 +69,113 @@ async def run_role(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     return {"role_held": should_hold}
 
 
+async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Open the early channel to the perk's role, then post the listen-early links there (once each).
+
+    The overwrite is put before the post, so the ping reaches members who can already read it; a retry puts the
+    same overwrite again (a no-op for Discord) and finds the post already made.
+    """
+    window_id = int(ctx.payload["window_id"])
+    async with bot.sessionmaker() as session:
+        window = await session.get(EarlyWindow, window_id)
+        perk = await session.get(SupporterPerk, window.perk_id) if window is not None else None
+        release = await session.get(Release, window.release_id) if window is not None else None
+        if window is None or perk is None or release is None:
+            return {"skipped": "window, perk or release gone"}
+        if release.status == ReleaseStatus.CANCELLED:
+            return {"skipped": "release cancelled"}
+        if window.closed_at is not None:
+            return {"skipped": "already closed"}
+        # The release was postponed since the window was set: it opens later, with the release.
+        opens_at = release.release_at - timedelta(hours=window.hours_before)
+        postponed = window.opened_at is None and opens_at != window.opens_at and opens_at > utcnow()
+        artist = await session.get(Artist, release.artist_id)
+        channel_id, role_id, links = window.channel_id, perk.role_id, window.links
+        title, public_at = release.title, release.release_at
+        artist_name = artist.name if artist is not None else "the artist"
+    if postponed:
+        # The release was postponed since: the window opens (and closes) later with it; this run is replaced.
+        async with bot.sessionmaker.begin() as session:
+            window = await session.get(EarlyWindow, window_id)
+            release = await session.get(Release, window.release_id) if window is not None else None
+            if window is not None and release is not None:
+                await follow_release(bot, session, window, release)
+        return {"skipped": "release postponed"}
+    channel = bot.get_channel(channel_id)
+    if not isinstance(channel, discord.TextChannel):
+        raise JobFailed(f"the early channel {channel_id} is gone or hidden from the bot")
+    await bot.http.edit_channel_permissions(
+        channel_id, role_id, str(EARLY_ALLOW.value), "0", 0, reason="Supporters' early window opens"
+    )
+    message = await send_once(
+        channel,
+        ctx,
+        "listen-early",
+        allowed_mentions=discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(id=role_id)]),
+        content=listen_early(title, artist_name, role_id, links, public_at),
+    )
+    async with bot.sessionmaker.begin() as session:
+        found = await session.get(EarlyWindow, window_id)
+        if found is not None:
+            found.opened_at = found.opened_at or utcnow()
+            found.post_message_id = message.id
+            moved = await session.get(Release, found.release_id)
+            if moved is not None and moved.release_at - timedelta(hours=found.hours_before) != found.opens_at:
+                # The release was brought forward: the closing follows it.
+                await follow_release(bot, session, found, moved)
+    return {"message_id": message.id, "late": ctx.late}
+
+
+async def run_early_close(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
+    """Close the early channel to the perk's role again (its overwrite removed; a retry finds it gone)."""
+    window_id = int(ctx.payload["window_id"])
+    async with bot.sessionmaker() as session:
+        window = await session.get(EarlyWindow, window_id)
+        perk = await session.get(SupporterPerk, window.perk_id) if window is not None else None
+        if window is None or perk is None:
+            return {"skipped": "window or perk gone"}
+        release = await session.get(Release, window.release_id)
+        closes_at = (
+            release.release_at + timedelta(hours=window.hours_after)
+            if release is not None and window.hours_after is not None
+            else None
+        )
+        postponed = closes_at is not None and closes_at != window.closes_at and closes_at > utcnow()
+        channel_id, role_id = window.channel_id, perk.role_id
+    if postponed:
+        # The release was postponed after the window opened: it closes later with it; this run is replaced.
+        async with bot.sessionmaker.begin() as session:
+            window = await session.get(EarlyWindow, window_id)
+            release = await session.get(Release, window.release_id) if window is not None else None
+            if window is not None and release is not None:
+                await follow_release(bot, session, window, release)
+        return {"skipped": "release postponed"}
+    with contextlib.suppress(discord.NotFound):
+        await bot.http.delete_channel_permissions(channel_id, role_id, reason="Supporters' early window closes")
+    async with bot.sessionmaker.begin() as session:
+        found = await session.get(EarlyWindow, window_id)
+        if found is not None:
+            found.closed_at = found.closed_at or utcnow()
+    return {"closed": True}
+
+
 def register(bot: LabelBot) -> None:
     async def role(ctx: JobContext) -> dict[str, Any] | None:
         return await run_role(bot, ctx)
 
+    async def early_open(ctx: JobContext) -> dict[str, Any] | None:
+        return await run_early_open(bot, ctx)
+
+    async def early_close(ctx: JobContext) -> dict[str, Any] | None:
+        return await run_early_close(bot, ctx)
+
     # A role that should have been taken away while the bot was down is taken away late, never left in place.
     bot.jobs.register(ROLE_JOB, role, missed=MissedRule.RUN_LATE)
+    # An early window whose moment passed while the bot was down still opens (and closes) late.
+    bot.jobs.register(EARLY_OPEN, early_open, missed=MissedRule.RUN_LATE)
+    bot.jobs.register(EARLY_CLOSE, early_close, missed=MissedRule.RUN_LATE)
 
 
 def unregister(bot: LabelBot) -> None:
-    bot.jobs.unregister(ROLE_JOB)
+    for kind in (ROLE_JOB, EARLY_OPEN, EARLY_CLOSE):
+        bot.jobs.unregister(kind)

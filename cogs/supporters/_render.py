@@ -80,4 +80,15 @@ AUDIT_TITLES = {
     "supporters.codes_create": "Claim codes issued",
     "supporters.import": "Shop orders imported",
     "supporters.claim_throttled": "Member throttled after wrong claim codes",
+    "supporters.early_window": "Supporters' early window set",
 }
+
+
+def listen_early(title: str, artist: str, role_id: int, links: str, public_at: datetime) -> str:
+    """The listen-early post: the supporters' role, the private links, and when everyone else hears it."""
+    lines = "\n".join(f"- <{link}>" for link in links.split())
+    return (
+        f"<@&{role_id}> **Listen early: {shown(title)}** by **{shown(artist)}**, before anyone else. "
+        f"Please keep these links to yourselves:\n{lines}\n"
+        f"Everyone else hears it {discord.utils.format_dt(public_at, 'F')}."
+    )[:2000]

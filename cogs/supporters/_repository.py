@@ -7,10 +7,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.catalog.models import Release, ReleaseStatus
 from bot.models.drops import DropSignup
 from bot.models.supporters import (
     ClaimCode,
     ClaimMiss,
+    EarlyWindow,
     SupporterGrant,
     SupporterKey,
     SupporterOrder,
@@ -27,10 +29,12 @@ async def perk_by_name(session: AsyncSession, guild_id: int, name: str) -> Suppo
     return found
 
 
-async def perks(session: AsyncSession, guild_id: int) -> list[SupporterPerk]:
-    rows = await session.scalars(
-        select(SupporterPerk).where(SupporterPerk.guild_id == guild_id).order_by(SupporterPerk.name_key)
-    )
+async def perks(session: AsyncSession, guild_id: int, artist_id: int | None = None) -> list[SupporterPerk]:
+    """The server's perks (only the artist's, when one is given)."""
+    query = select(SupporterPerk).where(SupporterPerk.guild_id == guild_id)
+    if artist_id is not None:
+        query = query.where(SupporterPerk.artist_id == artist_id)
+    rows = await session.scalars(query.order_by(SupporterPerk.name_key))
     return list(rows)
 
 
@@ -189,3 +193,26 @@ async def grant_times(session: AsyncSession, guild_id: int) -> list[tuple[int, d
         .order_by(SupporterGrant.created_at, SupporterGrant.id)
     )
     return [(int(user_id), at) for user_id, at in rows]
+
+
+async def coming_releases(session: AsyncSession, guild_id: int, now: datetime, current: str) -> list[Release]:
+    """Scheduled releases still to be announced, for the early window's autocomplete."""
+    rows = await session.scalars(
+        select(Release)
+        .where(
+            Release.guild_id == guild_id,
+            Release.status == ReleaseStatus.SCHEDULED,
+            Release.release_at > now,
+            Release.title.ilike(f"%{current.strip()}%"),
+        )
+        .order_by(Release.release_at)
+        .limit(25)
+    )
+    return list(rows)
+
+
+async def early_window(session: AsyncSession, release_id: int, perk_id: int) -> EarlyWindow | None:
+    found: EarlyWindow | None = await session.scalar(
+        select(EarlyWindow).where(EarlyWindow.release_id == release_id, EarlyWindow.perk_id == perk_id)
+    )
+    return found

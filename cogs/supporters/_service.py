@@ -13,9 +13,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.catalog.models import Release
 from bot.db.base import utcnow
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.models.supporters import ClaimCode, ClaimMiss, EarnedBy, OrderKind, SupporterGrant, SupporterOrder
+from bot.models.supporters import (
+    EARLY_LINKS_MAX,
+    ClaimCode,
+    ClaimMiss,
+    EarlyWindow,
+    EarnedBy,
+    OrderKind,
+    SupporterGrant,
+    SupporterOrder,
+)
 from bot.models.supporters import SupporterPerk as Perk
 from cogs.supporters import _parsing as parsing
 from cogs.supporters import _repository as repository
@@ -24,6 +34,11 @@ if TYPE_CHECKING:
     from bot.client import LabelBot
 
 ROLE_JOB = "supporters.role"
+EARLY_OPEN = "supporters.early_open"
+EARLY_CLOSE = "supporters.early_close"
+EARLY_HOURS_MAX = 168
+EARLY_CLOSE_HOURS_MAX = 720
+EARLY_LINKS = 5
 MAX_DURATION_DAYS = 3660
 MAX_CODES = 500
 # Wrong codes a member may type within CLAIM_WINDOW before /claim stops listening to them.
@@ -54,6 +69,90 @@ def sync_key(perk_id: int, user_id: int) -> str:
 
 def expiry_key(perk_id: int, user_id: int) -> str:
     return f"supporters:expiry:{perk_id}:{user_id}"
+
+
+def early_open_key(window_id: int) -> str:
+    return f"supporters:early:{window_id}:open"
+
+
+def early_close_key(window_id: int) -> str:
+    return f"supporters:early:{window_id}:close"
+
+
+def check_links(text: str) -> str:
+    """The early window's private links: 1 to 5 https:// addresses separated by spaces."""
+    links = text.split()
+    if not 1 <= len(links) <= EARLY_LINKS or len(" ".join(links)) > EARLY_LINKS_MAX:
+        raise InvalidInput(f"Give 1 to {EARLY_LINKS} private links (https://), separated by spaces.")
+    for link in links:
+        if not link.startswith("https://") or len(link) < 12 or any(c in "<>`|" or not c.isprintable() for c in link):
+            raise InvalidInput(f"Give 1 to {EARLY_LINKS} private links (https://), separated by spaces.")
+    return " ".join(links)
+
+
+async def create_early_window(
+    bot: LabelBot,
+    session: AsyncSession,
+    *,
+    perk: Perk,
+    release: Release,
+    channel_id: int,
+    hours: int,
+    close_after: int | None,
+    links: str,
+    actor_id: int,
+    now: datetime,
+) -> EarlyWindow:
+    """Record a release's early window for the perk's holders: the channel opens to the perk's role `hours` before
+    the public announcement (with the listen-early post) and, with `close_after`, closes that many hours after it.
+    Both permission changes are jobs, scheduled in this transaction, so each happens once."""
+    if not 1 <= hours <= EARLY_HOURS_MAX:
+        raise InvalidInput(f"Open the early window 1 to {EARLY_HOURS_MAX} hours before the release.")
+    if close_after is not None and not 1 <= close_after <= EARLY_CLOSE_HOURS_MAX:
+        raise InvalidInput(f"Close the early window 1 to {EARLY_CLOSE_HOURS_MAX} hours after the release.")
+    opens_at = release.release_at - timedelta(hours=hours)
+    if opens_at <= now:
+        raise InvalidInput(f"That release comes out in less than {hours} hour(s); choose fewer hours.")
+    if await repository.early_window(session, release.id, perk.id) is not None:
+        raise Conflict("That release already has an early window for this perk.")
+    window = EarlyWindow(
+        guild_id=perk.guild_id,
+        release_id=release.id,
+        perk_id=perk.id,
+        channel_id=channel_id,
+        opens_at=opens_at,
+        closes_at=release.release_at + timedelta(hours=close_after) if close_after is not None else None,
+        hours_before=hours,
+        hours_after=close_after,
+        links=links,
+        created_by=actor_id,
+    )
+    session.add(window)
+    await session.flush()
+    payload = {"window_id": window.id}
+    await bot.jobs.schedule(
+        session, EARLY_OPEN, payload, opens_at, guild_id=perk.guild_id, key=early_open_key(window.id)
+    )
+    if window.closes_at is not None:
+        await bot.jobs.schedule(
+            session, EARLY_CLOSE, payload, window.closes_at, guild_id=perk.guild_id, key=early_close_key(window.id)
+        )
+    return window
+
+
+async def follow_release(bot: LabelBot, session: AsyncSession, window: EarlyWindow, release: Release) -> None:
+    """The release moved: what is still to come of the window (its opening, its closing) moves with it."""
+    payload = {"window_id": window.id}
+    if window.opened_at is None:
+        window.opens_at = release.release_at - timedelta(hours=window.hours_before)
+        await bot.jobs.schedule(
+            session, EARLY_OPEN, payload, window.opens_at, guild_id=window.guild_id, key=early_open_key(window.id)
+        )
+    if window.hours_after is not None and window.closed_at is None:
+        window.closes_at = release.release_at + timedelta(hours=window.hours_after)
+        await bot.jobs.schedule(
+            session, EARLY_CLOSE, payload, window.closes_at, guild_id=window.guild_id, key=early_close_key(window.id)
+        )
 
 
 def check_duration(days: int | None) -> int | None:

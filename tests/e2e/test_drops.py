@@ -42,7 +42,7 @@ async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_whe
     await h.start()
     added = await run(h, h.moderator, "artist-admin add", name="Nova", fan_role=nova_fans)
     assert "on the roster" in added.content, added.content
-    answer = await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    answer = await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
     assert "pinging" in answer.content, answer.content
 
     answer = await run(
@@ -105,7 +105,7 @@ async def test_sold_out_edits_the_drop_post(harness: BotHarness) -> None:
     alerts = h.guild.add_role("Drop alerts")
     await h.start()
     await run(h, h.moderator, "artist-admin add", name="Nova")
-    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
     await run(
         h,
         h.moderator,
@@ -146,7 +146,7 @@ async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(ha
     async with bot.sessionmaker.begin() as session:
         secret = await rotate_webhook_secret(session, h.guild.id)
     await run(h, h.moderator, "artist-admin add", name="Nova")
-    await run(h, h.moderator, "drop setup", role=alerts, channel=drops_channel)
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
     await run(
         h,
         h.moderator,
@@ -183,3 +183,95 @@ async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(ha
         assert status == 401
     assert posts(h, drops_channel)[0].id == teaser.id
     assert len(posts(h, drops_channel)) == 1
+
+
+async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: BotHarness) -> None:
+    h = harness
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    keen, quiet = h.guild.add_member("keen"), h.guild.add_member("quiet")
+
+    answer = await run(h, keen, "drop dms")
+    assert answer.content.startswith("You don't get drop DMs."), answer.content
+    answer = await run(h, keen, "drop dms", send=True, per_week=2)
+    assert answer.ephemeral
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 0, so 2 left."
+
+    items = ["Red vinyl", "Tour shirt", "Test pressing"]
+    for n, item in enumerate(items, start=1):
+        await run(
+            h,
+            h.moderator,
+            "drop create",
+            artist="Nova",
+            item=item,
+            kind="merch",
+            when=f"in {n + 1}h",
+            link=f"https://shop.example.org/{n}",
+        )
+    listed = await run(h, quiet, "drop list")
+    assert listed.content.startswith("**Coming**\n#1 Merch: **Red vinyl** by Nova"), listed.content
+    assert "**Out**" not in listed.content
+    for n in range(1, len(items) + 1):
+        await come_due(h, announce_key(n))
+        if n <= 2:
+            await wait_jobs_settled(h, f"drop:{n}:dm:")
+
+    # Two drops reached the member's DMs; the third went to the channel only. The member who asked for none got none.
+    dms = [m.content for m in h.fake.dms(keen.user)]
+    assert len(dms) == 2, dms
+    assert dms[0].startswith("**Red vinyl** by **Nova** is out now: https://shop.example.org/1")
+    assert dms[1].startswith("**Tour shirt** by **Nova** is out now")
+    assert h.fake.dms(quiet.user) == []
+    assert (
+        len([m for m in posts(h, drops_channel) if m.content.endswith("is out now: https://shop.example.org/3")]) == 1
+    )
+    answer = await run(h, keen, "drop dms")
+    assert answer.content.startswith("You get drop DMs: up to 2 a week. The last 7 days used 2, so 0 left. The next")
+
+    # The announcement job run again (a retry) owes nobody a second DM.
+    await sweep_once(h)
+    assert len(h.fake.dms(keen.user)) == 2
+
+    listed = await run(h, quiet, "drop list")
+    assert listed.content.startswith("**Out**\n#3 Merch: **Test pressing** by Nova"), listed.content
+    assert "<https://shop.example.org/1>" in listed.content
+
+    # A bigger budget frees one more; turning DMs off keeps the next drop out of the DMs.
+    answer = await run(h, keen, "drop dms", per_week=3)
+    assert answer.content == "You get drop DMs: up to 3 a week. The last 7 days used 2, so 1 left."
+    answer = await run(h, keen, "drop dms", send=False)
+    assert answer.content.startswith("You don't get drop DMs.")
+    refused = await run(h, keen, "drop dms", send=False, per_week=2)
+    assert refused.content == "Leave out per_week when you turn drop DMs off."
+
+
+async def test_a_member_whose_dms_are_closed_keeps_their_budget(harness: BotHarness) -> None:
+    h = harness
+    h.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007, count=1)
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    closed = h.guild.add_member(h.fake.add_user("closed", dms_closed=True))
+    await run(h, closed, "drop dms", send=True, per_week=1)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+    )
+    await come_due(h, announce_key(1))
+    [dm_job] = await wait_jobs_settled(h, "drop:1:dm:")
+    assert dm_job.result == {"skipped": "DMs closed"}
+    assert h.fake.dms(closed.user) == []
+    answer = await run(h, closed, "drop dms")
+    assert answer.content == "You get drop DMs: up to 1 a week. The last 7 days used 0, so 1 left."

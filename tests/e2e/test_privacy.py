@@ -26,12 +26,19 @@ from bot.models.collabs import (
     CollabSkill,
     InterestStatus,
 )
-from bot.models.drops import Drop, DropSignup
+from bot.models.drops import Drop, DropDm, DropDmWish, DropSignup
 from bot.models.events import CommunityEvent
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
 from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
 from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage, PartyTrackRating
-from bot.models.supporters import ClaimCode, ClaimMiss, SupporterGrant, SupporterPerk, SupporterStanding
+from bot.models.supporters import (
+    ClaimCode,
+    ClaimMiss,
+    EarlyWindow,
+    SupporterGrant,
+    SupporterPerk,
+    SupporterStanding,
+)
 from bot.models.web_pages import DashboardLink, DashboardSession
 from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
 from bot.privacy.columns import policy_of
@@ -60,10 +67,9 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(artist)
     await session.flush()
     session.add(ArtistManager(artist_id=artist.id, user_id=uid, added_by=uid))
-    session.add(
-        Release(guild_id=guild_id, artist_id=artist.id, title="Night Drive", release_at=now, created_by=uid,
-                approved_by=uid)
-    )  # fmt: skip
+    release = Release(guild_id=guild_id, artist_id=artist.id, title="Night Drive", release_at=now, created_by=uid,
+                      approved_by=uid)  # fmt: skip
+    session.add(release)
     session.add(AuditEntry(guild_id=guild_id, actor_id=uid, action="artist.add", target=f"Artist {tag}"))
     skill = CollabSkill(guild_id=guild_id, name=f"skill {tag}", key=f"skill {tag}")
     session.add(skill)
@@ -113,9 +119,15 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(SupporterGrant(guild_id=guild_id, user_id=uid, perk_id=perk.id, code_id=code.id, starts_at=now))
     session.add(SupporterStanding(perk_id=perk.id, user_id=uid, guild_id=guild_id, role_held=True))
     session.add(ClaimMiss(guild_id=guild_id, user_id=uid))
-    session.add(Drop(guild_id=guild_id, artist_id=artist.id, item="Poster", kind="merch", drop_at=now, zone="UTC",
-                     link="https://shop.example/poster", channel_id=1, created_by=uid))  # fmt: skip
+    drop = Drop(guild_id=guild_id, artist_id=artist.id, item="Poster", kind="merch", drop_at=now, zone="UTC",
+                link="https://shop.example/poster", channel_id=1, created_by=uid)  # fmt: skip
+    session.add(drop)
     session.add(DropSignup(guild_id=guild_id, user_id=uid))
+    session.add(DropDmWish(guild_id=guild_id, user_id=uid, weekly_budget=3))
+    await session.flush()
+    session.add(DropDm(guild_id=guild_id, drop_id=drop.id, user_id=uid))
+    session.add(EarlyWindow(guild_id=guild_id, release_id=release.id, perk_id=perk.id, channel_id=1, opens_at=now,
+                            hours_before=1, links="https://private.example/a", created_by=uid))  # fmt: skip
     later = now + timedelta(hours=1)
     session.add(DashboardLink(token_digest=f"link-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))
     session.add(DashboardSession(token_digest=f"session-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -13,13 +14,17 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.audit.models import AuditEntry
+from bot.db import create_engine, create_sessionmaker
 from bot.db.base import utcnow
 from bot.jobs import JobStatus, ScheduledJob
 from bot.models.supporters import ClaimCode, SupporterGrant
 from bot.web.hooks import WebhookDelivery, rotate_webhook_secret
-from cogs.supporters._service import expiry_key
-from tests.e2e.helpers import jobs_with_key, run, sweep_once
+from cogs.releases._service import announce_key as release_announce_key
+from cogs.supporters._service import early_close_key, early_open_key, expiry_key
+from tests.e2e.helpers import jobs_with_key, run, sweep_once, wait_jobs_settled
+from tests.e2e.test_drops import come_due
 from tests.e2e.test_webhooks import Sender
+from tests.fakediscord import Permissions, interactions
 from tests.fakediscord.state import FakeGuild, FakeRole
 from tests.harness import BotHarness, free_port
 
@@ -122,7 +127,7 @@ async def test_an_order_without_a_member_answers_a_code_that_claim_redeems_once(
     assert reply.content == "That code was already claimed; each code works once."
     assert not holds(h.guild, other, role)
 
-    reply = await run(h, fan, "supporters me")
+    reply = await run(h, fan, "perks")
     assert "Pre-order club" in reply.content
     assert "for good" in reply.content
 
@@ -146,7 +151,7 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_restart_and
     assert status == 200, answer
     [renewed] = await jobs_with_key(h.database_url, key)
     assert renewed.due_at - job.due_at == timedelta(days=31)
-    reply = await run(h, fan, "supporters me")
+    reply = await run(h, fan, "perks")
     assert f"<t:{int(renewed.due_at.timestamp())}:F>" in reply.content
 
     # The bot goes down; while it is down the 62 days pass (the grants and the job are moved to the past).
@@ -247,6 +252,11 @@ async def test_a_code_batch_comes_back_as_a_csv_of_distinct_codes_that_expire(sh
     reply = await run(h, fan, "claim", code=sorted(codes)[0])
     assert reply.content == "That code has expired."
 
+    # /supporters is the moderators' (default_member_permissions): Discord does not even offer it to a member...
+    with pytest.raises(AssertionError, match="cannot see /supporters"):
+        await run(h, fan, "supporters codes create", perk="Download card", count=1)
+    # ...and one let in through the server's Integrations settings is still refused by the bot.
+    h.guild.open_command("supporters", fan)
     reply = await run(h, fan, "supporters codes create", perk="Download card", count=1)
     assert reply.content == "Only moderators (Manage Server or the moderator role) can do that."
 
@@ -334,3 +344,270 @@ async def test_an_orders_csv_import_makes_each_order_claimable_by_its_code(shop:
     assert h.bot is not None
     async with h.bot.sessionmaker() as session:
         assert len(list(await session.scalars(select(ClaimCode)))) == 2
+
+
+async def schedule_release(h: BotHarness, title: str, when: str) -> None:
+    """/release create, its form, then Schedule on the preview: a scheduled release, as a moderator makes one."""
+    ix = await interactions.slash(
+        h.fake, h.guild, h.general, h.moderator, "release create", {"artist": "Nova", "title": title, "when": when}
+    )
+    modal = await ix.modal()
+    submitted = await h.fake.submit_modal(h.guild, h.general, h.moderator, modal, {"description": "Out soon."})
+    preview = await submitted.reply()
+    [schedule] = [c for c in preview.custom_ids if c.startswith("release:schedule:")]
+    await (await h.fake.click(h.guild, None, h.moderator, preview, schedule)).reply()
+
+
+async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_announced_at_its_minute(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    assert h.guild.me is not None
+    # A supporters' channel: hidden from @everyone, open to the bot.
+    early = h.guild.add_channel(
+        "listen-early",
+        overwrites=[
+            {"id": h.guild.id, "type": 0, "deny": Permissions.VIEW_CHANNEL},
+            {"id": h.guild.me.id, "type": 1, "allow": Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES},
+        ],
+    )
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist add", name="Nova")
+    role = await make_perk(h, "Vinyl club", "purchase")
+    supporter, fan = h.guild.add_member("supporter"), h.guild.add_member("fan")
+    h.guild.member(supporter).role_ids.append(role.id)
+    await schedule_release(h, "Night Drive", "in 3h")
+
+    refused = await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=h.general,
+        hours=2,
+        links="https://private.example.org/a",
+    )
+    assert refused.content.startswith(f"<#{h.general.id}> is visible to everyone"), refused.content
+    answer = await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=early,
+        hours=2,
+        links="https://private.example.org/a https://private.example.org/b",
+        close_after=1,
+    )
+    assert answer.content.startswith(f"<#{early.id}> opens to <@&{role.id}> <t:"), answer.content
+    [opening] = await jobs_with_key(h.database_url, early_open_key(1))
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+    assert announce.due_at - opening.due_at == timedelta(hours=2)
+    assert not h.guild.can_see(supporter, early)
+    assert not h.guild.can_see(fan, early)
+
+    # The opening time: supporters (and only they) see the channel, with the links, pinged by their role alone.
+    await come_due(h, early_open_key(1))
+    assert h.guild.can_see(supporter, early)
+    assert not h.guild.can_see(fan, early)
+    assert h.guild.who_can_see(early) == {h.guild.me.id, h.moderator.id, h.guild.member(supporter).id}
+    [post] = h.fake.messages(early)
+    assert "**Listen early: Night Drive** by **Nova**" in post.content
+    assert "<https://private.example.org/b>" in post.content
+    assert post.allowed_mentions is not None
+    assert (post.allowed_mentions["parse"], post.allowed_mentions["roles"]) == ([], [role.id])
+    assert h.fake.messages(announcements) == []
+
+    # Run again (a retry), the opening changes nothing and posts nothing.
+    puts = len(h.fake.requests_to("/channels/{channel_id}/permissions/{overwrite_id}", "PUT"))
+    await sweep_once(h)
+    assert len(h.fake.messages(early)) == 1
+    assert len(h.fake.requests_to("/channels/{channel_id}/permissions/{overwrite_id}", "PUT")) == puts == 1
+
+    # The embargo minute: the public announcement; an hour later the early channel closes again.
+    await come_due(h, release_announce_key(1))
+    await h.wait_until(lambda: len(h.fake.messages(announcements)) == 1)
+    assert "Night Drive" in h.fake.messages(announcements)[0].text
+    await come_due(h, early_close_key(1))
+    assert not h.guild.can_see(supporter, early)
+    assert h.guild.who_can_see(early) == {h.guild.me.id, h.moderator.id}
+
+
+async def move_membership_end(h: BotHarness, key: str, was: datetime, now_ends: datetime) -> None:
+    """Time passes while the bot is down: the grants and the expiry job are moved so the membership ends `now_ends`."""
+    from bot.db import create_engine, create_sessionmaker
+
+    shift = was - now_ends
+    engine = create_engine(h.database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        for grant in await session.scalars(select(SupporterGrant)):
+            grant.starts_at -= shift
+            grant.expires_at = grant.expires_at - shift if grant.expires_at else None
+        await session.execute(
+            update(ScheduledJob).where(ScheduledJob.key == key).values(due_at=now_ends, scheduled_for=now_ends)
+        )
+    await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_a_membership_ends_at_its_minute_exactly_once_across_a_kill_9(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Members", "membership", days=31)
+    fan = h.guild.add_member("member")
+    status, answer, _ = await shop.post({"order_id": "M-1", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+    key = expiry_key(1, fan.id)
+    [first] = await jobs_with_key(h.database_url, key)
+    # Renewed before it ends: one job, 31 days later.
+    status, answer, _ = await shop.post({"order_id": "M-2", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    [renewed] = await jobs_with_key(h.database_url, key)
+    assert renewed.due_at - first.due_at == timedelta(days=31)
+    await h.stop()
+
+    # 62 days pass but for a minute: the membership now ends a minute from now.
+    await move_membership_end(h, key, renewed.due_at, utcnow() + timedelta(minutes=1))
+
+    # The bot runs, and is SIGKILLed before the minute; the minute passes while it is down.
+    process = h.spawn()
+    await h.wait_until(lambda: " started:" in process.output(), timeout=30)
+    process.kill()
+    [pending] = await jobs_with_key(h.database_url, key)
+    assert pending.status == JobStatus.PENDING
+    assert holds(h.guild, fan, role)
+    await move_membership_end(h, key, pending.due_at, utcnow() - timedelta(seconds=1))
+
+    # Restarted: the role goes at once (late, never left in place), and only once.
+    process = h.spawn()
+    await h.wait_until(lambda: not holds(h.guild, fan, role), timeout=30)
+    await wait_jobs_settled(h, key)
+    await asyncio.sleep(2)
+    await process.terminate()
+    [done] = await jobs_with_key(h.database_url, key)
+    assert done.status == JobStatus.DONE
+    assert done.attempts == 1
+    assert role_changes(h, "DELETE", role) == 1
+    assert role_changes(h, "PUT", role) == 1
+
+
+async def test_stats_for_one_artist_count_only_that_artists_perks(shop: Shop) -> None:
+    h = shop.harness
+    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist add", name="Vale")
+    await make_perk(h, "Label club", "purchase")
+    nova_role = h.guild.add_role("Nova vinyl club")
+    answer = await run(
+        h, h.moderator, "supporters perk create", name="Nova club", role=nova_role, earned_by="purchase", artist="Nova"
+    )
+    assert answer.content.startswith("Created the perk"), answer.content
+    fan = h.guild.add_member("fan")
+    status, answer, _ = await shop.post({"order_id": "N-1", "kind": "purchase", "perk": "Nova club", "user_id": fan.id})
+    assert status == 200, answer
+
+    stats = await run(h, h.moderator, "supporters stats", artist="Nova")
+    assert stats.content.startswith("**Nova club**: 1 active, 1 new"), stats.content
+    assert "Label club" not in stats.content
+    [row] = list(csv.DictReader(io.StringIO(stats.attachments[0].data.decode())))
+    assert row["perk"] == "Nova club"
+    everything = await run(h, h.moderator, "supporters stats")
+    assert "**Label club**" in everything.content
+    assert "**Nova club**" in everything.content
+    none = await run(h, h.moderator, "supporters stats", artist="Vale")
+    assert none.content == "Vale has no supporter perks yet; 0 member(s) asked to hear about drops."
+
+
+@pytest.mark.slow
+async def test_a_membership_ending_while_the_bot_is_killed_mid_removal_ends_once(shop: Shop) -> None:
+    h = shop.harness
+    role = await make_perk(h, "Members", "membership", days=31)
+    fan = h.guild.add_member("member")
+    status, answer, _ = await shop.post({"order_id": "M-1", "kind": "membership", "perk": "Members", "user_id": fan.id})
+    assert status == 200, answer
+    await h.wait_until(lambda: holds(h.guild, fan, role))
+    key = expiry_key(1, fan.id)
+    [job] = await jobs_with_key(h.database_url, key)
+    await h.stop()
+    await move_membership_end(h, key, job.due_at, utcnow() - timedelta(seconds=1))
+
+    # The role's removal is on its way to Discord when the bot is SIGKILLed: whether Discord applied it or not,
+    # the bot never recorded it.
+    slow = h.fake.slow_route(ROLE_ROUTE, 3.0)
+    process = h.spawn()
+    await h.wait_until(lambda: bool(slow.arrived), timeout=30)
+    process.kill()
+    [claimed] = await jobs_with_key(h.database_url, key)
+    assert claimed.status != JobStatus.DONE
+
+    process = h.spawn()
+    await wait_jobs_settled(h, key)
+    await h.wait_until(lambda: not holds(h.guild, fan, role), timeout=10)
+    await asyncio.sleep(2)
+    await process.terminate()
+    [done] = await jobs_with_key(h.database_url, key)
+    assert done.status == JobStatus.DONE
+    # At most the interrupted removal and its repeat (a no-op for Discord); the role was never given back.
+    assert 1 <= role_changes(h, "DELETE", role) <= 2
+    assert role_changes(h, "PUT", role) == 1
+    assert not holds(h.guild, fan, role)
+
+
+async def test_a_postponed_release_moves_its_early_window_with_it(harness: BotHarness) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    assert h.guild.me is not None
+    early = h.guild.add_channel(
+        "listen-early",
+        overwrites=[
+            {"id": h.guild.id, "type": 0, "deny": Permissions.VIEW_CHANNEL},
+            {"id": h.guild.me.id, "type": 1, "allow": Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES},
+        ],
+    )
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist add", name="Nova")
+    role = await make_perk(h, "Vinyl club", "purchase")
+    supporter = h.guild.add_member("supporter")
+    h.guild.member(supporter).role_ids.append(role.id)
+    await schedule_release(h, "Night Drive", "in 3h")
+    await run(
+        h,
+        h.moderator,
+        "supporters early",
+        release="1",
+        perk="Vinyl club",
+        channel=early,
+        hours=2,
+        links="https://private.example.org/a",
+        close_after=1,
+    )
+    edited = await run(h, h.moderator, "release edit", release="1", when="in 30h")
+    assert "Night Drive" in edited.text, edited.text
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+
+    # At the window's old time the release is a day later: the channel stays shut and the window moves with it.
+    [opening] = await jobs_with_key(h.database_url, early_open_key(1))
+    engine = create_engine(h.database_url)
+    async with create_sessionmaker(engine).begin() as session:
+        await session.execute(
+            update(ScheduledJob).where(ScheduledJob.id == opening.id).values(due_at=utcnow(), scheduled_for=utcnow())
+        )
+    await engine.dispose()
+    await sweep_once(h)
+
+    async def moved() -> bool:
+        [job] = await jobs_with_key(h.database_url, early_open_key(1))
+        return job.status == JobStatus.PENDING and job.due_at == announce.due_at - timedelta(hours=2)
+
+    await h.wait_until(moved)
+    [closing] = await jobs_with_key(h.database_url, early_close_key(1))
+    assert closing.due_at == announce.due_at + timedelta(hours=1)
+    assert not h.guild.can_see(supporter, early)
+    assert h.fake.messages(early) == []
+
+    await come_due(h, early_open_key(1))
+    assert h.guild.can_see(supporter, early)
+    assert len(h.fake.messages(early)) == 1

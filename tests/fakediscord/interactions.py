@@ -282,8 +282,12 @@ def _base_payload(
         payload["guild_id"] = str(guild.id)
         payload["guild"] = {"id": str(guild.id), "locale": guild.preferred_locale, "features": guild.features}
         payload["guild_locale"] = guild.preferred_locale
+        if not guild.can_see(member, channel):
+            raise AssertionError(f"{user!r} cannot see #{channel.name}: its permission overwrites hide it from them")
         payload["member"] = member.to_json(with_permissions=True)
-        payload["app_permissions"] = str(guild.permissions_for(guild.me))
+        # Both are the permissions in the channel, overwrites included (interactions doc, "Interaction Object").
+        payload["member"]["permissions"] = str(guild.channel_permissions_for(member, channel))
+        payload["app_permissions"] = str(guild.channel_permissions_for(guild.me, channel))
         payload["authorizing_integration_owners"] = {"0": str(guild.id)}
         payload["context"] = 0
     else:

@@ -50,14 +50,20 @@ def get_message(ctx: Request, channel: FakeChannel) -> FakeMessage:
     return msg
 
 
-def bot_permissions(ctx: Request, guild: FakeGuild | None) -> int:
+def bot_permissions(ctx: Request, guild: FakeGuild | None, channel: FakeChannel | None = None) -> int:
     if guild is None:
         return Permissions.ALL
+    if channel is not None and channel.guild_id == guild.id:
+        return guild.channel_permissions_for(guild.me, channel)
     return guild.permissions_for(guild.me)
 
 
-def require(ctx: Request, guild: FakeGuild | None, *perms: int) -> None:
-    have = bot_permissions(ctx, guild)
+def require(ctx: Request, guild: FakeGuild | None, *perms: int, channel: FakeChannel | None = None) -> None:
+    """Refuse what the bot lacks, in the channel when one is given (its overwrites count): a channel it cannot
+    see answers Missing Access (50001), a missing permission there Missing Permissions (50013)."""
+    have = bot_permissions(ctx, guild, channel)
+    if channel is not None and guild is not None and not have & Permissions.VIEW_CHANNEL:
+        raise ApiError(403, 50001, "Missing Access")
     for p in perms:
         if not have & p:
             raise missing_permissions()
@@ -184,7 +190,7 @@ async def delete_channel(ctx: Request) -> Any:
 async def put_overwrite(ctx: Request) -> Any:
     """Stored and echoed in the channel (not evaluated: permissions are guild-level in the fake)."""
     channel = get_channel(ctx)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES, channel=channel)
     body = ctx.body or {}
     oid = ctx.params["overwrite_id"]
     entry = {
@@ -202,7 +208,7 @@ async def put_overwrite(ctx: Request) -> Any:
 @route("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}")
 async def delete_overwrite(ctx: Request) -> Any:
     channel = get_channel(ctx)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_ROLES, channel=channel)
     oid = ctx.params["overwrite_id"]
     channel.permission_overwrites = [o for o in channel.permission_overwrites if o["id"] != oid]
     ctx.fake._emit_channel(channel, "CHANNEL_UPDATE", channel.to_json())
@@ -230,7 +236,7 @@ def _check_can_send(ctx: Request, channel: FakeChannel) -> None:
             raise ApiError(403, 50007, "Cannot send messages to this user")
         return
     if channel.is_thread:
-        require(ctx, guild, Permissions.VIEW_CHANNEL, Permissions.SEND_MESSAGES_IN_THREADS)
+        require(ctx, guild, Permissions.VIEW_CHANNEL, Permissions.SEND_MESSAGES_IN_THREADS, channel=channel)
         if channel.archived:
             if channel.locked and not bot_permissions(ctx, guild) & Permissions.MANAGE_THREADS:
                 raise ApiError(400, 50083, "Thread is locked")
@@ -238,7 +244,7 @@ def _check_can_send(ctx: Request, channel: FakeChannel) -> None:
             channel.archived = False
             fake._emit_thread(channel, "THREAD_UPDATE")
         return
-    require(ctx, guild, Permissions.VIEW_CHANNEL, Permissions.SEND_MESSAGES)
+    require(ctx, guild, Permissions.VIEW_CHANNEL, Permissions.SEND_MESSAGES, channel=channel)
 
 
 @route("POST", "/channels/{channel_id}/messages")
@@ -296,7 +302,7 @@ async def edit_message(ctx: Request) -> Any:
         # others' messages: only the SUPPRESS_EMBEDS flag can be changed, with MANAGE_MESSAGES
         if set(body) - {"flags"}:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
-        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     if fake._would_be_empty(msg, body, ctx.files):
         raise ApiError(400, 50006, "Cannot send an empty message")
     stored = {"content": msg.content, "embeds": msg.embeds, "poll": msg.poll, "components": msg.components}
@@ -313,7 +319,7 @@ async def delete_message(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
     if msg.author.id != fake.bot_user.id and channel.type != ChannelType.dm:
-        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     fake._delete_message(msg)
     return Response(204)
 
@@ -322,7 +328,7 @@ async def delete_message(ctx: Request) -> Any:
 async def bulk_delete(ctx: Request) -> Any:
     fake = ctx.fake
     channel = get_channel(ctx)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     ids = [int(i) for i in (ctx.body or {}).get("messages") or []]
     if not (2 <= len(ids) <= 100):
         raise form_error([(("messages",), "BASE_TYPE_BAD_LENGTH", "Must be between 2 and 100 in length.")])
@@ -341,7 +347,7 @@ async def crosspost(ctx: Request) -> Any:
     if channel.type != ChannelType.news:
         raise ApiError(400, 50024, "Cannot execute action on this channel type")
     if msg.author.id != fake.bot_user.id:
-        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+        require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     if msg.crossposted:
         raise ApiError(400, 40033, "This message has already been crossposted.")
     msg.flags |= FLAG_CROSSPOSTED
@@ -355,7 +361,7 @@ async def pin(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
     # Discord since 2026-02-23: PIN_MESSAGES, whatever else the bot holds (Manage Messages no longer pins).
-    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES, channel=channel)
     msg.pinned = True
     ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
     return Response(204)
@@ -365,7 +371,7 @@ async def pin(ctx: Request) -> Any:
 async def unpin(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES, channel=channel)
     msg.pinned = False
     ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
     return Response(204)
@@ -436,7 +442,7 @@ async def remove_own_reaction(ctx: Request) -> Any:
 async def remove_user_reaction(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     key = _emoji_key(ctx.params["emoji_name"])
     uid = int(ctx.params["user_id"])
     users = msg.reactions.get(key, [])
@@ -459,7 +465,7 @@ async def list_reactions(ctx: Request) -> Any:
 async def clear_reactions(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     msg.reactions.clear()
     ctx.fake._notify()
     return Response(204)
@@ -469,7 +475,7 @@ async def clear_reactions(ctx: Request) -> Any:
 async def clear_emoji_reactions(ctx: Request) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES)
+    require(ctx, guild_of(ctx, channel), Permissions.MANAGE_MESSAGES, channel=channel)
     msg.reactions.pop(ctx.params["emoji_name"], None)
     ctx.fake._notify()
     return Response(204)

@@ -939,7 +939,7 @@ class FakeGuild:
         return self._events[int(key)]
 
     def permissions_for(self, member: FakeMember) -> int:
-        """Guild-level permissions (channel overwrites are not modelled)."""
+        """Guild-level permissions (what the member has before any channel's overwrites)."""
         if member.id == self.owner_id:
             return Permissions.ALL
         perms = self.everyone.permissions
@@ -948,6 +948,46 @@ class FakeGuild:
         if perms & Permissions.ADMINISTRATOR:
             return Permissions.ALL
         return perms
+
+    def channel_permissions_for(self, member: FakeMember, channel: FakeChannel) -> int:
+        """The member's permissions in the channel: the guild's, then the channel's overwrites in Discord's order
+        (@everyone, the member's roles together, the member), as in the permissions topic, "Permission Overwrites".
+        A thread follows its parent channel; without View Channel a member has no permission there at all."""
+        base = self.permissions_for(member)
+        if base & Permissions.ADMINISTRATOR or member.id == self.owner_id:
+            return Permissions.ALL
+        if channel.is_thread and channel.parent_id is not None and channel.parent_id in self._channels:
+            channel = self._channels[channel.parent_id]
+        overwrites = {str(o["id"]): o for o in channel.permission_overwrites}
+        perms = base
+
+        def apply(entry: dict[str, Any] | None, perms: int) -> int:
+            if entry is None:
+                return perms
+            return (perms & ~int(entry.get("deny") or 0)) | int(entry.get("allow") or 0)
+
+        perms = apply(overwrites.get(str(self.id)), perms)
+        allow = deny = 0
+        for role in member.roles:
+            entry = overwrites.get(str(role.id))
+            if entry is not None and int(entry.get("type", 0)) == 0:
+                allow |= int(entry.get("allow") or 0)
+                deny |= int(entry.get("deny") or 0)
+        perms = (perms & ~deny) | allow
+        entry = overwrites.get(str(member.id))
+        if entry is not None and int(entry.get("type", 0)) == 1:
+            perms = apply(entry, perms)
+        if not perms & Permissions.VIEW_CHANNEL:
+            return 0
+        return perms
+
+    def can_see(self, member: FakeMember | FakeUser | int, channel: FakeChannel) -> bool:
+        """Whether the member sees the channel in their channel list (View Channel there)."""
+        return bool(self.channel_permissions_for(self.member(member), channel) & Permissions.VIEW_CHANNEL)
+
+    def who_can_see(self, channel: FakeChannel) -> set[int]:
+        """The ids of the members (bots included) who see the channel."""
+        return {m.id for m in self.members if self.can_see(m, channel)}
 
     def open_command(self, name: str, *targets: FakeRole | FakeMember | FakeUser | int) -> None:
         """Let roles or members see the top-level command ``name`` whatever its default_member_permissions,
@@ -965,7 +1005,10 @@ class FakeGuild:
         topic: str | None = None,
         parent: FakeChannel | int | None = None,
         position: int | None = None,
+        overwrites: list[dict[str, Any]] | None = None,
     ) -> FakeChannel:
+        """A channel; `overwrites` are Discord's overwrite objects ({"id", "type": 0 role / 1 member, "allow",
+        "deny"}), enforced for the bot's requests and for what members see (`can_see`)."""
         ctype = ChannelType(int(type))
         channel = FakeChannel(
             id=self._fake._ids.next(),
@@ -978,6 +1021,15 @@ class FakeGuild:
         )
         if tags:
             channel.available_tags = [self._fake._make_tag(t) for t in tags]
+        for o in overwrites or []:
+            channel.permission_overwrites.append(
+                {
+                    "id": str(o["id"]),
+                    "type": int(o.get("type", 0)),
+                    "allow": str(o.get("allow", 0)),
+                    "deny": str(o.get("deny", 0)),
+                }
+            )
         self._channels[channel.id] = channel
         self._fake._channels[channel.id] = channel
         self._fake._emit_guild(self, "CHANNEL_CREATE", channel.to_json())

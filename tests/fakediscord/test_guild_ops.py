@@ -156,3 +156,39 @@ async def test_scheduled_event_rules(fake_discord: FakeDiscord, world: World, bo
     await ok.delete()
     assert world.guild.scheduled_events == []
     assert len(fake_discord.rejected_requests) == 3
+
+
+async def test_channel_overwrites_decide_who_sees_a_channel_and_what_the_bot_may_do_there(
+    fake_discord: FakeDiscord, world: World, bot: DemoBot
+) -> None:
+    fake_discord.expect_refusals("/channels/{channel_id}/messages", status=403, code=50001)
+    fake_discord.expect_refusals("/channels/{channel_id}/messages", status=403, code=50013)
+    g = world.guild
+    assert g.me is not None
+    hidden = g.add_channel("backstage", overwrites=[{"id": g.id, "type": 0, "deny": Permissions.VIEW_CHANNEL}])
+    assert g.who_can_see(hidden) == {g.owner_id}  # the owner sees everything
+    # The bot cannot see it: Missing Access.
+    with pytest.raises(discord.Forbidden) as info:
+        await bot.http.send_message(hidden.id, params=discord.http.handle_message_parameters(content="hi"))
+    assert info.value.code == 50001
+    # Let in (a member overwrite), the bot manages the channel's overwrites.
+    hidden.permission_overwrites.append(
+        {"id": str(g.me.id), "type": 1, "allow": str(Permissions.VIEW_CHANNEL), "deny": "0"}
+    )
+    # A role's overwrite opens it to the role's members (Alice, a fan), not to Bob; a member's overwrite beats it.
+    await bot.http.edit_channel_permissions(hidden.id, world.fans.id, str(Permissions.VIEW_CHANNEL), "0", 0)
+    assert g.can_see(world.alice, hidden)
+    assert not g.can_see(world.bob, hidden)
+    hidden.permission_overwrites.append(
+        {"id": str(world.alice.id), "type": 1, "allow": "0", "deny": str(Permissions.VIEW_CHANNEL)}
+    )
+    assert not g.can_see(world.alice, hidden)
+    # The bot let in to see but not to send: Missing Permissions.
+    [mine] = [o for o in hidden.permission_overwrites if o["id"] == str(g.me.id)]
+    mine["deny"] = str(Permissions.SEND_MESSAGES)
+    with pytest.raises(discord.Forbidden) as info:
+        await bot.http.send_message(hidden.id, params=discord.http.handle_message_parameters(content="hi"))
+    assert info.value.code == 50013
+    # A member cannot use a command in a channel hidden from them.
+    with pytest.raises(AssertionError, match="cannot see #backstage"):
+        await fake_discord.slash(g, hidden, world.bob, "ping")

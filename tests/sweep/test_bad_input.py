@@ -48,11 +48,13 @@ GROUPS = [
     "collab-admin",
     "dashboard",
     "drop",
+    "drop-admin",
     "event",
     "event-admin",
     "forget-me",
     "me",
     "party",
+    "perks",
     "profile",
     "release",
     "roles",
@@ -234,7 +236,7 @@ async def _seed(world: World) -> None:
     reply = await _seed_command(world, "supporters perk create", name="Seed", role=supporters, earned_by="membership")
     assert reply.content.startswith("Created the perk"), reply.text
     drops = h.guild.add_role("Seed drops")
-    reply = await _seed_command(world, "drop setup", role=drops, channel=h.general)
+    reply = await _seed_command(world, "drop-admin setup", role=drops, channel=h.general)
     assert "pinging" in reply.content, reply.text
     assert not h.fake.problems(), h.fake.problems()
 
