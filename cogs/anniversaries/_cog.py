@@ -40,11 +40,15 @@ class AnniversariesCog(commands.Cog, name="Anniversaries"):
         task.add_done_callback(self._tasks.discard)
 
     async def ensure_all(self) -> None:
-        """Give every opted-in server its day job for today (a restart, or the first start after an upgrade)."""
+        """Give every opted-in server its day job for today (a restart, or the first start after an upgrade).
+
+        Only servers this process has: one that removed the bot keeps its dates for the grace period, unposted.
+        """
         async with self.bot.sessionmaker() as session:
             guild_ids = await repository.guilds_with_dates(session)
         for guild_id in guild_ids:
-            await self.ensure(guild_id)
+            if self.bot.get_guild(guild_id) is not None:
+                await self.ensure(guild_id)
 
     async def ensure(self, guild_id: int) -> None:
         async with self.bot.sessionmaker.begin() as session:

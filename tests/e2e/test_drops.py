@@ -190,7 +190,7 @@ async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: B
     drops_channel = h.guild.add_channel("drops")
     alerts = h.guild.add_role("Drop alerts")
     await h.start()
-    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist-admin add", name="Nova")
     await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
     keen, quiet = h.guild.add_member("keen"), h.guild.add_member("quiet")
 
@@ -255,7 +255,7 @@ async def test_a_member_whose_dms_are_closed_keeps_their_budget(harness: BotHarn
     drops_channel = h.guild.add_channel("drops")
     alerts = h.guild.add_role("Drop alerts")
     await h.start()
-    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist-admin add", name="Nova")
     await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
     closed = h.guild.add_member(h.fake.add_user("closed", dms_closed=True))
     await run(h, closed, "drop dms", send=True, per_week=1)

@@ -16,6 +16,7 @@ from bot.db.base import Base
 from bot.gatherings.models import Gathering, GatheringRsvp
 from bot.guilds.models import MemberSettings
 from bot.jobs import JobStatus, ScheduledJob
+from bot.models.anniversaries import LabelDate
 from bot.models.collabs import (
     CollabAlert,
     CollabInterest,
@@ -128,6 +129,8 @@ async def seed_member(session: Any, guild_id: int, uid: int) -> None:
     session.add(DropDm(guild_id=guild_id, drop_id=drop.id, user_id=uid))
     session.add(EarlyWindow(guild_id=guild_id, release_id=release.id, perk_id=perk.id, channel_id=1, opens_at=now,
                             hours_before=1, links="https://private.example/a", created_by=uid))  # fmt: skip
+    session.add(LabelDate(guild_id=guild_id, name=f"Bandcamp Friday {tag}", name_key=f"bandcamp friday {tag}",
+                          on_date=now.date(), created_by=uid))  # fmt: skip
     later = now + timedelta(hours=1)
     session.add(DashboardLink(token_digest=f"link-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))
     session.add(DashboardSession(token_digest=f"session-{tag}"[:64], guild_id=guild_id, user_id=uid, expires_at=later))

@@ -374,7 +374,7 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
     )
     await h.start()
     await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
-    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist-admin add", name="Nova")
     role = await make_perk(h, "Vinyl club", "purchase")
     supporter, fan = h.guild.add_member("supporter"), h.guild.add_member("fan")
     h.guild.member(supporter).role_ids.append(role.id)
@@ -496,8 +496,8 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_kill_9(shop
 
 async def test_stats_for_one_artist_count_only_that_artists_perks(shop: Shop) -> None:
     h = shop.harness
-    await run(h, h.moderator, "artist add", name="Nova")
-    await run(h, h.moderator, "artist add", name="Vale")
+    await run(h, h.moderator, "artist-admin add", name="Nova")
+    await run(h, h.moderator, "artist-admin add", name="Vale")
     await make_perk(h, "Label club", "purchase")
     nova_role = h.guild.add_role("Nova vinyl club")
     answer = await run(
@@ -568,7 +568,7 @@ async def test_a_postponed_release_moves_its_early_window_with_it(harness: BotHa
     )
     await h.start()
     await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
-    await run(h, h.moderator, "artist add", name="Nova")
+    await run(h, h.moderator, "artist-admin add", name="Nova")
     role = await make_perk(h, "Vinyl club", "purchase")
     supporter = h.guild.add_member("supporter")
     h.guild.member(supporter).role_ids.append(role.id)
