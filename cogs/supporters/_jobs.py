@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.channels import job_guild
 from bot.db.base import utcnow
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
@@ -38,9 +39,7 @@ async def run_role(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         guild_id, role_id, name = perk.guild_id, perk.role_id, perk.name
     if should_hold == held:
         return {"unchanged": held}
-    guild = bot.get_guild(guild_id)
-    if guild is None:
-        raise JobFailed(f"the server {guild_id} is not available to the bot")
+    guild = job_guild(bot, guild_id, f"the server {guild_id} is not available to the bot")
     if should_hold:
         role = guild.get_role(role_id)
         if role is None:
