@@ -53,7 +53,6 @@ def cluster_env(harness: BotHarness, api_base: str) -> None:
             "LABELBOT_DISCORD__GUILD_IDS": "[]",
             "LABELBOT_DISCORD__SHARD_COUNT": str(SHARD_COUNT),
             "LABELBOT_JOBS__LEASE_SECONDS": "60",
-            "LABELBOT_LOGGING__LEVEL": "WARNING",
             "LABELBOT_DATABASE__SESSION_GUARD": "off",
         }
     )
@@ -121,7 +120,7 @@ async def process_rss(servers: int, workdir: Path) -> int:
         harness = BotHarness(fake, url, workdir)
         for n in range(servers):
             big_server(fake, n)
-        harness.extra_env.update({"LABELBOT_LOGGING__LEVEL": "WARNING", "LABELBOT_DATABASE__SESSION_GUARD": "off"})
+        harness.extra_env["LABELBOT_DATABASE__SESSION_GUARD"] = "off"
         process = harness.spawn()
         try:
             await harness.wait_until(lambda: ready(process), timeout=300, interval=0.2)
