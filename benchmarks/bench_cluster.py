@@ -29,6 +29,7 @@ from typing import Any
 from benchmarks.common import emit, fake_discord, fresh_database, quiet_logs, result, rss_kib
 from bot.db import utcnow
 from tests.e2e.test_cluster import (
+    JOB_CONCURRENCY,
     PROCESSES,
     PROXY_OFFSET_MS,
     SHARD_COUNT,
@@ -53,6 +54,7 @@ def cluster_env(harness: BotHarness, api_base: str) -> None:
             "LABELBOT_DISCORD__GUILD_IDS": "[]",
             "LABELBOT_DISCORD__SHARD_COUNT": str(SHARD_COUNT),
             "LABELBOT_JOBS__LEASE_SECONDS": "60",
+            "LABELBOT_JOBS__CONCURRENCY": str(JOB_CONCURRENCY),
             "LABELBOT_DATABASE__SESSION_GUARD": "off",
         }
     )

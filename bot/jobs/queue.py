@@ -59,7 +59,7 @@ class JobQueue:
         settings: JobSettings,
         *,
         worker_id: str | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
         unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
     ) -> None:
@@ -77,7 +77,7 @@ class JobQueue:
         self._worker = Worker(
             self._store,
             settings,
-            concurrency=concurrency,
+            concurrency=concurrency if concurrency is not None else settings.concurrency,
             alarm_horizon=alarm_horizon,
             unknown_kind_grace=unknown_kind_grace,
         )

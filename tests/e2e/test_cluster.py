@@ -32,6 +32,8 @@ GLOBAL_COMMANDS = "/applications/{application_id}/commands"
 # The proxy's and the fake's one-second windows each open at their first request; the proxy's start this much past
 # its reset so a late-opened window of the fake (its event loop busy) is over before the next 50 arrive.
 PROXY_OFFSET_MS = 150
+# What the README advises a cluster: a burst spread over the processes rather than claimed whole by one.
+JOB_CONCURRENCY = 100
 
 
 def add_servers(fake: FakeDiscord, count: int, *, labels: int = LABELS) -> list[FakeChannel]:
@@ -111,6 +113,7 @@ async def test_two_processes_share_5000_servers_and_a_burst_survives_a_kill(harn
                 "LABELBOT_DISCORD__GUILD_IDS": "[]",  # global commands: one sync for the whole cluster
                 "LABELBOT_DISCORD__SHARD_COUNT": str(SHARD_COUNT),
                 "LABELBOT_JOBS__LEASE_SECONDS": "60",
+                "LABELBOT_JOBS__CONCURRENCY": str(JOB_CONCURRENCY),
             }
         )
         processes = []
