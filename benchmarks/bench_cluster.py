@@ -19,9 +19,11 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,16 @@ from tests.support.restproxy import proxy_unavailable, run_proxy
 BURST_GOAL = 1.2
 KIB_PER_SERVER_GOAL = 40.0
 GLOBAL_PER_SECOND = 50
+
+
+async def stop(process: BotProcess) -> None:
+    """SIGTERM, and SIGKILL if it does not stop in time (a figure is never lost to a slow shutdown)."""
+    if process.process.poll() is not None:
+        return
+    try:
+        await process.terminate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def cluster_env(harness: BotHarness, api_base: str) -> None:
@@ -88,13 +100,17 @@ async def burst(servers: int, labels: int, workdir: Path) -> dict[str, Any]:
                 last = max(message.created_at for message in announcements(fake, channels))
             finally:
                 for process in processes:
-                    if process.process.poll() is None:
-                        await process.terminate()
+                    await stop(process)
         burst_requests = fake.requests[first_request:]
     counted = [r for r in burst_requests if not r.path.startswith(("/api/v10/interactions/", "/api/v10/webhooks/"))]
     answered = [r for r in counted if r.status != 429]
     seconds = (last - due).total_seconds()
     minimum = len(answered) / GLOBAL_PER_SECOND
+    # Requests the fake answered in each second of the burst: near 50 throughout means the cluster kept the global
+    # limit busy; lower means the time went elsewhere (the processes, the database, a starved machine).
+    start = min((r.time for r in answered), default=0.0)
+    per_second = Counter(int(r.time - start) for r in answered)
+    busy = [per_second.get(second, 0) for second in range(max(per_second, default=0) + 1)]
     return {
         "servers": servers,
         "labels": labels,
@@ -103,6 +119,10 @@ async def burst(servers: int, labels: int, workdir: Path) -> dict[str, Any]:
         "burst_seconds": round(seconds, 2),
         "burst_requests": len(answered),
         "minimum_seconds": round(minimum, 2),
+        "channel_fetches": sum(1 for r in answered if r.method == "GET" and r.route == "/channels/{channel_id}"),
+        "requests_per_second_median": statistics.median(busy) if busy else 0,
+        "requests_per_second_max": max(busy, default=0),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "global_429s": sum(1 for r in counted if r.status == 429 and (r.error or {}).get("global")),
         "route_429s": sum(1 for r in counted if r.status == 429 and not (r.error or {}).get("global")),
     }
@@ -132,7 +152,7 @@ async def process_rss(servers: int, workdir: Path) -> int:
                 samples.append(rss_kib(process.process.pid))
                 await asyncio.sleep(0.2)
         finally:
-            await process.terminate()
+            await stop(process)
     return int(statistics.median(samples))
 
 

@@ -62,6 +62,7 @@ class JobQueue:
         concurrency: int | None = None,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
         unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
+        shards: tuple[int, list[int]] | None = None,
     ) -> None:
         engine = sessionmaker.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
@@ -73,6 +74,7 @@ class JobQueue:
             self.worker_id,
             lease=timedelta(seconds=settings.lease_seconds),
             dead_after=beat * settings.dead_after_beats,
+            shards=shards,
         )
         self._worker = Worker(
             self._store,

@@ -11,7 +11,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Row, and_, delete, literal, null, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Row,
+    and_,
+    case,
+    delete,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -119,8 +132,18 @@ def upsert_statement(dialect: str, *, replace_done: bool) -> Any:
 class JobStore:
     """What one worker reads and writes in scheduled_jobs and job_workers, outside any caller's transaction."""
 
-    def __init__(self, engine: AsyncEngine, worker_id: str, *, lease: timedelta, dead_after: timedelta) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        worker_id: str,
+        *,
+        lease: timedelta,
+        dead_after: timedelta,
+        shards: tuple[int, list[int]] | None = None,
+    ) -> None:
         self.engine = engine
+        # In a cluster, (shard_count, this process's shard_ids): due jobs of its own servers are claimed first.
+        self.shards = shards
         # SQLite keeps its own BEGIN (see bot.db.engine), so only PostgreSQL runs single statements in autocommit.
         self._autocommit_engine: AsyncEngine | None = (
             engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else None
@@ -178,7 +201,7 @@ class JobStore:
         candidates = (
             select(ScheduledJob.id)
             .where(claimable)
-            .order_by(ScheduledJob.due_at)
+            .order_by(*self._claim_order())
             .limit(limit)
             .with_for_update(skip_locked=True)
             .cte("claimable")
@@ -218,6 +241,25 @@ class JobStore:
         if claims:
             log.debug("Worker %s claimed jobs %s", self.worker_id, [claim.id for claim in claims])
         return claims
+
+    def _claim_order(self) -> list[Any]:
+        """Soonest first; in a cluster, the jobs of this process's own servers before the others' (those it would
+        have to look up through REST). Another process's jobs are still claimed once its own are out: that is how a
+        dead process's work, or a backlog the other cannot keep up with, is taken over."""
+        if self.shards is None:
+            return [ScheduledJob.due_at]
+        count, ids = self.shards
+        elsewhere = case(
+            (
+                and_(
+                    ScheduledJob.guild_id.is_not(None),
+                    ScheduledJob.guild_id.op(">>")(literal_column("22")).op("%")(count).not_in(ids),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+        return [elsewhere, ScheduledJob.due_at]
 
     def held(self, job_id: int) -> tuple[ColumnElement[bool], ...]:
         return (
