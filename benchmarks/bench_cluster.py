@@ -33,7 +33,9 @@ from bot.db import utcnow
 from tests.e2e.test_cluster import (
     JOB_CONCURRENCY,
     PROCESSES,
+    PROXY_ENV,
     PROXY_OFFSET_MS,
+    PROXY_PER_SECOND,
     SHARD_COUNT,
     add_servers,
     announcements,
@@ -78,7 +80,7 @@ async def burst(servers: int, labels: int, workdir: Path) -> dict[str, Any]:
         channels = [harness.guild.add_channel("announcements", type=ChannelType.text)]
         channels += add_servers(fake, servers - 1, labels=labels - 1)
         fake.enforce_rate_limits = True
-        async with run_proxy(fake.api_base, workdir / "proxy.log", OFFSET_MS=str(PROXY_OFFSET_MS)) as proxy:
+        async with run_proxy(fake.api_base, workdir / "proxy.log", **PROXY_ENV) as proxy:
             cluster_env(harness, proxy.api_base)
             processes: list[BotProcess] = []
             started = time.perf_counter()
@@ -189,8 +191,10 @@ def main() -> None:
                     ratios={"burst_over_minimum": burst_ratio},
                     goal=f"burst <= {BURST_GOAL}x the global limit's minimum, 0 global 429s",
                     passed=burst_ratio <= BURST_GOAL and figures["global_429s"] == 0,
-                    notes=f"two processes, shard_count {SHARD_COUNT}, through deploy/proxy "
-                    f"(OFFSET_MS {PROXY_OFFSET_MS}); startup_seconds is start to ready with {args.servers:,} servers",
+                    notes=f"two processes, shard_count {SHARD_COUNT}, through deploy/proxy (OFFSET_MS "
+                    f"{PROXY_OFFSET_MS}, GLOBAL_PER_SECOND {PROXY_PER_SECOND}: at best "
+                    f"{PROXY_PER_SECOND / (1 + PROXY_OFFSET_MS / 1000):.1f} requests/s); "
+                    f"startup_seconds is start to ready with {args.servers:,} servers",
                 ),
                 result(
                     "cluster.memory_per_server",
