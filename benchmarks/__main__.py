@@ -164,7 +164,7 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
     if name == "cluster.burst":
         return (
             f"{figures['burst_seconds']} s, {figures['global_429s']} global 429s, ready {figures['startup_seconds']} s",
-            f"min {baseline.get('minimum_seconds')} s",
+            f"min {baseline.get('minimum_seconds')} s; one process {baseline['one_process']['burst_seconds']} s",
             str(ratios.get("burst_over_minimum")),
         )
     if name == "cluster.memory_per_server":
