@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench install install-dev clean browser
+.PHONY: run test lint format bench install install-dev clean browser proxy
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Labelbot needs Python 3.11 or newer")'
@@ -45,11 +45,21 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
 		|| echo "Could not install chromium: the browser tests will skip."; fi
 
-test: lint browser
+# The cluster's REST proxy (deploy/proxy, discord.js's @discordjs/proxy) runs on node; its tests skip without it.
+PROXY_STAMP := deploy/proxy/node_modules/.installed
+$(PROXY_STAMP): deploy/proxy/package.json deploy/proxy/package-lock.json
+	cd deploy/proxy && npm ci --no-audit --no-fund --silent && touch node_modules/.installed
+
+proxy:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(PROXY_STAMP) || echo "Could not install the REST proxy: its tests will skip."; \
+	else echo "node/npm not found: the REST proxy and cluster tests will skip."; fi
+
+test: lint browser proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artefacts
+	rm -rf $(VENV) deploy/proxy/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis test-artefacts

@@ -1,11 +1,12 @@
 """`make bench`: every benchmark scenario, each in a fresh subprocess, compared against its baseline in one run.
 
-    python -m benchmarks [--quick] [--only NAME ...] [--output bench-results/latest.json]
+    python -m benchmarks [--quick] [--cluster] [--only NAME ...] [--output bench-results/latest.json]
 
 Prints one JSON document (every scenario's figures, the baseline measured in the same run, the ratio, the goal
 and pass/fail), then a short table. Writes the same document to bench-results/latest.json. A full run takes
 under 10 minutes on 2 cores; --quick is a ~2-minute smoke run with smaller sizes (its figures are not the goals').
-PostgreSQL scenarios run when LABELBOT_TEST_POSTGRES_URL is set.
+PostgreSQL scenarios run when LABELBOT_TEST_POSTGRES_URL is set; the cluster one (two bot processes and the REST
+proxy on 5,000 servers, several minutes) only with --cluster.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = bool(os.environ.get("LABELBOT_TEST_POSTGRES_URL"))
 
 
-def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
+def scenarios(quick: bool, cluster: bool = False) -> list[tuple[str, list[str], int]]:
     """(name, module arguments, timeout in seconds)."""
     q = ["--quick"] if quick else []
     jobs = ["--jobs", "200", "--window", "10", "--rows", "2000"] if quick else []
@@ -43,6 +44,10 @@ def scenarios(quick: bool) -> list[tuple[str, list[str], int]]:
         out.append(("recovery-postgres", ["benchmarks.bench_recovery", "--backend", "postgres"], 300))
         out.append(("takeover-postgres", ["benchmarks.bench_takeover", "--backend", "postgres"], 300))
         out.append(("web-pages-postgres", ["benchmarks.bench_web_pages", "--backend", "postgres", *q], 300))
+    if cluster and POSTGRES:
+        # Opt-in (--cluster): 5,000 servers, two bot processes and the REST proxy take several minutes.
+        size = ["--servers", "1000", "--labels", "200", "--memory-servers", "200"] if quick else []
+        out.append(("cluster-postgres", ["benchmarks.bench_cluster", *size], 1500))
     return out
 
 
@@ -166,6 +171,14 @@ def headline(entry: dict[str, Any]) -> tuple[str, str, str]:
             f"uncached {uncached['requests_per_s']} req/s, p99 {uncached['p99_ms']} ms",
             str(ratios.get("requests_per_s_over_uncached")),
         )
+    if name == "cluster.burst":
+        return (
+            f"{figures['burst_seconds']} s, {figures['global_429s']} global 429s, ready {figures['startup_seconds']} s",
+            f"min {baseline.get('minimum_seconds')} s; one process {baseline['one_process']['burst_seconds']} s",
+            str(ratios.get("burst_over_minimum")),
+        )
+    if name == "cluster.memory_per_server":
+        return f"{figures['kib_per_server']} KiB/server", f"{baseline['rss_mib']} MiB", "-"
     if name.startswith("memory."):
         return f"{figures['rss_mib']} MiB", f"{baseline['rss_mib']} MiB", str(ratios["rss"])
     if name.startswith("jobs.startup"):
@@ -196,11 +209,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a ~2-minute smoke run with smaller sizes")
     parser.add_argument("--only", action="append", help="run only these scenarios (interactions, jobs, ...)")
+    parser.add_argument("--cluster", action="store_true", help="also the cluster scenario (PostgreSQL, node)")
     parser.add_argument("--output", default=str(ROOT / "bench-results" / "latest.json"))
     args = parser.parse_args()
     began = time.perf_counter()
     runs = []
-    for name, arguments, timeout in scenarios(args.quick):
+    for name, arguments, timeout in scenarios(args.quick, args.cluster):
         if args.only and name not in args.only:
             continue
         print(f"running {name} ...", file=sys.stderr, flush=True)

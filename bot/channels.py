@@ -6,12 +6,36 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.jobs import JobFailed
+from bot.jobs import ComeBackLater, JobFailed
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
 
 AnyChannel = discord.abc.GuildChannel | discord.Thread | discord.abc.PrivateChannel
+# A job that needs a server another process of the cluster serves is handed back this long for that process.
+OTHER_PROCESS_SECONDS = 5.0
+
+
+def served_elsewhere(bot: LabelBot, guild_id: int) -> bool:
+    """Whether the server belongs to a shard another process of the cluster runs (Discord's (id >> 22) % count)."""
+    shard_ids = bot.shard_ids
+    if bot.shard_count is None or not shard_ids:
+        return False
+    return (guild_id >> 22) % bot.shard_count not in shard_ids
+
+
+def job_guild(bot: LabelBot, guild_id: int, gone: str) -> discord.Guild:
+    """The cached server a job works on (role changes need its roles and the bot's place among them).
+
+    In a cluster, a server another process serves is handed back to that process (any process may claim any job);
+    a server no process has is gone: the job fails with `gone`.
+    """
+    guild = bot.get_guild(guild_id)
+    if guild is not None:
+        return guild
+    if served_elsewhere(bot, guild_id):
+        raise ComeBackLater(OTHER_PROCESS_SECONDS, f"server {guild_id} is served by another process")
+    raise JobFailed(gone)
 
 
 async def get_or_fetch_channel(bot: LabelBot, channel_id: int) -> AnyChannel | None:

@@ -15,7 +15,7 @@ import aiohttp
 import discord
 from aiohttp import web
 from discord.ext import commands
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import timeparse
@@ -47,6 +47,8 @@ def intents() -> discord.Intents:
 
 
 FEATURES_PACKAGE = "cogs"
+# A process that claimed the command sync and went silent this long is taken to have died mid-sync.
+SYNC_CLAIM_SECONDS = 120
 
 
 def find_extensions(package: str = FEATURES_PACKAGE) -> list[str]:
@@ -179,16 +181,40 @@ class LabelBot(commands.AutoShardedBot):
             payload = json.dumps([tree, catalogs], sort_keys=True, default=str)
             digest = hashlib.sha256(payload.encode()).hexdigest()
             key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
-            async with self.sessionmaker.begin() as session:
-                state = await session.get(BotState, key)
-                if state is not None and state.value == digest and not force:
-                    continue
+            if not await self._claim_sync(key, digest, force=force):
+                continue
             await self.tree.sync(guild=guild)
             async with self.sessionmaker.begin() as session:
                 await session.merge(BotState(key=key, value=digest))
             synced += 1
             log.info("Synced app commands to %s", f"guild {guild.id}" if guild else "all servers")
         return synced
+
+    async def _claim_sync(self, key: str, digest: str, *, force: bool) -> bool:
+        """Whether this process syncs `key` now: once per cluster, however many processes start at once.
+
+        Under a PostgreSQL advisory lock (SQLite has one writer anyway), a process that finds the tree unsynced
+        writes "syncing:<digest>:<time>" before it syncs; the others read that and leave the sync to it. The marker
+        of a process that died mid-sync goes stale after SYNC_CLAIM_SECONDS, and the next start syncs.
+        """
+        async with self.sessionmaker.begin() as session:
+            if self.engine.dialect.name == "postgresql":
+                lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
+                await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+            state = await session.get(BotState, key)
+            if state is not None and not force:
+                if state.value == digest:
+                    return False
+                marker = state.value.split(":")
+                if (
+                    len(marker) == 3
+                    and marker[:2] == ["syncing", digest]
+                    and time.time() - float(marker[2]) < SYNC_CLAIM_SECONDS
+                ):
+                    log.info("Another process of the cluster is syncing the app commands; leaving it to it")
+                    return False
+            await session.merge(BotState(key=key, value=f"syncing:{digest}:{time.time():.0f}"))
+        return True
 
     async def last_synced(self) -> dict[str, str]:
         """The stored command-tree hashes, by target."""

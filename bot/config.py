@@ -155,6 +155,9 @@ class JobSettings(Section):
     dead_after_beats: int = Field(default=5, ge=2)
     # A handler running longer is abandoned and its job retried as a failure (a kind may set its own limit).
     time_limit_seconds: float = Field(default=60.0, gt=0)
+    # Jobs one process runs at once. In a cluster behind the shared REST proxy, fewer (e.g. 100) keep a burst
+    # spread over the processes instead of one claiming it all and starving its own event loop and heartbeat.
+    concurrency: int = Field(default=1000, ge=1)  # bot.jobs.queue.DEFAULT_CONCURRENCY says why so many
 
 
 class LinkPreviewSettings(Section):

@@ -274,6 +274,10 @@ class Pacer:
             self.stats.rate_limited += 1
             patience = rate_limit_patience.get()
             wait = _retry_after(response.headers)
+            if wait is not None and "Via" not in response.headers:
+                # Not Discord's (its 429s carry Via) but a REST proxy's refusal of a long wait (deploy/proxy):
+                # discord.py would raise a bare HTTPException; the caller leaves and comes back after Retry-After.
+                raise discord.RateLimited(wait)
             if patience is not None and wait is not None and wait > patience:
                 # Raised here, discord.py neither sleeps nor retries: the caller (a job) leaves and comes back.
                 raise discord.RateLimited(wait)

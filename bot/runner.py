@@ -100,7 +100,19 @@ def build_bot(
     sessionmaker = create_sessionmaker(engine)
     http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
     pacer = Pacer(settings.discord.api_base, global_limit=(settings.discord.global_requests_per_second, 1.0))
-    jobs = JobQueue(sessionmaker, settings.jobs, worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(engine):x}")
+    discord_settings = settings.discord
+    # A process of a cluster (a fixed shard range) claims the jobs of its own servers first.
+    shards = (
+        (discord_settings.shard_count, discord_settings.shard_ids)
+        if discord_settings.shard_count is not None and discord_settings.shard_ids is not None
+        else None
+    )
+    jobs = JobQueue(
+        sessionmaker,
+        settings.jobs,
+        worker_id=f"{socket.gethostname()}:{os.getpid()}:{id(engine):x}",
+        shards=shards,
+    )
     return LabelBot(
         settings=settings,
         engine=engine,

@@ -59,9 +59,10 @@ class JobQueue:
         settings: JobSettings,
         *,
         worker_id: str | None = None,
-        concurrency: int = DEFAULT_CONCURRENCY,
+        concurrency: int | None = None,
         alarm_horizon: timedelta = DEFAULT_ALARM_HORIZON,
         unknown_kind_grace: timedelta = DEFAULT_UNKNOWN_KIND_GRACE,
+        shards: tuple[int, list[int]] | None = None,
     ) -> None:
         engine = sessionmaker.kw.get("bind")
         if not isinstance(engine, AsyncEngine):
@@ -73,11 +74,12 @@ class JobQueue:
             self.worker_id,
             lease=timedelta(seconds=settings.lease_seconds),
             dead_after=beat * settings.dead_after_beats,
+            shards=shards,
         )
         self._worker = Worker(
             self._store,
             settings,
-            concurrency=concurrency,
+            concurrency=concurrency if concurrency is not None else settings.concurrency,
             alarm_horizon=alarm_horizon,
             unknown_kind_grace=unknown_kind_grace,
         )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.artists.models import Artist
+from bot.channels import job_channel
 from bot.db.base import utcnow
 from bot.jobs import JobContext, JobFailed, MissedRule, send_once
 from bot.models.drops import Drop
@@ -31,11 +32,9 @@ async def _read(bot: LabelBot, drop_id: int) -> tuple[Drop, DropView, int | None
         return drop, view, found.role_id if found is not None else None, fan_role
 
 
-def _channel(bot: LabelBot, channel_id: int) -> discord.abc.Messageable:
-    channel = bot.get_channel(channel_id)
-    if not isinstance(channel, discord.abc.Messageable):
-        raise JobFailed(f"the drops channel {channel_id} is gone or hidden from the bot")
-    return channel
+async def _channel(bot: LabelBot, channel_id: int) -> discord.abc.Messageable:
+    # From the cache, else through REST: in a cluster the server may be another process's.
+    return await job_channel(bot, channel_id, "drops")
 
 
 async def _record(bot: LabelBot, drop_id: int, **values: int) -> None:
@@ -54,7 +53,7 @@ async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if drop.announce_message_id is not None:
         return {"skipped": "already out"}
     message = await send_once(
-        _channel(bot, drop.channel_id),
+        await _channel(bot, drop.channel_id),
         ctx,
         "teaser",
         allowed_mentions=discord.AllowedMentions.none(),
@@ -76,7 +75,7 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         everyone=False, users=False, roles=[discord.Object(id=role_id) for role_id in roles]
     )
     message = await send_once(
-        _channel(bot, drop.channel_id),
+        await _channel(bot, drop.channel_id),
         ctx,
         "announce",
         allowed_mentions=mentions,
@@ -134,7 +133,7 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if read is None:
         return {"skipped": "drop gone"}
     drop, view, _, _ = read
-    channel = _channel(bot, drop.channel_id)
+    channel = await _channel(bot, drop.channel_id)
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         raise JobFailed("the drops channel can't hold messages")
     edited = []

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.channels import OTHER_PROCESS_SECONDS, served_elsewhere
 from bot.db.base import utcnow
 from bot.gatherings import cards, native
 from bot.gatherings.models import NativeStatus
-from bot.jobs import JobContext, MissedRule
+from bot.jobs import ComeBackLater, JobContext, MissedRule
 from bot.jobs.sending import send_once
 from bot.models.events import (
     CommunityEvent,
@@ -110,6 +111,8 @@ async def roll_forward(
             return {"next": None}
         guild = bot.get_guild(event.guild_id)
         if guild is None:
+            if served_elsewhere(bot, event.guild_id):
+                raise ComeBackLater(OTHER_PROCESS_SECONDS, f"server {event.guild_id} is served by another process")
             return {"skipped": "server gone"}
         rule = rule_of(event)
         if rule is None:

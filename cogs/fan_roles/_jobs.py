@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.channels import job_guild
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule
@@ -126,10 +127,7 @@ class TierWork:
         return rules, settings
 
     def _guild(self, ctx: JobContext) -> discord.Guild:
-        guild = self.bot.get_guild(ctx.guild_id or 0)
-        if guild is None:
-            raise JobFailed(f"the bot is no longer in server {ctx.guild_id}")
-        return guild
+        return job_guild(self.bot, ctx.guild_id or 0, f"the bot is no longer in server {ctx.guild_id}")
 
     async def _apply(self, guild: discord.Guild, user_id: int, change: RoleChange, *, background: bool) -> bool:
         """Make the change; False if the member left meanwhile."""

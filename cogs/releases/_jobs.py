@@ -275,9 +275,8 @@ async def _request_change_approval(
 
 async def _retire_request(bot: LabelBot, channel_id: int, message_id: int) -> None:
     """Take the buttons off a request the artist replaced with a newer change (best effort: its clicks are refused)."""
-    channel = bot.get_channel(channel_id)
-    if not isinstance(channel, discord.TextChannel | discord.Thread):
-        return
+    # By id, without the cache: in a cluster the server may be another process's.
+    channel = bot.get_partial_messageable(channel_id)
     try:
         await close_with_note(channel.get_partial_message(message_id), "**Replaced** by a newer change, asked below.")
     except discord.HTTPException:

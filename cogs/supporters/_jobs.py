@@ -10,6 +10,7 @@ import discord
 
 from bot.artists.models import Artist
 from bot.catalog.models import Release, ReleaseStatus
+from bot.channels import job_guild
 from bot.db.base import utcnow
 from bot.guilds.service import peek_guild_settings
 from bot.jobs import JobContext, JobFailed, MissedRule, send_once
@@ -45,9 +46,7 @@ async def run_role(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         guild_id, role_id, name = perk.guild_id, perk.role_id, perk.name
     if should_hold == held:
         return {"unchanged": held}
-    guild = bot.get_guild(guild_id)
-    if guild is None:
-        raise JobFailed(f"the server {guild_id} is not available to the bot")
+    guild = job_guild(bot, guild_id, f"the server {guild_id} is not available to the bot")
     if should_hold:
         role = guild.get_role(role_id)
         if role is None:
