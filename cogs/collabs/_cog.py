@@ -26,7 +26,7 @@ from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs import _views as views
 from cogs.collabs._board import board
-from cogs.collabs._render import AUDIT_TITLES, own_profile_embed, profile_embed, request_line
+from cogs.collabs._render import AUDIT_TITLES, SETTING_DEFAULTS, own_profile_embed, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [
@@ -55,12 +55,14 @@ class CollabCog(commands.Cog, name="Collabs"):
         _jobs.register(self.bot)
         self.bot.features.privacy.add_forget_hook("collabs", self._forget_member)
         self.bot.features.audit_titles.add(AUDIT_TITLES)
+        self.bot.features.settings.add("collabs", *SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
         _jobs.unregister(self.bot)
         self.bot.features.privacy.remove_forget_hook("collabs")
         self.bot.features.audit_titles.remove(AUDIT_TITLES)
+        self.bot.features.settings.remove("collabs")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> AfterCommit | None:
         return await _privacy.forget_member(self.bot, session, guild_id, user_id)

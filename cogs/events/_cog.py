@@ -95,6 +95,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot.add_dynamic_items(RsvpButton, DmButton)
         bot.features.calendar.add_source("events", _service.calendar_entries)
         bot.features.audit_titles.add(_render.AUDIT_TITLES)
+        bot.features.settings.add("events", *_render.SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         bot = self.bot
@@ -104,6 +105,7 @@ class EventsCog(commands.GroupCog, name="Events", group_name="event"):
         bot.remove_dynamic_items(RsvpButton, DmButton)
         bot.features.calendar.remove_source("events")
         bot.features.audit_titles.remove(_render.AUDIT_TITLES)
+        bot.features.settings.remove("events")
 
     # -- create ---------------------------------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         self.bot.add_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.features.role_grants.add_source(ROLE_GRANTS, repository.role_handed_out_as)
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
+        self.bot.features.settings.add("fan_roles", *render.SETTING_DEFAULTS)
         jobs.register(self.bot)
         self.bot.features.privacy.add_forget_hook("fan_roles", self._forget_member)
 
@@ -74,6 +75,7 @@ class FanRolesCog(commands.Cog, name=COG_NAME):
         self.bot.remove_dynamic_items(PanelRoleButton, PanelRoleMenu)
         self.bot.features.role_grants.remove_source(ROLE_GRANTS)
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
+        self.bot.features.settings.remove("fan_roles")
         jobs.unregister(self.bot)
         self.bot.features.privacy.remove_forget_hook("fan_roles")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,6 +20,7 @@ from bot.guilds.service import CHANNEL_KINDS, ROLE_KINDS, TOGGLES, own_zone, pee
 from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.permissions import moderator_only
+from bot.registry import SettingDefault
 from bot.text import clip
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -73,6 +75,15 @@ class PostingChannelTransformer(app_commands.Transformer["LabelBot"]):
 PostingChannel = app_commands.Transform[discord.TextChannel | discord.ForumChannel, PostingChannelTransformer]
 
 
+def _shown(value: Any) -> str:
+    """A feature setting's value as /settings show writes it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
 def _minutes(offsets: list[int]) -> str:
     def one(minutes: int) -> str:
         if minutes % (24 * 60) == 0:
@@ -85,7 +96,11 @@ def _minutes(offsets: list[int]) -> str:
 
 
 def settings_embed(
-    guild: discord.Guild, settings: GuildSettings, stored: bool, member_zone: str | None
+    guild: discord.Guild,
+    settings: GuildSettings,
+    stored: bool,
+    member_zone: str | None,
+    changed: list[tuple[str, SettingDefault, Any]] | None = None,
 ) -> discord.Embed:
     """Everything configured for the server; mentions render as names and ping nobody."""
     embed = discord.Embed(title=f"Labelbot settings of {guild.name}"[:256], colour=discord.Colour.blurple())
@@ -150,6 +165,15 @@ def settings_embed(
         else "off",
         inline=False,
     )
+    if changed is not None:
+        # What each feature registered as its own settings' defaults (bot.features.settings), and where this
+        # server departs from them.
+        lines = [f"{setting.label}: {_shown(value)} (default {_shown(setting.value)})" for _, setting, value in changed]
+        embed.add_field(
+            name="Changed from the defaults",
+            value=clip("\n".join(lines), 1024) if lines else "nothing: every feature setting is at its default",
+            inline=False,
+        )
     embed.add_field(
         name="Last changed",
         value=format_dt(settings.updated_at, "F") + f" ({format_dt(settings.updated_at, 'R')})"
@@ -206,7 +230,8 @@ class SettingsCog(commands.Cog, name="Settings"):
             settings = await peek_guild_settings(session, guild.id)
             stored = settings in session
             zone = await own_zone(session, interaction.user.id)
-        await reply(interaction, embed=settings_embed(guild, settings, stored, zone))
+        changed = self.bot.features.settings.changed(settings)
+        await reply(interaction, embed=settings_embed(guild, settings, stored, zone, changed))
 
     @settings_group.command(name="timezone")
     @app_commands.autocomplete(zone=zone_autocomplete)
