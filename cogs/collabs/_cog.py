@@ -107,8 +107,7 @@ class CollabCog(commands.Cog, name="Collabs"):
         if interaction.guild_id is None:
             return []
         async with self.bot.sessionmaker() as session:
-            settings = await peek_guild_settings(session, interaction.guild_id)
-            if views.moderator(interaction, settings):
+            if await views.moderator_of(interaction, session, interaction.guild_id):
                 rows = await repo.open_requests(session, interaction.guild_id)
             else:
                 rows = [
