@@ -90,12 +90,18 @@ class InlineConnection(aiosqlite.Connection):
     A statement on the bot's indexed tables takes tens of microseconds; handing it to aiosqlite's thread and back
     cost two thread wake-ups and a turn of the event loop each, so a click's eight round trips held SQLite's one
     connection for milliseconds (tens of them on a loaded machine) while 200 other clicks queued behind it.
-    Inline, a transaction runs from BEGIN to COMMIT without yielding and gives the connection back at once.
+    Inline, a transaction runs from BEGIN to its last statement without yielding; only the COMMIT goes to the
+    thread (below), so a transaction costs one hand-over instead of one per statement.
 
     The connection waits for no lock on the loop (busy timeout 0): when another connection holds the database
     (a second engine, a `labelbot backup`), the call is handed to the worker thread with the usual busy timeout,
     so the loop never blocks on a lock and the holder can finish.
     """
+
+    async def commit(self) -> None:
+        # A commit may run a WAL checkpoint and its fsync, which a busy disk can stretch to seconds: that one call
+        # waits in the worker thread, so the loop goes on answering clicks meanwhile.
+        await super()._execute(self._conn.commit)  # type: ignore[no-untyped-call]
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
