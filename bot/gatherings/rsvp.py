@@ -34,6 +34,8 @@ class RsvpOutcome:
     position: int | None
     changed: bool
     promoted: list[int] = field(default_factory=list)
+    # The member's answer before this one (None for their first).
+    previous: Answer | None = None
 
 
 async def lock_gathering(session: AsyncSession, gathering_id: int) -> Gathering:
@@ -109,7 +111,8 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
     had_seat = rsvp is not None and rsvp.answer == Answer.GOING and not rsvp.waitlisted
     if rsvp is not None and rsvp.answer == new:
         position = await waitlist_position(session, rsvp) if rsvp.waitlisted else None
-        return RsvpOutcome(new, rsvp.waitlisted, position, changed=False)
+        return RsvpOutcome(new, rsvp.waitlisted, position, changed=False, previous=new)
+    previous = Answer(rsvp.answer) if rsvp is not None else None
     if rsvp is None:
         rsvp = GatheringRsvp(gathering_id=gathering.id, user_id=user_id, answer=new, answered_at=now)
         session.add(rsvp)
@@ -126,7 +129,7 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
     await session.flush()
     promoted = await fill_from_waitlist(session, gathering) if had_seat else []
     position = await waitlist_position(session, rsvp) if rsvp.waitlisted else None
-    return RsvpOutcome(new, rsvp.waitlisted, position, changed=True, promoted=promoted)
+    return RsvpOutcome(new, rsvp.waitlisted, position, changed=True, promoted=promoted, previous=previous)
 
 
 async def set_wants_dm(session: AsyncSession, gathering_id: int, user_id: int, wants: bool) -> None:

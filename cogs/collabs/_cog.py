@@ -26,7 +26,7 @@ from cogs.collabs import _repository as repo
 from cogs.collabs import _service as service
 from cogs.collabs import _views as views
 from cogs.collabs._board import board
-from cogs.collabs._render import AUDIT_TITLES, own_profile_embed, profile_embed, request_line
+from cogs.collabs._render import AUDIT_TITLES, SETTING_DEFAULTS, own_profile_embed, profile_embed, request_line
 from cogs.collabs._views import DYNAMIC_ITEMS, PostContext, PostModal, SkillPicker
 
 COMPENSATION_CHOICES = [
@@ -58,6 +58,7 @@ class CollabCog(commands.Cog, name="Collabs"):
         self.bot.features.privacy.add_forget_hook("collabs", self._forget_member)
         self.bot.features.audit_titles.add(AUDIT_TITLES)
         self.bot.features.dashboard.add(_dashboard.NAME, _dashboard.section, order=_dashboard.ORDER)
+        self.bot.features.settings.add("collabs", *SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         self.bot.features.dashboard.remove(_dashboard.NAME)
@@ -65,6 +66,7 @@ class CollabCog(commands.Cog, name="Collabs"):
         _jobs.unregister(self.bot)
         self.bot.features.privacy.remove_forget_hook("collabs")
         self.bot.features.audit_titles.remove(AUDIT_TITLES)
+        self.bot.features.settings.remove("collabs")
 
     async def _forget_member(self, session: AsyncSession, guild_id: int, user_id: int) -> AfterCommit | None:
         return await _privacy.forget_member(self.bot, session, guild_id, user_id)
@@ -109,8 +111,7 @@ class CollabCog(commands.Cog, name="Collabs"):
         if interaction.guild_id is None:
             return []
         async with self.bot.sessionmaker() as session:
-            settings = await peek_guild_settings(session, interaction.guild_id)
-            if views.moderator(interaction, settings):
+            if await views.moderator_of(interaction, session, interaction.guild_id):
                 rows = await repo.open_requests(session, interaction.guild_id)
             else:
                 rows = [

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.models.collabs import CollabRequest, CollabSkill, RequestStatus
+from bot.registry import SettingDefault
 from bot.text import clip
 from bot.timeparse import format_dt
 from cogs.collabs._service import COMPENSATIONS, Profile
@@ -102,3 +103,13 @@ AUDIT_TITLES = {
     "collab.skill_add": "Collab skill added",
     "collab.skill_remove": "Collab skill removed",
 }
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (
+    SettingDefault("collab_approval", False, "Collab requests wait for a moderator's approval"),
+    SettingDefault("collab_expiry_days", 30, "Collab requests expire after (days)"),
+    SettingDefault("collab_max_open", 3, "Open collab requests per member"),
+    SettingDefault("collab_daily_alerts", 5, "Collab alerts per member a day"),
+    SettingDefault("collab_daily_posts", 3, "New collab requests per member a day"),
+)

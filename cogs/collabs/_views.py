@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.audit.service import record as audit_record
 from bot.channels import get_or_fetch_channel
+from bot.context import member_context
 from bot.errors import Conflict, NotAllowed, NotFound, TryAgainLater
 from bot.guilds.models import GuildSettings
 from bot.guilds.service import peek_guild_settings
 from bot.interactions import defer, reply
 from bot.models.collabs import CollabRequest, CollabSkill, InterestStatus, RequestStatus
-from bot.permissions import MODERATORS_ONLY, is_moderator
+from bot.permissions import MODERATORS_ONLY
 from bot.text import clip, plain
 from bot.timeparse import format_dt, parse_when
 from bot.tree import handle_interaction_error
@@ -58,12 +59,12 @@ def _bot(interaction: discord.Interaction[Any]) -> LabelBot:
     return cast("LabelBot", interaction.client)
 
 
-def moderator(interaction: discord.Interaction[Any], settings: GuildSettings) -> bool:
-    """Whether the member is a moderator of the request's server (never in DMs)."""
+async def moderator_of(interaction: discord.Interaction[Any], session: AsyncSession, guild_id: int) -> bool:
+    """Whether the member is a moderator of the request's server (never in DMs), from the interaction's context."""
     user = interaction.user
-    if not isinstance(user, discord.Member) or user.guild.id != settings.guild_id:
+    if not isinstance(user, discord.Member) or user.guild.id != guild_id:
         return False
-    return is_moderator(user, settings, _bot(interaction).settings.discord.owner_ids)
+    return (await member_context(interaction, session)).is_moderator
 
 
 async def _request_on_board(
@@ -223,9 +224,9 @@ async def review_request(interaction: discord.Interaction[Any], request_id: int,
     await defer(interaction)
     async with bot.sessionmaker.begin() as session:
         request = await service.get_request(session, request_id)
-        settings = await peek_guild_settings(session, request.guild_id)
-        if not moderator(interaction, settings):
+        if not await moderator_of(interaction, session, request.guild_id):
             raise NotAllowed(MODERATORS_ONLY)
+        settings = (await member_context(interaction, session)).settings
         if request.status != RequestStatus.PENDING_APPROVAL:
             raise Conflict("This request was already reviewed.")
         skills = await service.request_skills(session, request.id)
@@ -461,8 +462,7 @@ async def close(
     bot = _bot(interaction)
     async with bot.sessionmaker.begin() as session:
         request = await service.get_request(session, request_id, guild_id)
-        settings = await peek_guild_settings(session, request.guild_id)
-        is_mod = moderator(interaction, settings)
+        is_mod = await moderator_of(interaction, session, request.guild_id)
         service.may_close(request, interaction.user.id, is_mod)
         if filled_by is not None and filled_by == request.poster_id:
             raise Conflict("Name the member who filled the request, not yourself.")

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.audit.service import record
 from bot.client import LabelBot
-from bot.context import member_context
+from bot.context import MemberContext, member_context
 from bot.db.base import utcnow
 from bot.errors import InvalidInput, NotFound
 from bot.gatherings import GatheringFeature, cards, fanout, install, lifecycle, native, rsvp, uninstall
@@ -101,6 +101,7 @@ class EventsCog(commands.Cog, name="Events"):
         bot.add_dynamic_items(RsvpButton, DmButton)
         bot.features.calendar.add_source("events", _service.calendar_entries)
         bot.features.audit_titles.add(_render.AUDIT_TITLES)
+        bot.features.settings.add("events", *_render.SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         bot = self.bot
@@ -110,6 +111,7 @@ class EventsCog(commands.Cog, name="Events"):
         bot.remove_dynamic_items(RsvpButton, DmButton)
         bot.features.calendar.remove_source("events")
         bot.features.audit_titles.remove(_render.AUDIT_TITLES)
+        bot.features.settings.remove("events")
 
     # -- create ---------------------------------------------------------------------------------------------------
 
@@ -153,11 +155,11 @@ class EventsCog(commands.Cog, name="Events"):
         await defer(interaction)
         bot = self.bot
         async with bot.sessionmaker() as session:
-            moderator = await _service.require_creator(bot, session, member)
             context = await member_context(interaction, session)
+            _service.require_creator(context)
             zone, settings = context.zone, context.settings
             if ping is not None:
-                await _service.check_ping_role(session, member, ping, moderator)
+                await _service.check_ping_role(session, context, ping)
         card_channel = guild.get_channel(settings.events_channel_id) if settings.events_channel_id else None
         if card_channel is None:
             card_channel = interaction.channel if isinstance(interaction.channel, discord.TextChannel) else None
@@ -234,9 +236,10 @@ class EventsCog(commands.Cog, name="Events"):
             capacity: A new number of seats (people waiting move up if it grows).
             no_capacity: Remove the limit on seats.
         """
-        guild, member = _member(interaction)
+        guild, _ = _member(interaction)
         await defer(interaction)
-        zone = (await member_context(interaction)).zone
+        context = await member_context(interaction)
+        zone = context.zone
         changes = _parsing.Changes(
             title=_parsing.clean_title(title) if title is not None else None,
             description=_parsing.clean_description(description) if description is not None else None,
@@ -248,7 +251,7 @@ class EventsCog(commands.Cog, name="Events"):
         if changes == _parsing.Changes():
             raise InvalidInput("Nothing to change: give a new title, start, length, description or capacity.")
         series = scope == "series"
-        changed, occurrence = await edit_event(self.bot, guild, member, event, changes, series=series)
+        changed, occurrence = await edit_event(self.bot, guild, context, event, changes, series=series)
         what = "The series" if series else f"Occurrence {occurrence.number}"
         await reply(
             interaction,
@@ -267,10 +270,11 @@ class EventsCog(commands.Cog, name="Events"):
             event: The event to cancel.
             scope: Only the next (or current) occurrence, or the whole series.
         """
-        guild, member = _member(interaction)
+        guild, _ = _member(interaction)
         await defer(interaction)
         series = scope == "series"
-        cancelled, occurrence = await cancel_event(self.bot, guild, member, event, series=series)
+        context = await member_context(interaction)
+        cancelled, occurrence = await cancel_event(self.bot, guild, context, event, series=series)
         title = discord.utils.escape_markdown(cancelled.title)
         if series or cancelled.recurrence is None:
             text = f"**{title}** is cancelled."
@@ -420,7 +424,7 @@ async def create_event(
 async def edit_event(
     bot: LabelBot,
     guild: discord.Guild,
-    actor: discord.Member,
+    actor: MemberContext,
     event_id: int,
     changes: _parsing.Changes,
     *,
@@ -431,7 +435,7 @@ async def edit_event(
         event = await _repository.get_event(session, guild.id, event_id)
         if event is None or event.cancelled:
             raise NotFound("There's no such event here (or it was cancelled).")
-        await _service.require_organiser(bot, session, actor, event)
+        _service.require_organiser(actor, event)
         occurrence, gathering = await _service.current_of(session, event)
         if occurrence.status == OccurrenceStatus.ACTIVE and changes.starts_at is not None:
             raise InvalidInput("This occurrence is happening now, so its start can't move; edit the series instead.")
@@ -515,7 +519,7 @@ async def edit_event(
             bot,
             session,
             guild_id=guild.id,
-            actor_id=actor.id,
+            actor_id=actor.user_id,
             action="event.edit" if series else "event.edit_occurrence",
             target=gathering.title,
             before=before,
@@ -528,14 +532,14 @@ async def edit_event(
 
 
 async def cancel_event(
-    bot: LabelBot, guild: discord.Guild, actor: discord.Member, event_id: int, *, series: bool
+    bot: LabelBot, guild: discord.Guild, actor: MemberContext, event_id: int, *, series: bool
 ) -> tuple[CommunityEvent, EventOccurrence]:
     """Cancel this occurrence (the series rolls on) or the whole series; those who answered are told."""
     async with bot.sessionmaker.begin() as session:
         event = await _repository.get_event(session, guild.id, event_id)
         if event is None or event.cancelled:
             raise NotFound("There's no such event here (or it was already cancelled).")
-        await _service.require_organiser(bot, session, actor, event)
+        _service.require_organiser(actor, event)
         occurrence, gathering = await _service.current_of(session, event)
         now = utcnow()
         occurrence.status = OccurrenceStatus.CANCELLED
@@ -558,7 +562,7 @@ async def cancel_event(
             bot,
             session,
             guild_id=guild.id,
-            actor_id=actor.id,
+            actor_id=actor.user_id,
             action="event.cancel" if series else "event.cancel_occurrence",
             target=gathering.title,
             before={"occurrence": occurrence.number, "starts": occurrence.starts_at.isoformat()},

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.gatherings import rsvp
 from bot.gatherings.feature import CardContent
 from bot.gatherings.models import Gathering, GatheringRsvp
+from bot.guilds.models import DEFAULT_REMINDER_OFFSETS_MINUTES
 from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus, PlaceKind, Recurrence
+from bot.registry import SettingDefault
 from bot.spreadsheet import spreadsheet_cell
 from bot.text import clip
 from bot.timeparse import format_dt
@@ -214,3 +216,12 @@ def attendees_csv(answers: Sequence[GatheringRsvp], names: Mapping[int, str]) ->
             ]
         )
     return buffer.getvalue().encode()
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (
+    SettingDefault("artists_create_events", False, "Artists may create events"),
+    SettingDefault(
+        "reminder_offsets_minutes", list(DEFAULT_REMINDER_OFFSETS_MINUTES), "Event reminders (minutes before)"
+    ),
+)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.artists.models import Artist
 from bot.gatherings.models import Gathering
 from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus
 
@@ -121,3 +123,13 @@ async def series_for_calendar(session: AsyncSession, guild_id: int) -> list[Comm
 async def occurrences_for_guild(session: AsyncSession, guild_id: int) -> list[EventOccurrence]:
     rows = await session.scalars(select(EventOccurrence).where(EventOccurrence.guild_id == guild_id))
     return list(rows)
+
+
+async def fan_roles_of(session: AsyncSession, artist_ids: Collection[int]) -> set[int]:
+    """The fan roles of these artists (those that have one)."""
+    if not artist_ids:
+        return set()
+    rows = await session.scalars(
+        select(Artist.fan_role_id).where(Artist.id.in_(artist_ids), Artist.fan_role_id.is_not(None))
+    )
+    return {role_id for role_id in rows if role_id is not None}

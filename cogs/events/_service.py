@@ -36,6 +36,7 @@ from cogs.events._parsing import Place
 
 if TYPE_CHECKING:
     from bot.client import LabelBot
+    from bot.context import MemberContext
 
 
 KIND = _repository.KIND
@@ -56,17 +57,15 @@ def rule_of(event: CommunityEvent) -> _recurrence.Rule | None:
     return _recurrence.Rule(Recurrence(event.recurrence), event.anchor_at, event.zone, event.until, event.count)
 
 
-async def require_creator(bot: LabelBot, session: AsyncSession, member: discord.Member) -> bool:
+def require_creator(context: MemberContext) -> bool:
     """Moderators may create events; artists too when the server allows it. Return whether a moderator."""
-    from bot.artists import repository as artists
-    from bot.permissions import is_moderator
-
-    settings = await peek_guild_settings(session, member.guild.id)
-    if is_moderator(member, settings, bot.settings.discord.owner_ids):
+    if context.is_moderator:
         return True
-    is_artist = (
-        settings.artist_role_id is not None and any(r.id == settings.artist_role_id for r in member.roles)
-    ) or (bool(await artists.managed_by(session, member.guild.id, member.id)))
+    settings = context.settings
+    artist_role = settings.artist_role_id
+    is_artist = (artist_role is not None and any(r.id == artist_role for r in context.member.roles)) or bool(
+        context.managed_artist_ids
+    )
     if is_artist and settings.artists_create_events:
         return False
     if is_artist:
@@ -74,28 +73,21 @@ async def require_creator(bot: LabelBot, session: AsyncSession, member: discord.
     raise NotAllowed("Only moderators (and artists, if the server allows it) can create events.")
 
 
-async def require_organiser(
-    bot: LabelBot, session: AsyncSession, member: discord.Member, event: CommunityEvent
-) -> None:
+def require_organiser(context: MemberContext, event: CommunityEvent) -> None:
     """Moderators may change any event; its creator may change their own."""
-    from bot.permissions import is_moderator
-
-    settings = await peek_guild_settings(session, member.guild.id)
-    if is_moderator(member, settings, bot.settings.discord.owner_ids) or member.id == event.created_by:
+    if context.is_moderator or context.user_id == event.created_by:
         return
     raise NotAllowed("Only moderators and the event's creator can change it.")
 
 
-async def check_ping_role(session: AsyncSession, member: discord.Member, role: discord.Role, moderator: bool) -> None:
+async def check_ping_role(session: AsyncSession, context: MemberContext, role: discord.Role) -> None:
     """Nobody makes the bot ping @everyone; an artist may ping only the fan role of an artist they manage."""
-    from bot.artists import repository as artists
-
     if role.is_default():
         raise InvalidInput("I won't ping @everyone for an event; pick a role members opted in to.")
-    if moderator:
+    if context.is_moderator:
         return
-    managed = await artists.managed_by(session, member.guild.id, member.id)
-    if not any(artist.fan_role_id == role.id for artist in managed):
+    fan_roles = await _repository.fan_roles_of(session, context.managed_artist_ids)
+    if role.id not in fan_roles:
         raise NotAllowed(f"You can ping only the fan role of an artist you manage, not {role.mention}.")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import discord
 
 from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PanelMode, PanelStyle
+from bot.registry import SettingDefault
 from bot.text import clip
 from cogs.fan_roles._service import TierRule, mode_words, next_tier, shown
 
@@ -146,3 +147,7 @@ AUDIT_TITLES = {
     "fan_roles.tier_set": "Loyalty tier set",
     "fan_roles.tier_remove": "Loyalty tier removed",
 }
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (SettingDefault("tier_keep_lower", False, "Supporters keep the roles of lower tiers"),)

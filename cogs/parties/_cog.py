@@ -88,10 +88,12 @@ class PartiesCog(commands.Cog, name="Parties"):
         self.bot.features.calendar.add_source("parties", calendar_entries)
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
+        self.bot.features.settings.add("parties", *render.SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         self.bot.features.dashboard.remove(dashboard.NAME)
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
+        self.bot.features.settings.remove("parties")
         self.bot.features.calendar.remove_source("parties")
         self.bot.remove_dynamic_items(RsvpButton, HereButton, RateButton)
         jobs.unregister(self.bot)

@@ -15,7 +15,9 @@ from bot.artists.models import Artist
 from bot.catalog.models import Release
 from bot.gatherings import rsvp
 from bot.gatherings.models import Gathering
+from bot.guilds.models import DEFAULT_REMINDER_OFFSETS_MINUTES
 from bot.models.parties import ListeningParty, PartyStatus
+from bot.registry import SettingDefault
 from bot.text import clip, plain
 from bot.timeparse import format_dt
 from bot.ui.layout import controls_row
@@ -368,3 +370,11 @@ AUDIT_TITLES = {
     "party.cancel": "Listening party cancelled",
     "party.start_now": "Listening party started early",
 }
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (
+    SettingDefault(
+        "reminder_offsets_minutes", list(DEFAULT_REMINDER_OFFSETS_MINUTES), "Party reminders (minutes before)"
+    ),
+)

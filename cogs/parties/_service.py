@@ -836,6 +836,9 @@ async def promise_start_dm(
     their answer is owed nothing; pressing again never owes a second DM (a done job is left done).
     """
     key = start_dm_key(party, user_id)
+    if Answer.REMIND not in (outcome.answer, outcome.previous):
+        # Only a "Remind me" answer ever schedules the DM, and changing it cancels the DM: none can be pending.
+        return False
     if outcome.answer != Answer.REMIND or await reminder_pending(session, party):
         await bot.jobs.cancel(session, key)
         return False

@@ -40,7 +40,7 @@ from cogs.releases._parsing import (
     parse_teasers,
 )
 from cogs.releases._previews import fetch_preview
-from cogs.releases._render import AUDIT_TITLES, COLOUR
+from cogs.releases._render import AUDIT_TITLES, COLOUR, SETTING_DEFAULTS
 from cogs.releases._views import (
     PERSISTENT_ITEMS,
     DetailsModal,
@@ -85,10 +85,12 @@ class ReleasesCog(commands.GroupCog, group_name="release", group_description="Re
         self.bot.features.artist_info.add("Upcoming releases", self.artist_section)
         self.bot.features.webhooks.register(intake.HOOK, intake.intake(self.bot))
         self.bot.features.audit_titles.add(AUDIT_TITLES)
+        self.bot.features.settings.add("releases", *SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         self.bot.features.webhooks.unregister(intake.HOOK)
         self.bot.features.audit_titles.remove(AUDIT_TITLES)
+        self.bot.features.settings.remove("releases")
         jobs.unregister_jobs(self.bot)
         self.bot.remove_dynamic_items(*PERSISTENT_ITEMS)
         self.bot.features.calendar.remove_source("releases")

@@ -9,6 +9,8 @@ from typing import Any
 import discord
 
 from bot.catalog.models import Release, ReleaseStatus
+from bot.guilds.models import DEFAULT_TEASER_OFFSETS_MINUTES
+from bot.registry import SettingDefault
 from bot.text import clip, defuse, plain
 from bot.timeparse import format_dt
 from bot.ui.layout import MAX_TEXT, controls_row, link_rows
@@ -230,3 +232,11 @@ AUDIT_TITLES = {
     "release.discard": "Release draft discarded",
     "release.announce_now": "Release announced early",
 }
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (
+    SettingDefault("release_approval", False, "Releases wait for a moderator's approval"),
+    SettingDefault("teaser_offsets_minutes", list(DEFAULT_TEASER_OFFSETS_MINUTES), "Release teasers (minutes before)"),
+    SettingDefault("announce_cooldown_minutes", 60, "Announce-now cooldown (minutes)"),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -21,6 +22,7 @@ from bot.interactions import bot_member, defer, guild_of, reply
 from bot.jobs import JobWorker, ScheduledJob
 from bot.models.anniversaries import next_occurrence
 from bot.permissions import MODERATOR_HINT, missing_bot_permissions, moderator_only
+from bot.registry import SettingDefault
 from bot.text import clip, plain
 from bot.timeparse import format_dt
 from bot.ui.paginator import Paginator, pages_of_lines
@@ -76,6 +78,15 @@ class PostingChannelTransformer(app_commands.Transformer["LabelBot"]):
 PostingChannel = app_commands.Transform[discord.TextChannel | discord.ForumChannel, PostingChannelTransformer]
 
 
+def _shown(value: Any) -> str:
+    """A feature setting's value as /settings show writes it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
 def _minutes(offsets: list[int]) -> str:
     def one(minutes: int) -> str:
         if minutes % (24 * 60) == 0:
@@ -93,6 +104,7 @@ def settings_embed(
     stored: bool,
     member_zone: str | None,
     missing_permissions: list[str] | None = None,
+    changed: list[tuple[str, SettingDefault, Any]] | None = None,
 ) -> discord.Embed:
     """Everything configured for the server; mentions render as names and ping nobody."""
     embed = discord.Embed(title=f"Labelbot settings of {guild.name}"[:256], colour=discord.Colour.blurple())
@@ -169,6 +181,15 @@ def settings_embed(
             ),
             inline=False,
         )
+    if changed is not None:
+        # What each feature registered as its own settings' defaults (bot.features.settings), and where this
+        # server departs from them.
+        lines = [f"{setting.label}: {_shown(value)} (default {_shown(setting.value)})" for _, setting, value in changed]
+        embed.add_field(
+            name="Changed from the defaults",
+            value=clip("\n".join(lines), 1024) if lines else "nothing: every feature setting is at its default",
+            inline=False,
+        )
     embed.add_field(
         name="Last changed",
         value=format_dt(settings.updated_at, "F") + f" ({format_dt(settings.updated_at, 'R')})"
@@ -235,7 +256,8 @@ class SettingsCog(commands.Cog, name="Settings"):
             settings = await peek_guild_settings(session, guild.id)
             stored = settings in session
             zone = await own_zone(session, interaction.user.id)
-        await reply(interaction, embed=settings_embed(guild, settings, stored, zone, missing))
+        changed = self.bot.features.settings.changed(settings)
+        await reply(interaction, embed=settings_embed(guild, settings, stored, zone, missing, changed))
 
     @settings_group.command(name="timezone")
     @app_commands.autocomplete(zone=zone_autocomplete)

@@ -24,7 +24,14 @@ from bot.permissions import moderator_only
 from bot.web.requests import parse_snowflake
 from cogs.web_pages import _service
 from cogs.web_pages._cache import CachedPage, PageCache
-from cogs.web_pages._render import atom_feed, calendar_document, csv_document, json_document, until_text
+from cogs.web_pages._render import (
+    SETTING_DEFAULTS,
+    atom_feed,
+    calendar_document,
+    csv_document,
+    json_document,
+    until_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +71,11 @@ class WebPagesCog(commands.Cog, name="Web pages"):
         for method, path, handler in self._routes():
             self.bot.web.route(method, path, handler)
         self.cache.watch()
+        self.bot.features.settings.add("web_pages", *SETTING_DEFAULTS)
 
     async def cog_unload(self) -> None:
         self.cache.unwatch()
+        self.bot.features.settings.remove("web_pages")
         for method, path, _ in self._routes():
             self.bot.web.unroute(method, path)
 

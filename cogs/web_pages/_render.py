@@ -10,6 +10,7 @@ from xml.etree import ElementTree as ET
 
 import icalendar
 
+from bot.registry import SettingDefault
 from bot.spreadsheet import spreadsheet_cell
 from cogs.web_pages._service import LabelPage, PublicGathering, PublicRelease, Table
 
@@ -105,3 +106,7 @@ def until_text(at: datetime, now: datetime) -> str:
     if days:
         return f"in {days}d {hours}h"
     return f"in {hours}h {minutes}m" if hours else f"in {minutes}m"
+
+
+# This feature's own server settings and what a new server starts with (registered in cog_load).
+SETTING_DEFAULTS = (SettingDefault("web_page", False, "Public web page"),)
