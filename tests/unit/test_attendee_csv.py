@@ -1,7 +1,6 @@
 """The attendee CSV of an event: names members chose cannot run as formulas in a moderator's spreadsheet.
 
-(Through the fake Discord the names column is empty: the bot caches no members. So the export is driven here with
-a server that knows its members' names, on every backend.)
+(The end-to-end test shows the names fetched through the fake Discord; here the render gets hostile ones directly.)
 """
 
 from __future__ import annotations
@@ -9,13 +8,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.gatherings import rsvp
 from bot.gatherings.models import Gathering, GatheringRsvp
-from cogs.events._service import attendees_csv
+from cogs.events._render import attendees_csv
 
 NAMES = ['=HYPERLINK("https://evil.example","x")', "+1+1", "-2", "@SUM(A1)", "\tTab", "\rReturn", "Plain - Name"]
 
@@ -33,8 +31,8 @@ async def test_cells_starting_like_a_formula_get_a_leading_quote(
         for user_id in members:
             session.add(GatheringRsvp(gathering_id=gathering.id, user_id=user_id, answer="going"))
         await session.flush()
-        guild: Any = SimpleNamespace(get_member=lambda user_id: SimpleNamespace(display_name=members[user_id]))
-        data = await attendees_csv(session, guild, gathering)
+        answers = await rsvp.all_answers(session, gathering.id)
+    data = attendees_csv(answers, members)
     rows = list(csv.DictReader(io.StringIO(data.decode(), newline="")))
     shown = {int(row["user_id"]): row["name"] for row in rows}
     assert shown == {user_id: ("'" + name if name[0] in "=+-@\t\r" else name) for user_id, name in members.items()}
