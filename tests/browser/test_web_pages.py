@@ -121,7 +121,12 @@ async def site(harness: BotHarness) -> AsyncIterator[Site]:
         }
     )
     staff = harness.guild.add_channel("staff-room", ChannelType.text)
-    staff.permission_overwrites = [{"id": str(harness.guild.id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)}]
+    # Hidden from @everyone; the bot's own role is let in, as a label's admins would do for a staff channel.
+    assert harness.guild.bot_role is not None
+    staff.permission_overwrites = [
+        {"id": str(harness.guild.id), "type": 0, "allow": "0", "deny": str(VIEW_CHANNEL)},
+        {"id": str(harness.guild.bot_role.id), "type": 0, "allow": str(VIEW_CHANNEL), "deny": "0"},
+    ]
     label = await build_label(harness, approval=True)
     await harness.start()
     try:
