@@ -11,12 +11,15 @@ from discord.ext import commands
 
 from bot.client import LabelBot
 from bot.db.base import utcnow
+from bot.db.outage import log_failure
 from bot.guilds.service import peek_guild_settings
 from cogs.anniversaries import _jobs as jobs
 from cogs.anniversaries import _repository as repository
 from cogs.anniversaries import _service as service
 
 log = logging.getLogger(__name__)
+
+ENSURE_RETRY_SECONDS = 60
 
 
 class AnniversariesCog(commands.Cog, name="Anniversaries"):
@@ -59,7 +62,15 @@ class AnniversariesCog(commands.Cog, name="Anniversaries"):
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        await self.ensure_all()
+        # The database may be away at start: warn (no traceback) and try again until the days are scheduled.
+        while True:
+            try:
+                await self.ensure_all()
+            except Exception:
+                log_failure(log, "Could not schedule the catalogue dates of today; trying again in a minute")
+                await asyncio.sleep(ENSURE_RETRY_SECONDS)
+            else:
+                return
 
     @commands.Cog.listener()
     async def on_catalogue_dates_changed(self, guild_id: int) -> None:
