@@ -3,7 +3,8 @@
 The composition root (bot/runner.py) builds one `FeatureRegistry` and hands it to the bot as `bot.features`. A cog
 adds what it brings in its `cog_load` and takes it away in its `cog_unload`, so an extension that is unloaded or
 reloaded leaves nothing of its old self behind: its audit-log titles, calendar source, /artist info section,
-webhook intake, kind of gathering, the roles it hands out, its forget hook and its dashboard section.
+webhook intake, kind of gathering, the roles it hands out, its forget hook, its dashboard section and what
+follows a release's time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.artists.service import ArtistInfoSections
 from bot.calendar import Calendar
+from bot.catalog.moves import ReleaseMoves
 from bot.dashboard import DashboardSections
 from bot.gatherings.feature import GatheringKinds
 from bot.privacy.service import Privacy
@@ -54,3 +56,5 @@ class FeatureRegistry:
     privacy: Privacy = field(default_factory=Privacy)
     # What each feature shows on the moderators' dashboard.
     dashboard: DashboardSections = field(default_factory=DashboardSections)
+    # What follows a release when its time moves (e.g. supporters' early windows).
+    release_moves: ReleaseMoves = field(default_factory=ReleaseMoves)
