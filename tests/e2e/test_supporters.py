@@ -156,7 +156,6 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_restart_and
 
     # The bot goes down; while it is down the 62 days pass (the grants and the job are moved to the past).
     await h.stop()
-    from bot.db import create_engine, create_sessionmaker
 
     engine = create_engine(h.database_url)
     shift = renewed.due_at - utcnow() + timedelta(seconds=1)
@@ -438,7 +437,6 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
 
 async def move_membership_end(h: BotHarness, key: str, was: datetime, now_ends: datetime) -> None:
     """Time passes while the bot is down: the grants and the expiry job are moved so the membership ends `now_ends`."""
-    from bot.db import create_engine, create_sessionmaker
 
     shift = was - now_ends
     engine = create_engine(h.database_url)
@@ -712,9 +710,7 @@ async def test_early_windows_are_listed_and_cancelled_once_and_an_open_one_close
     # A window not yet open: dropped with its jobs, in one go; a second cancel finds nothing.
     cancelled = await run(h, h.moderator, "supporters early cancel", window="1")
     assert cancelled.content == f"Cancelled the early window of **Night Drive**: <#{early.id}> will not open."
-    assert {job.status for job in await jobs_with_key(h.database_url, "supporters:early:1:")} == {
-        JobStatus.CANCELLED
-    }
+    assert {job.status for job in await jobs_with_key(h.database_url, "supporters:early:1:")} == {JobStatus.CANCELLED}
     for typed in ("1", "abc", "99999999999999999999"):
         again = await run(h, h.moderator, "supporters early cancel", window=typed)
         assert again.content == "Pick an early window from the list.", again.content
@@ -743,7 +739,8 @@ async def test_early_windows_are_listed_and_cancelled_once_and_an_open_one_close
     listed = await run(h, h.moderator, "supporters early list")
     assert listed.content.splitlines()[0] == "**Closed**", listed.content
     assert listed.content.splitlines()[1].startswith("#2 **Night Drive** · **Members**")
-    assert "(closed): opened <t:" in listed.content and ", closed <t:" in listed.content
+    assert "(closed): opened <t:" in listed.content
+    assert ", closed <t:" in listed.content
     async with h.bot.sessionmaker() as session:
         actions = list(
             await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "supporters.early_cancel"))
