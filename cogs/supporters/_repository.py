@@ -237,7 +237,7 @@ async def early_windows(
     if limit is not None:
         query = query.limit(limit)
     rows = await session.execute(query)
-    return [(window, release, perk) for window, release, perk in rows.tuples()]
+    return [(window, release, perk) for window, release, perk in rows]
 
 
 async def release_windows(session: AsyncSession, release_id: int) -> list[EarlyWindow]:
