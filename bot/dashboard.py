@@ -3,18 +3,23 @@
 A feature adds a source in its `cog_load` (and removes it in `cog_unload`); the dashboard asks every source, in
 one read-only session, for its section. A feature switched off (`features.disabled`) or unloaded shows nothing, and
 the dashboard's package never learns another feature's tables. Charts are described, not drawn: bars or weekly
-lines of numbers, which the web page turns into SVG.
+lines of numbers, which the web page turns into SVG. A source that fails costs only its own section: its error is
+logged, its reads are rolled back to a savepoint, and the page shows "This section could not be loaded" there.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+log = logging.getLogger(__name__)
+
 WEEK = timedelta(days=7)
+UNAVAILABLE = "This section could not be loaded."
 GROWTH_WEEKS = 12
 
 
@@ -61,10 +66,11 @@ class DashboardSections:
     """Every registered section, in the order given by each source's `order` (then its name)."""
 
     def __init__(self) -> None:
-        self._sources: dict[str, tuple[int, DashboardSource]] = {}
+        self._sources: dict[str, tuple[int, DashboardSource, str]] = {}
 
-    def add(self, name: str, source: DashboardSource, *, order: int = 100) -> None:
-        self._sources[name] = (order, source)
+    def add(self, name: str, source: DashboardSource, *, order: int = 100, title: str | None = None) -> None:
+        """Register a source; `title` heads its section should it fail (by default, from its name)."""
+        self._sources[name] = (order, source, title or name.replace("_", " ").capitalize())
 
     def remove(self, name: str) -> None:
         self._sources.pop(name, None)
@@ -74,8 +80,15 @@ class DashboardSections:
 
     async def collect(self, session: AsyncSession, guild_id: int, now: datetime) -> list[DashboardSection]:
         found: list[DashboardSection] = []
-        for _, (_, source) in sorted(self._sources.items(), key=lambda item: (item[1][0], item[0])):
-            section = await source(session, guild_id, now)
+        for name, (_, source, title) in sorted(self._sources.items(), key=lambda item: (item[1][0], item[0])):
+            try:
+                # A savepoint: a failed query leaves the session usable (PostgreSQL aborts the whole transaction).
+                async with session.begin_nested():
+                    section = await source(session, guild_id, now)
+            except Exception:
+                log.exception("The dashboard section %r failed for server %s", name, guild_id)
+                found.append(DashboardSection(title, note=UNAVAILABLE))
+                continue
             if section is not None:
                 found.append(section)
         return found

@@ -3,8 +3,8 @@
 The composition root (bot/runner.py) builds one `FeatureRegistry` and hands it to the bot as `bot.features`. A cog
 adds what it brings in its `cog_load` and takes it away in its `cog_unload`, so an extension that is unloaded or
 reloaded leaves nothing of its old self behind: its audit-log titles, calendar source, /artist info section,
-webhook intake, kind of gathering, the roles it hands out, its forget hook, its dashboard section and its own
-server settings' defaults.
+webhook intake, kind of gathering, the roles it hands out, its forget hook, its dashboard section, its own server
+settings' defaults and what follows a release's time.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.artists.service import ArtistInfoSections
 from bot.calendar import Calendar
+from bot.catalog.moves import ReleaseMoves
 from bot.dashboard import DashboardSections
 from bot.gatherings.feature import GatheringKinds
 from bot.guilds.models import GuildSettings
@@ -120,3 +121,5 @@ class FeatureRegistry:
     # What each feature shows on the moderators' dashboard.
     dashboard: DashboardSections = field(default_factory=DashboardSections)
     settings: SettingDefaults = field(default_factory=SettingDefaults)
+    # What follows a release when its time moves (e.g. supporters' early windows).
+    release_moves: ReleaseMoves = field(default_factory=ReleaseMoves)

@@ -239,7 +239,11 @@ async def create_draft(
 
 
 async def schedule_posts(bot: LabelBot, session: AsyncSession, release: Release, settings: GuildSettings) -> int:
-    """Plan the announcement at the release time and every teaser still ahead; return how many teasers."""
+    """Plan the announcement at the release time and every teaser still ahead; return how many teasers.
+
+    What other features tie to the release's time (supporters' early windows) follows it here, in this transaction,
+    whether the release was just scheduled or moved earlier or later.
+    """
     guild_id = release.guild_id
     await bot.jobs.schedule(
         session,
@@ -270,6 +274,7 @@ async def schedule_posts(bot: LabelBot, session: AsyncSession, release: Release,
             key=teaser_key(release.id, minutes),
         )
         planned += 1
+    await bot.features.release_moves.moved(session, release)
     return planned
 
 
@@ -744,6 +749,7 @@ async def announce_now(
         guild_id=release.guild_id,
         key=announce_key(release.id),
     )
+    await bot.features.release_moves.moved(session, release)
     await session.flush()
     await _audit(
         bot, session, release, "release.announce_now", actor_id=actor_id, before=before, after=release.snapshot()

@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.artists.transformers import ArtistOption
 from bot.audit import service as audit
@@ -19,7 +20,7 @@ from bot.db.base import utcnow
 from bot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed
 from bot.guilds.models import GuildSettings
 from bot.interactions import NO_MENTIONS, defer, guild_of, member_of, reply
-from bot.models.supporters import EarnedBy, SupporterGrant, SupporterPerk
+from bot.models.supporters import EarlyWindow, EarnedBy, SupporterGrant, SupporterPerk
 from bot.permissions import require_moderator, role_refusal
 from bot.timeparse import parse_when
 from cogs.supporters import _dashboard as dashboard
@@ -33,6 +34,7 @@ from cogs.supporters import _service as service
 log = logging.getLogger(__name__)
 
 ROLE_GRANTS = "supporters"
+MOVES = "supporters"
 EARNED_BY = [Choice(name=words, value=value) for value, words in service.EARNED_BY_WORDS.items()]
 
 
@@ -64,6 +66,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
     )
     perk = app_commands.Group(name="perk", description="Supporter perks (moderators).", parent=supporters)
     codes = app_commands.Group(name="codes", description="Single-use claim codes (moderators).", parent=supporters)
+    windows = app_commands.Group(
+        name="early", description="Supporters' early windows before a release (moderators).", parent=supporters
+    )
 
     def __init__(self, bot: LabelBot) -> None:
         self.bot = bot
@@ -73,6 +78,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         jobs.register(self.bot)
         self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
+        self.bot.features.release_moves.add(MOVES, self.release_moved)
         self.bot.features.webhooks.register(
             intake.HOOK, intake.intake(self.bot), id_field="order_id", unstored=frozenset({intake.CLAIM_CODE})
         )
@@ -82,7 +88,11 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.audit_titles.remove(render.AUDIT_TITLES)
         jobs.unregister(self.bot)
         self.bot.features.dashboard.remove(dashboard.NAME)
+        self.bot.features.release_moves.remove(MOVES)
         self.bot.features.webhooks.unregister(intake.HOOK)
+
+    async def release_moved(self, session: AsyncSession, release: Release) -> None:
+        await service.release_moved(self.bot, session, release)
 
     async def perk_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
         if interaction.guild_id is None:
@@ -158,6 +168,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         earned_by: Choice[str] | None = None,
         days: app_commands.Range[int, 0, service.MAX_DURATION_DAYS] | None = None,
         artist: ArtistOption | None = None,
+        no_artist: bool | None = None,
     ) -> None:
         """Change a supporter perk (grants already made keep their end date).
 
@@ -168,10 +179,13 @@ class SupportersCog(commands.Cog, name="Supporters"):
             earned_by: What earns it from now on.
             days: How long new grants last; 0 means for good.
             artist: The artist it belongs to from now on.
+            no_artist: True: it belongs to the label, no longer to an artist.
         """
         await defer(interaction)
         guild = guild_of(interaction)
-        if name is None and role is None and earned_by is None and days is None and artist is None:
+        if artist is not None and no_artist:
+            raise InvalidInput("Give an artist or no_artist, not both.")
+        if name is None and role is None and earned_by is None and days is None and artist is None and not no_artist:
             raise InvalidInput("Say what to change: a name, role, what earns it, days or the artist.")
         async with self.bot.sessionmaker.begin() as session:
             settings = await require_moderator(interaction, session)
@@ -181,6 +195,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 "role_id": found.role_id,
                 "earned_by": found.earned_by,
                 "days": found.duration_days,
+                "artist_id": found.artist_id,
             }
             if role is not None:
                 check_role_safe(guild, role, settings)
@@ -197,6 +212,8 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 found.duration_days = days or None
             if artist is not None:
                 found.artist_id = artist.id
+            if no_artist:
+                found.artist_id = None
             await session.flush()
             await audit.record(
                 self.bot,
@@ -211,6 +228,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
                     "role_id": found.role_id,
                     "earned_by": found.earned_by,
                     "days": found.duration_days,
+                    "artist_id": found.artist_id,
                 },
             )
             line = render.perk_line(found)
@@ -417,7 +435,19 @@ class SupportersCog(commands.Cog, name="Supporters"):
             )
         return [Choice(name=f"{release.title} · #{release.id}"[:100], value=str(release.id)) for release in found]
 
-    @supporters.command(name="early")
+    async def window_choices(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        async with self.bot.sessionmaker() as session:
+            found = await repository.early_windows(
+                session, interaction.guild_id, unclosed=True, current=current.replace("\x00", ""), limit=25
+            )
+        return [
+            Choice(name=f"{release.title} · {perk.name} · #{window.id}"[:100], value=str(window.id))
+            for window, release, perk in found
+        ]
+
+    @windows.command(name="create")
     @app_commands.autocomplete(release=release_choices, perk=perk_names)
     async def early(
         self,
@@ -499,6 +529,63 @@ class SupportersCog(commands.Cog, name="Supporters"):
             f"({discord.utils.format_dt(public_at, 'F')}){closes}.",
             allowed_mentions=NO_MENTIONS,
         )
+
+    @windows.command(name="list")
+    async def early_list(self, interaction: discord.Interaction[LabelBot]) -> None:
+        """List the server's early windows, coming and past: release, perk, channel, opening and closing."""
+        await defer(interaction)
+        guild = guild_of(interaction)
+        now = utcnow()
+        async with self.bot.sessionmaker() as session:
+            await require_moderator(interaction, session)
+            rows = await repository.early_windows(session, guild.id)
+            coming = [render.window_line(*row, now) for row in rows if row[0].closed_at is None]
+            past = [render.window_line(*row, now) for row in reversed(rows) if row[0].closed_at is not None]
+        if not coming and not past:
+            await reply(interaction, "There are no early windows yet; set one with `/supporters early create`.")
+            return
+        lines = (["**Coming and open**", *coming] if coming else []) + (["**Closed**", *past] if past else [])
+        await reply(interaction, render.clip_lines(lines), allowed_mentions=NO_MENTIONS)
+
+    @windows.command(name="cancel")
+    @app_commands.autocomplete(window=window_choices)
+    async def early_cancel(self, interaction: discord.Interaction[LabelBot], window: str) -> None:
+        """Cancel an early window: one not yet open is dropped; an open one closes to the supporters now.
+
+        Args:
+            window: The early window (see /supporters early list).
+        """
+        await defer(interaction)
+        guild = guild_of(interaction)
+        number = window.strip().lstrip("#")
+        async with self.bot.sessionmaker.begin() as session:
+            await require_moderator(interaction, session)
+            found = await session.get(EarlyWindow, int(number)) if number.isdigit() and len(number) < 19 else None
+            if found is None or found.guild_id != guild.id:
+                raise InvalidInput("Pick an early window from the list.")
+            release = await session.get(Release, found.release_id)
+            title = release.title if release is not None else "the release"
+            channel_id = found.channel_id
+            before = {"channel_id": channel_id, "opens_at": found.opens_at.isoformat(), "opened": bool(found.opened_at)}
+            dropped = await service.cancel_early_window(self.bot, session, found, utcnow())
+            await audit.record(
+                self.bot,
+                session,
+                guild_id=guild.id,
+                actor_id=interaction.user.id,
+                action="supporters.early_cancel",
+                target=f"release {title}",
+                before=before,
+                after={"dropped": dropped, "closing_now": not dropped},
+            )
+        if dropped:
+            text = f"Cancelled the early window of **{render.shown(title)}**: <#{channel_id}> will not open."
+        else:
+            text = (
+                f"The early window of **{render.shown(title)}** was already open: <#{channel_id}> closes to its "
+                "supporters now."
+            )
+        await reply(interaction, text, allowed_mentions=NO_MENTIONS)
 
     @app_commands.command(name="claim")
     @app_commands.guild_only()

@@ -83,6 +83,9 @@ async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
             return {"skipped": "window, perk or release gone"}
         if release.status == ReleaseStatus.CANCELLED:
             return {"skipped": "release cancelled"}
+        if release.status in (ReleaseStatus.DRAFT, ReleaseStatus.AWAITING_APPROVAL):
+            # Sent back to a draft: the window opens once the release is scheduled again (which moves it).
+            return {"skipped": "release not scheduled"}
         if window.closed_at is not None:
             return {"skipped": "already closed"}
         # The release was postponed since the window was set: it opens later, with the release.

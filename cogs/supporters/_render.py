@@ -8,7 +8,8 @@ from datetime import datetime
 
 import discord
 
-from bot.models.supporters import SupporterPerk
+from bot.catalog.models import Release
+from bot.models.supporters import EarlyWindow, SupporterPerk
 from bot.spreadsheet import spreadsheet_cell
 from cogs.supporters._service import EARNED_BY_WORDS
 
@@ -81,6 +82,7 @@ AUDIT_TITLES = {
     "supporters.import": "Shop orders imported",
     "supporters.claim_throttled": "Member throttled after wrong claim codes",
     "supporters.early_window": "Supporters' early window set",
+    "supporters.early_cancel": "Supporters' early window cancelled",
 }
 
 
@@ -92,3 +94,25 @@ def listen_early(title: str, artist: str, role_id: int, links: str, public_at: d
         f"Please keep these links to yourselves:\n{lines}\n"
         f"Everyone else hears it {discord.utils.format_dt(public_at, 'F')}."
     )[:2000]
+
+
+def window_state(window: EarlyWindow, now: datetime) -> str:
+    if window.closed_at is not None:
+        return "closed"
+    if window.opened_at is not None:
+        return "open"
+    return "opening late" if window.opens_at <= now else "coming"
+
+
+def window_line(window: EarlyWindow, release: Release, perk: SupporterPerk, now: datetime) -> str:
+    """One early window in /supporters early list: its release, perk, channel, state, opening and closing."""
+    opened = window.opened_at or window.opens_at
+    closed = window.closed_at or window.closes_at
+    closes = f", closes {discord.utils.format_dt(closed, 'f')}" if closed is not None else ", stays open"
+    if window.closed_at is not None:
+        closes = f", closed {discord.utils.format_dt(closed, 'f')}" if closed is not None else ""
+    verb = "opens" if window.opened_at is None else "opened"
+    return (
+        f"#{window.id} **{shown(release.title)}** · **{shown(perk.name)}** in <#{window.channel_id}> "
+        f"({window_state(window, now)}): {verb} {discord.utils.format_dt(opened, 'f')}{closes}"
+    )

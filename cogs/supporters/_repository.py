@@ -216,3 +216,31 @@ async def early_window(session: AsyncSession, release_id: int, perk_id: int) -> 
         select(EarlyWindow).where(EarlyWindow.release_id == release_id, EarlyWindow.perk_id == perk_id)
     )
     return found
+
+
+async def early_windows(
+    session: AsyncSession, guild_id: int, *, unclosed: bool = False, current: str = "", limit: int | None = None
+) -> list[tuple[EarlyWindow, Release, SupporterPerk]]:
+    """The server's early windows with their release and perk, by opening time (only those still to close, when
+    `unclosed`; only releases whose title holds `current`)."""
+    query = (
+        select(EarlyWindow, Release, SupporterPerk)
+        .join(Release, Release.id == EarlyWindow.release_id)
+        .join(SupporterPerk, SupporterPerk.id == EarlyWindow.perk_id)
+        .where(EarlyWindow.guild_id == guild_id)
+    )
+    if unclosed:
+        query = query.where(EarlyWindow.closed_at.is_(None))
+    if current.strip():
+        query = query.where(Release.title.ilike(f"%{current.strip()}%"))
+    query = query.order_by(EarlyWindow.opens_at, EarlyWindow.id)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = await session.execute(query)
+    return [(window, release, perk) for window, release, perk in rows]
+
+
+async def release_windows(session: AsyncSession, release_id: int) -> list[EarlyWindow]:
+    """A release's early windows (to follow it when it moves)."""
+    rows = await session.scalars(select(EarlyWindow).where(EarlyWindow.release_id == release_id))
+    return list(rows)

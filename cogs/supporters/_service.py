@@ -155,6 +155,39 @@ async def follow_release(bot: LabelBot, session: AsyncSession, window: EarlyWind
         )
 
 
+async def cancel_early_window(bot: LabelBot, session: AsyncSession, window: EarlyWindow, now: datetime) -> bool:
+    """Cancel an early window: one not yet opened is removed with its jobs (True); an opened one closes now, through
+    its closing job, so the supporters' role leaves the channel exactly once (False). A closed one is refused."""
+    if window.closed_at is not None:
+        raise Conflict("That early window has already closed.")
+    if window.opened_at is None:
+        await bot.jobs.cancel(session, early_open_key(window.id))
+        await bot.jobs.cancel(session, early_close_key(window.id))
+        await session.delete(window)
+        await session.flush()
+        return True
+    # No longer tied to the release: a later move of the release leaves this closing where it is.
+    window.hours_after, window.closes_at = None, now
+    await bot.jobs.schedule(
+        session,
+        EARLY_CLOSE,
+        {"window_id": window.id},
+        now,
+        guild_id=window.guild_id,
+        key=early_close_key(window.id),
+    )
+    await session.flush()
+    return False
+
+
+async def release_moved(bot: LabelBot, session: AsyncSession, release: Release) -> None:
+    """The releases feature moved a scheduled release (earlier or later): its early windows follow it now, in the
+    same transaction, so each opening and closing is scheduled once at its new time."""
+    for window in await repository.release_windows(session, release.id):
+        if window.closed_at is None:
+            await follow_release(bot, session, window, release)
+
+
 def check_duration(days: int | None) -> int | None:
     if days is not None and not 1 <= days <= MAX_DURATION_DAYS:
         raise InvalidInput(f"A perk lasts between 1 and {MAX_DURATION_DAYS} days (leave it out to keep it for good).")

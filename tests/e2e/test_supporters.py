@@ -156,7 +156,6 @@ async def test_a_membership_ends_at_its_minute_exactly_once_across_a_restart_and
 
     # The bot goes down; while it is down the 62 days pass (the grants and the job are moved to the past).
     await h.stop()
-    from bot.db import create_engine, create_sessionmaker
 
     engine = create_engine(h.database_url)
     shift = renewed.due_at - utcnow() + timedelta(seconds=1)
@@ -383,7 +382,7 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
     refused = await run(
         h,
         h.moderator,
-        "supporters early",
+        "supporters early create",
         release="1",
         perk="Vinyl club",
         channel=h.general,
@@ -394,7 +393,7 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
     answer = await run(
         h,
         h.moderator,
-        "supporters early",
+        "supporters early create",
         release="1",
         perk="Vinyl club",
         channel=early,
@@ -438,7 +437,6 @@ async def test_the_early_channel_opens_to_supporters_only_then_the_release_is_an
 
 async def move_membership_end(h: BotHarness, key: str, was: datetime, now_ends: datetime) -> None:
     """Time passes while the bot is down: the grants and the expiry job are moved so the membership ends `now_ends`."""
-    from bot.db import create_engine, create_sessionmaker
 
     shift = was - now_ends
     engine = create_engine(h.database_url)
@@ -519,6 +517,15 @@ async def test_stats_for_one_artist_count_only_that_artists_perks(shop: Shop) ->
     none = await run(h, h.moderator, "supporters stats", artist="Vale")
     assert none.content == "Vale has no supporter perks yet; 0 member(s) asked to hear about drops."
 
+    # The perk goes back to the label: the artist's figures no longer count it, the label's still do.
+    both = await run(h, h.moderator, "supporters perk edit", perk="Nova club", artist="Vale", no_artist=True)
+    assert both.content == "Give an artist or no_artist, not both.", both.content
+    cleared = await run(h, h.moderator, "supporters perk edit", perk="Nova club", no_artist=True)
+    assert cleared.content.startswith("Changed the perk: **Nova club**"), cleared.content
+    gone = await run(h, h.moderator, "supporters stats", artist="Nova")
+    assert gone.content.startswith("Nova has no supporter perks yet"), gone.content
+    assert "**Nova club**: 1 active" in (await run(h, h.moderator, "supporters stats")).content
+
 
 @pytest.mark.slow
 async def test_a_membership_ending_while_the_bot_is_killed_mid_removal_ends_once(shop: Shop) -> None:
@@ -576,7 +583,7 @@ async def test_a_postponed_release_moves_its_early_window_with_it(harness: BotHa
     await run(
         h,
         h.moderator,
-        "supporters early",
+        "supporters early create",
         release="1",
         perk="Vinyl club",
         channel=early,
@@ -588,26 +595,154 @@ async def test_a_postponed_release_moves_its_early_window_with_it(harness: BotHa
     assert "Night Drive" in edited.text, edited.text
     [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
 
-    # At the window's old time the release is a day later: the channel stays shut and the window moves with it.
+    # The window moved with the release, in the same edit: its opening and closing are a day later too.
     [opening] = await jobs_with_key(h.database_url, early_open_key(1))
-    engine = create_engine(h.database_url)
-    async with create_sessionmaker(engine).begin() as session:
-        await session.execute(
-            update(ScheduledJob).where(ScheduledJob.id == opening.id).values(due_at=utcnow(), scheduled_for=utcnow())
-        )
-    await engine.dispose()
-    await sweep_once(h)
-
-    async def moved() -> bool:
-        [job] = await jobs_with_key(h.database_url, early_open_key(1))
-        return job.status == JobStatus.PENDING and job.due_at == announce.due_at - timedelta(hours=2)
-
-    await h.wait_until(moved)
+    assert opening.status == JobStatus.PENDING
+    assert opening.due_at == announce.due_at - timedelta(hours=2)
     [closing] = await jobs_with_key(h.database_url, early_close_key(1))
     assert closing.due_at == announce.due_at + timedelta(hours=1)
+    await sweep_once(h)
     assert not h.guild.can_see(supporter, early)
     assert h.fake.messages(early) == []
 
     await come_due(h, early_open_key(1))
     assert h.guild.can_see(supporter, early)
     assert len(h.fake.messages(early)) == 1
+
+
+def early_channel(h: BotHarness) -> Any:
+    """A supporters' channel: hidden from @everyone, open to the bot."""
+    assert h.guild.me is not None
+    return h.guild.add_channel(
+        "listen-early",
+        overwrites=[
+            {"id": h.guild.id, "type": 0, "deny": Permissions.VIEW_CHANNEL},
+            {"id": h.guild.me.id, "type": 1, "allow": Permissions.VIEW_CHANNEL | Permissions.SEND_MESSAGES},
+        ],
+    )
+
+
+async def test_a_release_moved_earlier_brings_its_early_window_forward_at_once(harness: BotHarness) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    early = early_channel(h)
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist-admin add", name="Nova")
+    role = await make_perk(h, "Vinyl club", "purchase")
+    supporter = h.guild.add_member("supporter")
+    h.guild.member(supporter).role_ids.append(role.id)
+    await schedule_release(h, "Night Drive", "in 30h")
+    await run(
+        h,
+        h.moderator,
+        "supporters early create",
+        release="1",
+        perk="Vinyl club",
+        channel=early,
+        hours=2,
+        links="https://private.example.org/a",
+        close_after=1,
+    )
+
+    # Brought forward a day: the opening and the closing come forward with it, before the old opening time.
+    await run(h, h.moderator, "release edit", release="1", when="in 5h")
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+    [opening] = await jobs_with_key(h.database_url, early_open_key(1))
+    [closing] = await jobs_with_key(h.database_url, early_close_key(1))
+    assert opening.status == JobStatus.PENDING
+    assert opening.due_at == announce.due_at - timedelta(hours=2)
+    assert closing.due_at == announce.due_at + timedelta(hours=1)
+    assert not h.guild.can_see(supporter, early)
+
+    # Brought forward inside the window: the channel opens to supporters now, once, with the links.
+    await run(h, h.moderator, "release edit", release="1", when="in 1h")
+    await sweep_once(h)
+    await wait_jobs_settled(h, early_open_key(1))
+    assert h.guild.can_see(supporter, early)
+    [post] = h.fake.messages(early)
+    assert "**Listen early: Night Drive**" in post.content
+    [announce] = await jobs_with_key(h.database_url, release_announce_key(1))
+    [closing] = await jobs_with_key(h.database_url, early_close_key(1))
+    assert closing.due_at == announce.due_at + timedelta(hours=1)
+    await sweep_once(h)
+    assert len(h.fake.messages(early)) == 1
+    assert h.fake.messages(announcements) == []
+
+
+async def test_early_windows_are_listed_and_cancelled_once_and_an_open_one_closes_now(harness: BotHarness) -> None:
+    h = harness
+    announcements = h.guild.add_channel("announcements")
+    early = early_channel(h)
+    await h.start()
+    await run(h, h.moderator, "settings channel", kind="announcements", channel=announcements)
+    await run(h, h.moderator, "artist-admin add", name="Nova")
+    vinyl = await make_perk(h, "Vinyl club", "purchase")
+    members = await make_perk(h, "Members", "membership", days=31)
+    supporter = h.guild.add_member("supporter")
+    h.guild.member(supporter).role_ids.extend([vinyl.id, members.id])
+    await schedule_release(h, "Night Drive", "in 30h")
+    nothing = await run(h, h.moderator, "supporters early list")
+    assert nothing.content == "There are no early windows yet; set one with `/supporters early create`."
+    for perk, hours in (("Vinyl club", 2), ("Members", 24)):
+        answer = await run(
+            h,
+            h.moderator,
+            "supporters early create",
+            release="1",
+            perk=perk,
+            channel=early,
+            hours=hours,
+            links="https://private.example.org/a",
+            close_after=1,
+        )
+        assert answer.content.startswith(f"<#{early.id}> opens"), answer.content
+
+    listed = await run(h, h.moderator, "supporters early list")
+    assert listed.ephemeral
+    lines = listed.content.splitlines()
+    assert lines[0] == "**Coming and open**"
+    # By opening time: the Members' window (24 hours ahead) first.
+    assert lines[1].startswith(f"#2 **Night Drive** · **Members** in <#{early.id}> (coming): opens <t:"), lines
+    assert lines[2].startswith(f"#1 **Night Drive** · **Vinyl club** in <#{early.id}> (coming): opens <t:"), lines
+    assert ", closes <t:" in lines[1]
+
+    # A window not yet open: dropped with its jobs, in one go; a second cancel finds nothing.
+    cancelled = await run(h, h.moderator, "supporters early cancel", window="1")
+    assert cancelled.content == f"Cancelled the early window of **Night Drive**: <#{early.id}> will not open."
+    assert {job.status for job in await jobs_with_key(h.database_url, "supporters:early:1:")} == {JobStatus.CANCELLED}
+    for typed in ("1", "abc", "99999999999999999999"):
+        again = await run(h, h.moderator, "supporters early cancel", window=typed)
+        assert again.content == "Pick an early window from the list.", again.content
+    await sweep_once(h)
+    assert h.fake.messages(early) == []
+
+    # A window already open closes to its supporters now, through its closing job, once.
+    await come_due(h, early_open_key(2))
+    assert h.guild.can_see(supporter, early)
+    closing = await run(h, h.moderator, "supporters early cancel", window="#2")
+    assert closing.content == (
+        f"The early window of **Night Drive** was already open: <#{early.id}> closes to its supporters now."
+    )
+    await sweep_once(h)
+    await wait_jobs_settled(h, early_close_key(2))
+    assert not h.guild.can_see(supporter, early)
+    deletes = len(h.fake.requests_to("/channels/{channel_id}/permissions/{overwrite_id}", "DELETE"))
+    assert deletes == 1
+    closed = await run(h, h.moderator, "supporters early cancel", window="2")
+    assert closed.content == "That early window has already closed."
+
+    # Moving the release afterwards leaves the closed window closed.
+    await run(h, h.moderator, "release edit", release="1", when="in 40h")
+    [job] = await jobs_with_key(h.database_url, early_close_key(2))
+    assert job.status == JobStatus.DONE
+    listed = await run(h, h.moderator, "supporters early list")
+    assert listed.content.splitlines()[0] == "**Closed**", listed.content
+    assert listed.content.splitlines()[1].startswith("#2 **Night Drive** · **Members**")
+    assert "(closed): opened <t:" in listed.content
+    assert ", closed <t:" in listed.content
+    async with h.bot.sessionmaker() as session:
+        actions = list(
+            await session.scalars(select(AuditEntry.action).where(AuditEntry.action == "supporters.early_cancel"))
+        )
+    assert len(actions) == 2
