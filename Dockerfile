@@ -4,9 +4,7 @@ WORKDIR /src
 COPY requirements.lock ./
 RUN python -m venv /opt/labelbot && /opt/labelbot/bin/pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md LICENSE ./
-COPY bot ./bot
-COPY cogs ./cogs
-COPY migrations ./migrations
+COPY labelbot ./labelbot
 RUN /opt/labelbot/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim

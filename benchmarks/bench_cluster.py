@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import emit, fake_discord, fresh_database, quiet_logs, result, rss_kib
-from bot.db import utcnow
+from labelbot.db import utcnow
 from tests.e2e.test_cluster import (
     JOB_CONCURRENCY,
     PROCESSES,

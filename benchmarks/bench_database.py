@@ -25,14 +25,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from benchmarks.common import backends, emit, fresh_database, latency_figures, quiet_logs, result
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.catalog.queries import upcoming_releases
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.gatherings import rsvp
-from bot.gatherings.models import Answer, Gathering, GatheringRsvp
-from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry
-from cogs.fan_roles import _repository as fan_roles
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.catalog.queries import upcoming_releases
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.features.fan_roles import _repository as fan_roles
+from labelbot.gatherings import rsvp
+from labelbot.gatherings.models import Answer, Gathering, GatheringRsvp
+from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry
 
 GOAL_P99_MS = 10.0
 GUILD = 4242

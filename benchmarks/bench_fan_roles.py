@@ -29,10 +29,10 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from benchmarks.common import emit, result
-from bot.db import create_engine, create_sessionmaker
-from bot.guilds.models import GuildSettings
-from bot.jobs import ScheduledJob
-from bot.models.fan_roles import PartyAttendance
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.guilds.models import GuildSettings
+from labelbot.jobs import ScheduledJob
+from labelbot.models.fan_roles import PartyAttendance
 from tests.databases import DatabaseFactory
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.pytest_plugin import discord_py_pointed_at

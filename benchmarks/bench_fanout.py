@@ -28,10 +28,10 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from benchmarks.common import emit, fake_discord, fresh_database, quiet_logs, result
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.db import utcnow
-from bot.guilds.models import GuildSettings
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.db import utcnow
+from labelbot.guilds.models import GuildSettings
 from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 
@@ -65,7 +65,7 @@ def skip_the_fakes_spec_check() -> None:
 
 
 async def announcements(guilds: int, releases: int, scale: float, backend: str, workdir: Path) -> dict[str, Any]:
-    from cogs.releases._service import ANNOUNCE, announce_key
+    from labelbot.features.releases._service import ANNOUNCE, announce_key
 
     skip_the_fakes_spec_check()
 
@@ -214,7 +214,7 @@ def main() -> None:
                 and figures["members_wrong"] == 0
                 and (figures["click_answer_max_s"] or 0) <= CLICK_GOAL_SECONDS,
                 notes="clicks jump the sync's queue; the two role requests of a window kept for them go to the sync "
-                "once the window resets within a second (see bot/role_requests.py)",
+                "once the window resets within a second (see labelbot/role_requests.py)",
             )
         )
     emit({"benchmark": "fanout", "backend": args.backend, "results": results})

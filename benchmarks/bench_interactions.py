@@ -39,10 +39,10 @@ from benchmarks.common import (
     ratio,
     result,
 )
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.db import utcnow
-from bot.gatherings.models import Gathering, GatheringRsvp
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.db import utcnow
+from labelbot.gatherings.models import Gathering, GatheringRsvp
 from tests.fakediscord import FakeDiscord, FakeGuild, FakeInteraction, FakeMessage, FakeUser
 from tests.fakediscord.clientrun import running
 from tests.harness import BotHarness

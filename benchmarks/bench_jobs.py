@@ -29,10 +29,10 @@ import asyncpg
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import make_url
 
-from bot.config import JobSettings
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.db.migrate import upgrade
-from bot.jobs import JobContext, JobQueue, ScheduledJob
+from labelbot.config import JobSettings
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.db.migrate import upgrade
+from labelbot.jobs import JobContext, JobQueue, ScheduledJob
 
 GOAL_P99_MS = 250.0
 GOAL_STARTUP_MS = 2000.0

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_memory [--quick] [--backend sqlite|postgres]
 
-Each bot runs as its own child process (`python -m bot run`, and `python -m benchmarks.common bare-bot` with
+Each bot runs as its own child process (`python -m labelbot run`, and `python -m benchmarks.common bare-bot` with
 the same intents as Labelbot) against the same fake Discord, connected to a server whose member_count is
 100,000 (the members themselves are not sent: a large guild). RSS is read from /proc once the bot is ready and
 has settled, as the median of a few samples. The same is measured with a 10-member server, so the figures show
@@ -55,7 +55,7 @@ async def measure(kind: str, member_count: int, backend: str, workdir: Path, set
             "LABELBOT_LOGGING__LEVEL": "WARNING",
             INTENTS_ENV: str(labelbot_intents().value),
         }
-        command = [sys.executable, "-m", "bot", "run"] if kind == "labelbot" else [
+        command = [sys.executable, "-m", "labelbot", "run"] if kind == "labelbot" else [
             sys.executable, "-m", "benchmarks.common", "bare-bot",
         ]  # fmt: skip
         log = (workdir / f"{kind}.log").open("wb")

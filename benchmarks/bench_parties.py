@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from benchmarks.bench_interactions import command, labelbot
 from benchmarks.common import emit, latency_figures, quiet_logs, result
-from bot.jobs import JobStatus, ScheduledJob
+from labelbot.jobs import JobStatus, ScheduledJob
 from tests.fakediscord.state import snowflake_time
 from tests.harness import BotHarness
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import emit, fake_discord, fresh_database, quiet_logs, result
-from bot.db import utcnow
+from labelbot.db import utcnow
 from tests.e2e.test_crash import LABELS, RELEASES, _announcements, _ready, _seed_releases
 from tests.fakediscord import ChannelType, FakeChannel
 from tests.harness import BotHarness

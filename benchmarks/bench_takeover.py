@@ -26,8 +26,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from benchmarks.common import ROOT, emit, fresh_database, quiet_logs, result
-from bot.db import create_engine, utcnow
-from bot.jobs import JobStatus, ScheduledJob
+from labelbot.db import create_engine, utcnow
+from labelbot.jobs import JobStatus, ScheduledJob
 from tests.jobs.worker import KIND
 
 GOAL_SECONDS = 15.0

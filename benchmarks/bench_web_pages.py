@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from benchmarks.common import emit, latency_figures, quiet_logs, result
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.db.base import utcnow
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.db.base import utcnow
 from tests.harness import BotHarness, free_port
 
 GOAL_SPEEDUP = 3.0

@@ -126,7 +126,7 @@ def quiet_logs() -> None:
     import logging
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    for name in ("apscheduler", "discord", "bot", "cogs", "labelbot"):
+    for name in ("apscheduler", "discord", "labelbot"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
@@ -167,7 +167,7 @@ class BareBot(discord.Client):
 
 
 def labelbot_intents() -> discord.Intents:
-    from bot.client import intents
+    from labelbot.client import intents
 
     return intents()
 

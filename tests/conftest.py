@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, create_sessionmaker
+from labelbot.db import create_engine, create_sessionmaker
 from tests.databases import DatabaseFactory, backends
 
 pytest_plugins = ["tests.fakediscord.pytest_plugin", "tests.harness"]
@@ -51,7 +51,7 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 # Loggers of the bot's own code and of what runs it; an ERROR with a traceback there is a bug somebody hid.
-BOT_LOGGERS = ("bot", "cogs", "discord", "apscheduler")
+BOT_LOGGERS = ("labelbot", "discord", "apscheduler")
 
 
 def pytest_configure(config: pytest.Config) -> None:

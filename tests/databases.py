@@ -11,8 +11,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from bot.db import create_engine
-from bot.db.migrate import upgrade
+from labelbot.db import create_engine
+from labelbot.db.migrate import upgrade
 
 POSTGRES_ENV = "LABELBOT_TEST_POSTGRES_URL"
 RUN_ID = uuid.uuid4().hex[:8]

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.client import LabelBot
-from bot.config import load_settings
-from bot.db import guard
-from bot.runner import run_bot
+from labelbot.client import LabelBot
+from labelbot.config import load_settings
+from labelbot.db import guard
+from labelbot.runner import run_bot
 from tests.fakediscord import ChannelType, FakeDiscord
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +48,13 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 
 class BotProcess:
-    """`python -m bot run` as a child process, configured by environment variables only."""
+    """`python -m labelbot run` as a child process, configured by environment variables only."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [sys.executable, "-m", "labelbot", "run"],
             cwd=ROOT,
             env={**os.environ, **env},
             stdout=self._log,

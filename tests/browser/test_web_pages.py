@@ -23,12 +23,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.db import create_engine, create_sessionmaker
-from bot.models.collabs import CollabRequest
-from bot.models.fan_roles import FanRoleChange
-from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
-from bot.models.parties import ListeningParty, PartyAttendance, PartyTrackRating
-from bot.models.web_pages import DashboardLink
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.models.collabs import CollabRequest
+from labelbot.models.fan_roles import FanRoleChange
+from labelbot.models.fan_roles import PartyAttendance as FanPartyAttendance
+from labelbot.models.parties import ListeningParty, PartyAttendance, PartyTrackRating
+from labelbot.models.web_pages import DashboardLink
 from tests.e2e.helpers import run
 from tests.e2e.test_releases import Label, build_label, create, schedule
 from tests.fakediscord import ChannelType

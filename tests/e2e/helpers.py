@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.artists.models import Artist, ArtistManager
-from bot.audit.models import AuditEntry
-from bot.audit.service import AUDIT_POST
-from bot.client import LabelBot
-from bot.guilds.models import GuildSettings, MemberSettings
-from bot.jobs import JobStatus, ScheduledJob
+from labelbot.artists.models import Artist, ArtistManager
+from labelbot.audit.models import AuditEntry
+from labelbot.audit.service import AUDIT_POST
+from labelbot.client import LabelBot
+from labelbot.guilds.models import GuildSettings, MemberSettings
+from labelbot.jobs import JobStatus, ScheduledJob
 from tests.fakediscord import FakeGuild, FakeInteraction, FakeReply, interactions
 from tests.harness import BotHarness
 
@@ -91,7 +91,7 @@ SETTLED = (JobStatus.DONE, JobStatus.CANCELLED)
 
 async def jobs_with_key(database_url: str, prefix: str) -> list[ScheduledJob]:
     """The job rows whose key starts with `prefix`, read on a connection of the test's own (the bot may be down)."""
-    from bot.db import create_engine, create_sessionmaker
+    from labelbot.db import create_engine, create_sessionmaker
 
     engine = create_engine(database_url)
     try:

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseLink, ReleaseStatus
-from bot.db import create_engine, create_sessionmaker
-from bot.db.base import utcnow
-from bot.jobs import JobStatus, ScheduledJob
-from bot.models.anniversaries import CatalogueDatePost, LabelDate
-from cogs.anniversaries._service import DAY, day_key
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseLink, ReleaseStatus
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.db.base import utcnow
+from labelbot.features.anniversaries._service import DAY, day_key
+from labelbot.jobs import JobStatus, ScheduledJob
+from labelbot.models.anniversaries import CatalogueDatePost, LabelDate
 from tests.e2e.helpers import run, running, sweep_once, wait_jobs_settled
 from tests.fakediscord.state import FLAG_SUPPRESS_NOTIFICATIONS, FakeMessage
 from tests.harness import BotHarness

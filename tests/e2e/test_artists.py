@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.artists.models import Artist
-from bot.db.base import utcnow
-from bot.permissions import MODERATORS_ONLY
+from labelbot.artists.models import Artist
+from labelbot.db.base import utcnow
+from labelbot.permissions import MODERATORS_ONLY
 from tests.e2e.helpers import (
     NO_PINGS,
     audit_entries,
@@ -149,8 +149,8 @@ async def test_no_orphan_role_when_saving_the_artist_fails(
     labelbot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The module the running bot loaded: discord.py loads an extension into a fresh module without rebinding the
-    # `cogs` package's attribute, so after earlier bots came and went `import cogs.artists._cog` may name an old one.
-    artist_cog = sys.modules["cogs.artists._cog"]
+    # `labelbot.features` package's attribute, so after earlier bots came and went `import labelbot.features.artists._cog` may name an old one.
+    artist_cog = sys.modules["labelbot.features.artists._cog"]
 
     async def database_gone(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("the database went away")

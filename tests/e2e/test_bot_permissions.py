@@ -5,7 +5,7 @@ from __future__ import annotations
 import discord
 import pytest
 
-from bot.cli import invite_url
+from labelbot.cli import invite_url
 from tests.e2e.helpers import embed_fields, run
 from tests.fakediscord.state import Permissions
 from tests.harness import BotHarness

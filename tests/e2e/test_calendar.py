@@ -11,9 +11,9 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.calendar import CalendarEntry
-from bot.guilds.models import GuildSettings
-from cogs.calendar._service import build_feed
+from labelbot.calendar import CalendarEntry
+from labelbot.features.calendar._service import build_feed
+from labelbot.guilds.models import GuildSettings
 from tests.harness import BotHarness, free_port
 
 URL = re.compile(r"<(http://[^>]+\.ics)>")

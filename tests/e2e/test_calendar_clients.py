@@ -15,8 +15,8 @@ import icalendar
 import recurring_ical_events
 import vobject
 
-from bot.calendar import CalendarEntry
-from cogs.calendar._service import build_feed
+from labelbot.calendar import CalendarEntry
+from labelbot.features.calendar._service import build_feed
 from tests.harness import BotHarness, free_port
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -165,7 +165,7 @@ async def test_feed_uids_differ_between_installs(harness: BotHarness) -> None:
     assert uid != "event-1@labelbot"
     assert harness.bot is not None
     async with harness.bot.sessionmaker() as session:
-        from cogs.calendar._service import install_id
+        from labelbot.features.calendar._service import install_id
 
         install = await install_id(session)
     assert uid.endswith(f"@{install}.labelbot")

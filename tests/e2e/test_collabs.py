@@ -11,22 +11,22 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.client import find_extensions
-from bot.guilds.service import get_guild_settings
-from bot.jobs import JobStatus, ScheduledJob
-from bot.models.collabs import CollabInterest, CollabProfile, CollabRequest
+from labelbot.client import find_extensions
+from labelbot.guilds.service import get_guild_settings
+from labelbot.jobs import JobStatus, ScheduledJob
+from labelbot.models.collabs import CollabInterest, CollabProfile, CollabRequest
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeUser
 from tests.harness import BotHarness
 
 # Other features' work in progress must not break these tests; the bot runs with what the board needs.
-NEEDED = {"cogs.about", "cogs.collabs"}
+NEEDED = {"labelbot.features.about", "labelbot.features.collabs"}
 TIMEOUT = 15.0
 
 
 @pytest.fixture
 async def harness(harness: BotHarness) -> BotHarness:
     harness.extra_env["LABELBOT_FEATURES__DISABLED"] = json.dumps(
-        [e.removeprefix("cogs.") for e in find_extensions() if e not in NEEDED]
+        [e.removeprefix("labelbot.features.") for e in find_extensions() if e not in NEEDED]
     )
     return harness
 
@@ -349,7 +349,7 @@ async def test_expiry_warning_extend_and_expiry_survive_restarts(harness: BotHar
 
 
 def discord_now() -> Any:
-    from bot.db.base import utcnow
+    from labelbot.db.base import utcnow
 
     return utcnow()
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from discord import app_commands
 
-from bot.permissions import MODERATORS_ONLY
+from labelbot.permissions import MODERATORS_ONLY
 from tests.e2e.helpers import database_state, run, running
 from tests.fakediscord import Permissions
 from tests.harness import BotHarness
@@ -19,7 +19,7 @@ from tests.harness import BotHarness
 # default_member_permissions per top-level command, so these show to everyone and each moderator subcommand checks.
 MIXED: dict[str, str] = {}
 
-# Features whose moderators' half is `/<feature>-admin` (bot.permissions.moderator_group), and a members' command
+# Features whose moderators' half is `/<feature>-admin` (labelbot.permissions.moderator_group), and a members' command
 # each keeps under the feature's own name.
 SPLIT = {
     "artist": "artist info",

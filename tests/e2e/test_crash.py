@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.config import JobSettings
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.guilds.models import GuildSettings
-from bot.jobs import JobQueue, JobStatus, ScheduledJob
-from cogs.releases import _service as release_service
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.config import JobSettings
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.features.releases import _service as release_service
+from labelbot.guilds.models import GuildSettings
+from labelbot.jobs import JobQueue, JobStatus, ScheduledJob
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage
 from tests.harness import BotHarness, BotProcess
 from tests.support.ticker import KIND

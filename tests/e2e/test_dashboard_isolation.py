@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dashboard import UNAVAILABLE, DashboardSection
+from labelbot.dashboard import UNAVAILABLE, DashboardSection
 from tests.e2e.helpers import run
 from tests.harness import BotHarness, free_port
 
@@ -40,7 +40,7 @@ async def test_a_failing_section_shows_a_note_and_the_other_sections_still_load(
         answer = await run(h, h.moderator, "dashboard")
         link = answer.content.split("<", 1)[1].split(">", 1)[0]
         base = f"http://127.0.0.1:{port}"
-        caplog.set_level(logging.ERROR, logger="bot.dashboard")
+        caplog.set_level(logging.ERROR, logger="labelbot.dashboard")
         # A cookie jar that keeps cookies of an IP address, as a browser does.
         async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
             async with http.post(link, allow_redirects=False) as signed_in:

@@ -7,11 +7,11 @@ from typing import Any
 import aiohttp
 from sqlalchemy import update
 
-from bot.db import create_engine, create_sessionmaker
-from bot.db.base import utcnow
-from bot.jobs import ScheduledJob
-from bot.web.hooks import rotate_webhook_secret
-from cogs.drops._service import announce_key
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.db.base import utcnow
+from labelbot.features.drops._service import announce_key
+from labelbot.jobs import ScheduledJob
+from labelbot.web.hooks import rotate_webhook_secret
 from tests.e2e.helpers import run, sweep_once, wait_jobs_settled
 from tests.e2e.test_webhooks import Sender
 from tests.fakediscord.state import FakeMessage

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.gatherings.models import Gathering, GatheringRsvp
-from bot.jobs.models import ScheduledJob
-from bot.models.events import CommunityEvent, EventOccurrence
+from labelbot.gatherings.models import Gathering, GatheringRsvp
+from labelbot.jobs.models import ScheduledJob
+from labelbot.models.events import CommunityEvent, EventOccurrence
 from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 
@@ -386,7 +386,7 @@ async def test_a_failure_after_the_native_event_leaves_no_orphan(labelbot: BotHa
 
 
 async def test_artists_create_events_only_when_the_server_allows_it(labelbot: BotHarness) -> None:
-    from bot.guilds.service import get_guild_settings
+    from labelbot.guilds.service import get_guild_settings
 
     h = labelbot
     assert h.bot is not None

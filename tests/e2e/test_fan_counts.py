@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from bot.db import create_engine, create_sessionmaker
-from bot.db.base import utcnow
-from bot.jobs import JobStatus, ScheduledJob
-from cogs.fan_roles._service import COUNTS_AFTER_PRESS, COUNTS_EVERY, counts_key
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.db.base import utcnow
+from labelbot.features.fan_roles._service import COUNTS_AFTER_PRESS, COUNTS_EVERY, counts_key
+from labelbot.jobs import JobStatus, ScheduledJob
 from tests.e2e.helpers import jobs_with_key, sweep_once
 from tests.e2e.test_fan_roles import build_panel, panel_messages, run
 from tests.harness import BotHarness

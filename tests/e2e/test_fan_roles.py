@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.artists.models import Artist
-from bot.audit.models import AuditEntry
-from bot.errors import InvalidInput
-from bot.guilds.models import GuildSettings
-from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
-from cogs.fan_roles import _service as service
+from labelbot.artists.models import Artist
+from labelbot.audit.models import AuditEntry
+from labelbot.errors import InvalidInput
+from labelbot.features.fan_roles import _service as service
+from labelbot.guilds.models import GuildSettings
+from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier, PartyAttendance
 from tests.fakediscord.state import ChannelType, FakeGuild, FakeMessage, FakeRole, Permissions
 from tests.harness import BotHarness
 

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from bot.db import create_engine, create_sessionmaker
-from bot.guilds.models import GuildSettings
-from bot.jobs import ScheduledJob
-from bot.models.fan_roles import PartyAttendance
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.guilds.models import GuildSettings
+from labelbot.jobs import ScheduledJob
+from labelbot.models.fan_roles import PartyAttendance
 from tests.fakediscord.ratelimit import Limit
 from tests.fakediscord.state import ChannelType
 from tests.harness import BotHarness

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from bot.db.base import utcnow
-from bot.gatherings.models import Gathering, GatheringRsvp
-from bot.guilds.service import get_guild_settings
-from bot.models.collabs import CollabInterest, CollabReport, CollabRequest
-from bot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus
+from labelbot.db.base import utcnow
+from labelbot.gatherings.models import Gathering, GatheringRsvp
+from labelbot.guilds.service import get_guild_settings
+from labelbot.models.collabs import CollabInterest, CollabReport, CollabRequest
+from labelbot.models.events import CommunityEvent, EventOccurrence, OccurrenceStatus
 from tests.e2e.test_collabs import World
 from tests.fakediscord import ChannelType, FakeInteraction, FakeMessage, FakeUser, interactions
 from tests.harness import BotHarness

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.i18n
-from bot.cli import main
-from bot.i18n import LOCALES_DIR, CatalogTranslator, source_catalog, tree_strings
+import labelbot.i18n
+from labelbot.cli import main
+from labelbot.i18n import LOCALES_DIR, CatalogTranslator, source_catalog, tree_strings
 from tests.e2e.helpers import running
 from tests.harness import BotHarness
 
@@ -53,7 +53,7 @@ async def test_a_filled_catalog_reaches_discord_and_a_bad_name_is_left_out(
         "choices": {},
     }
     (locales / "de.json").write_text(json.dumps(german), encoding="utf-8")
-    monkeypatch.setattr(bot.i18n, "LOCALES_DIR", locales)
+    monkeypatch.setattr(labelbot.i18n, "LOCALES_DIR", locales)
     await harness.start()
 
     me = {c["name"]: c for c in harness.fake.synced_commands(harness.guild)}["me"]

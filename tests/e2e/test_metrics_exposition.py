@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
-from bot import __version__
+from labelbot import __version__
 from tests.harness import BotHarness, free_port
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"

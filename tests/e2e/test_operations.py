@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config import load_settings
-from bot.db import create_engine
-from bot.guilds.service import get_guild_settings
-from bot.runner import MigrationFailed, run_bot
+from labelbot.config import load_settings
+from labelbot.db import create_engine
+from labelbot.guilds.service import get_guild_settings
+from labelbot.runner import MigrationFailed, run_bot
 from tests.e2e.test_startup import postgres_proxy  # noqa: F401 - the fixture, shared
 from tests.fakediscord import ChannelType
 from tests.harness import BotHarness, environment, free_port

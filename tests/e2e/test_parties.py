@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.client import find_extensions
-from bot.errors import InvalidInput
-from bot.gatherings.models import Gathering, GatheringRsvp
-from bot.jobs import ScheduledJob
-from bot.models.parties import ListeningParty, PartyAttendance
-from cogs.parties._service import parse_capacity
+from labelbot.client import find_extensions
+from labelbot.errors import InvalidInput
+from labelbot.features.parties._service import parse_capacity
+from labelbot.gatherings.models import Gathering, GatheringRsvp
+from labelbot.jobs import ScheduledJob
+from labelbot.models.parties import ListeningParty, PartyAttendance
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
 from tests.harness import BotHarness
 
@@ -30,9 +30,14 @@ SCHEDULED, ACTIVE, COMPLETED, CANCELED = 1, 2, 3, 4
 @pytest.fixture
 async def harness(harness: BotHarness) -> BotHarness:
     # Only the features this one builds on, so other features' work in progress cannot break these tests.
-    mine = {"cogs.about", "cogs.settings", "cogs.artists", "cogs.parties"}
+    mine = {
+        "labelbot.features.about",
+        "labelbot.features.settings",
+        "labelbot.features.artists",
+        "labelbot.features.parties",
+    }
     harness.extra_env["LABELBOT_FEATURES__DISABLED"] = json.dumps(
-        [e.removeprefix("cogs.") for e in find_extensions() if e not in mine]
+        [e.removeprefix("labelbot.features.") for e in find_extensions() if e not in mine]
     )
     return harness
 
@@ -552,10 +557,10 @@ async def add_release(h: BotHarness, artist_name: str, title: str, durations: li
     """A scheduled release with a tracklist in the catalogue (as /release create would leave it)."""
     from datetime import timedelta
 
-    from bot.artists.models import Artist
-    from bot.artists.repository import name_key
-    from bot.catalog.models import Release, ReleaseTrack
-    from bot.db.base import utcnow
+    from labelbot.artists.models import Artist
+    from labelbot.artists.repository import name_key
+    from labelbot.catalog.models import Release, ReleaseTrack
+    from labelbot.db.base import utcnow
 
     assert h.bot is not None
     async with h.bot.sessionmaker.begin() as session:
@@ -584,7 +589,7 @@ async def add_release(h: BotHarness, artist_name: str, title: str, durations: li
 
 
 async def test_an_artist_schedules_a_party_for_their_own_release_with_its_tracklist(harness: BotHarness) -> None:
-    from bot.artists.models import ArtistManager
+    from labelbot.artists.models import ArtistManager
 
     h = harness
     await h.start()
@@ -681,7 +686,7 @@ async def test_reminder_dms_respect_the_cap_and_a_closed_dm_is_recorded_and_not_
 async def test_while_down_reminders_are_skipped_and_passed_prompts_dropped_and_said_once(harness: BotHarness) -> None:
     from datetime import timedelta
 
-    from bot.db.base import utcnow
+    from labelbot.db.base import utcnow
 
     h = harness
     await h.start()
@@ -730,7 +735,7 @@ async def test_while_down_reminders_are_skipped_and_passed_prompts_dropped_and_s
 async def test_remind_me_by_dm_with_no_reminder_left_delivers_a_dm_at_the_start(harness: BotHarness) -> None:
     from sqlalchemy import update
 
-    from bot.db.base import utcnow
+    from labelbot.db.base import utcnow
 
     h = harness
     await h.start()
@@ -867,7 +872,7 @@ async def test_a_missing_voice_status_permission_is_told_to_the_host_once_and_th
 async def test_fans_rate_tracks_during_the_party_and_the_recap_shows_averages_favourite_and_returners(
     harness: BotHarness,
 ) -> None:
-    from bot.models.parties import PartyTrackRating
+    from labelbot.models.parties import PartyTrackRating
 
     h = harness
     await h.start()

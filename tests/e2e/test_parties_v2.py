@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.artists.models import Artist
-from bot.catalog.models import Release
-from bot.db.base import utcnow
-from bot.models.parties import ListeningParty, PartyStatus
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release
+from labelbot.db.base import utcnow
+from labelbot.models.parties import ListeningParty, PartyStatus
 from tests.e2e.test_parties import (
     NOTES,
     TRACKLIST,

@@ -9,15 +9,15 @@ from typing import Any
 
 from sqlalchemy import Column, Table, func, select
 
-from bot.artists.models import Artist, ArtistManager
-from bot.audit.models import AuditEntry
-from bot.catalog.models import Release
-from bot.db.base import Base
-from bot.gatherings.models import Gathering, GatheringRsvp
-from bot.guilds.models import MemberSettings
-from bot.jobs import JobStatus, ScheduledJob
-from bot.models.anniversaries import LabelDate
-from bot.models.collabs import (
+from labelbot.artists.models import Artist, ArtistManager
+from labelbot.audit.models import AuditEntry
+from labelbot.catalog.models import Release
+from labelbot.db.base import Base
+from labelbot.gatherings.models import Gathering, GatheringRsvp
+from labelbot.guilds.models import MemberSettings
+from labelbot.jobs import JobStatus, ScheduledJob
+from labelbot.models.anniversaries import LabelDate
+from labelbot.models.collabs import (
     CollabAlert,
     CollabInterest,
     CollabMemberSkill,
@@ -27,12 +27,12 @@ from bot.models.collabs import (
     CollabSkill,
     InterestStatus,
 )
-from bot.models.drops import Drop, DropDm, DropDmWish, DropSignup
-from bot.models.events import CommunityEvent
-from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
-from bot.models.fan_roles import PartyAttendance as FanPartyAttendance
-from bot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage, PartyTrackRating
-from bot.models.supporters import (
+from labelbot.models.drops import Drop, DropDm, DropDmWish, DropSignup
+from labelbot.models.events import CommunityEvent
+from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry, LoyaltyTier
+from labelbot.models.fan_roles import PartyAttendance as FanPartyAttendance
+from labelbot.models.parties import ListeningParty, PartyAttendance, PartyThreadMessage, PartyTrackRating
+from labelbot.models.supporters import (
     ClaimCode,
     ClaimMiss,
     EarlyWindow,
@@ -40,11 +40,11 @@ from bot.models.supporters import (
     SupporterPerk,
     SupporterStanding,
 )
-from bot.models.web_pages import DashboardLink, DashboardSession
-from bot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
-from bot.privacy.columns import policy_of
-from bot.privacy.guilds import purge_key, sweep_departed_guilds
-from bot.privacy.service import guild_scope
+from labelbot.models.web_pages import DashboardLink, DashboardSession
+from labelbot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
+from labelbot.privacy.columns import policy_of
+from labelbot.privacy.guilds import purge_key, sweep_departed_guilds
+from labelbot.privacy.service import guild_scope
 from tests.fakediscord import FakeUser
 from tests.harness import BotHarness
 

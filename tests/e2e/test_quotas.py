@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.catalog.models import ReleaseStatus
-from bot.models.collabs import CollabRequest
+from labelbot.catalog.models import ReleaseStatus
+from labelbot.models.collabs import CollabRequest
 from tests.e2e.test_collabs import TIMEOUT, World, _request_id_by_title
 from tests.e2e.test_releases import (
     LONG,

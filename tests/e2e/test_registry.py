@@ -8,8 +8,8 @@ from pathlib import Path
 from tests.e2e.test_fan_roles import build_panel, panel_messages, role_ids, run
 from tests.harness import BotHarness
 
-COGS = Path(__file__).resolve().parents[2] / "cogs"
-# The calls that write an audit entry: bot.audit.service.record (imported under several names) and the releases'
+COGS = Path(__file__).resolve().parents[2] / "labelbot" / "features"
+# The calls that write an audit entry: labelbot.audit.service.record (imported under several names) and the releases'
 # own wrapper, whose action is its fourth argument.
 RECORDERS = {"record", "audit_record", "_audit"}
 
@@ -48,7 +48,7 @@ def recorded_actions() -> dict[str, str]:
                     ):
                         found |= _strings(assign.value)
             for action in found:
-                actions.setdefault(action, f"{path.relative_to(COGS.parent)}:{function.lineno}")
+                actions.setdefault(action, f"{path.relative_to(COGS.parents[1])}:{function.lineno}")
     return actions
 
 
@@ -64,9 +64,9 @@ async def test_every_audit_action_a_feature_records_reads_as_a_title_in_the_mod_
     assert bot.features.audit_titles.title("release.announce_now") == "Release announced early"
 
     # A feature's titles leave with it.
-    await bot.unload_extension("cogs.releases")
+    await bot.unload_extension("labelbot.features.releases")
     assert bot.features.audit_titles.title("release.create") == "release.create"
-    await bot.load_extension("cogs.releases")
+    await bot.load_extension("labelbot.features.releases")
     assert bot.features.audit_titles.title("release.create") == "Release drafted"
 
 
@@ -80,7 +80,7 @@ async def test_every_extension_reloads_and_commands_and_persistent_buttons_still
     assert "Posted **Genres**" in (await run(h, "roles-admin panel post", panel="Genres")).content
     [message] = panel_messages(h)
     loaded = sorted(bot.extensions)
-    assert "cogs.fan_roles" in loaded
+    assert "labelbot.features.fan_roles" in loaded
 
     # What an operator does after an update: unload everything, load it again, then reload each once more.
     for extension in loaded:

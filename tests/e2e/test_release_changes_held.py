@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.catalog.models import ReleaseStatus
+from labelbot.catalog.models import ReleaseStatus
 from tests.e2e.test_releases import (  # noqa: F401 (page_server is a fixture)
     LONG,
     Label,

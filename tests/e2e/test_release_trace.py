@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from bot.db import guard
-from bot.jobs import ScheduledJob
-from cogs.releases._service import announce_key
+from labelbot.db import guard
+from labelbot.features.releases._service import announce_key
+from labelbot.jobs import ScheduledJob
 from tests.e2e.test_releases import Label, create, label, release_id_of, schedule, wait_posts
 
 __all__ = ["label"]
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = (str(ROOT / "bot") + "/", str(ROOT / "cogs") + "/")
+PROJECT = (str(ROOT / "labelbot") + "/", str(ROOT / "labelbot" / "features") + "/")
 # Tasks of the member's flow: the command (its option transformer runs in it too), the form, the button.
 INTERACTION_TASKS = ("CommandTree-invoker", "discord-ui-")
 
@@ -79,7 +79,7 @@ def _opening_place() -> str:
     """The project file and line that opened the session (past this test's hook, the guard and SQLAlchemy)."""
     frame: FrameType | None = sys._getframe(2)
     while (frame is not None and not frame.f_code.co_filename.startswith(PROJECT)) or (
-        frame is not None and frame.f_code.co_filename.endswith("bot/db/guard.py")
+        frame is not None and frame.f_code.co_filename.endswith("labelbot/db/guard.py")
     ):
         frame = frame.f_back
     if frame is None:
@@ -89,7 +89,7 @@ def _opening_place() -> str:
 
 def _feature_sessions(places: list[str]) -> list[str]:
     """Sessions the feature opened (the job engine's claim, heartbeat and finish are the engine's, every job has)."""
-    return [place for place in places if not place.startswith("bot/jobs/")]
+    return [place for place in places if not place.startswith("labelbot/jobs/")]
 
 
 async def test_release_create_opens_one_session_and_reads_settings_once_per_step(

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot.catalog.models import Release
-from bot.db.base import utcnow
-from bot.web.hooks import rotate_webhook_secret, sign
+from labelbot.catalog.models import Release
+from labelbot.db.base import utcnow
+from labelbot.web.hooks import rotate_webhook_secret, sign
 from tests.e2e.helpers import nothing_more_happens
 from tests.e2e.test_releases import Label, assert_pings_only, build_label, wait_posts
 from tests.harness import BotHarness, free_port

@@ -14,13 +14,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.artists.models import Artist, ArtistManager
-from bot.audit.models import AuditEntry
-from bot.catalog.models import Release, ReleaseLink, ReleaseMessage, ReleaseStatus, ReleaseTrack
-from bot.db import create_engine, create_sessionmaker
-from bot.guilds.models import GuildSettings
-from bot.jobs import ScheduledJob
-from cogs.releases import _jobs as release_jobs
+from labelbot.artists.models import Artist, ArtistManager
+from labelbot.audit.models import AuditEntry
+from labelbot.catalog.models import Release, ReleaseLink, ReleaseMessage, ReleaseStatus, ReleaseTrack
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.features.releases import _jobs as release_jobs
+from labelbot.guilds.models import GuildSettings
+from labelbot.jobs import ScheduledJob
 from tests.e2e.helpers import nothing_more_happens, sweep_once, wait_jobs_settled
 from tests.fakediscord import ChannelType, FakeChannel, FakeMember, FakeMessage, FakeReply, FakeRole
 from tests.fakediscord.state import iter_components
@@ -772,7 +772,7 @@ async def test_a_refused_crosspost_is_retried_later_not_lost(label: Label, monke
 
 def live_jobs_module() -> Any:
     """The release jobs module the bot runs now (discord.py drops extension modules when a bot closes)."""
-    return importlib.import_module("cogs.releases._jobs")
+    return importlib.import_module("labelbot.features.releases._jobs")
 
 
 def _crossposts(label: Label) -> list[Any]:
@@ -811,7 +811,7 @@ async def test_killed_before_the_time_and_back_after_it_posts_once_marked_late(h
 
 
 def _now() -> Any:
-    from bot.db.base import utcnow
+    from labelbot.db.base import utcnow
 
     return utcnow()
 

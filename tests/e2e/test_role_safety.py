@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.guilds.models import GuildSettings
-from bot.jobs import JobStatus, ScheduledJob
-from bot.models.fan_roles import FanRolePanelEntry, LoyaltyTier
-from bot.permissions import MODERATORS_ONLY
-from cogs.fan_roles._jobs import TIER_MEMBER
+from labelbot.features.fan_roles._jobs import TIER_MEMBER
+from labelbot.guilds.models import GuildSettings
+from labelbot.jobs import JobStatus, ScheduledJob
+from labelbot.models.fan_roles import FanRolePanelEntry, LoyaltyTier
+from labelbot.permissions import MODERATORS_ONLY
 from tests.fakediscord.state import FakeGuild, FakeMessage, FakeRole, Permissions
 from tests.harness import BotHarness
 

@@ -8,8 +8,8 @@ import discord
 import pytest
 from sqlalchemy import select
 
-from bot.db import guard
-from bot.guilds.models import GuildSettings
+from labelbot.db import guard
+from labelbot.guilds.models import GuildSettings
 from tests.e2e.helpers import run, running
 from tests.harness import BotHarness
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.guilds.models import GuildSettings
+from labelbot.guilds.models import GuildSettings
 from tests.e2e.helpers import embed_fields, run
 from tests.harness import BotHarness
 
@@ -32,7 +32,7 @@ async def test_every_feature_registers_the_defaults_a_new_server_starts_with(har
         assert getattr(fresh, column) == value, f"{column}: a new server reads {getattr(fresh, column)!r}"
 
     # A feature unloaded takes its section with it; loaded again, it is back.
-    await bot.unload_extension("cogs.collabs")
+    await bot.unload_extension("labelbot.features.collabs")
     assert "collabs" not in {feature for feature, _ in registry.sections()}
-    await bot.load_extension("cogs.collabs")
+    await bot.load_extension("labelbot.features.collabs")
     assert "collab_daily_posts" in registry.defaults()

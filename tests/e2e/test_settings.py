@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.audit.service import AUDIT_POST
-from bot.db.base import utcnow
-from bot.guilds.service import member_zone
-from bot.jobs import JobContext, JobFailed, JobStatus, ScheduledJob
-from bot.jobs.queue import HOST
-from bot.permissions import MODERATORS_ONLY
+from labelbot.audit.service import AUDIT_POST
+from labelbot.db.base import utcnow
+from labelbot.guilds.service import member_zone
+from labelbot.jobs import JobContext, JobFailed, JobStatus, ScheduledJob
+from labelbot.jobs.queue import HOST
+from labelbot.permissions import MODERATORS_ONLY
 from tests.e2e.helpers import (
     NO_PINGS,
     audit_entries,

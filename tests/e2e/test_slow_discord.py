@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.db.base import utcnow
-from bot.gatherings.models import Gathering
-from bot.models.parties import ListeningParty
+from labelbot.db.base import utcnow
+from labelbot.gatherings.models import Gathering
+from labelbot.models.parties import ListeningParty
 from tests.e2e.test_fan_roles import build_panel, panel_messages, role_ids
 from tests.e2e.test_fan_roles import run as roles_run
 from tests.e2e.test_releases import build_label, create, release_id_of, release_row, schedule, wait_posts

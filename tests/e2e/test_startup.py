@@ -143,7 +143,7 @@ async def test_out_of_date_schema_with_auto_migrate_off_refuses_to_start(harness
     env["LABELBOT_DATABASE__URL"] = f"sqlite+aiosqlite:///{harness.workdir / 'empty.db'}"
     result = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "bot", "run"],
+        [sys.executable, "-m", "labelbot", "run"],
         cwd=ROOT,
         env={**os.environ, **env},
         capture_output=True,

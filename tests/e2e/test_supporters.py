@@ -13,14 +13,14 @@ import aiohttp
 import pytest
 from sqlalchemy import select, update
 
-from bot.audit.models import AuditEntry
-from bot.db import create_engine, create_sessionmaker
-from bot.db.base import utcnow
-from bot.jobs import JobStatus, ScheduledJob
-from bot.models.supporters import ClaimCode, SupporterGrant
-from bot.web.hooks import WebhookDelivery, rotate_webhook_secret
-from cogs.releases._service import announce_key as release_announce_key
-from cogs.supporters._service import early_close_key, early_open_key, expiry_key
+from labelbot.audit.models import AuditEntry
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.db.base import utcnow
+from labelbot.features.releases._service import announce_key as release_announce_key
+from labelbot.features.supporters._service import early_close_key, early_open_key, expiry_key
+from labelbot.jobs import JobStatus, ScheduledJob
+from labelbot.models.supporters import ClaimCode, SupporterGrant
+from labelbot.web.hooks import WebhookDelivery, rotate_webhook_secret
 from tests.e2e.helpers import jobs_with_key, run, sweep_once, wait_jobs_settled
 from tests.e2e.test_drops import come_due
 from tests.e2e.test_webhooks import Sender

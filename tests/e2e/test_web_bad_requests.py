@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bot.web import hooks as hooks_module
-from bot.web.hooks import rotate_webhook_secret, sign
-from cogs.calendar import _service as calendar_service
+from labelbot.features.calendar import _service as calendar_service
+from labelbot.web import hooks as hooks_module
+from labelbot.web.hooks import rotate_webhook_secret, sign
 from tests.databases import postgres_base_url
 from tests.e2e.test_webhooks import Intake, Sender
 from tests.harness import BotHarness, free_port

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy import event
 
-from bot.catalog.models import ReleaseStatus
+from labelbot.catalog.models import ReleaseStatus
 from tests.e2e.helpers import run
 from tests.e2e.test_releases import LONG, Label, build_label, create, release_id_of, release_row, schedule
 from tests.harness import BotHarness, free_port

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import BotState
-from bot.guilds.models import GuildSettings
-from bot.web.hooks import (
+from labelbot.db.models import BotState
+from labelbot.guilds.models import GuildSettings
+from labelbot.web.hooks import (
     SECRET_ROTATION_GRACE,
     UNAUTHORIZED,
     Delivery,
@@ -23,7 +23,7 @@ from bot.web.hooks import (
     rotate_webhook_secret,
     sign,
 )
-from bot.web.models import WebhookDelivery
+from labelbot.web.models import WebhookDelivery
 from tests.harness import BotHarness, free_port
 
 

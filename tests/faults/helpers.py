@@ -7,17 +7,22 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.client import find_extensions
+from labelbot.client import find_extensions
 from tests.fakediscord import FakeChannel, FakeMessage, FakeReply, FakeUser, interactions
 from tests.harness import BotHarness
 
-PARTY_FEATURES = {"cogs.about", "cogs.settings", "cogs.artists", "cogs.parties"}
+PARTY_FEATURES = {
+    "labelbot.features.about",
+    "labelbot.features.settings",
+    "labelbot.features.artists",
+    "labelbot.features.parties",
+}
 
 
 def only_features(harness: BotHarness, keep: set[str], extra: list[str] | None = None) -> None:
     """Run only the features a fault test builds on, so other features' work in progress cannot break it."""
     harness.extra_env["LABELBOT_FEATURES__DISABLED"] = json.dumps(
-        [e.removeprefix("cogs.") for e in find_extensions() if e not in keep]
+        [e.removeprefix("labelbot.features.") for e in find_extensions() if e not in keep]
     )
     if extra:
         harness.extra_env["LABELBOT_FEATURES__EXTRA_EXTENSIONS"] = json.dumps(extra)

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.gatherings.models import GatheringRsvp
+from labelbot.gatherings.models import GatheringRsvp
 from tests.fakediscord import FakeInteraction
 from tests.faults.helpers import (
     PARTY_FEATURES,

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.config import JobSettings
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.jobs import JobQueue
-from bot.tree import DATABASE_DOWN
+from labelbot.config import JobSettings
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.jobs import JobQueue
+from labelbot.tree import DATABASE_DOWN
 from tests.e2e.helpers import nothing_more_happens
 from tests.fakediscord import ChannelType
 from tests.faults.helpers import PARTY_FEATURES, only_features, run, set_parties_channel

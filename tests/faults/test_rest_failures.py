@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.config import JobSettings
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.jobs import JobQueue, JobStatus, ScheduledJob
+from labelbot.config import JobSettings
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.jobs import JobQueue, JobStatus, ScheduledJob
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage
 from tests.faults.helpers import only_features
 from tests.harness import BotHarness
@@ -40,7 +40,7 @@ class Bursts:
 
 async def test_bursts_of_500s_and_429s_lose_no_post_and_repeat_none(harness: BotHarness) -> None:
     h = harness
-    only_features(h, {"cogs.about"}, extra=["tests.support.ticker"])
+    only_features(h, {"labelbot.features.about"}, extra=["tests.support.ticker"])
     channels = [h.guild.add_channel(f"drops-{i}", type=ChannelType.text) for i in range(CHANNELS)]
     engine = create_engine(h.database_url)
     try:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import JobSettings
-from bot.jobs import JobQueue
+from labelbot.config import JobSettings
+from labelbot.jobs import JobQueue
 
 
 class RecordingBot:

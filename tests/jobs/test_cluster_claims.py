@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import utcnow
-from bot.jobs import ScheduledJob
-from bot.jobs.store import JobStore
+from labelbot.db import utcnow
+from labelbot.jobs import ScheduledJob
+from labelbot.jobs.store import JobStore
 
 
 def on_shard(shard: int, n: int, count: int = 4) -> int:

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db import utcnow
-from bot.jobs import JobStatus, ScheduledJob
+from labelbot.db import utcnow
+from labelbot.jobs import JobStatus, ScheduledJob
 from tests.jobs.worker import KIND
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ import discord
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
-from bot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob, send_once
-from bot.pacing import Pacer, SlidingWindow
+from labelbot.db import utcnow
+from labelbot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob, send_once
+from labelbot.pacing import Pacer, SlidingWindow
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.clientrun import running
 from tests.fakediscord.ratelimit import Limit

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import create_engine, create_sessionmaker, utcnow
-from bot.jobs import JobContext, JobFailed, JobQueue, JobStatus, MissedRule, ScheduledJob
+from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.jobs import JobContext, JobFailed, JobQueue, JobStatus, MissedRule, ScheduledJob
 from tests.jobs.conftest import RecordingBot, fast_settings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -657,7 +657,7 @@ async def test_done_jobs_are_pruned_after_keep_done_days(sessionmaker: Sessions)
 async def test_dense_backlog_is_armed_batch_by_batch_without_the_sweep(
     sessionmaker: Sessions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.jobs.worker.ALARM_BATCH", 2)
+    monkeypatch.setattr("labelbot.jobs.worker.ALARM_BATCH", 2)
     writer = JobQueue(sessionmaker, fast_settings(), worker_id="writer")
     start = utcnow() + timedelta(seconds=1)
     jobs = [await schedule(writer, sessionmaker, "tick", start + timedelta(seconds=0.1 * n)) for n in range(5)]

@@ -11,9 +11,9 @@ import discord
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
-from bot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob, job_nonce, send_once
-from bot.jobs.sending import NONCE_LENGTH, recorded_message_id
+from labelbot.db import utcnow
+from labelbot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob, job_nonce, send_once
+from labelbot.jobs.sending import NONCE_LENGTH, recorded_message_id
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.clientrun import running
 from tests.jobs.conftest import fast_settings

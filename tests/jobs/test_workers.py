@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db import utcnow
-from bot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob
-from bot.jobs.models import JobWorker
-from bot.jobs.queue import HOST
+from labelbot.db import utcnow
+from labelbot.jobs import JobContext, JobQueue, JobStatus, ScheduledJob
+from labelbot.jobs.models import JobWorker
+from labelbot.jobs.queue import HOST
 from tests.jobs.conftest import fast_settings
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -12,9 +12,9 @@ import logging
 import os
 import signal
 
-from bot.config import JobSettings
-from bot.db import create_engine, create_sessionmaker
-from bot.jobs import JobContext, JobQueue, store
+from labelbot.config import JobSettings
+from labelbot.db import create_engine, create_sessionmaker
+from labelbot.jobs import JobContext, JobQueue, store
 
 KIND = "test.append"
 

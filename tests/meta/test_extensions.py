@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-from bot.client import find_extensions
+from labelbot.client import find_extensions
 
 NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
 def test_extensions_are_found() -> None:
-    assert "cogs.about" in find_extensions()
+    assert "labelbot.features.about" in find_extensions()
 
 
 @pytest.mark.parametrize("extension", find_extensions())

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-COGS = Path(__file__).resolve().parents[2] / "cogs"
+COGS = Path(__file__).resolve().parents[2] / "labelbot" / "features"
 FEATURES = sorted(p for p in COGS.iterdir() if p.is_dir() and (p / "__init__.py").exists())
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(COGS.parent).with_suffix("").parts
+    parts = path.relative_to(COGS.parents[1]).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -27,7 +27,7 @@ MODULES = {_module_name(path) for path in COGS.rglob("*.py")}
 
 
 def _imported(node: ast.Import | ast.ImportFrom, module: str) -> list[str]:
-    """The cogs modules an import statement needs: `from cogs.x import _y` needs the submodule cogs.x._y.
+    """The cogs modules an import statement needs: `from labelbot.features.x import _y` needs the submodule labelbot.features.x._y.
 
     A package's __init__ holds only setup(), so needing a submodule of a package being loaded is no circle.
     """
@@ -54,9 +54,9 @@ def _imports(path: Path) -> tuple[set[str], list[str]]:
                 walk(node.orelse, in_function)
                 continue
             if isinstance(node, ast.Import | ast.ImportFrom):
-                names = [name for name in _imported(node, module) if name.startswith("cogs.")]
+                names = [name for name in _imported(node, module) if name.startswith("labelbot.features.")]
                 if in_function and names:
-                    hidden.append(f"{path.relative_to(COGS.parent)}:{node.lineno} imports {names[0]}")
+                    hidden.append(f"{path.relative_to(COGS.parents[1])}:{node.lineno} imports {names[0]}")
                 elif not in_function:
                     at_load.update(names)
             for child in ast.iter_child_nodes(node):
@@ -92,7 +92,7 @@ def test_a_feature_with_components_keeps_them_in_views() -> None:
             if isinstance(node, ast.ClassDef):
                 bases = {ast.unparse(base) for base in node.bases}
                 if any(base.startswith(("discord.ui.", "PersistentItem", "OwnedView")) for base in bases):
-                    stray.append(f"{path.relative_to(COGS.parent)}: {node.name}")
+                    stray.append(f"{path.relative_to(COGS.parents[1])}: {node.name}")
     assert not stray, f"components outside _views.py: {stray}"
 
 
@@ -135,7 +135,7 @@ def test_no_import_circles_among_cogs_modules() -> None:
 def test_every_job_handler_is_registered_in_the_features_jobs_module() -> None:
     """One place per feature says which scheduled jobs it runs, so none is registered twice or forgotten on unload."""
     stray = [
-        f"{path.relative_to(COGS.parent)}:{number}"
+        f"{path.relative_to(COGS.parents[1])}:{number}"
         for path in COGS.rglob("*.py")
         if path.name != "_jobs.py"
         for number, line in enumerate(path.read_text().splitlines(), 1)
@@ -153,7 +153,7 @@ def _opens_a_session(path: Path) -> list[str]:
             isinstance(node, ast.Name) and node.id == "sessionmaker"
         )
         if named:
-            found.append(f"{path.relative_to(COGS.parent)}:{node.lineno}")
+            found.append(f"{path.relative_to(COGS.parents[1])}:{node.lineno}")
     return found
 
 

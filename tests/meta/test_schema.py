@@ -10,9 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.db.base import Base
-from bot.db.migrate import current_revisions, head_revisions, upgrade
-from bot.db.registry import import_all_models
+from labelbot.db.base import Base
+from labelbot.db.migrate import current_revisions, head_revisions, upgrade
+from labelbot.db.registry import import_all_models
 
 
 def _differences(connection: Connection) -> list[Any]:

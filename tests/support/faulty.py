@@ -6,8 +6,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import LabelBot
-from bot.errors import InvalidInput
+from labelbot.client import LabelBot
+from labelbot.errors import InvalidInput
 
 
 class Faulty(commands.Cog):

@@ -7,8 +7,8 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.client import LabelBot
-from bot.jobs import JobContext, send_once
+from labelbot.client import LabelBot
+from labelbot.jobs import JobContext, send_once
 
 KIND = "test.tick"
 

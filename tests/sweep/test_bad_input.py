@@ -20,14 +20,14 @@ import pytest_asyncio
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from sqlalchemy import func, select
 
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseStatus
-from bot.client import LabelBot
-from bot.db import Base
-from bot.guilds.models import GuildSettings
-from bot.models.fan_roles import FanRolePanel
-from bot.models.parties import ListeningParty
-from bot.tree import MEMBER_NOT_HERE
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseStatus
+from labelbot.client import LabelBot
+from labelbot.db import Base
+from labelbot.guilds.models import GuildSettings
+from labelbot.models.fan_roles import FanRolePanel
+from labelbot.models.parties import ListeningParty
+from labelbot.tree import MEMBER_NOT_HERE
 from tests.databases import DatabaseFactory, backends
 from tests.fakediscord import ChannelType, FakeDiscord, FakeInteraction, FakeMessage, FakeReply, FakeUser, interactions
 from tests.fakediscord.pytest_plugin import discord_py_pointed_at

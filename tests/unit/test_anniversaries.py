@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from bot.artists.models import Artist
-from bot.models.anniversaries import LabelDate, next_occurrence, occurs_on
-from cogs.anniversaries._render import CONTENT_MAX, label_date_post
-from cogs.anniversaries._service import anniversary_years
+from labelbot.artists.models import Artist
+from labelbot.features.anniversaries._render import CONTENT_MAX, label_date_post
+from labelbot.features.anniversaries._service import anniversary_years
+from labelbot.models.anniversaries import LabelDate, next_occurrence, occurs_on
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.artists.repository import name_key
-from bot.errors import InvalidInput
-from cogs.artists._service import ArtistDraft, clean_bio, clean_name, parse_genres, parse_links
+from labelbot.artists.repository import name_key
+from labelbot.errors import InvalidInput
+from labelbot.features.artists._service import ArtistDraft, clean_bio, clean_name, parse_genres, parse_links
 
 
 def test_names_are_trimmed_and_compared_without_case_or_extra_spaces() -> None:

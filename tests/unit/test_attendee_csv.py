@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.gatherings import rsvp
-from bot.gatherings.models import Gathering, GatheringRsvp
-from cogs.events._render import attendees_csv
+from labelbot.features.events._render import attendees_csv
+from labelbot.gatherings import rsvp
+from labelbot.gatherings.models import Gathering, GatheringRsvp
 
 NAMES = ['=HYPERLINK("https://evil.example","x")', "+1+1", "-2", "@SUM(A1)", "\tTab", "\rReturn", "Plain - Name"]
 

@@ -14,7 +14,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subproc
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LABELBOT_") and k != "DISCORD_TOKEN"}
     clean["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, "-m", "labelbot", *args],
         cwd=cwd,
         env={**clean, **(env or {})},
         capture_output=True,

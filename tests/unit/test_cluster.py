@@ -8,8 +8,8 @@ from typing import Any, cast
 
 import pytest
 
-from bot.channels import job_guild, served_elsewhere
-from bot.jobs import ComeBackLater, JobFailed
+from labelbot.channels import job_guild, served_elsewhere
+from labelbot.jobs import ComeBackLater, JobFailed
 from tests.unit.test_cli import ROOT
 
 

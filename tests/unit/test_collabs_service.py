@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.base import utcnow
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.models.collabs import AlertVia, CollabAlert, CollabRequest, RequestStatus
-from cogs.collabs import _service as service
+from labelbot.db.base import utcnow
+from labelbot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from labelbot.features.collabs import _service as service
+from labelbot.models.collabs import AlertVia, CollabAlert, CollabRequest, RequestStatus
 
 GUILD = 1000
 POSTER = 1

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.dashboard import UNAVAILABLE, WEEK, DashboardSection, DashboardSections, cumulative, per_week, weeks
-from cogs.web_pages._charts import bar_chart
+from labelbot.dashboard import UNAVAILABLE, WEEK, DashboardSection, DashboardSections, cumulative, per_week, weeks
+from labelbot.features.web_pages._charts import bar_chart
 
 NOW = datetime(2020, 1, 1, 12, tzinfo=UTC)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import JobSettings
-from bot.db import utcnow
-from bot.db.models import BotState
-from bot.jobs import JobQueue, ScheduledJob
+from labelbot.config import JobSettings
+from labelbot.db import utcnow
+from labelbot.db.models import BotState
+from labelbot.jobs import JobQueue, ScheduledJob
 
 
 async def test_nul_characters_are_dropped_from_text_and_json(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -10,9 +10,9 @@ from unittest.mock import MagicMock
 import discord
 import pytest
 
-from bot.errors import InvalidInput
-from bot.models.events import PlaceKind, Recurrence
-from cogs.events._parsing import EventDraft, Place, check_draft, parse_reminders, parse_until
+from labelbot.errors import InvalidInput
+from labelbot.features.events._parsing import EventDraft, Place, check_draft, parse_reminders, parse_until
+from labelbot.models.events import PlaceKind, Recurrence
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.guilds.models import GuildSettings
-from cogs.fan_roles import _repository as repository
-from cogs.fan_roles import _service as service
+from labelbot.features.fan_roles import _repository as repository
+from labelbot.features.fan_roles import _service as service
+from labelbot.guilds.models import GuildSettings
 
 GUILD = 1
 
@@ -55,7 +55,7 @@ async def test_panels_are_found_by_name_in_any_case_and_keep_role_order(
 async def test_tier_thresholds_are_unique_per_server(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     import pytest
 
-    from bot.errors import Conflict
+    from labelbot.errors import Conflict
 
     async with sessionmaker.begin() as session:
         assert await service.set_tier(session, GUILD, 10, 3, actor_id=7) is None

@@ -6,8 +6,8 @@ import asyncio
 
 import discord
 
-from bot.pacing import Pacer
-from bot.role_requests import RoleOutcome, RoleRequests
+from labelbot.pacing import Pacer
+from labelbot.role_requests import RoleOutcome, RoleRequests
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.clientrun import running
 from tests.fakediscord.ratelimit import Limit

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
-from bot.models.fan_roles import FanRolePanel, FanRolePanelEntry
-from cogs.fan_roles._service import (
+from labelbot.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from labelbot.features.fan_roles._service import (
     EntrySpec,
     PanelSpec,
     RoleChange,
@@ -23,6 +22,7 @@ from cogs.fan_roles._service import (
     tier_change,
     toggle,
 )
+from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry
 
 PANEL = [1, 2, 3]
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.gatherings.fanout import CONTENT_LIMIT, MENTIONS_PER_MESSAGE, split_mentions
+from labelbot.gatherings.fanout import CONTENT_LIMIT, MENTIONS_PER_MESSAGE, split_mentions
 
 SNOWFLAKES = st.integers(min_value=10**16, max_value=2**63 - 1)
 

@@ -8,9 +8,9 @@ from typing import Any
 import discord
 import pytest
 
-from bot.errors import Conflict
-from bot.gatherings import native
-from bot.gatherings.models import NativeStatus
+from labelbot.errors import Conflict
+from labelbot.gatherings import native
+from labelbot.gatherings.models import NativeStatus
 
 # A year from today at 20:00 UTC: upcoming whenever the suite runs.
 START = datetime.now(UTC).replace(hour=20, minute=0, second=0, microsecond=0) + timedelta(days=365)

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.errors import Conflict
-from bot.gatherings import rsvp
-from bot.gatherings.models import Answer, Gathering
+from labelbot.errors import Conflict
+from labelbot.gatherings import rsvp
+from labelbot.gatherings.models import Answer, Gathering
 
 # A year from today at 20:00 UTC: upcoming whenever the suite runs.
 START = datetime.now(UTC).replace(hour=20, minute=0, second=0, microsecond=0) + timedelta(days=365)

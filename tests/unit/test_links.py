@@ -1,11 +1,11 @@
-"""One reader of "Bandcamp https://…" links for every feature (bot.links)."""
+"""One reader of "Bandcamp https://…" links for every feature (labelbot.links)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.errors import InvalidInput
-from bot.links import Link, format_links, parse_links
+from labelbot.errors import InvalidInput
+from labelbot.links import Link, format_links, parse_links
 
 LIMITS = {"owner": "A thing", "most": 3, "url_max": 100, "label_max": 20}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tree import _stable_prefix
+from labelbot.tree import _stable_prefix
 
 
 @pytest.mark.parametrize(

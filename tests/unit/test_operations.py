@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.db import create_engine
+from labelbot.db import create_engine
 from tests.databases import postgres_base_url
 from tests.unit.test_cli import ROOT, run_cli
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ui.paginator import PAGE_CHARACTERS, Paginator, pages_of_lines
+from labelbot.ui.paginator import PAGE_CHARACTERS, Paginator, pages_of_lines
 
 
 def test_lines_are_split_by_count_and_by_size() -> None:

@@ -8,9 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.errors import InvalidInput
-from bot.models.parties import ListeningParty
-from cogs.parties._service import (
+from labelbot.errors import InvalidInput
+from labelbot.features.parties._service import (
     Track,
     attach_notes,
     countdown_moment,
@@ -18,6 +17,7 @@ from cogs.parties._service import (
     parse_offsets,
     parse_tracklist,
 )
+from labelbot.models.parties import ListeningParty
 
 START = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from typing import Any, cast
 import discord
 import pytest
 
-from bot.guilds.models import GuildSettings
-from bot.permissions import is_moderator, is_owner, powerful_permissions, role_refusal
+from labelbot.guilds.models import GuildSettings
+from labelbot.permissions import is_moderator, is_owner, powerful_permissions, role_refusal
 
 GUILD_ID = 10
 OWNER_ID = 1

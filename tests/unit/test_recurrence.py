@@ -12,9 +12,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import InvalidInput
-from bot.models.events import Recurrence
-from cogs.events._recurrence import Rule, check, describe, discord_rule, last, next_after, occurrences, rrule_text
+from labelbot.errors import InvalidInput
+from labelbot.features.events._recurrence import (
+    Rule,
+    check,
+    describe,
+    discord_rule,
+    last,
+    next_after,
+    occurrences,
+    rrule_text,
+)
+from labelbot.models.events import Recurrence
 from tests.fakediscord.validation import check_recurrence_rule
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.artists.models import Artist
-from bot.catalog.models import Release, ReleaseLink, ReleaseStatus, ReleaseTrack
-from bot.catalog.queries import get_release, releases_since, search_releases, upcoming_releases
-from bot.db.base import utcnow
+from labelbot.artists.models import Artist
+from labelbot.catalog.models import Release, ReleaseLink, ReleaseStatus, ReleaseTrack
+from labelbot.catalog.queries import get_release, releases_since, search_releases, upcoming_releases
+from labelbot.db.base import utcnow
 
 GUILD = 10
 

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import InvalidInput
-from bot.links import format_links
-from cogs.releases._parsing import (
+from labelbot.errors import InvalidInput
+from labelbot.features.releases._parsing import (
     LinkInput,
     TrackInput,
     check_cover_attachment,
@@ -20,6 +19,7 @@ from cogs.releases._parsing import (
     parse_teasers,
     parse_tracklist,
 )
+from labelbot.links import format_links
 
 
 def test_tracklist_lines_in_the_usual_shapes() -> None:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.config import LinkPreviewSettings
-from cogs.releases import _previews
-from cogs.releases._previews import LinkPreview, fetch_preview, is_public_address, parse_open_graph
+from labelbot.config import LinkPreviewSettings
+from labelbot.features.releases import _previews
+from labelbot.features.releases._previews import LinkPreview, fetch_preview, is_public_address, parse_open_graph
 
 PAGE = (
     "<html><head><title> Fallback  title </title>"

@@ -9,8 +9,8 @@ from typing import Any
 
 import discord
 
-from bot.catalog.models import Release, ReleaseLink, ReleaseStatus, ReleaseTrack
-from cogs.releases._render import LATE_LINE, announcement, teaser
+from labelbot.catalog.models import Release, ReleaseLink, ReleaseStatus, ReleaseTrack
+from labelbot.features.releases._render import LATE_LINE, announcement, teaser
 from tests.fakediscord.validation import validate
 
 AT = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)

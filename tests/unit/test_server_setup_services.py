@@ -12,21 +12,28 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.artists import repository
-from bot.artists.models import Artist
-from bot.artists.service import find_artist
-from bot.audit.models import AuditEntry
-from bot.audit.service import AUDIT_POST, record, render_values
-from bot.client import LabelBot
-from bot.config import JobSettings
-from bot.db.base import utcnow
-from bot.errors import Conflict, NotFound
-from bot.guilds.models import GuildSettings, MemberSettings
-from bot.guilds.service import get_guild_settings, member_zone, peek_guild_settings, set_own_zone
-from bot.jobs import JobQueue, ScheduledJob
-from bot.permissions import manages_artist
-from bot.registry import FeatureRegistry
-from cogs.artists._service import ArtistDraft, add_artist, edit_artist, link_manager, remove_artist, unlink_manager
+from labelbot.artists import repository
+from labelbot.artists.models import Artist
+from labelbot.artists.service import find_artist
+from labelbot.audit.models import AuditEntry
+from labelbot.audit.service import AUDIT_POST, record, render_values
+from labelbot.client import LabelBot
+from labelbot.config import JobSettings
+from labelbot.db.base import utcnow
+from labelbot.errors import Conflict, NotFound
+from labelbot.features.artists._service import (
+    ArtistDraft,
+    add_artist,
+    edit_artist,
+    link_manager,
+    remove_artist,
+    unlink_manager,
+)
+from labelbot.guilds.models import GuildSettings, MemberSettings
+from labelbot.guilds.service import get_guild_settings, member_zone, peek_guild_settings, set_own_zone
+from labelbot.jobs import JobQueue, ScheduledJob
+from labelbot.permissions import manages_artist
+from labelbot.registry import FeatureRegistry
 
 GUILD = 1000
 MOD = 1

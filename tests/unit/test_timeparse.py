@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import InvalidInput
-from bot.timeparse import (
+from labelbot.errors import InvalidInput
+from labelbot.timeparse import (
     ParsedTime,
     TimeParseError,
     describe,

@@ -1,6 +1,0 @@
-"""Database core: the declarative base, the engine and the session factory."""
-
-from bot.db.base import Base, TimestampMixin, utcnow
-from bot.db.engine import create_engine, create_sessionmaker, database_kind
-
-__all__ = ["Base", "TimestampMixin", "create_engine", "create_sessionmaker", "database_kind", "utcnow"]

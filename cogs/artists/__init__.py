@@ -1,8 +1,0 @@
-"""/artist: the label's artists, their profiles, fan roles and the members who manage them."""
-
-from bot.client import LabelBot
-from cogs.artists._cog import ArtistsCog
-
-
-async def setup(bot: LabelBot) -> None:
-    await bot.add_cog(ArtistsCog(bot))

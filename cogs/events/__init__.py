@@ -1,8 +1,0 @@
-"""/event: community events (AMAs, contests, meetups; one-off or recurring) with RSVPs and reminders."""
-
-from bot.client import LabelBot
-from cogs.events._cog import EventsCog
-
-
-async def setup(bot: LabelBot) -> None:
-    await bot.add_cog(EventsCog(bot))

@@ -1,8 +1,0 @@
-"""Release announcements: schedule a drop once; it goes out at the embargo minute to the fans who asked."""
-
-from bot.client import LabelBot
-from cogs.releases._cog import ReleasesCog
-
-
-async def setup(bot: LabelBot) -> None:
-    await bot.add_cog(ReleasesCog(bot))

@@ -1,8 +1,0 @@
-"""The label's pages on the web: the public page fans see, and the moderators' dashboard (/dashboard)."""
-
-from bot.client import LabelBot
-from cogs.web_pages._cog import WebPagesCog
-
-
-async def setup(bot: LabelBot) -> None:
-    await bot.add_cog(WebPagesCog(bot))
