@@ -16,7 +16,7 @@ from labelbot.features.parties._service import parse_capacity
 from labelbot.gatherings.models import Gathering, GatheringRsvp
 from labelbot.jobs import ScheduledJob
 from labelbot.models.parties import ListeningParty, PartyAttendance
-from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser
+from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser, Permissions
 from tests.harness import BotHarness
 
 # Three tracks of a few seconds each: the whole party runs in the test.
@@ -435,6 +435,10 @@ async def test_a_capacity_out_of_range_is_refused_by_the_client_and_by_the_bot(
 async def test_a_stage_the_bot_cannot_manage_and_a_full_event_list_are_refused(harness: BotHarness) -> None:
     h = harness
     stage = h.guild.add_channel("Stage", type=ChannelType.stage_voice)
+    # The server keeps the bot from moderating this stage (no Mute Members or Move Members there).
+    assert h.guild.bot_role is not None
+    denied = Permissions.MUTE_MEMBERS | Permissions.MOVE_MEMBERS
+    stage.permission_overwrites = [{"id": str(h.guild.bot_role.id), "type": 0, "allow": "0", "deny": str(denied)}]
     await h.start()
     parties = await set_parties_channel(h)
     before = await party_state(h, parties)
