@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from labelbot.client import find_extensions
 from labelbot.errors import InvalidInput
 from labelbot.features.parties._service import parse_capacity
 from labelbot.gatherings.models import Gathering, GatheringRsvp
 from labelbot.jobs import ScheduledJob
 from labelbot.models.parties import ListeningParty, PartyAttendance
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, FakeScheduledEvent, FakeUser, Permissions
-from tests.harness import BotHarness
+from tests.faults.helpers import (
+    PARTY_FEATURES,
+    bot_messages,
+    card_of,
+    card_title,
+    fan,
+    field,
+    is_recap,
+    only_features,
+    set_parties_channel,
+)
+from tests.harness import BotHarness, BotProcess
 
 # Three tracks of a few seconds each: the whole party runs in the test.
 TRACKLIST = "Intro - 0:03 | Night Drive - 0:03 | Outro - 0:03"
@@ -30,15 +40,7 @@ SCHEDULED, ACTIVE, COMPLETED, CANCELED = 1, 2, 3, 4
 @pytest.fixture
 async def harness(harness: BotHarness) -> BotHarness:
     # Only the features this one builds on, so other features' work in progress cannot break these tests.
-    mine = {
-        "labelbot.features.about",
-        "labelbot.features.settings",
-        "labelbot.features.artists",
-        "labelbot.features.parties",
-    }
-    harness.extra_env["LABELBOT_FEATURES__DISABLED"] = json.dumps(
-        [e.removeprefix("labelbot.features.") for e in find_extensions() if e not in mine]
-    )
+    only_features(harness, PARTY_FEATURES)
     return harness
 
 
@@ -50,50 +52,6 @@ async def slash(h: BotHarness, user: Any, command: str, /, *, where: Any = None,
 
 async def run(h: BotHarness, user: Any, command: str, /, *, where: Any = None, **options: Any) -> Any:
     return await (await slash(h, user, command, where=where, **options)).reply(timeout=15)
-
-
-def fan(h: BotHarness, name: str) -> FakeUser:
-    user = h.fake.add_user(name)
-    h.guild.add_member(user)
-    return user
-
-
-async def set_parties_channel(h: BotHarness) -> FakeChannel:
-    channel = h.guild.add_channel("listening-parties")
-    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=channel)
-    assert "is now" in reply.content, reply.content
-    return channel
-
-
-def bot_messages(h: BotHarness, channel: FakeChannel | int) -> list[FakeMessage]:
-    return [m for m in h.fake.messages(channel) if m.author_id == h.fake.bot_user.id]
-
-
-def card_of(h: BotHarness, channel: FakeChannel) -> FakeMessage:
-    cards = [m for m in bot_messages(h, channel) if any("party:rsvp:" in c for c in m.custom_ids) or m.is_v2]
-    assert cards, "no party card was posted"
-    return cards[0]
-
-
-def field(message: FakeMessage, name: str) -> str:
-    """An embed's field (the recap), or a card's "**Name:** value" line or "**Name**" block (Components V2)."""
-    for embed in message.embeds:
-        for f in embed.get("fields", []):
-            if f["name"] == name:
-                return str(f["value"])
-    for text in message.text_displays:
-        if text.startswith(f"**{name}**\n"):
-            return text.split("\n", 1)[1]
-        for line in text.splitlines():
-            if line.startswith(f"**{name}:** "):
-                return line.removeprefix(f"**{name}:** ")
-    raise AssertionError(f"no field {name!r} in {message.embeds or message.text_displays}")
-
-
-def card_title(message: FakeMessage) -> str:
-    """The heading of a party card (Components V2): its first line, without the markdown."""
-    assert message.is_v2, "the party card is not a Components V2 layout"
-    return message.text_displays[0].splitlines()[0].removeprefix("## ")
 
 
 def native_events(h: BotHarness) -> list[FakeScheduledEvent]:
@@ -248,40 +206,57 @@ def prompts_in(h: BotHarness, channel_id: int) -> list[FakeMessage]:
     return [m for m in bot_messages(h, channel_id) if m.content.startswith("🎵")]
 
 
-def is_recap(message: FakeMessage) -> bool:
-    return any("That's a wrap" in (e.get("title") or "") for e in message.embeds)
+async def schedule_party(h: BotHarness, **options: Any) -> None:
+    """The moderator schedules a party without reminders, and it is accepted."""
+    reply = await run(h, h.moderator, "party schedule", **options, reminders="none")
+    assert "Scheduled" in reply.content, reply.content
+
+
+async def spawn_with_parties(h: BotHarness, parties: FakeChannel) -> BotProcess:
+    """The bot as a child process (so a test can kill it), connected, its commands synced, parties going to `parties`."""
+    process = h.spawn()
+    await h.fake.wait_until_connected(timeout=30)
+    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
+    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
+    assert "is now" in reply.content
+    return process
+
+
+async def restart_until_recap(
+    h: BotHarness, first: BotProcess, parties: FakeChannel, then: Callable[[], bool] | None = None, what: str = ""
+) -> tuple[BotProcess, FakeMessage]:
+    """Kill the bot (SIGKILL: no cleanup at all), start it again, wait for the recap (and then for `then`).
+
+    The new process's log must show no traceback; it is returned running, with the recap.
+    """
+    first.kill()
+    second = h.spawn()
+    try:
+        recap = await h.fake.wait_for_message(parties, is_recap, timeout=60)
+        if then is not None:
+            await h.fake.wait_until(then, timeout=10, what=what)
+    finally:
+        output = second.output()
+    assert "Traceback" not in output, output[-3000:]
+    return second, recap
 
 
 async def test_the_bot_killed_during_a_party_continues_after_restart_without_duplicates(harness: BotHarness) -> None:
     h = harness
     parties = h.guild.add_channel("listening-parties")
-    first = h.spawn()
-    await h.fake.wait_until_connected(timeout=30)
-    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
-    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
-    assert "is now" in reply.content
-    reply = await run(
+    first = await spawn_with_parties(h, parties)
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Crash Test",
         start="in 8 seconds",
         tracklist="One - 0:04 | Two - 0:04 | Three - 0:04",
-        reminders="none",
     )
-    assert "Scheduled" in reply.content, reply.content
     play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=30)
     await h.fake.wait_until(lambda: any(t.id == play.id for t in h.guild.threads), timeout=10, what="thread")
 
     # Killed (SIGKILL: no cleanup at all) as track 2 starts, then started again.
     await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
-    first.kill()
-    second = h.spawn()
-    try:
-        recap = await h.fake.wait_for_message(parties, is_recap, timeout=60)
-    finally:
-        output = second.output()
-    assert "Traceback" not in output, output[-3000:]
+    second, recap = await restart_until_recap(h, first, parties)
 
     # Every track was either prompted once or, its moment gone, said to be missed once; nothing posted twice.
     prompted = [m.content.split("**")[1] for m in prompts_in(h, play.id)]
@@ -795,36 +770,21 @@ async def test_a_voice_party_shows_now_playing_per_track_and_clears_it_across_a_
     h = harness
     parties = h.guild.add_channel("listening-parties")
     room = h.guild.add_channel("Listening Room", type=ChannelType.voice)
-    first = h.spawn()
-    await h.fake.wait_until_connected(timeout=30)
-    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
-    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
-    assert "is now" in reply.content
-    reply = await run(
+    first = await spawn_with_parties(h, parties)
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Room Tone",
         start="in 8 seconds",
         tracklist="One - 0:04 | Night Drive - 0:04 | Three - 0:04",
-        reminders="none",
         channel=room,
     )
-    assert "Scheduled" in reply.content, reply.content
     await h.fake.wait_until(lambda: room.voice_status == "Now playing 1/3 · One", timeout=30, what="track 1 status")
     play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=10)
 
     # Killed as track 2 starts (its status shown, or about to be), then started again.
     await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
     assert room.voice_status == "Now playing 2/3 · Night Drive"
-    first.kill()
-    second = h.spawn()
-    try:
-        await h.fake.wait_for_message(parties, is_recap, timeout=60)
-        await h.fake.wait_until(lambda: room.voice_status is None, timeout=10, what="status cleared")
-    finally:
-        output = second.output()
-    assert "Traceback" not in output, output[-3000:]
+    second, _ = await restart_until_recap(h, first, parties, lambda: room.voice_status is None, "status cleared")
 
     # Each track's status once, in order, then cleared once: a restart neither repeats one nor posts a prompt twice.
     statuses = voice_statuses(h, room)
@@ -850,17 +810,13 @@ async def test_a_missing_voice_status_permission_is_told_to_the_host_once_and_th
     assert h.guild.bot_role is not None
     h.guild.bot_role.permissions &= ~Permissions.SET_VOICE_CHANNEL_STATUS
     parties = await set_parties_channel(h)
-    reply = await run(
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Quiet Room",
         start="in 6 seconds",
         tracklist=TRACKLIST,
-        reminders="none",
         channel=room,
     )
-    assert "Scheduled" in reply.content, reply.content
     await h.fake.wait_for_message(parties, is_recap, timeout=40)
     play = next(m for m in bot_messages(h, parties) if "Press play now" in m.content)
     assert len(prompts_in(h, play.id)) == 3

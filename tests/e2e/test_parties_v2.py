@@ -15,22 +15,19 @@ from tests.e2e.test_parties import (
     NOTES,
     TRACKLIST,
     add_release,
-    bot_messages,
-    card_of,
-    card_title,
     click,
-    fan,
-    field,
     harness,
-    is_recap,
     mentioned_users,
     prompts_in,
+    restart_until_recap,
     run,
-    set_parties_channel,
+    schedule_party,
     slash,
+    spawn_with_parties,
     voice_statuses,
 )
 from tests.fakediscord import ChannelType, FakeChannel, FakeMessage, Permissions
+from tests.faults.helpers import bot_messages, card_of, card_title, fan, field, is_recap, set_parties_channel
 from tests.harness import BotHarness
 
 __all__ = ["harness"]  # the fixture that loads only the features parties build on
@@ -226,17 +223,13 @@ async def test_a_live_voice_party_cancelled_clears_the_channel_status(harness: B
     room = h.guild.add_channel("Listening Room", type=ChannelType.voice)
     await h.start()
     parties = await set_parties_channel(h)
-    reply = await run(
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Cut Short",
         start="in 6 seconds",
         tracklist="One - 0:30 | Two - 0:30",
-        reminders="none",
         channel=room,
     )
-    assert "Scheduled" in reply.content, reply.content
     await h.fake.wait_until(lambda: room.voice_status == "Now playing 1/2 · One", timeout=20, what="status")
     reply = await run(h, h.moderator, "party cancel", party="1")
     assert "Cancelled **Cut Short**" in reply.content, reply.content
@@ -246,24 +239,30 @@ async def test_a_live_voice_party_cancelled_clears_the_channel_status(harness: B
     h.fake.assert_no_rejections()
 
 
-async def test_a_stage_party_opens_its_stage_with_the_topic_and_closes_it_at_the_end(harness: BotHarness) -> None:
-    h = harness
+def allow_stage_moderation(h: BotHarness) -> None:
+    """Give the bot's role what opening a stage takes beyond the defaults (Mute and Move Members)."""
     assert h.guild.bot_role is not None
     h.guild.bot_role.permissions |= Permissions.MUTE_MEMBERS | Permissions.MOVE_MEMBERS
+
+
+async def start_with_stage(h: BotHarness) -> tuple[FakeChannel, FakeChannel]:
+    """The bot running and allowed to open stages, its parties channel set, and a stage channel: (parties, stage)."""
+    allow_stage_moderation(h)
     await h.start()
     parties = await set_parties_channel(h)
-    stage = h.guild.add_channel("Stage Room", type=ChannelType.stage)
-    reply = await run(
+    return parties, h.guild.add_channel("Stage Room", type=ChannelType.stage)
+
+
+async def test_a_stage_party_opens_its_stage_with_the_topic_and_closes_it_at_the_end(harness: BotHarness) -> None:
+    h = harness
+    parties, stage = await start_with_stage(h)
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Live From The Stage",
         start="in 6 seconds",
         tracklist="One - 0:03 | Two - 0:03",
-        reminders="none",
         channel=stage,
     )
-    assert "Scheduled" in reply.content, reply.content
     await h.fake.wait_until(lambda: stage.stage_instance is not None, timeout=20, what="stage opened")
     assert stage.stage_instance is not None
     assert stage.stage_instance["topic"] == "Listening party: Live From The Stage"
@@ -282,23 +281,16 @@ async def test_a_stage_the_bot_may_not_open_is_told_to_the_host_once_and_the_par
 ) -> None:
     h = harness
     h.fake.expect_refusals("/stage-instances", status=403, code=50013, count=1)
-    assert h.guild.bot_role is not None
-    h.guild.bot_role.permissions |= Permissions.MUTE_MEMBERS | Permissions.MOVE_MEMBERS
-    await h.start()
-    parties = await set_parties_channel(h)
-    stage = h.guild.add_channel("Stage Room", type=ChannelType.stage)
-    reply = await run(
+    parties, stage = await start_with_stage(h)
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="No Stage Rights",
         start="in 6 seconds",
         tracklist=TRACKLIST,
-        reminders="none",
         channel=stage,
     )
-    assert "Scheduled" in reply.content, reply.content
     # Taken away between the schedule (checked then) and the start.
+    assert h.guild.bot_role is not None
     h.guild.bot_role.permissions &= ~Permissions.MOVE_MEMBERS
     await h.fake.wait_for_message(parties, is_recap, timeout=40)
     play = next(m for m in bot_messages(h, parties) if "Press play now" in m.content)
@@ -348,37 +340,21 @@ async def test_the_longest_party_card_still_fits_discords_v2_limits(harness: Bot
 
 async def test_a_stage_party_killed_mid_party_opens_and_closes_its_stage_once(harness: BotHarness) -> None:
     h = harness
-    assert h.guild.bot_role is not None
-    h.guild.bot_role.permissions |= Permissions.MUTE_MEMBERS | Permissions.MOVE_MEMBERS
+    allow_stage_moderation(h)
     parties = h.guild.add_channel("listening-parties")
     stage = h.guild.add_channel("Stage Room", type=ChannelType.stage)
-    first = h.spawn()
-    await h.fake.wait_until_connected(timeout=30)
-    await h.fake.wait_until(lambda: h.fake.synced_commands(h.guild), timeout=30, what="commands synced")
-    reply = await run(h, h.moderator, "settings channel", kind="parties", channel=parties)
-    assert "is now" in reply.content
-    reply = await run(
+    first = await spawn_with_parties(h, parties)
+    await schedule_party(
         h,
-        h.moderator,
-        "party schedule",
         title="Stage Crash",
         start="in 8 seconds",
         tracklist="One - 0:04 | Two - 0:04 | Three - 0:04",
-        reminders="none",
         channel=stage,
     )
-    assert "Scheduled" in reply.content, reply.content
     play = await h.fake.wait_for_message(parties, lambda m: "Press play now" in m.content, timeout=30)
     await h.fake.wait_until(lambda: stage.stage_instance is not None, timeout=10, what="stage opened")
     await h.fake.wait_until(lambda: len(prompts_in(h, play.id)) >= 2, timeout=20, what="track 2")
-    first.kill()
-    second = h.spawn()
-    try:
-        await h.fake.wait_for_message(parties, is_recap, timeout=60)
-        await h.fake.wait_until(lambda: stage.stage_instance is None, timeout=10, what="stage closed")
-    finally:
-        output = second.output()
-    assert "Traceback" not in output, output[-3000:]
+    second, _ = await restart_until_recap(h, first, parties, lambda: stage.stage_instance is None, "stage closed")
     assert len(h.fake.requests_to("/stage-instances", "POST")) == 1
     assert len(h.fake.requests_to("/stage-instances/{channel_id}", "DELETE")) == 1
     prompted = [m.content.split("**")[1] for m in prompts_in(h, play.id)]

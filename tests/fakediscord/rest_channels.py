@@ -356,25 +356,24 @@ async def crosspost(ctx: Request) -> Any:
     return msg.to_json(fake)
 
 
-@route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
-async def pin(ctx: Request) -> Any:
+def _set_pinned(ctx: Request, pinned: bool) -> Any:
     channel = get_channel(ctx)
     msg = get_message(ctx, channel)
     # Discord since 2026-02-23: PIN_MESSAGES, whatever else the bot holds (Manage Messages no longer pins).
     require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES, channel=channel)
-    msg.pinned = True
+    msg.pinned = pinned
     ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
     return Response(204)
+
+
+@route("PUT", "/channels/{channel_id}/messages/pins/{message_id}")
+async def pin(ctx: Request) -> Any:
+    return _set_pinned(ctx, True)
 
 
 @route("DELETE", "/channels/{channel_id}/messages/pins/{message_id}")
 async def unpin(ctx: Request) -> Any:
-    channel = get_channel(ctx)
-    msg = get_message(ctx, channel)
-    require(ctx, guild_of(ctx, channel), Permissions.PIN_MESSAGES, channel=channel)
-    msg.pinned = False
-    ctx.fake._emit_message(msg, "MESSAGE_UPDATE")
-    return Response(204)
+    return _set_pinned(ctx, False)
 
 
 @route("GET", "/channels/{channel_id}/messages/pins")

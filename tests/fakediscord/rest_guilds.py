@@ -509,16 +509,23 @@ async def event_create(ctx: Request) -> Any:
 _TRANSITIONS = {1: {1, 2, 4}, 2: {2, 3}}
 
 
-@route("PATCH", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
-async def event_edit(ctx: Request) -> Any:
-    fake = ctx.fake
+def _managed_event(ctx: Request) -> tuple[FakeGuild, FakeScheduledEvent]:
+    """The event and its guild, when the bot may change it: MANAGE_EVENTS, or CREATE_EVENTS on its own events."""
     guild = get_guild(ctx)
     ev = get_event(ctx, guild)
     perms = bot_perms(guild)
     if not (
-        perms & Permissions.MANAGE_EVENTS or (perms & Permissions.CREATE_EVENTS and ev.creator_id == fake.bot_user.id)
+        perms & Permissions.MANAGE_EVENTS
+        or (perms & Permissions.CREATE_EVENTS and ev.creator_id == ctx.fake.bot_user.id)
     ):
         raise missing_permissions()
+    return guild, ev
+
+
+@route("PATCH", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
+async def event_edit(ctx: Request) -> Any:
+    fake = ctx.fake
+    guild, ev = _managed_event(ctx)
     body = ctx.body or {}
     if ev.status not in _TRANSITIONS:
         raise ApiError(400, 180000, "Cannot modify a completed or cancelled event")
@@ -568,13 +575,7 @@ async def event_edit(ctx: Request) -> Any:
 @route("DELETE", "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}")
 async def event_delete(ctx: Request) -> Any:
     fake = ctx.fake
-    guild = get_guild(ctx)
-    ev = get_event(ctx, guild)
-    perms = bot_perms(guild)
-    if not (
-        perms & Permissions.MANAGE_EVENTS or (perms & Permissions.CREATE_EVENTS and ev.creator_id == fake.bot_user.id)
-    ):
-        raise missing_permissions()
+    guild, ev = _managed_event(ctx)
     ev.deleted = True
     fake.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", ev.to_json(fake), guild_id=guild.id)
     fake._notify()

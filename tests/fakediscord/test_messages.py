@@ -243,3 +243,15 @@ async def test_pinning_needs_pin_messages_not_manage_messages(
     await msg.pin()
     assert fake_discord.message(msg.id).pinned
     assert discord.Permissions(pin_messages=True).value == Permissions.PIN_MESSAGES
+
+
+async def test_pin_and_unpin(fake_discord: FakeDiscord, world: World, bot: DemoBot) -> None:
+    channel = bot.get_channel(world.general.id)
+    sent = await channel.send("keep this")
+    await sent.pin()
+    [stored] = fake_discord.messages(world.general)
+    assert stored.pinned
+    assert [m.id async for m in channel.pins()] == [sent.id]
+    await sent.unpin()
+    assert not stored.pinned
+    assert [m async for m in channel.pins()] == []

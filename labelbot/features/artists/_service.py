@@ -175,12 +175,8 @@ async def add_artist(
         created_by=actor_id,
     )
     session.add(artist)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        # Someone added the same name a moment ago, between the check above and this insert.
-        raise Conflict(f"There already is an artist called “{draft.name}” in this server.") from None
+    # Someone may have added the same name a moment ago, between the check above and this insert.
+    await _flush_or_conflict(session, f"There already is an artist called “{draft.name}” in this server.")
     await record(
         bot,
         session,
@@ -214,11 +210,7 @@ async def edit_artist(
         # A role a moderator picked is theirs: the bot never deletes it.
         artist.fan_role_created_by_bot = False
     artist.updated_at = utcnow()
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise Conflict(f"There already is an artist called “{artist.name}” in this server.") from None
+    await _flush_or_conflict(session, f"There already is an artist called “{artist.name}” in this server.")
     await record(
         bot,
         session,
@@ -232,25 +224,47 @@ async def edit_artist(
     return changed
 
 
-async def link_manager(bot: LabelBot, session: AsyncSession, artist: Artist, *, actor_id: int, user_id: int) -> None:
-    """Link a member to the artist as a manager."""
-    if await repository.get_manager(session, artist.id, user_id) is not None:
-        raise Conflict(f"<@{user_id}> already manages {artist.name}.")
-    session.add(ArtistManager(artist_id=artist.id, user_id=user_id, added_by=actor_id, added_at=utcnow()))
+async def _flush_or_conflict(session: AsyncSession, message: str) -> None:
+    """Flush in a savepoint; a unique key another writer took first becomes a Conflict with the message."""
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError:
-        raise Conflict(f"<@{user_id}> already manages {artist.name}.") from None
+        raise Conflict(message) from None
+
+
+async def _record_manager_change(
+    bot: LabelBot,
+    session: AsyncSession,
+    artist: Artist,
+    *,
+    actor_id: int,
+    action: str,
+    before: int | None,
+    after: int | None,
+) -> None:
+    """The audit entry of a manager linked (before None) or unlinked (after None)."""
     await record(
         bot,
         session,
         guild_id=artist.guild_id,
         actor_id=actor_id,
-        action="artist.link",
+        action=action,
         target=artist.name,
-        before={"artist_id": artist.id, "manager_user_id": None},
-        after={"artist_id": artist.id, "manager_user_id": user_id},
+        before={"artist_id": artist.id, "manager_user_id": before},
+        after={"artist_id": artist.id, "manager_user_id": after},
+    )
+
+
+async def link_manager(bot: LabelBot, session: AsyncSession, artist: Artist, *, actor_id: int, user_id: int) -> None:
+    """Link a member to the artist as a manager."""
+    taken = f"<@{user_id}> already manages {artist.name}."
+    if await repository.get_manager(session, artist.id, user_id) is not None:
+        raise Conflict(taken)
+    session.add(ArtistManager(artist_id=artist.id, user_id=user_id, added_by=actor_id, added_at=utcnow()))
+    await _flush_or_conflict(session, taken)
+    await _record_manager_change(
+        bot, session, artist, actor_id=actor_id, action="artist.link", before=None, after=user_id
     )
 
 
@@ -261,15 +275,8 @@ async def unlink_manager(bot: LabelBot, session: AsyncSession, artist: Artist, *
         raise NotFound(f"<@{user_id}> isn't a manager of {artist.name}.")
     await session.delete(link)
     await session.flush()
-    await record(
-        bot,
-        session,
-        guild_id=artist.guild_id,
-        actor_id=actor_id,
-        action="artist.unlink",
-        target=artist.name,
-        before={"artist_id": artist.id, "manager_user_id": user_id},
-        after={"artist_id": artist.id, "manager_user_id": None},
+    await _record_manager_change(
+        bot, session, artist, actor_id=actor_id, action="artist.unlink", before=user_id, after=None
     )
 
 

@@ -589,39 +589,58 @@ class ExtendButton(CollabButton, template=r"collab:extend:(?P<id>\d+)"):
         await extend(interaction, self.target_id)
 
 
-class ApproveButton(CollabButton, template=r"collab:approve:(?P<id>\d+)"):
+class _YesNoButton(CollabButton, template=r"collab:(?!)"):
+    """One half of a yes/no pair: `yes` says which half, `decide` takes the answer."""
+
+    yes: ClassVar[bool] = True
+
+    async def run(self, interaction: discord.Interaction[Any]) -> None:
+        await self.decide(interaction, self.target_id, self.yes)
+
+    @staticmethod
+    async def decide(interaction: discord.Interaction[Any], target_id: int, yes: bool) -> None:
+        raise NotImplementedError
+
+
+class _ReviewButton(_YesNoButton, template=r"collab:(?!)"):
+    """A moderator's Approve / Reject of a held request."""
+
+    @staticmethod
+    async def decide(interaction: discord.Interaction[Any], target_id: int, yes: bool) -> None:
+        await review_request(interaction, target_id, approve=yes)
+
+
+class _AnswerButton(_YesNoButton, template=r"collab:(?!)"):
+    """The poster's Accept / Decline of an interested member."""
+
+    @staticmethod
+    async def decide(interaction: discord.Interaction[Any], target_id: int, yes: bool) -> None:
+        await answer(interaction, target_id, accept=yes)
+
+
+class ApproveButton(_ReviewButton, template=r"collab:approve:(?P<id>\d+)"):
     action = "approve"
     label = "Approve"
     style = discord.ButtonStyle.success
 
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await review_request(interaction, self.target_id, approve=True)
 
-
-class RejectButton(CollabButton, template=r"collab:reject:(?P<id>\d+)"):
+class RejectButton(_ReviewButton, template=r"collab:reject:(?P<id>\d+)"):
     action = "reject"
     label = "Reject"
     style = discord.ButtonStyle.danger
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await review_request(interaction, self.target_id, approve=False)
+    yes = False
 
 
-class AcceptButton(CollabButton, template=r"collab:accept:(?P<id>\d+)"):
+class AcceptButton(_AnswerButton, template=r"collab:accept:(?P<id>\d+)"):
     action = "accept"
     label = "Accept"
     style = discord.ButtonStyle.success
 
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await answer(interaction, self.target_id, accept=True)
 
-
-class DeclineButton(CollabButton, template=r"collab:decline:(?P<id>\d+)"):
+class DeclineButton(_AnswerButton, template=r"collab:decline:(?P<id>\d+)"):
     action = "decline"
     label = "Decline"
-
-    async def run(self, interaction: discord.Interaction[Any]) -> None:
-        await answer(interaction, self.target_id, accept=False)
+    yes = False
 
 
 class ReviewButton(CollabButton, template=r"collab:review:(?P<id>\d+)"):

@@ -485,16 +485,7 @@ async def finish_creation(
     party, gathering = await load(session, guild_id, party_id)
     await lifecycle.creation_finished(bot, session, gathering, done)
     await schedule_timeline(bot, session, party, gathering)
-    await record(
-        bot,
-        session,
-        guild_id=party.guild_id,
-        actor_id=host_id,
-        action="party.schedule",
-        target=party.title,
-        before=None,
-        after=snapshot(party, gathering),
-    )
+    await _record(bot, session, party, gathering, actor_id=host_id, action="party.schedule", before=None)
     return party
 
 
@@ -647,16 +638,7 @@ async def edit_party(
             ),
         )
     await _tell_promoted(bot, session, party, gathering, promoted)
-    await record(
-        bot,
-        session,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="party.edit",
-        target=party.title,
-        before=before,
-        after=snapshot(party, gathering),
-    )
+    await _record(bot, session, party, gathering, actor_id=actor_id, action="party.edit", before=before)
     return party, gathering
 
 
@@ -708,16 +690,7 @@ async def cancel_party(
         text=f"❌ **{plain(party.title)}** ({format_dt(party.starts_at, 'F')}) was cancelled. Sorry!",
     )
     await request_card_refresh(bot, session, gathering, now=True)
-    await record(
-        bot,
-        session,
-        guild_id=guild_id,
-        actor_id=actor_id,
-        action="party.cancel",
-        target=party.title,
-        before=before,
-        after=snapshot(party, gathering),
-    )
+    await _record(bot, session, party, gathering, actor_id=actor_id, action="party.cancel", before=before)
     return party
 
 
@@ -737,17 +710,31 @@ async def start_now(
     await bot.jobs.schedule(
         session, START_JOB, {"party_id": party.id}, party.starts_at, guild_id=guild_id, key=start_key(party)
     )
+    await _record(bot, session, party, gathering, actor_id=actor_id, action="party.start_now", before=before)
+    return party
+
+
+async def _record(
+    bot: LabelBot,
+    session: AsyncSession,
+    party: ListeningParty,
+    gathering: Gathering,
+    *,
+    actor_id: int,
+    action: str,
+    before: dict[str, Any] | None,
+) -> None:
+    """The audit entry of a change to a party: `before` (None for a new one), then the party as it is now."""
     await record(
         bot,
         session,
-        guild_id=guild_id,
+        guild_id=party.guild_id,
         actor_id=actor_id,
-        action="party.start_now",
+        action=action,
         target=party.title,
         before=before,
         after=snapshot(party, gathering),
     )
-    return party
 
 
 def _status_words(party: ListeningParty) -> str:

@@ -231,10 +231,13 @@ class UseCoverButton(_ReleaseButton, template=r"release:cover:(?P<id>\d+)"):
 # -- approval -----------------------------------------------------------------------------------------------------
 
 
-async def _require_moderator(interaction: discord.Interaction[LabelBot], session: AsyncSession) -> MemberContext:
+async def _moderated_release(
+    interaction: discord.Interaction[LabelBot], session: AsyncSession, release_id: int
+) -> tuple[MemberContext, Release]:
+    """The moderator's context and the release they decide on; anyone else is refused."""
     context = await member_context(interaction, session)
     context.require_moderator()
-    return context
+    return context, await service.load_release(session, interaction.guild_id or 0, release_id)
 
 
 async def _close_request(
@@ -262,8 +265,7 @@ class ApproveButton(_ReleaseButton, template=r"release:approve:(?P<id>\d+)"):
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            context = await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            context, release = await _moderated_release(interaction, session, self.release_id)
             await service.approve(
                 interaction.client, session, release, settings=context.settings, moderator_id=interaction.user.id
             )
@@ -281,15 +283,16 @@ class RejectButton(_ReleaseButton, template=r"release:reject:(?P<id>\d+)"):
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         async with interaction.client.sessionmaker() as session:
-            await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            _, release = await _moderated_release(interaction, session, self.release_id)
             if release.release_status is not ReleaseStatus.AWAITING_APPROVAL:
                 raise Conflict(f"This release is {release.release_status.label}, not waiting for approval.")
         await interaction.response.send_modal(RejectModal(self.release_id))
 
 
-class RejectModal(discord.ui.Modal, title="Reject this release"):
-    reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
+class _ReasonModal(discord.ui.Modal):
+    """A moderator's rejection: the reason the artist is shown, and the note the mod log's request ends with."""
+
+    reason: discord.ui.TextInput[_ReasonModal] = discord.ui.TextInput(
         label="Why? (the artist sees this)",
         custom_id="reason",
         style=discord.TextStyle.paragraph,
@@ -297,6 +300,14 @@ class RejectModal(discord.ui.Modal, title="Reject this release"):
         min_length=3,
     )
 
+    def outcome(self, interaction: discord.Interaction[Any]) -> str:
+        return f"**Rejected** by {interaction.user.mention}: {defuse(' '.join(self.reason.value.split()))}"
+
+    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
+        await handle_interaction_error(interaction, error)
+
+
+class RejectModal(_ReasonModal, title="Reject this release"):
     def __init__(self, release_id: int) -> None:
         super().__init__(custom_id=f"release:rejectmodal:{release_id}")
         self.release_id = release_id
@@ -304,17 +315,12 @@ class RejectModal(discord.ui.Modal, title="Reject this release"):
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            _, release = await _moderated_release(interaction, session, self.release_id)
             await service.reject(
                 interaction.client, session, release, moderator_id=interaction.user.id, reason=self.reason.value
             )
-        outcome = f"**Rejected** by {interaction.user.mention}: {defuse(' '.join(self.reason.value.split()))}"
-        await _close_request(interaction, self.release_id, outcome)
+        await _close_request(interaction, self.release_id, self.outcome(interaction))
         await reply(interaction, "Rejected; the artist has been told why.", ephemeral=True)
-
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error)
 
 
 class _HeldChangeButton(_ReleaseButton, template=r"(?!)"):
@@ -346,8 +352,7 @@ class ApproveChangeButton(_HeldChangeButton, template=r"release:approve-change:(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            _, release = await _moderated_release(interaction, session, self.release_id)
             await service.approve_edit(
                 interaction.client, session, release, moderator_id=interaction.user.id, token=self.token
             )
@@ -371,22 +376,13 @@ class RejectChangeButton(_HeldChangeButton, template=r"release:reject-change:(?P
 
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         async with interaction.client.sessionmaker() as session:
-            await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            _, release = await _moderated_release(interaction, session, self.release_id)
             if not release.pending_edit or release.pending_edit.get("token") != self.token:
                 raise Conflict("This change was already decided or replaced, so there is nothing to reject here.")
         await interaction.response.send_modal(RejectChangeModal(self.release_id, self.token))
 
 
-class RejectChangeModal(discord.ui.Modal, title="Reject this change"):
-    reason: discord.ui.TextInput[RejectChangeModal] = discord.ui.TextInput(
-        label="Why? (the artist sees this)",
-        custom_id="reason",
-        style=discord.TextStyle.paragraph,
-        max_length=1000,
-        min_length=3,
-    )
-
+class RejectChangeModal(_ReasonModal, title="Reject this change"):
     def __init__(self, release_id: int, token: str) -> None:
         super().__init__(custom_id=f"release:rejectchangemodal:{release_id}:{token}")
         self.release_id = release_id
@@ -395,8 +391,7 @@ class RejectChangeModal(discord.ui.Modal, title="Reject this change"):
     async def on_submit(self, interaction: discord.Interaction[Any], /) -> None:
         await defer(interaction)
         async with interaction.client.sessionmaker.begin() as session:
-            await _require_moderator(interaction, session)
-            release = await service.load_release(session, interaction.guild_id or 0, self.release_id)
+            _, release = await _moderated_release(interaction, session, self.release_id)
             await service.reject_edit(
                 interaction.client,
                 session,
@@ -405,14 +400,10 @@ class RejectChangeModal(discord.ui.Modal, title="Reject this change"):
                 token=self.token,
                 reason=self.reason.value,
             )
-        outcome = f"**Rejected** by {interaction.user.mention}: {defuse(' '.join(self.reason.value.split()))}"
-        await _close_request(interaction, self.release_id, outcome, part=CHANGE_REQUEST)
+        await _close_request(interaction, self.release_id, self.outcome(interaction), part=CHANGE_REQUEST)
         await reply(
             interaction, "Rejected; the announcement stays as it was, and the artist has been told why.", ephemeral=True
         )
-
-    async def on_error(self, interaction: discord.Interaction[Any], error: Exception, /) -> None:  # type: ignore[override]
-        await handle_interaction_error(interaction, error)
 
 
 def change_approval_view(release_id: int, token: str, post: Post, request: str) -> discord.ui.LayoutView:

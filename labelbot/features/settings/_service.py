@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -178,91 +179,84 @@ def _words(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-async def set_timezone(bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, name: str) -> Change:
-    """Set the server's zone (an IANA name or a common abbreviation)."""
-    zone = parse_zone(name)
+def _as_stored(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """How a kind of setting goes into the audit trail: its action, the key of its value, how the stored one reads."""
+
+    action: str
+    key: str
+    read: Callable[[Any], Any] = _as_stored
+
+
+_TIMEZONE = _Audited("settings.timezone", "timezone")
+_CHANNEL = _Audited("settings.channel", "channel_id")
+_ROLE = _Audited("settings.role", "role_id")
+_TOGGLE = _Audited("settings.toggle", "enabled", read=bool)
+_LIMIT = _Audited("settings.limit", "value", read=int)
+
+
+async def _set_setting(
+    bot: LabelBot,
+    session: AsyncSession,
+    guild_id: int,
+    actor_id: int,
+    audited: _Audited,
+    column: str,
+    value: Any,
+    target: str,
+) -> Change:
+    """Set one column of the server's settings; a real change is recorded as `{key: before}` -> `{key: after}`.
+
+    Recorded after the change, so setting the mod log itself is the first entry posted there.
+    """
     settings = await get_guild_settings(session, guild_id)
-    change = Change(settings.timezone, zone)
+    change = Change(audited.read(getattr(settings, column)), value)
     if change.changed:
-        settings.timezone = zone
+        setattr(settings, column, value)
         await record(
             bot,
             session,
             guild_id=guild_id,
             actor_id=actor_id,
-            action="settings.timezone",
-            target="server time zone",
-            before={"timezone": change.before},
-            after={"timezone": change.after},
+            action=audited.action,
+            target=target,
+            before={audited.key: change.before},
+            after={audited.key: change.after},
         )
     return change
+
+
+async def set_timezone(bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, name: str) -> Change:
+    """Set the server's zone (an IANA name or a common abbreviation)."""
+    zone = parse_zone(name)
+    return await _set_setting(bot, session, guild_id, actor_id, _TIMEZONE, "timezone", zone, "server time zone")
 
 
 async def set_channel(
     bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, kind: str, channel_id: int | None
 ) -> Change:
     """Point the bot at a channel for `kind` (None: forget it); the caller checked the channel."""
-    column = CHANNEL_KINDS[kind]
-    settings = await get_guild_settings(session, guild_id)
-    change = Change(getattr(settings, column), channel_id)
-    if change.changed:
-        # Recorded after the change, so setting the mod log itself is the first entry posted there.
-        setattr(settings, column, channel_id)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="settings.channel",
-            target=f"{CHANNEL_NAMES[kind]} channel",
-            before={"channel_id": change.before},
-            after={"channel_id": change.after},
-        )
-    return change
+    target = f"{CHANNEL_NAMES[kind]} channel"
+    return await _set_setting(bot, session, guild_id, actor_id, _CHANNEL, CHANNEL_KINDS[kind], channel_id, target)
 
 
 async def set_role(
     bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, kind: str, role_id: int | None
 ) -> Change:
     """Set the role for `kind` (None: forget it); the caller checked the role."""
-    column = ROLE_KINDS[kind]
-    settings = await get_guild_settings(session, guild_id)
-    change = Change(getattr(settings, column), role_id)
-    if change.changed:
-        setattr(settings, column, role_id)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="settings.role",
-            target=f"{ROLE_NAMES[kind]} role",
-            before={"role_id": change.before},
-            after={"role_id": change.after},
-        )
-    return change
+    target = f"{ROLE_NAMES[kind]} role"
+    return await _set_setting(bot, session, guild_id, actor_id, _ROLE, ROLE_KINDS[kind], role_id, target)
 
 
 async def set_toggle(
     bot: LabelBot, session: AsyncSession, guild_id: int, actor_id: int, name: str, enabled: bool
 ) -> Change:
     """Switch a feature toggle on or off."""
-    column = TOGGLES[name]
-    settings = await get_guild_settings(session, guild_id)
-    change = Change(bool(getattr(settings, column)), enabled)
-    if change.changed:
-        setattr(settings, column, enabled)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="settings.toggle",
-            target=TOGGLE_NAMES[name],
-            before={"enabled": change.before},
-            after={"enabled": change.after},
-        )
-    return change
+    return await _set_setting(bot, session, guild_id, actor_id, _TOGGLE, TOGGLES[name], enabled, TOGGLE_NAMES[name])
 
 
 async def set_limit(
@@ -272,21 +266,7 @@ async def set_limit(
     limit = LIMITS[name]
     if not limit.low <= value <= limit.high:
         raise InvalidInput(f"The {limit.name} has to be between {limit.low} and {limit.high}{limit.unit}.")
-    settings = await get_guild_settings(session, guild_id)
-    change = Change(int(getattr(settings, limit.column)), value)
-    if change.changed:
-        setattr(settings, limit.column, value)
-        await record(
-            bot,
-            session,
-            guild_id=guild_id,
-            actor_id=actor_id,
-            action="settings.limit",
-            target=limit.name,
-            before={"value": change.before},
-            after={"value": change.after},
-        )
-    return change
+    return await _set_setting(bot, session, guild_id, actor_id, _LIMIT, limit.column, value, limit.name)
 
 
 async def set_member_zone(
