@@ -73,7 +73,8 @@ async def ask(
     else:
         await interaction.response.send_message(question, view=view, ephemeral=True, allowed_mentions=NO_MENTIONS)
     timed_out = await view.wait()
-    if timed_out:
+    # A bot shutting down ends every view as if it timed out: there is nobody to tell, and no session to tell with.
+    if timed_out and not interaction.client.is_closed():
         view.disable_all()
         with contextlib.suppress(discord.HTTPException):
             await interaction.edit_original_response(

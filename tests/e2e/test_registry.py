@@ -11,7 +11,9 @@ from tests.harness import BotHarness
 COGS = Path(__file__).resolve().parents[2] / "labelbot" / "features"
 # The calls that write an audit entry: labelbot.audit.service.record (imported under several names) and the releases'
 # own wrapper, whose action is its fourth argument.
-RECORDERS = {"record", "audit_record", "_audit"}
+RECORDERS = {"record", "audit_record", "_audit", "_record"}
+# Declarations of an action ahead of its recording (`_Audited("settings.limit", ...)` in the settings service).
+DECLARERS = {"_Audited"}
 
 
 def _strings(node: ast.AST) -> set[str]:
@@ -23,6 +25,10 @@ def recorded_actions() -> dict[str, str]:
     actions: dict[str, str] = {}
     for path in sorted(COGS.rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
+        for call in ast.walk(tree):
+            if isinstance(call, ast.Call) and getattr(call.func, "id", "") in DECLARERS and call.args:
+                for action in _strings(call.args[0]):
+                    actions.setdefault(action, f"{path.relative_to(COGS.parents[1])}:{call.lineno}")
         for function in ast.walk(tree):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
