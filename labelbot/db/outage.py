@@ -8,12 +8,23 @@ import sys
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+# asyncpg's errors for a connection lost mid-statement, which SQLAlchemy hands on as a plain DBAPIError.
+_LOST_CONNECTION = {"ConnectionDoesNotExistError", "ConnectionFailureError", "CannotConnectNowError"}
+
 
 def is_database_outage(error: BaseException) -> bool:
     """Whether the error means the database is unreachable (not that a query is wrong)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | TimeoutError)
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(error, DBAPIError):
+        cause: BaseException | None = error.__cause__
+        while cause is not None:
+            if isinstance(cause, ConnectionError | TimeoutError) or type(cause).__name__ in _LOST_CONNECTION:
+                return True
+            cause = cause.__cause__
+    return False
 
 
 def log_failure(log: logging.Logger, message: str, *args: object) -> None:
