@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from labelbot.channels import OTHER_PROCESS_SECONDS, served_elsewhere
 from labelbot.db.base import utcnow
 from labelbot.db.outage import log_failure
-from labelbot.jobs import JobContext, MissedRule
+from labelbot.jobs import ComeBackLater, JobContext, MissedRule
 from labelbot.privacy.service import guilds_with_data, purge_guild
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ async def cancel_purge(bot: LabelBot, guild_id: int) -> bool:
 
 async def run_purge(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
     guild_id = int(ctx.payload["guild_id"])
+    if served_elsewhere(bot, guild_id):
+        # In a cluster only the process serving the server can tell whether the bot is back in it.
+        raise ComeBackLater(OTHER_PROCESS_SECONDS, f"server {guild_id} is served by another process")
     if bot.get_guild(guild_id) is not None:
         # Added back while the bot was down (no join event reached us): the server keeps its data.
         return {"skipped": "the bot is in the server again"}
@@ -62,19 +66,11 @@ async def run_purge(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
     return {"rows": removed}
 
 
-def served_here(bot: LabelBot, guild_id: int) -> bool:
-    """Whether this process's shards would receive the server (Discord shards by `(guild_id >> 22) % count`)."""
-    shard_ids = bot.shard_ids
-    if shard_ids is None or not bot.shard_count:
-        return True
-    return (guild_id >> 22) % bot.shard_count in shard_ids
-
-
 async def sweep_departed_guilds(bot: LabelBot) -> list[int]:
     """Schedule the purge of servers that removed the bot while it was offline; return their ids."""
     async with bot.sessionmaker() as session:
         with_data = await guilds_with_data(session)
-        departed = [gid for gid in sorted(with_data) if bot.get_guild(gid) is None and served_here(bot, gid)]
+        departed = [gid for gid in sorted(with_data) if bot.get_guild(gid) is None and not served_elsewhere(bot, gid)]
         missing = [gid for gid in departed if await bot.jobs.get(session, purge_key(gid)) is None]
     for guild_id in missing:
         await schedule_purge(bot, guild_id)
