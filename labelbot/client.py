@@ -49,6 +49,10 @@ def intents() -> discord.Intents:
 FEATURES_PACKAGE = "labelbot.features"
 # A process that claimed the command sync and went silent this long is taken to have died mid-sync.
 SYNC_CLAIM_SECONDS = 120
+# At shutdown, what members started (a command, a click, a listener) gets this long to record its outcome.
+DRAIN_SECONDS = 5.0
+# The names discord.py gives the tasks that run handlers: listeners, slash commands, view and modal callbacks.
+HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-", "discord-ui-modal-dispatch-")
 
 
 def find_extensions(package: str = FEATURES_PACKAGE) -> list[str]:
@@ -153,8 +157,29 @@ class LabelBot(commands.AutoShardedBot):
         if self._jobs_started:
             self._jobs_started = False
             await self.jobs.stop()
+        await self._drain_handlers()
         await self.web.stop()
         await super().close()
+
+    async def _drain_handlers(self) -> None:
+        """Let running handlers finish, so none writes after the engine is disposed (it would reconnect).
+
+        A handler records its outcome after it answered Discord (read, talk, write), so "the member saw the answer"
+        does not mean "the row is written". One still running after DRAIN_SECONDS is cancelled: its transaction
+        rolls back, as it would in a crash.
+        """
+        current = asyncio.current_task()
+        running = {
+            task for task in asyncio.all_tasks() if task is not current and task.get_name().startswith(HANDLER_TASKS)
+        }
+        if not running:
+            return
+        _, late = await asyncio.wait(running, timeout=DRAIN_SECONDS)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("Cancelled %d handler(s) still running at shutdown", len(late))
+            await asyncio.wait(late, timeout=DRAIN_SECONDS)
 
     # -- command sync -----------------------------------------------------------------------------------------
 
@@ -197,7 +222,11 @@ class LabelBot(commands.AutoShardedBot):
         writes "syncing:<digest>:<time>" before it syncs; the others read that and leave the sync to it. The marker
         of a process that died mid-sync goes stale after SYNC_CLAIM_SECONDS, and the next start syncs.
         """
-        async with self.sessionmaker.begin() as session:
+        async with self.sessionmaker() as session, session.begin():
+            if self.engine.dialect.name == "sqlite":
+                # The write lock up front: a read that later turns into a write fails at once if another
+                # connection (the CLI's `labelbot sync`) wrote in between.
+                await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             if self.engine.dialect.name == "postgresql":
                 lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:7], "big")
                 await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from labelbot.db.base import utcnow
+from labelbot.db.engine import create_engine, create_sessionmaker
 from labelbot.gatherings.models import Gathering
 from labelbot.models.parties import ListeningParty
 from tests.e2e.test_fan_roles import build_panel, panel_messages, role_ids
@@ -92,3 +93,38 @@ async def test_a_slow_scheduled_event_route_stalls_no_release_no_fan_and_leaves_
     assert list(h.guild.scheduled_events) == []
     assert await count(h, ListeningParty) == 0
     assert await count(h, Gathering) == 0
+
+
+async def test_a_party_being_scheduled_when_the_bot_is_told_to_stop_is_finished_not_cut_in_half(
+    harness: BotHarness,
+) -> None:
+    """SIGTERM while Discord is slow to answer a moderator: the bot finishes the command before it goes."""
+    h = harness
+    parties = h.guild.add_channel("listening-parties")
+    await h.start()
+    answer = await roles_run(h, "settings channel", kind="parties", channel=parties)
+    assert "is now" in answer.content, answer.content
+    slow = h.fake.slow_route(lambda method, _path, template: method == "POST" and template == EVENT_ROUTE, 2.0)
+    party = await h.fake.slash(
+        h.guild,
+        h.general,
+        h.moderator,
+        "party schedule",
+        title="Last Call",
+        start="in 2 hours",
+        tracklist="Intro - 1:00 | Outro - 1:00",
+    )
+    await h.wait_until(lambda: bool(slow.arrived), timeout=10)
+    await h.stop()
+
+    reply = await party.reply(timeout=5)
+    assert "Scheduled" in reply.content, reply.content
+    [event] = h.guild.scheduled_events
+    assert event.name == "Last Call"
+    engine = create_engine(h.database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            [row] = (await session.scalars(select(ListeningParty))).all()
+            assert row.title == "Last Call"
+    finally:
+        await engine.dispose()
