@@ -27,6 +27,22 @@ def is_database_outage(error: BaseException) -> bool:
     return False
 
 
+# PostgreSQL's "try the transaction again" answers: a deadlock victim and a serialization failure.
+_TRY_AGAIN_SQLSTATES = {"40P01", "40001"}
+
+
+def is_worth_retrying(error: BaseException) -> bool:
+    """Whether the database refused this transaction only for now (deadlock victim, serialization failure)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if getattr(cause, "sqlstate", None) in _TRY_AGAIN_SQLSTATES or getattr(cause, "pgcode", None) in (
+            _TRY_AGAIN_SQLSTATES
+        ):
+            return True
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False
+
+
 def log_failure(log: logging.Logger, message: str, *args: object) -> None:
     """Log the exception being handled: a warning without traceback when the database is away, else an error.
 

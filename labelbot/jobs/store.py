@@ -26,9 +26,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from labelbot.db.base import utcnow
+from labelbot.db.outage import is_worth_retrying
 from labelbot.jobs.models import JobStatus, JobWorker, ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,21 @@ CLAIMABLE_STATUSES = (JobStatus.PENDING, JobStatus.CLAIMED)
 HOST = socket.gethostname()[:100]
 # Leases renewed per statement: well under SQLite's limit of bound parameters.
 RENEW_BATCH = 500
+# How often a batch of outcomes is tried when PostgreSQL answers "deadlock" or "serialization failure".
+OUTCOME_ATTEMPTS = 3
 # Workers started in this process. A row with this host and pid under another id is an earlier incarnation (a
 # container's bot is pid 1 after every restart), unless it is one of these (tests run several queues in one process).
 LIVE_HERE: set[str] = set()
+
+
+def in_id_order(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The rows matching `conditions`, locked in id order (PostgreSQL) before a statement changes several of them.
+
+    Every statement of the engine that changes several rows locks them in one order, and the outcomes of a batch are
+    written in that order too: two transactions of one worker (a lease renewal and a batch of outcomes, on their own
+    connections) otherwise take the same rows' locks in opposite orders and deadlock. SQLite has one writer.
+    """
+    return ScheduledJob.id.in_(select(ScheduledJob.id).where(*conditions).order_by(ScheduledJob.id).with_for_update())
 
 
 def _pid_alive(pid: int) -> bool:
@@ -163,7 +177,7 @@ class JobStore:
         self.lease = lease
         self.dead_after = dead_after
         self.started_at = utcnow()
-        self._finishing: list[tuple[Executable, asyncio.Future[ScheduledJob | None]]] = []
+        self._finishing: list[tuple[int, Executable, asyncio.Future[ScheduledJob | None]]] = []
         self._finisher: asyncio.Task[None] | None = None
 
     async def write(self, statement: Executable) -> tuple[int, list[Row[Any]]]:
@@ -275,7 +289,11 @@ class JobStore:
             _, rows = await self.write(
                 update(ScheduledJob)
                 .where(
-                    ScheduledJob.id.in_(job_ids[start : start + RENEW_BATCH]),
+                    in_id_order(
+                        ScheduledJob.id.in_(job_ids[start : start + RENEW_BATCH]),
+                        ScheduledJob.claimed_by == self.worker_id,
+                        ScheduledJob.status == JobStatus.CLAIMED,
+                    ),
                     ScheduledJob.claimed_by == self.worker_id,
                     ScheduledJob.status == JobStatus.CLAIMED,
                 )
@@ -368,7 +386,7 @@ class JobStore:
             .returning(*ScheduledJob.__table__.columns)
         )
         recorded: asyncio.Future[ScheduledJob | None] = asyncio.get_running_loop().create_future()
-        self._finishing.append((statement, recorded))
+        self._finishing.append((claim.id, statement, recorded))
         if self._finisher is None or self._finisher.done():
             self._finisher = asyncio.create_task(self._record_outcomes(), name="labelbot-jobs-finish")
         return await recorded
@@ -377,23 +395,39 @@ class JobStore:
         # Outcomes arriving while a batch is written join the next one.
         while self._finishing:
             batch, self._finishing = self._finishing[:FINISH_BATCH], self._finishing[FINISH_BATCH:]
+            batch.sort(key=lambda outcome: outcome[0])  # row locks in id order, as in_id_order takes them
             try:
-                async with self.slots, self.engine.begin() as connection:
-                    found = [(await connection.execute(statement)).all() for statement, _ in batch]
+                found = await self._write_outcomes([statement for _, statement, _ in batch])
             except Exception as exc:
-                for _, recorded in batch:
+                for _, _, recorded in batch:
                     if not recorded.done():
                         recorded.set_exception(exc)
                 continue
-            for (_, recorded), rows in zip(batch, found, strict=True):
+            for (_, _, recorded), rows in zip(batch, found, strict=True):
                 if not recorded.done():
                     recorded.set_result(ScheduledJob(**rows[0]._asdict()) if rows else None)
+
+    async def _write_outcomes(self, statements: list[Executable]) -> list[list[Row[Any]]]:
+        # An outcome not recorded means the job runs again: a transaction PostgreSQL refused only for now is retried.
+        for attempt in range(1, OUTCOME_ATTEMPTS + 1):
+            try:
+                async with self.slots, self.engine.begin() as connection:
+                    return [list((await connection.execute(statement)).all()) for statement in statements]
+            except DBAPIError as error:
+                if attempt == OUTCOME_ATTEMPTS or not is_worth_retrying(error):
+                    raise
+                log.warning("Recording %d job outcomes met %s; trying again", len(statements), error.orig)
+        raise AssertionError("unreachable")
 
     async def release_claims(self) -> int:
         """Hand back everything this worker still holds; interrupted by our own shutdown, the attempt does not count."""
         released, _ = await self.write(
             update(ScheduledJob)
-            .where(ScheduledJob.claimed_by == self.worker_id, ScheduledJob.status == JobStatus.CLAIMED)
+            .where(
+                in_id_order(ScheduledJob.claimed_by == self.worker_id, ScheduledJob.status == JobStatus.CLAIMED),
+                ScheduledJob.claimed_by == self.worker_id,
+                ScheduledJob.status == JobStatus.CLAIMED,
+            )
             .values(
                 status=JobStatus.PENDING,
                 claimed_by=null(),
@@ -462,7 +496,12 @@ class JobStore:
             gone = or_(JobWorker.id.in_(proven), and_(JobWorker.last_beat < stale, JobWorker.id != self.worker_id))
         take_back = (
             update(ScheduledJob)
-            .where(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until > now, holder)
+            .where(
+                in_id_order(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.lease_until > now, holder),
+                ScheduledJob.status == JobStatus.CLAIMED,
+                ScheduledJob.lease_until > now,
+                holder,
+            )
             .values(lease_until=now, updated_at=now)
             .returning(ScheduledJob.id, ScheduledJob.claimed_by)
         )
