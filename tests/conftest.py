@@ -33,9 +33,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, database_factory: DatabaseFactory) -> str:
+async def database_url(backend: str, database_factory: DatabaseFactory) -> AsyncIterator[str]:
     """A fresh, migrated database of this test's backend."""
-    return await database_factory.url(backend)
+    url = await database_factory.url(backend)
+    yield url
+    await database_factory.release(url)
 
 
 @pytest.fixture
