@@ -275,3 +275,47 @@ async def test_a_member_whose_dms_are_closed_keeps_their_budget(harness: BotHarn
     assert h.fake.dms(closed.user) == []
     answer = await run(h, closed, "drop dms")
     assert answer.content == "You get drop DMs: up to 1 a week. The last 7 days used 0, so 1 left."
+
+
+async def test_a_member_who_left_gets_no_drop_dm_and_keeps_their_budget(harness: BotHarness) -> None:
+    h = harness
+    # Asking whether the member is still in the server: Discord answers Unknown Member for one who left.
+    h.fake.expect_refusals("/guilds/{guild_id}/members/{user_id}", status=404, code=10007, count=1)
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist-admin add", name="Nova")
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    stays, leaves = h.guild.add_member("stays"), h.guild.add_member("leaves")
+    await run(h, stays, "drop dms", send=True, per_week=2)
+    await run(h, leaves, "drop dms", send=True, per_week=2)
+    await h.fake.remove_member_live(h.guild, leaves)
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+    )
+    await come_due(h, announce_key(1))
+    jobs = {job.key: job for job in await wait_jobs_settled(h, "drop:1:dm:")}
+    assert jobs[f"drop:1:dm:{leaves.user.id}"].result == {"skipped": "left the server"}
+
+    # The member who left is not DMed (Discord would deliver it if they shared another server with the bot).
+    assert len(h.fake.dms(stays.user)) == 1
+    assert h.fake.dms(leaves.user) == []
+    # The moderator sees whom the drop's DMs reached; a member sees the drop only.
+    listed = await run(h, h.moderator, "drop list")
+    assert listed.content.endswith("<https://shop.example.org/poster> · DMs: 1 sent, 1 left the server"), listed.content
+    listed = await run(h, stays, "drop list")
+    assert "DMs:" not in listed.content, listed.content
+
+    # Back in the server, their budget is whole: the skipped DM spent nothing.
+    returned = h.guild.add_member(leaves.user)
+    answer = await run(h, returned, "drop dms")
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 0, so 2 left."
+    answer = await run(h, stays, "drop dms")
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 1, so 1 left."

@@ -240,15 +240,22 @@ class DropsCog(commands.Cog, name="Drops"):
         await defer(interaction)
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
+            context = await member_context(interaction, session)
             coming = await repository.upcoming(session, guild.id, LIST_SIZE)
             latest = await repository.past(session, guild.id, LIST_SIZE)
-            names: dict[int, str] = {}
+            artists: dict[int, Artist | None] = {}
             for found in (*coming, *latest):
-                if found.artist_id not in names:
-                    artist = await session.get(Artist, found.artist_id)
-                    names[found.artist_id] = artist.name if artist is not None else "an artist"
+                if found.artist_id not in artists:
+                    artists[found.artist_id] = await session.get(Artist, found.artist_id)
+            names = {key: artist.name if artist is not None else "an artist" for key, artist in artists.items()}
+            # Those who run a drop see whom its DMs reached; members see the drops only.
+            managed = [d.id for d in latest if (a := artists[d.artist_id]) is not None and context.manages(a)]
+            reach = await repository.dm_reach(session, managed)
             coming_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=False) for d in coming]
-            latest_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=True) for d in latest]
+            latest_lines = [
+                render.list_line(service.view_of(d, names[d.artist_id]), out=True, reach=reach.get(d.id))
+                for d in latest
+            ]
         if not coming_lines and not latest_lines:
             await reply(interaction, "There are no drops yet.")
             return
