@@ -75,6 +75,8 @@ class ListeningParty(TimestampMixin, Base):
     recap_message_id: Mapped[int | None]
     # Set before the bot asks Discord to open a stage for the party, so the end closes only a stage it opened.
     stage_opened_at: Mapped[datetime | None]
+    # Set before the bot asks Discord to pin the party's card as it starts, so the end unpins only a card it pinned.
+    card_pinned_at: Mapped[datetime | None]
 
     @property
     def durations(self) -> list[int]:

@@ -203,6 +203,7 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         await _post_track(bot, ctx, party, 0, late_by=late_by)
     # After "press play" and the first prompt, which must go out on the second.
     await _open_stage(bot, ctx, party, gathering)
+    await _pin_card(bot, ctx, party, gathering)
     # How late "press play" went out after its second (benchmarks read it from the job's result).
     return {"lateness_ms": round(lateness * 1000)}
 
@@ -293,6 +294,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
+    await _unpin_card(bot, party, gathering)
     channel = await job_channel(bot, party.text_channel_id, "party")
     recap = await send_once(
         channel,
@@ -402,7 +404,8 @@ async def _set_voice_status(
 
 
 async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """Tell the host, once, that the voice channel's status needs a permission: by DM, else in the party's channel."""
+    """Tell the host, once, that the voice status, the stage or the card's pin needs a permission: by DM, else in the
+    party's channel."""
     loaded = await _load(bot, int(ctx.payload["party_id"]))
     if loaded is None:
         return {"skipped": "gone"}
@@ -426,7 +429,7 @@ async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | N
 
 
 async def _tell_host_refused(bot: LabelBot, party: ListeningParty, what: str) -> None:
-    """Schedule the once-only word to the host that Discord refused the voice `what` ("status" or "stage")."""
+    """Schedule the once-only word to the host that Discord refused `what` ("status", "stage" or "pin")."""
     key = service.voice_refused_key(party, what)
     async with bot.sessionmaker.begin() as session:
         if await bot.jobs.get(session, key) is None:
@@ -507,11 +510,76 @@ async def _close_stage(bot: LabelBot, party: ListeningParty) -> None:
 
 
 async def on_cleanup(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """A live party was cancelled: clear the voice channel's status and close the stage it opened."""
+    """A live party was cancelled: clear the voice channel's status, close the stage it opened, unpin its card."""
     loaded = await _load(bot, int(ctx.payload["party_id"]))
     if loaded is None:
         return {"skipped": "gone"}
-    party, _ = loaded
+    party, gathering = loaded
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
+    await _unpin_card(bot, party, gathering)
     return None
+
+
+# -- the card pinned while the party is live --------------------------------------------------------------------
+
+
+async def _pin_card(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathering: Gathering) -> None:
+    """Pin the party's card in its channel while it is live, once; a refusal is told to the host once and never fails
+    the party.
+
+    The intent (card_pinned_at) is written before Discord is asked, so the end unpins a card pinned just before a
+    crash (pinning again on a retry changes nothing).
+    """
+    if gathering.card_channel_id is None or gathering.card_message_id is None or ctx.progress.get("pin"):
+        return
+    async with bot.sessionmaker.begin() as session:
+        if await bot.jobs.get(session, service.voice_refused_key(party, "pin")) is not None:
+            return
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is None:
+            return
+        stored.card_pinned_at = stored.card_pinned_at or utcnow()
+    try:
+        await bot.http.pin_message(
+            gathering.card_channel_id, gathering.card_message_id, reason=f"Listening party {party.id} is live"
+        )
+    except discord.HTTPException as error:
+        await _forget_pin(bot, party)
+        if isinstance(error, discord.Forbidden):
+            log.info("No pinned card for party %s: missing permission", party.id)
+            await _tell_host_refused(bot, party, "pin")
+        elif not isinstance(error, discord.NotFound):
+            # A full pin list (50) or a Discord hiccup: the party matters more than the pin.
+            log.warning("Could not pin the card of party %s: %s", party.id, error)
+    await ctx.record_progress({"pin": True})
+
+
+async def _unpin_card(bot: LabelBot, party: ListeningParty, gathering: Gathering) -> None:
+    """Unpin the card the party pinned (only that); a card deleted meanwhile is fine."""
+    async with bot.sessionmaker() as session:
+        stored = await repository.get(session, party.id)
+    if (
+        stored is None
+        or stored.card_pinned_at is None
+        or gathering.card_channel_id is None
+        or gathering.card_message_id is None
+    ):
+        return
+    try:
+        await bot.http.unpin_message(
+            gathering.card_channel_id, gathering.card_message_id, reason=f"Listening party {party.id} is over"
+        )
+    except discord.NotFound:
+        pass
+    except discord.HTTPException as error:
+        log.warning("Could not unpin the card of party %s: %s", party.id, error)
+        return
+    await _forget_pin(bot, party)
+
+
+async def _forget_pin(bot: LabelBot, party: ListeningParty) -> None:
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is not None:
+            stored.card_pinned_at = None
