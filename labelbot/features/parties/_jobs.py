@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from sqlalchemy import select
@@ -459,14 +459,9 @@ async def _open_stage(bot: LabelBot, ctx: JobContext, party: ListeningParty, gat
         return
     if not isinstance(bot.get_channel(party.voice_channel_id), discord.StageChannel):
         return
-    async with bot.sessionmaker.begin() as session:
-        if await bot.jobs.get(session, service.voice_refused_key(party, "stage")) is not None:
-            return
-        stored = await repository.get(session, party.id, lock=True)
-        if stored is None:
-            return
-        ours_before = stored.stage_opened_at is not None
-        stored.stage_opened_at = stored.stage_opened_at or utcnow()
+    ours_before = await _intend(bot, party, "stage", "stage_opened_at")
+    if ours_before is None:
+        return
     try:
         await bot.http.create_stage_instance(
             channel_id=party.voice_channel_id,
@@ -478,10 +473,7 @@ async def _open_stage(bot: LabelBot, ctx: JobContext, party: ListeningParty, gat
     except discord.HTTPException as error:
         opened = ours_before and error.code == STAGE_ALREADY_OPEN
         if not opened:
-            async with bot.sessionmaker.begin() as session:
-                stored = await repository.get(session, party.id, lock=True)
-                if stored is not None:
-                    stored.stage_opened_at = None
+            await _forget_intent(bot, party, "stage_opened_at")
         if isinstance(error, discord.Forbidden):
             log.info("No stage for party %s: missing permission", party.id)
             await _tell_host_refused(bot, party, "stage")
@@ -503,10 +495,7 @@ async def _close_stage(bot: LabelBot, party: ListeningParty) -> None:
     except discord.HTTPException as error:
         log.warning("Could not close the stage of party %s: %s", party.id, error)
         return
-    async with bot.sessionmaker.begin() as session:
-        stored = await repository.get(session, party.id, lock=True)
-        if stored is not None:
-            stored.stage_opened_at = None
+    await _forget_intent(bot, party, "stage_opened_at")
 
 
 async def on_cleanup(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
@@ -533,19 +522,14 @@ async def _pin_card(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathe
     """
     if gathering.card_channel_id is None or gathering.card_message_id is None or ctx.progress.get("pin"):
         return
-    async with bot.sessionmaker.begin() as session:
-        if await bot.jobs.get(session, service.voice_refused_key(party, "pin")) is not None:
-            return
-        stored = await repository.get(session, party.id, lock=True)
-        if stored is None:
-            return
-        stored.card_pinned_at = stored.card_pinned_at or utcnow()
+    if await _intend(bot, party, "pin", "card_pinned_at") is None:
+        return
     try:
         await bot.http.pin_message(
             gathering.card_channel_id, gathering.card_message_id, reason=f"Listening party {party.id} is live"
         )
     except discord.HTTPException as error:
-        await _forget_pin(bot, party)
+        await _forget_intent(bot, party, "card_pinned_at")
         if isinstance(error, discord.Forbidden):
             log.info("No pinned card for party %s: missing permission", party.id)
             await _tell_host_refused(bot, party, "pin")
@@ -575,11 +559,34 @@ async def _unpin_card(bot: LabelBot, party: ListeningParty, gathering: Gathering
     except discord.HTTPException as error:
         log.warning("Could not unpin the card of party %s: %s", party.id, error)
         return
-    await _forget_pin(bot, party)
+    await _forget_intent(bot, party, "card_pinned_at")
 
 
-async def _forget_pin(bot: LabelBot, party: ListeningParty) -> None:
+# -- what the party does to Discord beyond its posts, written down before it is asked ---------------------------
+
+# The party's columns that say the bot asked Discord for something the end must undo.
+Intent = Literal["stage_opened_at", "card_pinned_at"]
+
+
+async def _intend(bot: LabelBot, party: ListeningParty, what: str, intent: Intent) -> bool | None:
+    """Write down that the bot is about to ask Discord for `what` ("stage", "pin"), so the end undoes it even after
+    a crash in between; None when not to ask (Discord refused it before, told to the host), else whether it was
+    written down already (a retry)."""
+    async with bot.sessionmaker.begin() as session:
+        if await bot.jobs.get(session, service.voice_refused_key(party, what)) is not None:
+            return None
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is None:
+            return None
+        before = getattr(stored, intent) is not None
+        if not before:
+            setattr(stored, intent, utcnow())
+        return before
+
+
+async def _forget_intent(bot: LabelBot, party: ListeningParty, intent: Intent) -> None:
+    """Nothing of `intent` is left to undo (undone, or never done)."""
     async with bot.sessionmaker.begin() as session:
         stored = await repository.get(session, party.id, lock=True)
         if stored is not None:
-            stored.card_pinned_at = None
+            setattr(stored, intent, None)
