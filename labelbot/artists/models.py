@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labelbot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
-from labelbot.privacy.columns import ANONYMISE, ERASE
+from labelbot.privacy.columns import ANONYMISE, ERASE, NO_MEMBER_IDS
 
 NAME_MAX = 100
 BIO_MAX = 1000
@@ -37,9 +37,9 @@ class Artist(TimestampMixin, Base):
     # Case-folded, spaces collapsed; folding can lengthen a name ("ß" -> "ss"), hence the room.
     name_key: Mapped[str] = mapped_column(String(NAME_MAX * 2))
     bio: Mapped[str | None] = mapped_column(Text)
-    genres: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    genres: Mapped[list[str]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
     # [{"label": "Bandcamp", "url": "https://..."}]
-    links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
     fan_role_id: Mapped[int | None]
     fan_role_created_by_bot: Mapped[bool] = mapped_column(default=False)
     # The accent colour (0xRRGGBB) of the artist's release cards; None keeps the label's own.

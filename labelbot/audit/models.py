@@ -25,6 +25,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     # What was changed, in words a moderator recognises, e.g. "announcements channel", "Nova Lights".
     target: Mapped[str] = mapped_column(String(200))
-    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType, info=ANONYMISE)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType, info=ANONYMISE)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -63,6 +63,29 @@ async def record(
     return entry
 
 
+async def record_command(
+    interaction: discord.Interaction[LabelBot],
+    session: AsyncSession,
+    *,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> AuditEntry:
+    """`record` a change a member made with a command in a server: the server and the actor are the interaction's."""
+    assert interaction.guild_id is not None, "audited commands are guild-only"
+    return await record(
+        interaction.client,
+        session,
+        guild_id=interaction.guild_id,
+        actor_id=interaction.user.id,
+        action=action,
+        target=target,
+        before=before,
+        after=after,
+    )
+
+
 async def entries_for_guild(session: AsyncSession, guild_id: int, limit: int = 25) -> list[AuditEntry]:
     """The server's most recent audit entries, newest first."""
     rows = await session.scalars(

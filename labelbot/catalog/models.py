@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labelbot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
-from labelbot.privacy.columns import ANONYMISE
+from labelbot.privacy.columns import ANONYMISE, NO_MEMBER_IDS
 
 if TYPE_CHECKING:
     from labelbot.artists.models import Artist
@@ -81,7 +81,7 @@ class Release(TimestampMixin, Base):
     suggested_cover_url: Mapped[str | None] = mapped_column(String(COVER_URL_MAX))
     suggested_title: Mapped[str | None] = mapped_column(String(300))
     # Minutes before release_at; None means the server's defaults.
-    teaser_offsets_minutes: Mapped[list[int] | None] = mapped_column(JSONType)
+    teaser_offsets_minutes: Mapped[list[int] | None] = mapped_column(JSONType, info=NO_MEMBER_IDS)
     status: Mapped[str] = mapped_column(String(24), default=ReleaseStatus.DRAFT)
     created_by: Mapped[int] = mapped_column(info=ANONYMISE)
     approved_by: Mapped[int | None] = mapped_column(info=ANONYMISE)
@@ -95,7 +95,7 @@ class Release(TimestampMixin, Base):
     # An artist's change to an announced release, held until a moderator approves it (where the server approves
     # releases): {"changes": {field: value}, "by": user id, "token": the request's id, "at": ISO time}. The posted
     # announcement keeps showing the approved version meanwhile.
-    pending_edit: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    pending_edit: Mapped[dict[str, Any] | None] = mapped_column(JSONType, info=ANONYMISE)
 
     artist: Mapped[Artist] = relationship(lazy="raise")
     tracks: Mapped[list[ReleaseTrack]] = relationship(

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelbot.db.base import Base, JSONType, TimestampMixin, utcnow
-from labelbot.privacy.columns import ERASE
+from labelbot.privacy.columns import ERASE, NO_MEMBER_IDS
 
 DEFAULT_ZONE = "UTC"
 DEFAULT_TEASER_OFFSETS_MINUTES = (7 * 24 * 60, 24 * 60, 60)
@@ -61,10 +61,10 @@ class GuildSettings(TimestampMixin, Base):
     artists_create_events: Mapped[bool] = mapped_column(default=False)
 
     teaser_offsets_minutes: Mapped[list[int]] = mapped_column(
-        JSONType, default=lambda: list(DEFAULT_TEASER_OFFSETS_MINUTES)
+        JSONType, default=lambda: list(DEFAULT_TEASER_OFFSETS_MINUTES), info=NO_MEMBER_IDS
     )
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(
-        JSONType, default=lambda: list(DEFAULT_REMINDER_OFFSETS_MINUTES)
+        JSONType, default=lambda: list(DEFAULT_REMINDER_OFFSETS_MINUTES), info=NO_MEMBER_IDS
     )
     collab_expiry_days: Mapped[int] = mapped_column(default=30)
     collab_max_open: Mapped[int] = mapped_column(default=3)

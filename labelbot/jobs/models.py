@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import CheckConstraint, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelbot.db.base import Base, RowId, TimestampMixin
+from labelbot.privacy.columns import ANONYMISE, ON_MEMBER_FORGOTTEN
 
 
 class JobStatus(enum.StrEnum):
@@ -20,6 +22,12 @@ class JobStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+def _cancel_if_waiting(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A job still waiting that names a forgotten member (a DM, a role to take back) is cancelled rather than left
+    to act for someone the bot no longer knows; what already ran keeps its (now nameless) record."""
+    return {"status": JobStatus.CANCELLED.value} if row["status"] == JobStatus.PENDING else {}
 
 
 class ScheduledJob(TimestampMixin, Base):
@@ -35,13 +43,14 @@ class ScheduledJob(TimestampMixin, Base):
         Index("ix_scheduled_jobs_status_due_at", "status", "due_at"),
         # /settings jobs: a guild's pending and failed work.
         Index("ix_scheduled_jobs_guild_id_status_due_at", "guild_id", "status", "due_at"),
+        {"info": {ON_MEMBER_FORGOTTEN: _cancel_if_waiting}},
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(64))
     # Names the one future action a feature means, e.g. "release:12:announce"; scheduling it again replaces it.
     key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict, info=ANONYMISE)
     guild_id: Mapped[int | None]
     # When the dispatcher may next run it: the moment asked for, pushed later by retries.
     due_at: Mapped[datetime]
@@ -54,7 +63,7 @@ class ScheduledJob(TimestampMixin, Base):
     # Bumped each time the key is scheduled again, so message nonces of the new run differ from the old one's.
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
-    result: Mapped[dict[str, Any] | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(info=ANONYMISE)
     finished_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:

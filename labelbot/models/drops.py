@@ -79,7 +79,11 @@ class DropDmWish(Base):
 
 
 class DropDm(Base):
-    """One drop DM owed to a member: written when the drop goes out (it spends the budget), sent by its own job."""
+    """One drop DM owed to a member: written when the drop goes out (it spends the budget), sent by its own job.
+
+    `left_at` marks a member found gone from the server when their DM came up: nothing was sent, the row spends no
+    budget, and it stays so the drop's reach can say how many had left (and a retry owes them nothing again).
+    """
 
     __tablename__ = "drop_dms"
     __table_args__ = (
@@ -93,3 +97,4 @@ class DropDm(Base):
     user_id: Mapped[int] = mapped_column(info=ERASE)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     message_id: Mapped[int | None]
+    left_at: Mapped[datetime | None]

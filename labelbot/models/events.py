@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelbot.db.base import Base, JSONType, RowId, TimestampMixin
-from labelbot.privacy.columns import ANONYMISE
+from labelbot.privacy.columns import ANONYMISE, NO_MEMBER_IDS
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
@@ -67,7 +67,7 @@ class CommunityEvent(TimestampMixin, Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     # None: the server's defaults.
     # Seconds before each start; None: the server's defaults.
-    reminder_offsets_seconds: Mapped[list[int] | None] = mapped_column(JSONType, default=None)
+    reminder_offsets_seconds: Mapped[list[int] | None] = mapped_column(JSONType, default=None, info=NO_MEMBER_IDS)
     ping_role_id: Mapped[int | None]
     recurrence: Mapped[str | None] = mapped_column(String(16))
     # The series ends at the last occurrence on or before `until`, or after `count` occurrences from the anchor.

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Uniq
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labelbot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
-from labelbot.privacy.columns import ANONYMISE, ERASE
+from labelbot.privacy.columns import ANONYMISE, ERASE, NO_MEMBER_IDS
 
 PANEL_NAME_MAX = 100
 LABEL_MAX = 80
@@ -54,9 +54,9 @@ class FanRolePanel(TimestampMixin, Base):
     required_role_id: Mapped[int | None]
     channel_id: Mapped[int]
     # The messages the panel is posted as, in order; edited in place by the next post.
-    message_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    message_ids: Mapped[list[int]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
     # The fan count of each role as the posted panel shows it ({role id: members}); None until counted.
-    fan_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)
+    fan_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType, info=NO_MEMBER_IDS)
     created_by: Mapped[int] = mapped_column(info=ANONYMISE)
 
     entries: Mapped[list[FanRolePanelEntry]] = relationship(

@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelbot.db.base import Base, JSONType, RowId, TimestampMixin, utcnow
-from labelbot.privacy.columns import ANONYMISE, ERASE
+from labelbot.privacy.columns import ANONYMISE, ERASE, NO_MEMBER_IDS
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 1000
@@ -54,17 +54,17 @@ class ListeningParty(TimestampMixin, Base):
     starts_at: Mapped[datetime]
     zone: Mapped[str] = mapped_column(String(64), default="UTC")
     # [{"title": str, "seconds": int, "note": str | None}], in play order.
-    tracks: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    tracks: Mapped[list[Any]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
     closing_note: Mapped[str | None] = mapped_column(Text)
     # Seconds ahead of the start; None means the server's defaults.
-    reminder_offsets_seconds: Mapped[list[Any] | None] = mapped_column(JSONType)
+    reminder_offsets_seconds: Mapped[list[Any] | None] = mapped_column(JSONType, info=NO_MEMBER_IDS)
     status: Mapped[str] = mapped_column(String(16), default=PartyStatus.SCHEDULED)
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     # Indexes of tracks whose prompt was posted, and of those whose moment passed while the bot was away.
-    prompted: Mapped[list[Any]] = mapped_column(JSONType, default=list)
-    missed: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    prompted: Mapped[list[Any]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
+    missed: Mapped[list[Any]] = mapped_column(JSONType, default=list, info=NO_MEMBER_IDS)
     # Bumped on each /party edit, so each edit's notice is its own.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     # The past party this one replays (/party replay), if any.
@@ -75,6 +75,8 @@ class ListeningParty(TimestampMixin, Base):
     recap_message_id: Mapped[int | None]
     # Set before the bot asks Discord to open a stage for the party, so the end closes only a stage it opened.
     stage_opened_at: Mapped[datetime | None]
+    # Set before the bot asks Discord to pin the party's card as it starts, so the end unpins only a card it pinned.
+    card_pinned_at: Mapped[datetime | None]
 
     @property
     def durations(self) -> list[int]:

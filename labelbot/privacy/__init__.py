@@ -1,6 +1,14 @@
 """Members' data is theirs: forgetting a member in a server, and purging a server the bot has left."""
 
-from labelbot.privacy.columns import ANONYMISE, ERASE, FORGOTTEN_MEMBER_ID, MEMBER_DATA, MemberData, member_columns
+from labelbot.privacy.columns import (
+    ANONYMISE,
+    ERASE,
+    FORGOTTEN_MEMBER_ID,
+    MEMBER_DATA,
+    NO_MEMBER_IDS,
+    MemberData,
+    member_columns,
+)
 from labelbot.privacy.service import AfterCommit, ForgetHook, Privacy, forget_member, purge_guild
 
 __all__ = [
@@ -8,6 +16,7 @@ __all__ = [
     "ERASE",
     "FORGOTTEN_MEMBER_ID",
     "MEMBER_DATA",
+    "NO_MEMBER_IDS",
     "AfterCommit",
     "ForgetHook",
     "MemberData",

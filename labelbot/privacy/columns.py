@@ -2,15 +2,20 @@
 
 Every integer column whose name says it holds a member (user_id, author_id, poster_id, created_by, ...) declares
 in its `info` what forgetting does to it, so the eraser needs no list of tables and a new table cannot be missed:
-the meta test fails on a member column that declares nothing.
+the meta test fails on a member column that declares nothing. Every JSON column declares the same way whether
+member ids may sit inside its values (ANONYMISE: each one becomes nobody's) or never do (NO_MEMBER_IDS). A table
+whose rows act later for the members they name (scheduled jobs) declares, in its own `info`, what else changes in
+a row that named a forgotten member (`ON_MEMBER_FORGOTTEN`).
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData
+from sqlalchemy import JSON, Column, Integer, MetaData, Table
 
 MEMBER_DATA = "member_data"
 # What a forgotten member's id becomes where the row stays (audit entries, releases they created): nobody.
@@ -27,12 +32,21 @@ class MemberData(enum.StrEnum):
 
     # The row is the member's own (an answer, a profile, attendance): it is deleted.
     ERASE = "erase"
-    # The row is the server's (a release, an audit entry): it stays, with the id replaced by nobody.
+    # The row is the server's (a release, an audit entry): it stays, with the id replaced by nobody. On a JSON
+    # column: every member id inside its values is replaced by nobody.
     ANONYMISE = "anonymise"
+    # A JSON column that never holds a member id (a tracklist, reminder offsets): forgetting leaves it alone.
+    NONE = "none"
 
 
 ERASE = {MEMBER_DATA: MemberData.ERASE}
 ANONYMISE = {MEMBER_DATA: MemberData.ANONYMISE}
+NO_MEMBER_IDS = {MEMBER_DATA: MemberData.NONE}
+
+# A table's `info` key: (row that named the forgotten member) -> further values to write to it, e.g. a job still
+# waiting for that member is cancelled. Called after the member's ids in its JSON were made nobody's.
+ON_MEMBER_FORGOTTEN = "on_member_forgotten"
+ForgottenRowRule = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 def is_member_column(column: Column[object]) -> bool:
@@ -47,3 +61,17 @@ def member_columns(metadata: MetaData) -> list[Column[object]]:
 def policy_of(column: Column[object]) -> MemberData | None:
     value = column.info.get(MEMBER_DATA)
     return MemberData(value) if value is not None else None
+
+
+def json_columns(table: Table) -> list[Column[Any]]:
+    return [column for column in table.columns if isinstance(column.type, JSON)]
+
+
+def member_json_columns(table: Table) -> list[Column[Any]]:
+    """The JSON columns of the table whose values may name members (declared ANONYMISE)."""
+    return [column for column in json_columns(table) if policy_of(column) is MemberData.ANONYMISE]
+
+
+def forgotten_row_rule(table: Table) -> ForgottenRowRule | None:
+    rule: ForgottenRowRule | None = table.info.get(ON_MEMBER_FORGOTTEN)
+    return rule

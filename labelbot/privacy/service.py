@@ -10,12 +10,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Table, Text, cast, delete, or_, select, update
+from sqlalchemy import ColumnElement, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.db.base import Base
 from labelbot.db.registry import import_all_models
-from labelbot.privacy.columns import FORGOTTEN_MEMBER_ID, MemberData, is_member_column, policy_of
+from labelbot.privacy.columns import (
+    FORGOTTEN_MEMBER_ID,
+    MemberData,
+    forgotten_row_rule,
+    is_member_column,
+    member_json_columns,
+    policy_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,22 +97,18 @@ def _without_member(value: Any, user_id: int) -> tuple[Any, bool]:
     return value, False
 
 
-def _json_columns(table: Table) -> list[Column[Any]]:
-    return [column for column in table.columns if isinstance(column.type, JSON)]
-
-
 async def anonymise_json(session: AsyncSession, guild_id: int, user_id: int) -> int:
-    """Make the member's id nobody's inside the server's JSON values (audit before/after, job payloads and results).
-
-    A job still waiting that names the member (a DM reminder, a role to take back) is cancelled rather than left
-    to act for someone the bot no longer knows. Returns the rows changed.
+    """Make the member's id nobody's inside the server's JSON values that may name members (declared ANONYMISE:
+    audit before/after, job payloads and results, ...), and apply the table's own rule to each such row (a job
+    still waiting for the member is cancelled). Returns the rows changed.
     """
     touched = 0
     for table in _tables():
-        columns = _json_columns(table)
+        columns = member_json_columns(table)
         scope = guild_scope(table, guild_id)
         if not columns or scope is None:
             continue
+        rule = forgotten_row_rule(table)
         key = list(table.primary_key.columns)
         # Snowflakes are 17-20 digits: the text match narrows the rows, the walk below replaces exact values only.
         mentions = or_(*(cast(column, Text).like(f"%{user_id}%") for column in columns))
@@ -117,8 +120,8 @@ async def anonymise_json(session: AsyncSession, guild_id: int, user_id: int) -> 
                     values[column.name] = cleaned
             if not values:
                 continue
-            if table.name == "scheduled_jobs" and row._mapping[table.c.status] == "pending":
-                values["status"] = "cancelled"
+            if rule is not None:
+                values.update(rule({column.name: row._mapping[column] for column in table.columns}))
             where = [k == row._mapping[k] for k in key]
             await session.execute(update(table).where(*where).values(values))
             touched += 1
@@ -139,7 +142,7 @@ async def forget_member(session: AsyncSession, guild_id: int, user_id: int) -> i
             if not is_member_column(column):
                 continue
             policy = policy_of(column)
-            if policy is None:
+            if policy is None or policy is MemberData.NONE:
                 raise RuntimeError(f"{table.name}.{column.name} holds a member id but declares no member_data policy")
             where = [column == user_id] + ([scope] if scope is not None else [])
             if policy is MemberData.ERASE:

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labelbot.db.base import Base, RowId, utcnow
+from labelbot.privacy.columns import ANONYMISE
 
 EXTERNAL_ID_LENGTH = 200
 
@@ -26,7 +27,8 @@ class WebhookDelivery(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     # The X-Labelbot-Timestamp of the delivery applied last: a later one must be signed after it.
     signed_at: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    response: Mapped[dict[str, Any]]
+    # What a purchase answered may name the member it granted to.
+    response: Mapped[dict[str, Any]] = mapped_column(info=ANONYMISE)
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
     first_received_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,7 +14,7 @@ from labelbot.jobs import ScheduledJob
 from labelbot.web.hooks import rotate_webhook_secret
 from tests.e2e.helpers import run, sweep_once, wait_jobs_settled
 from tests.e2e.test_webhooks import Sender
-from tests.fakediscord.state import FakeMessage
+from tests.fakediscord.state import FakeChannel, FakeMessage
 from tests.harness import BotHarness, free_port
 
 
@@ -32,6 +32,30 @@ async def come_due(h: BotHarness, key: str) -> None:
     await engine.dispose()
     await sweep_once(h)
     await wait_jobs_settled(h, key)
+
+
+async def set_up_drops(h: BotHarness) -> FakeChannel:
+    """The bot running, Nova on the roster, drops going to a #drops channel and pinging a "Drop alerts" role."""
+    drops_channel = h.guild.add_channel("drops")
+    alerts = h.guild.add_role("Drop alerts")
+    await h.start()
+    await run(h, h.moderator, "artist-admin add", name="Nova")
+    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    return drops_channel
+
+
+async def create_poster_drop(h: BotHarness) -> None:
+    """Nova's poster, drop #1 in an hour (moved to now by `come_due`)."""
+    await run(
+        h,
+        h.moderator,
+        "drop create",
+        artist="Nova",
+        item="Poster",
+        kind="merch",
+        when="in 1h",
+        link="https://shop.example.org/poster",
+    )
 
 
 async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_when_chosen(harness: BotHarness) -> None:
@@ -101,11 +125,7 @@ async def test_a_drop_teases_then_pings_only_the_drops_role_and_the_fan_role_whe
 
 async def test_sold_out_edits_the_drop_post(harness: BotHarness) -> None:
     h = harness
-    drops_channel = h.guild.add_channel("drops")
-    alerts = h.guild.add_role("Drop alerts")
-    await h.start()
-    await run(h, h.moderator, "artist-admin add", name="Nova")
-    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    drops_channel = await set_up_drops(h)
     await run(
         h,
         h.moderator,
@@ -187,11 +207,7 @@ async def test_the_shop_updates_stock_and_sold_out_through_its_signed_webhook(ha
 
 async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: BotHarness) -> None:
     h = harness
-    drops_channel = h.guild.add_channel("drops")
-    alerts = h.guild.add_role("Drop alerts")
-    await h.start()
-    await run(h, h.moderator, "artist-admin add", name="Nova")
-    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    drops_channel = await set_up_drops(h)
     keen, quiet = h.guild.add_member("keen"), h.guild.add_member("quiet")
 
     answer = await run(h, keen, "drop dms")
@@ -252,26 +268,44 @@ async def test_drop_dms_stay_within_the_weekly_budget_the_member_sees(harness: B
 async def test_a_member_whose_dms_are_closed_keeps_their_budget(harness: BotHarness) -> None:
     h = harness
     h.fake.expect_refusals("/channels/{channel_id}/messages", status=403, code=50007, count=1)
-    drops_channel = h.guild.add_channel("drops")
-    alerts = h.guild.add_role("Drop alerts")
-    await h.start()
-    await run(h, h.moderator, "artist-admin add", name="Nova")
-    await run(h, h.moderator, "drop-admin setup", role=alerts, channel=drops_channel)
+    await set_up_drops(h)
     closed = h.guild.add_member(h.fake.add_user("closed", dms_closed=True))
     await run(h, closed, "drop dms", send=True, per_week=1)
-    await run(
-        h,
-        h.moderator,
-        "drop create",
-        artist="Nova",
-        item="Poster",
-        kind="merch",
-        when="in 1h",
-        link="https://shop.example.org/poster",
-    )
+    await create_poster_drop(h)
     await come_due(h, announce_key(1))
     [dm_job] = await wait_jobs_settled(h, "drop:1:dm:")
     assert dm_job.result == {"skipped": "DMs closed"}
     assert h.fake.dms(closed.user) == []
     answer = await run(h, closed, "drop dms")
     assert answer.content == "You get drop DMs: up to 1 a week. The last 7 days used 0, so 1 left."
+
+
+async def test_a_member_who_left_gets_no_drop_dm_and_keeps_their_budget(harness: BotHarness) -> None:
+    h = harness
+    # Asking whether the member is still in the server: Discord answers Unknown Member for one who left.
+    h.fake.expect_refusals("/guilds/{guild_id}/members/{user_id}", status=404, code=10007, count=1)
+    await set_up_drops(h)
+    stays, leaves = h.guild.add_member("stays"), h.guild.add_member("leaves")
+    await run(h, stays, "drop dms", send=True, per_week=2)
+    await run(h, leaves, "drop dms", send=True, per_week=2)
+    await h.fake.remove_member_live(h.guild, leaves)
+    await create_poster_drop(h)
+    await come_due(h, announce_key(1))
+    jobs = {job.key: job for job in await wait_jobs_settled(h, "drop:1:dm:")}
+    assert jobs[f"drop:1:dm:{leaves.user.id}"].result == {"skipped": "left the server"}
+
+    # The member who left is not DMed (Discord would deliver it if they shared another server with the bot).
+    assert len(h.fake.dms(stays.user)) == 1
+    assert h.fake.dms(leaves.user) == []
+    # The moderator sees whom the drop's DMs reached; a member sees the drop only.
+    listed = await run(h, h.moderator, "drop list")
+    assert listed.content.endswith("<https://shop.example.org/poster> · DMs: 1 sent, 1 left the server"), listed.content
+    listed = await run(h, stays, "drop list")
+    assert "DMs:" not in listed.content, listed.content
+
+    # Back in the server, their budget is whole: the skipped DM spent nothing.
+    returned = h.guild.add_member(leaves.user)
+    answer = await run(h, returned, "drop dms")
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 0, so 2 left."
+    answer = await run(h, stays, "drop dms")
+    assert answer.content == "You get drop DMs: up to 2 a week. The last 7 days used 1, so 1 left."

@@ -218,7 +218,9 @@ async def test_the_list_of_past_parties_pages_when_long(harness: BotHarness) -> 
     assert "no recap" in turned.text
 
 
-async def test_a_live_voice_party_cancelled_clears_the_channel_status(harness: BotHarness) -> None:
+async def test_a_live_voice_party_cancelled_clears_the_channel_status_and_unpins_its_card(
+    harness: BotHarness,
+) -> None:
     h = harness
     room = h.guild.add_channel("Listening Room", type=ChannelType.voice)
     await h.start()
@@ -231,12 +233,54 @@ async def test_a_live_voice_party_cancelled_clears_the_channel_status(harness: B
         channel=room,
     )
     await h.fake.wait_until(lambda: room.voice_status == "Now playing 1/2 · One", timeout=20, what="status")
+    card_id = card_of(h, parties).id
+    await h.fake.wait_until(lambda: h.fake.message(card_id).pinned, timeout=10, what="card pinned")
     reply = await run(h, h.moderator, "party cancel", party="1")
     assert "Cancelled **Cut Short**" in reply.content, reply.content
     await h.fake.wait_until(lambda: room.voice_status is None, timeout=10, what="status cleared")
+    await h.fake.wait_until(lambda: not h.fake.message(card_id).pinned, timeout=10, what="card unpinned")
     await h.wait_until(lambda: "cancelled" in card_title(h.fake.message(card_of(h, parties).id)), timeout=10)
     assert not [m for m in bot_messages(h, parties) if is_recap(m)]
     h.fake.assert_no_rejections()
+
+
+async def test_a_live_partys_card_is_pinned_in_its_channel_until_the_end(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    await schedule_party(h, title="Pinned Up", start="in 6 seconds", tracklist="One - 0:03 | Two - 0:03")
+    card_id = card_of(h, parties).id
+    assert not h.fake.message(card_id).pinned
+    await h.fake.wait_until(lambda: h.fake.message(card_id).pinned, timeout=20, what="card pinned at the start")
+    await h.fake.wait_for_message(parties, is_recap, timeout=30)
+    await h.fake.wait_until(lambda: not h.fake.message(card_id).pinned, timeout=10, what="card unpinned at the end")
+    assert len(h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "PUT")) == 1
+    assert len(h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "DELETE")) == 1
+    assert not h.fake.dms(h.moderator.id)
+    h.fake.assert_no_rejections()
+
+
+async def test_a_card_the_bot_may_not_pin_is_told_to_the_host_once_and_the_party_goes_on(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    h.fake.expect_refusals("/channels/{channel_id}/messages/pins/{message_id}", status=403, code=50013, count=1)
+    assert h.guild.bot_role is not None
+    h.guild.bot_role.permissions &= ~Permissions.PIN_MESSAGES
+    await h.start()
+    parties = await set_parties_channel(h)
+    await schedule_party(h, title="No Pins Here", start="in 6 seconds", tracklist=TRACKLIST)
+    await h.fake.wait_for_message(parties, is_recap, timeout=40)
+    play = next(m for m in bot_messages(h, parties) if "Press play now" in m.content)
+    assert len(prompts_in(h, play.id)) == 3
+    assert not h.fake.message(card_of(h, parties).id).pinned
+    # One try (refused), no unpin at the end, one word to the host.
+    assert len(h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "PUT")) == 1
+    assert not h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "DELETE")
+    await h.wait_until(lambda: len(h.fake.dms(h.moderator.id)) == 1, timeout=10)
+    (told,) = h.fake.dms(h.moderator.id)
+    assert "pin the card of **No Pins Here**" in told.content, told.content
+    assert "**Pin Messages**" in told.content
 
 
 def allow_stage_moderation(h: BotHarness) -> None:

@@ -42,7 +42,7 @@ from labelbot.models.supporters import (
 )
 from labelbot.models.web_pages import DashboardLink, DashboardSession
 from labelbot.privacy import FORGOTTEN_MEMBER_ID, MemberData, member_columns
-from labelbot.privacy.columns import policy_of
+from labelbot.privacy.columns import forgotten_row_rule, json_columns, policy_of
 from labelbot.privacy.guilds import purge_key, sweep_departed_guilds
 from labelbot.privacy.service import guild_scope
 from tests.fakediscord import FakeUser
@@ -272,6 +272,22 @@ async def test_every_member_column_says_what_forgetting_does_to_it() -> None:
     for column in member_columns(Base.metadata):
         if policy_of(column) is MemberData.ANONYMISE:
             assert not column.primary_key, f"{column.table.name}.{column.name}: a key cannot be anonymised"
+
+
+async def test_every_json_column_says_whether_member_ids_sit_inside_it() -> None:
+    # Declared where the data is: forgetting walks only what may name members, and a new JSON column cannot be missed.
+    declared = {MemberData.ANONYMISE, MemberData.NONE}
+    undeclared = [
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.sorted_tables
+        for column in json_columns(table)
+        if policy_of(column) not in declared
+    ]
+    assert undeclared == []
+    loose = [f"{c.table.name}.{c.name}" for c in member_columns(Base.metadata) if policy_of(c) is MemberData.NONE]
+    assert loose == [], "a column named for a member holds one: erase or anonymise it"
+    # The jobs table says itself what becomes of a job still waiting for a forgotten member.
+    assert forgotten_row_rule(ScheduledJob.__table__) is not None
 
 
 # -- /profile delete ------------------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from tests.e2e.test_fan_roles import build_panel, panel_messages, role_ids, run
 from tests.harness import BotHarness
 
 COGS = Path(__file__).resolve().parents[2] / "labelbot" / "features"
-# The calls that write an audit entry: labelbot.audit.service.record (imported under several names) and the releases'
-# own wrapper, whose action is its fourth argument.
-RECORDERS = {"record", "audit_record", "_audit", "_record"}
+# The calls that write an audit entry: labelbot.audit.service.record (imported under several names), its
+# record_command for a command's change, and the releases' own wrapper, whose action is its fourth argument.
+RECORDERS = {"record", "record_command", "audit_record", "_audit", "_record"}
 # Declarations of an action ahead of its recording (`_Audited("settings.limit", ...)` in the settings service).
 DECLARERS = {"_Audited"}
 

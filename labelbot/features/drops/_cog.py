@@ -24,7 +24,7 @@ from labelbot.features.drops import _service as service
 from labelbot.features.drops._render import KIND_WORDS, shown
 from labelbot.features.drops._views import NotifyButton
 from labelbot.interactions import defer, guild_of, member_of, reply
-from labelbot.models.drops import DropKind, DropSettings
+from labelbot.models.drops import Drop, DropKind, DropSettings
 from labelbot.permissions import moderator_group, require_moderator, role_refusal
 from labelbot.timeparse import parse_when
 
@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 ROLE_GRANTS = "drops"
 LIST_SIZE = 10
 KINDS = [Choice(name=words, value=kind) for kind, words in KIND_WORDS.items()]
+
+
+def _sale_state(drop: Drop) -> dict[str, object]:
+    """What /drop edit changes, as its audit entry shows it."""
+    return {"stock": drop.stock, "price": drop.price, "sold_out": drop.sold_out}
 
 
 class DropsCog(commands.Cog, name="Drops"):
@@ -96,11 +101,9 @@ class DropsCog(commands.Cog, name="Drops"):
             else:
                 found.role_id, found.channel_id = role.id, channel.id
             await session.flush()
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="drops.setup",
                 target="drops",
                 before=before,
@@ -166,11 +169,9 @@ class DropsCog(commands.Cog, name="Drops"):
                 ping_fans=ping_fans,
                 actor_id=interaction.user.id,
             )
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=drop.guild_id,
-                actor_id=interaction.user.id,
                 action="drops.create",
                 target=f"drop #{drop.id} {drop.item}",
                 before=None,
@@ -213,7 +214,7 @@ class DropsCog(commands.Cog, name="Drops"):
             if artist is None:
                 raise InvalidInput("That drop's artist is gone.")
             context.require_artist_access(artist)
-            before = {"stock": found.stock, "price": found.price, "sold_out": found.sold_out}
+            before = _sale_state(found)
             if stock is not None:
                 found.stock = stock_text
             if price is not None:
@@ -221,15 +222,13 @@ class DropsCog(commands.Cog, name="Drops"):
             if sold_out is not None:
                 found.sold_out = sold_out
             await service.refresh_posts(self.bot, session, found, utcnow())
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="drops.edit",
                 target=f"drop #{found.id} {found.item}",
                 before=before,
-                after={"stock": found.stock, "price": found.price, "sold_out": found.sold_out},
+                after=_sale_state(found),
             )
             item = found.item
         await reply(interaction, f"Updated **{shown(item)}**; its posts are being edited.")
@@ -240,15 +239,22 @@ class DropsCog(commands.Cog, name="Drops"):
         await defer(interaction)
         guild = guild_of(interaction)
         async with self.bot.sessionmaker() as session:
+            context = await member_context(interaction, session)
             coming = await repository.upcoming(session, guild.id, LIST_SIZE)
             latest = await repository.past(session, guild.id, LIST_SIZE)
-            names: dict[int, str] = {}
+            artists: dict[int, Artist | None] = {}
             for found in (*coming, *latest):
-                if found.artist_id not in names:
-                    artist = await session.get(Artist, found.artist_id)
-                    names[found.artist_id] = artist.name if artist is not None else "an artist"
+                if found.artist_id not in artists:
+                    artists[found.artist_id] = await session.get(Artist, found.artist_id)
+            names = {key: artist.name if artist is not None else "an artist" for key, artist in artists.items()}
+            # Those who run a drop see whom its DMs reached; members see the drops only.
+            managed = [d.id for d in latest if (a := artists[d.artist_id]) is not None and context.manages(a)]
+            reach = await repository.dm_reach(session, managed)
             coming_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=False) for d in coming]
-            latest_lines = [render.list_line(service.view_of(d, names[d.artist_id]), out=True) for d in latest]
+            latest_lines = [
+                render.list_line(service.view_of(d, names[d.artist_id]), out=True, reach=reach.get(d.id))
+                for d in latest
+            ]
         if not coming_lines and not latest_lines:
             await reply(interaction, "There are no drops yet.")
             return

@@ -14,6 +14,7 @@ from labelbot.features.drops import _service as service
 from labelbot.features.drops._render import DropView, announcement, dm_text, drop_embed
 from labelbot.features.drops._views import teaser_view
 from labelbot.jobs import JobContext, JobFailed, MissedRule, send_once
+from labelbot.members import still_member
 from labelbot.models.drops import Drop
 
 if TYPE_CHECKING:
@@ -93,7 +94,8 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
 
 
 async def run_dm(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """One member's drop DM (their budget was spent when it was owed); closed DMs give the budget back."""
+    """One member's drop DM (their budget was spent when it was owed); closed DMs, or a member who left the server,
+    give the budget back."""
     drop_id, user_id = int(ctx.payload["drop_id"]), int(ctx.payload["user_id"])
     read = await _read(bot, drop_id)
     async with bot.sessionmaker() as session:
@@ -103,7 +105,14 @@ async def run_dm(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "drop or DM gone"}
     if sent is not None:
         return {"message_id": sent}
-    _, view, _, _ = read
+    drop, view, _, _ = read
+    if not await still_member(bot.http, drop.guild_id, user_id):
+        # Gone since they asked: a DM could still reach them through another server, but the drop is not theirs now.
+        async with bot.sessionmaker.begin() as session:
+            found = await repository.dm_of(session, drop_id, user_id)
+            if found is not None:
+                found.left_at = utcnow()
+        return {"skipped": "left the server"}
     try:
         channel = await bot.create_dm(discord.Object(id=user_id))  # type: ignore[arg-type]
         message = await send_once(

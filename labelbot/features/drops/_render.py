@@ -73,13 +73,15 @@ def dm_text(drop: DropView) -> str:
     )[:2000]
 
 
-def list_line(drop: DropView, *, out: bool) -> str:
+def list_line(drop: DropView, *, out: bool, reach: tuple[int, int] | None = None) -> str:
+    """One drop in /drop list; `reach` (DMs sent, members skipped because they left) for those who run it."""
     kind = KIND_WORDS.get(drop.kind, drop.kind)
     when = discord.utils.format_dt(drop.drop_at, "f")
     state = " · **sold out**" if drop.sold_out else (f" · {shown(drop.stock)}" if drop.stock else "")
     price = f" · {shown(drop.price)}" if drop.price else ""
     where = f" · <{drop.link}>" if out else ""
-    return f"#{drop.id} {kind}: **{shown(drop.item)}** by {shown(drop.artist)}, {when}{price}{state}{where}"
+    dms = f" · DMs: {reach[0]} sent, {reach[1]} left the server" if reach is not None else ""
+    return f"#{drop.id} {kind}: **{shown(drop.item)}** by {shown(drop.artist)}, {when}{price}{state}{where}{dms}"
 
 
 def budget_text(wanted: bool, per_week: int, used: int, left: int, next_free: datetime | None) -> str:

@@ -77,10 +77,11 @@ async def dm_wishes(session: AsyncSession, guild_id: int) -> list[DropDmWish]:
 
 
 async def dms_since(session: AsyncSession, guild_id: int, user_id: int, since: datetime) -> list[datetime]:
-    """When the member's drop DMs within the window were owed, oldest first (each spends one of the budget)."""
+    """When the member's drop DMs within the window were owed, oldest first (each spends one of the budget; one
+    skipped because the member had left spends nothing)."""
     rows = await session.scalars(
         select(DropDm.at)
-        .where(DropDm.guild_id == guild_id, DropDm.user_id == user_id, DropDm.at > since)
+        .where(DropDm.guild_id == guild_id, DropDm.user_id == user_id, DropDm.at > since, DropDm.left_at.is_(None))
         .order_by(DropDm.at)
     )
     return list(rows)
@@ -97,7 +98,7 @@ async def dms_spent_since(session: AsyncSession, guild_id: int, since: datetime)
     """Per member, the drop DMs owed to them within the window (what they spent of their budget)."""
     rows = await session.execute(
         select(DropDm.user_id, func.count())
-        .where(DropDm.guild_id == guild_id, DropDm.at > since)
+        .where(DropDm.guild_id == guild_id, DropDm.at > since, DropDm.left_at.is_(None))
         .group_by(DropDm.user_id)
     )
     return {int(user_id): int(count) for user_id, count in rows}
@@ -105,3 +106,15 @@ async def dms_spent_since(session: AsyncSession, guild_id: int, since: datetime)
 
 async def dm_recipients(session: AsyncSession, drop_id: int) -> set[int]:
     return set(await session.scalars(select(DropDm.user_id).where(DropDm.drop_id == drop_id)))
+
+
+async def dm_reach(session: AsyncSession, drop_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per drop, its DMs sent and those skipped because the member had left the server."""
+    if not drop_ids:
+        return {}
+    rows = await session.execute(
+        select(DropDm.drop_id, func.count(DropDm.message_id), func.count(DropDm.left_at))
+        .where(DropDm.drop_id.in_(drop_ids))
+        .group_by(DropDm.drop_id)
+    )
+    return {int(drop_id): (int(sent), int(left)) for drop_id, sent, left in rows}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from sqlalchemy import select
@@ -203,6 +203,7 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         await _post_track(bot, ctx, party, 0, late_by=late_by)
     # After "press play" and the first prompt, which must go out on the second.
     await _open_stage(bot, ctx, party, gathering)
+    await _pin_card(bot, ctx, party, gathering)
     # How late "press play" went out after its second (benchmarks read it from the job's result).
     return {"lateness_ms": round(lateness * 1000)}
 
@@ -293,6 +294,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
+    await _unpin_card(bot, party, gathering)
     channel = await job_channel(bot, party.text_channel_id, "party")
     recap = await send_once(
         channel,
@@ -402,7 +404,8 @@ async def _set_voice_status(
 
 
 async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """Tell the host, once, that the voice channel's status needs a permission: by DM, else in the party's channel."""
+    """Tell the host, once, that the voice status, the stage or the card's pin needs a permission: by DM, else in the
+    party's channel."""
     loaded = await _load(bot, int(ctx.payload["party_id"]))
     if loaded is None:
         return {"skipped": "gone"}
@@ -426,7 +429,7 @@ async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | N
 
 
 async def _tell_host_refused(bot: LabelBot, party: ListeningParty, what: str) -> None:
-    """Schedule the once-only word to the host that Discord refused the voice `what` ("status" or "stage")."""
+    """Schedule the once-only word to the host that Discord refused `what` ("status", "stage" or "pin")."""
     key = service.voice_refused_key(party, what)
     async with bot.sessionmaker.begin() as session:
         if await bot.jobs.get(session, key) is None:
@@ -456,14 +459,9 @@ async def _open_stage(bot: LabelBot, ctx: JobContext, party: ListeningParty, gat
         return
     if not isinstance(bot.get_channel(party.voice_channel_id), discord.StageChannel):
         return
-    async with bot.sessionmaker.begin() as session:
-        if await bot.jobs.get(session, service.voice_refused_key(party, "stage")) is not None:
-            return
-        stored = await repository.get(session, party.id, lock=True)
-        if stored is None:
-            return
-        ours_before = stored.stage_opened_at is not None
-        stored.stage_opened_at = stored.stage_opened_at or utcnow()
+    ours_before = await _intend(bot, party, "stage", "stage_opened_at")
+    if ours_before is None:
+        return
     try:
         await bot.http.create_stage_instance(
             channel_id=party.voice_channel_id,
@@ -475,10 +473,7 @@ async def _open_stage(bot: LabelBot, ctx: JobContext, party: ListeningParty, gat
     except discord.HTTPException as error:
         opened = ours_before and error.code == STAGE_ALREADY_OPEN
         if not opened:
-            async with bot.sessionmaker.begin() as session:
-                stored = await repository.get(session, party.id, lock=True)
-                if stored is not None:
-                    stored.stage_opened_at = None
+            await _forget_intent(bot, party, "stage_opened_at")
         if isinstance(error, discord.Forbidden):
             log.info("No stage for party %s: missing permission", party.id)
             await _tell_host_refused(bot, party, "stage")
@@ -500,18 +495,98 @@ async def _close_stage(bot: LabelBot, party: ListeningParty) -> None:
     except discord.HTTPException as error:
         log.warning("Could not close the stage of party %s: %s", party.id, error)
         return
-    async with bot.sessionmaker.begin() as session:
-        stored = await repository.get(session, party.id, lock=True)
-        if stored is not None:
-            stored.stage_opened_at = None
+    await _forget_intent(bot, party, "stage_opened_at")
 
 
 async def on_cleanup(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
-    """A live party was cancelled: clear the voice channel's status and close the stage it opened."""
+    """A live party was cancelled: clear the voice channel's status, close the stage it opened, unpin its card."""
     loaded = await _load(bot, int(ctx.payload["party_id"]))
     if loaded is None:
         return {"skipped": "gone"}
-    party, _ = loaded
+    party, gathering = loaded
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
+    await _unpin_card(bot, party, gathering)
     return None
+
+
+# -- the card pinned while the party is live --------------------------------------------------------------------
+
+
+async def _pin_card(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathering: Gathering) -> None:
+    """Pin the party's card in its channel while it is live, once; a refusal is told to the host once and never fails
+    the party.
+
+    The intent (card_pinned_at) is written before Discord is asked, so the end unpins a card pinned just before a
+    crash (pinning again on a retry changes nothing).
+    """
+    if gathering.card_channel_id is None or gathering.card_message_id is None or ctx.progress.get("pin"):
+        return
+    if await _intend(bot, party, "pin", "card_pinned_at") is None:
+        return
+    try:
+        await bot.http.pin_message(
+            gathering.card_channel_id, gathering.card_message_id, reason=f"Listening party {party.id} is live"
+        )
+    except discord.HTTPException as error:
+        await _forget_intent(bot, party, "card_pinned_at")
+        if isinstance(error, discord.Forbidden):
+            log.info("No pinned card for party %s: missing permission", party.id)
+            await _tell_host_refused(bot, party, "pin")
+        elif not isinstance(error, discord.NotFound):
+            # A full pin list (50) or a Discord hiccup: the party matters more than the pin.
+            log.warning("Could not pin the card of party %s: %s", party.id, error)
+    await ctx.record_progress({"pin": True})
+
+
+async def _unpin_card(bot: LabelBot, party: ListeningParty, gathering: Gathering) -> None:
+    """Unpin the card the party pinned (only that); a card deleted meanwhile is fine."""
+    async with bot.sessionmaker() as session:
+        stored = await repository.get(session, party.id)
+    if (
+        stored is None
+        or stored.card_pinned_at is None
+        or gathering.card_channel_id is None
+        or gathering.card_message_id is None
+    ):
+        return
+    try:
+        await bot.http.unpin_message(
+            gathering.card_channel_id, gathering.card_message_id, reason=f"Listening party {party.id} is over"
+        )
+    except discord.NotFound:
+        pass
+    except discord.HTTPException as error:
+        log.warning("Could not unpin the card of party %s: %s", party.id, error)
+        return
+    await _forget_intent(bot, party, "card_pinned_at")
+
+
+# -- what the party does to Discord beyond its posts, written down before it is asked ---------------------------
+
+# The party's columns that say the bot asked Discord for something the end must undo.
+Intent = Literal["stage_opened_at", "card_pinned_at"]
+
+
+async def _intend(bot: LabelBot, party: ListeningParty, what: str, intent: Intent) -> bool | None:
+    """Write down that the bot is about to ask Discord for `what` ("stage", "pin"), so the end undoes it even after
+    a crash in between; None when not to ask (Discord refused it before, told to the host), else whether it was
+    written down already (a retry)."""
+    async with bot.sessionmaker.begin() as session:
+        if await bot.jobs.get(session, service.voice_refused_key(party, what)) is not None:
+            return None
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is None:
+            return None
+        before = getattr(stored, intent) is not None
+        if not before:
+            setattr(stored, intent, utcnow())
+        return before
+
+
+async def _forget_intent(bot: LabelBot, party: ListeningParty, intent: Intent) -> None:
+    """Nothing of `intent` is left to undo (undone, or never done)."""
+    async with bot.sessionmaker.begin() as session:
+        stored = await repository.get(session, party.id, lock=True)
+        if stored is not None:
+            setattr(stored, intent, None)

@@ -188,6 +188,11 @@ def now_playing_status(party: ListeningParty, index: int) -> str:
 
 
 def voice_refused_text(party: ListeningParty, what: str = "status") -> str:
+    if what == "pin":
+        return (
+            f"📌 I can't pin the card of **{plain(party.title)}** in <#{party.text_channel_id}> while it's live: I need "
+            "the **Pin Messages** permission there. The party goes on without it; I won't ask again for it."
+        )
     if what == "stage":
         return (
             f"🎙️ I can't open the stage in <#{party.voice_channel_id}> for **{plain(party.title)}**: I need the "

@@ -848,7 +848,7 @@ async def start_dm_owed(bot: LabelBot, session: AsyncSession, party_id: int, use
 
 
 def voice_refused_key(party: ListeningParty, what: str = "status") -> str:
-    """The once-only word to the host about a refused voice status ("status") or stage ("stage")."""
+    """The once-only word to the host about a refused voice status ("status"), stage ("stage") or card pin ("pin")."""
     return f"party:{party.id}:voice-refused" if what == "status" else f"party:{party.id}:{what}-refused"
 
 

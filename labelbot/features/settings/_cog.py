@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from labelbot.audit.service import (
-    entries_for_guild,
-    record,
-)
+from labelbot.audit.service import entries_for_guild, record_command
 from labelbot.client import LabelBot
 from labelbot.db.base import utcnow
 from labelbot.errors import InvalidInput
@@ -87,6 +85,13 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _choice_text(what: str, mention: str | None, changed: bool) -> str:
+    """What /settings channel or role answers: `what` (e.g. "mod log channel") set to `mention`, or unset (None)."""
+    if not changed:
+        return f"The {what} already is {mention}." if mention else f"No {what} is set."
+    return f"The {what} is now {mention}." if mention else f"The {what} is unset."
+
+
 def _minutes(offsets: list[int]) -> str:
     def one(minutes: int) -> str:
         if minutes % (24 * 60) == 0:
@@ -114,28 +119,22 @@ def settings_embed(
         value=member_zone or f"not set (times you type are read in {settings.timezone})",
     )
 
-    def channel_line(kind: str) -> str:
-        channel_id = getattr(settings, CHANNEL_KINDS[kind])
-        if channel_id is None:
-            shown = "not set"
-        elif guild.get_channel(channel_id) is None:
-            shown = f"<#{channel_id}> (deleted or hidden from me)"
-        else:
-            shown = f"<#{channel_id}>"
-        return f"{CHANNEL_NAMES[kind].capitalize()}: {shown}"
+    def line(name: str, found: int | None, mention: str, exists: Callable[[int], object], gone: str) -> str:
+        """One channel or role setting: not set, its mention, or its mention and why it no longer works."""
+        if found is None:
+            return f"{name.capitalize()}: not set"
+        return f"{name.capitalize()}: {mention.format(found)}" + ("" if exists(found) is not None else f" ({gone})")
 
-    def role_line(kind: str) -> str:
-        role_id = getattr(settings, ROLE_KINDS[kind])
-        if role_id is None:
-            shown = "not set"
-        elif guild.get_role(role_id) is None:
-            shown = f"<@&{role_id}> (deleted)"
-        else:
-            shown = f"<@&{role_id}>"
-        return f"{ROLE_NAMES[kind].capitalize()}: {shown}"
-
-    embed.add_field(name="Channels", value="\n".join(channel_line(kind) for kind in CHANNEL_KINDS), inline=False)
-    embed.add_field(name="Roles", value="\n".join(role_line(kind) for kind in ROLE_KINDS), inline=False)
+    channels = [
+        line(CHANNEL_NAMES[kind], getattr(settings, column), "<#{}>", guild.get_channel, "deleted or hidden from me")
+        for kind, column in CHANNEL_KINDS.items()
+    ]
+    roles = [
+        line(ROLE_NAMES[kind], getattr(settings, column), "<@&{}>", guild.get_role, "deleted")
+        for kind, column in ROLE_KINDS.items()
+    ]
+    embed.add_field(name="Channels", value="\n".join(channels), inline=False)
+    embed.add_field(name="Roles", value="\n".join(roles), inline=False)
     embed.add_field(
         name="Features",
         value="\n".join(
@@ -303,13 +302,9 @@ class SettingsCog(commands.Cog, name="Settings"):
             change = await set_channel(
                 self.bot, session, guild.id, interaction.user.id, kind.value, channel.id if channel else None
             )
-        name = CHANNEL_NAMES[kind.value]
-        if not change.changed:
-            text = f"The {name} channel already is {channel.mention}." if channel else f"No {name} channel is set."
-        elif channel is None:
-            text = f"The {name} channel is unset."
-        else:
-            text = f"The {name} channel is now {channel.mention}."
+        text = _choice_text(
+            f"{CHANNEL_NAMES[kind.value]} channel", channel.mention if channel else None, change.changed
+        )
         await reply(interaction, "\n".join([text, *warnings]))
 
     @settings_group.command(name="role")
@@ -338,14 +333,9 @@ class SettingsCog(commands.Cog, name="Settings"):
             change = await set_role(
                 self.bot, session, guild.id, interaction.user.id, kind.value, role.id if role else None
             )
-        name = ROLE_NAMES[kind.value]
-        if not change.changed:
-            text = f"The {name} role already is {role.mention}." if role else f"No {name} role is set."
-        elif role is None:
-            text = f"The {name} role is unset."
-        else:
-            text = f"The {name} role is now {role.mention}."
-        await reply(interaction, text)
+        await reply(
+            interaction, _choice_text(f"{ROLE_NAMES[kind.value]} role", role.mention if role else None, change.changed)
+        )
 
     @settings_group.command(name="toggle")
     @app_commands.choices(name=TOGGLE_CHOICES)
@@ -481,11 +471,9 @@ class SettingsCog(commands.Cog, name="Settings"):
         async with self.bot.sessionmaker.begin() as session:
             secret = await rotate_webhook_secret(session, guild.id)
             # The secret itself stays out of the audit trail and the mod log.
-            await record(
-                self.bot,
+            await record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="settings.webhook_secret",
                 target="webhook secret",
                 before=None,

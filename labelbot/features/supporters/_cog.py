@@ -48,6 +48,16 @@ def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSet
     raise NotAllowed(refusal)
 
 
+def _perk_values(perk: SupporterPerk) -> dict[str, object]:
+    """A perk as its audit entries show it (its name is their target)."""
+    return {
+        "role_id": perk.role_id,
+        "earned_by": perk.earned_by,
+        "days": perk.duration_days,
+        "artist_id": perk.artist_id,
+    }
+
+
 def _month(now: datetime) -> tuple[datetime, datetime]:
     start = datetime(now.year, now.month, 1, tzinfo=UTC)
     end = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
@@ -138,20 +148,13 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 actor_id=interaction.user.id,
             )
             perk.artist_id = artist.id if artist is not None else None
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.perk_create",
                 target=f"supporter perk {perk.name}",
                 before=None,
-                after={
-                    "role_id": perk.role_id,
-                    "earned_by": perk.earned_by,
-                    "days": perk.duration_days,
-                    "artist_id": perk.artist_id,
-                },
+                after=_perk_values(perk),
             )
             line = render.perk_line(perk)
         await reply(interaction, f"Created the perk {line}.")
@@ -190,13 +193,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         async with self.bot.sessionmaker.begin() as session:
             settings = await require_moderator(interaction, session)
             found = await service.find_perk(session, guild.id, perk)
-            before = {
-                "name": found.name,
-                "role_id": found.role_id,
-                "earned_by": found.earned_by,
-                "days": found.duration_days,
-                "artist_id": found.artist_id,
-            }
+            before = {"name": found.name, **_perk_values(found)}
             if role is not None:
                 check_role_safe(guild, role, settings)
                 found.role_id = role.id
@@ -215,21 +212,13 @@ class SupportersCog(commands.Cog, name="Supporters"):
             if no_artist:
                 found.artist_id = None
             await session.flush()
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.perk_edit",
                 target=f"supporter perk {found.name}",
                 before=before,
-                after={
-                    "name": found.name,
-                    "role_id": found.role_id,
-                    "earned_by": found.earned_by,
-                    "days": found.duration_days,
-                    "artist_id": found.artist_id,
-                },
+                after={"name": found.name, **_perk_values(found)},
             )
             line = render.perk_line(found)
         await reply(interaction, f"Changed the perk: {line}.")
@@ -268,11 +257,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 )
             name = found.name
             await session.delete(found)
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.perk_remove",
                 target=f"supporter perk {name}",
                 before={"role_id": found.role_id},
@@ -305,11 +292,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
             found = await service.find_perk(session, guild.id, perk)
             expires_at = parse_when(expires, zone=settings.timezone).at if expires else None
             made = await service.issue_codes(session, found, count, expires_at, interaction.user.id)
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.codes_create",
                 target=f"supporter perk {found.name}",
                 before=None,
@@ -344,11 +329,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
         rows = parsing.orders_csv(data)
         async with self.bot.sessionmaker.begin() as session:
             result = await service.import_orders(session, guild.id, rows, interaction.user.id)
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.import",
                 target=f"orders file {orders.filename}",
                 before=None,
@@ -500,11 +483,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
                 actor_id=interaction.user.id,
                 now=utcnow(),
             )
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.early_window",
                 target=f"release {chosen.title}",
                 before=None,
@@ -568,11 +549,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
             channel_id = found.channel_id
             before = {"channel_id": channel_id, "opens_at": found.opens_at.isoformat(), "opened": bool(found.opened_at)}
             dropped = await service.cancel_early_window(self.bot, session, found, utcnow())
-            await audit.record(
-                self.bot,
+            await audit.record_command(
+                interaction,
                 session,
-                guild_id=guild.id,
-                actor_id=interaction.user.id,
                 action="supporters.early_cancel",
                 target=f"release {title}",
                 before=before,
@@ -600,11 +579,9 @@ class SupportersCog(commands.Cog, name="Supporters"):
         async with self.bot.sessionmaker.begin() as session:
             outcome = await service.claim(self.bot, session, member.guild.id, member.id, code)
             if outcome.newly_throttled:
-                await audit.record(
-                    self.bot,
+                await audit.record_command(
+                    interaction,
                     session,
-                    guild_id=member.guild.id,
-                    actor_id=member.id,
                     action="supporters.claim_throttled",
                     target=f"member {member.id}",
                     before=None,
