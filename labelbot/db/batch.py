@@ -116,10 +116,8 @@ class WriteBatcher:
         self._closed = True
         self._ready.set()
         if self._writer is not None:
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
+            # Waited for, not awaited: a writer cancelled already (the loop closing) is no error here.
+            await asyncio.wait([self._writer])
             self._writer = None
         # Anything queued after the writer's last look (none in practice) still gets its transaction.
         while self._queue:

@@ -10,9 +10,9 @@ import discord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.errors import NotFound
-from labelbot.guilds.models import GuildSettings
 from labelbot.features.fan_roles import _service as service
 from labelbot.features.fan_roles._service import shown, split_entries
+from labelbot.guilds.models import GuildSettings
 from labelbot.interactions import defer, guild_of, member_of, reply
 from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from labelbot.ui.dynamic import PersistentItem

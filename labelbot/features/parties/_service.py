@@ -758,8 +758,8 @@ def answer_hint(party_id: int, user_id: int) -> tuple[str, int, int]:
     return ("parties.answer", party_id, user_id)
 
 
-def _answer_hint_of(hint: object, party_id: int) -> bool:
-    return isinstance(hint, tuple) and len(hint) == 3 and hint[:2] == ("parties.answer", party_id)
+def _answers(hint: tuple[object, ...], party_id: int) -> bool:
+    return len(hint) == 3 and hint[:2] == ("parties.answer", party_id)
 
 
 async def answer(
@@ -771,7 +771,7 @@ async def answer(
     if party_id not in loaded:
         loaded[party_id] = await load(session, guild_id, party_id)
         # Every member answering this party in the batch: their earlier answers in one query.
-        batch_mates = [hint[2] for hint in batch.hints(session) if _answer_hint_of(hint, party_id)]
+        batch_mates = [hint[2] for hint in batch.hints(session) if isinstance(hint, tuple) and _answers(hint, party_id)]
         await rsvp.read_ahead(session, loaded[party_id][1].id, {user_id, *batch_mates})
     party, gathering = loaded[party_id]
     if party.guild_id != guild_id:
