@@ -770,7 +770,9 @@ async def answer(
     loaded: dict[int, tuple[ListeningParty, Gathering]] = batch.transaction_note(session, _ANSWERING, dict)
     if party_id not in loaded:
         loaded[party_id] = await load(session, guild_id, party_id)
-        # Every member answering this party in the batch: their earlier answers in one query.
+        # Every member answering this party in the batch: their earlier answers in one query, read under the
+        # gathering's lock (PostgreSQL) as each answer alone would be.
+        await rsvp.lock_gathering(session, loaded[party_id][1].id)
         batch_mates = [hint[2] for hint in batch.hints(session) if isinstance(hint, tuple) and _answers(hint, party_id)]
         await rsvp.read_ahead(session, loaded[party_id][1].id, {user_id, *batch_mates})
     party, gathering = loaded[party_id]
