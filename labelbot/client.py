@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from labelbot import timeparse
 from labelbot.audit.service import post_job_failure, register_audit_jobs
+from labelbot.db.batch import WriteBatcher
 from labelbot.db.models import BotState
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
@@ -112,6 +113,8 @@ class LabelBot(commands.AutoShardedBot):
         self.web = web
         self.features = features
         self.metrics = Metrics()
+        # Clicks' short writes, committed together in a burst (labelbot/db/batch.py).
+        self.batcher = WriteBatcher(sessionmaker)
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs
@@ -158,6 +161,7 @@ class LabelBot(commands.AutoShardedBot):
             self._jobs_started = False
             await self.jobs.stop()
         await self._drain_handlers()
+        await self.batcher.close()
         await self.web.stop()
         await super().close()
 

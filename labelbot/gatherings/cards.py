@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.channels import messageable_channel
 from labelbot.db.base import utcnow
+from labelbot.db.batch import transaction_note
 from labelbot.gatherings.feature import GatheringFeature
 from labelbot.gatherings.models import Gathering
 from labelbot.jobs import JobContext, JobStatus
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 # Answers arriving within this window share one edit. Discord allows about 5 messages per 5 s in a channel, and
 # the card's channel also carries reminders and party posts, so the card takes at most one slot in 2.5 s.
 CARD_EDIT_DELAY = timedelta(seconds=2.5)
+_CARD_REFRESH_ENSURED = "card_refresh_ensured"
 
 
 def card_key(gathering: Gathering) -> str:
@@ -37,15 +39,22 @@ async def request_card_refresh(
         return
     key = card_key(gathering)
     due = utcnow() + (timedelta(0) if now else CARD_EDIT_DELAY)
+    # Keys whose edit this transaction already found or put pending: the clicks of a burst share one transaction
+    # (labelbot/db/batch.py), and the edit they share cannot run before it commits.
+    ensured: set[str] = transaction_note(session, _CARD_REFRESH_ENSURED, set)
     if not now:
+        if key in ensured:
+            return
         pending = await bot.jobs.get(session, key)
         if pending is not None and pending.status == JobStatus.PENDING:
             # An edit is already coming and will read the answers as they are then.
+            ensured.add(key)
             return
     feature_kind = f"{gathering.kind}.card"
     await bot.jobs.schedule(
         session, feature_kind, {"gathering_id": gathering.id}, due, guild_id=gathering.guild_id, key=key
     )
+    ensured.add(key)
 
 
 async def card_channel(bot: LabelBot, gathering: Gathering) -> discord.abc.Messageable | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.db.base import utcnow
+from labelbot.db.batch import peek_transaction_note, transaction_note
 from labelbot.errors import Conflict, NotFound
 from labelbot.gatherings.models import Answer, Gathering, GatheringRsvp
 
@@ -38,12 +39,21 @@ class RsvpOutcome:
     previous: Answer | None = None
 
 
+_LOCKED = "gatherings_locked"
+
+
 async def lock_gathering(session: AsyncSession, gathering_id: int) -> Gathering:
     """The gathering, locked for this transaction on PostgreSQL so answers to it are counted one at a time.
 
     (SQLite runs one write transaction at a time anyway, on the bot's one connection: there the row the caller
     already loaded in this transaction is current, and reading it again would only hold that connection longer.)
     """
+    locked: set[int] = transaction_note(session, _LOCKED, set)
+    if gathering_id in locked:
+        # Locked (and so read fresh) earlier in this transaction, by another click of the same batch.
+        found = await session.get(Gathering, gathering_id)
+        if found is not None:
+            return found
     if session.get_bind().dialect.name == "sqlite":
         found = await session.get(Gathering, gathering_id)
         if found is None:
@@ -57,10 +67,36 @@ async def lock_gathering(session: AsyncSession, gathering_id: int) -> Gathering:
     )
     if gathering is None:
         raise NotFound("That gathering no longer exists.")
+    locked.add(gathering_id)
     return gathering
 
 
+# Answers read ahead in this transaction, by (gathering, member): None for a member known to have none yet.
+_READ_AHEAD = "rsvp_read_ahead"
+
+
+async def read_ahead(session: AsyncSession, gathering_id: int, user_ids: Collection[int]) -> None:
+    """Read the answers of these members in one query, for `get_rsvp` to find in this transaction.
+
+    The clicks of a burst share one transaction (labelbot/db/batch.py); one query for all of them, not one each.
+    """
+    known: dict[tuple[int, int], GatheringRsvp | None] = transaction_note(session, _READ_AHEAD, dict)
+    wanted = {user_id for user_id in user_ids if (gathering_id, user_id) not in known}
+    if not wanted:
+        return
+    rows = await session.scalars(
+        select(GatheringRsvp).where(GatheringRsvp.gathering_id == gathering_id, GatheringRsvp.user_id.in_(wanted))
+    )
+    for user_id in wanted:
+        known[(gathering_id, user_id)] = None
+    for row in rows:
+        known[(gathering_id, row.user_id)] = row
+
+
 async def get_rsvp(session: AsyncSession, gathering_id: int, user_id: int) -> GatheringRsvp | None:
+    known: dict[tuple[int, int], GatheringRsvp | None] | None = peek_transaction_note(session, _READ_AHEAD)
+    if known is not None and (gathering_id, user_id) in known:
+        return known[(gathering_id, user_id)]
     found: GatheringRsvp | None = await session.scalar(
         select(GatheringRsvp).where(GatheringRsvp.gathering_id == gathering_id, GatheringRsvp.user_id == user_id)
     )
@@ -116,6 +152,9 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
     if rsvp is None:
         rsvp = GatheringRsvp(gathering_id=gathering.id, user_id=user_id, answer=new, answered_at=now)
         session.add(rsvp)
+        known: dict[tuple[int, int], GatheringRsvp | None] | None = peek_transaction_note(session, _READ_AHEAD)
+        if known is not None:
+            known[(gathering.id, user_id)] = rsvp
     rsvp.answer = new
     rsvp.answered_at = now
     rsvp.waitlisted = False
@@ -126,7 +165,10 @@ async def answer(session: AsyncSession, gathering_id: int, user_id: int, new: An
     if needs_seat:
         assert gathering.capacity is not None
         rsvp.waitlisted = seats_taken - (1 if had_seat else 0) >= gathering.capacity
-    await session.flush()
+    if rsvp.waitlisted or had_seat:
+        # The waitlist's order needs the row's id, and the freed seat must be counted; otherwise the row is
+        # written with the transaction's next query or its commit (a burst's new answers in one INSERT).
+        await session.flush()
     promoted = await fill_from_waitlist(session, gathering) if had_seat else []
     position = await waitlist_position(session, rsvp) if rsvp.waitlisted else None
     return RsvpOutcome(new, rsvp.waitlisted, position, changed=True, promoted=promoted, previous=previous)

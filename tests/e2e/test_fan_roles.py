@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from labelbot.artists.models import Artist
 from labelbot.audit.models import AuditEntry
@@ -353,3 +353,48 @@ async def test_lower_tiers_are_kept_when_the_server_says_so(harness: BotHarness)
     await h.wait_until(lambda: role_ids(guild, fan) == {first.id, second.id}, timeout=15)
     listed = await run(h, "roles tiers list")
     assert "Members keep lower tiers as they climb." in listed.text
+
+
+async def test_a_press_after_a_change_to_the_panel_or_settings_reads_the_change(harness: BotHarness) -> None:
+    """Presses keep the panel and settings they read (a burst reads them once); any write makes the next one read."""
+    h = harness
+    guild = h.guild
+    picked, members_only = guild.add_role("Picked"), guild.add_role("Members")
+    fan = guild.add_member("fan")
+    await h.start()
+    assert h.bot is not None
+    await build_panel(h, "Pick", "buttons", "any", [picked])
+    await run(h, "roles-admin panel post", panel="Pick")
+    [message] = panel_messages(h)
+
+    async def press() -> Any:
+        return await (await h.fake.click(guild, h.general, fan.user, message, message.custom_ids[0])).reply(timeout=10)
+
+    await press()
+    assert picked.id in role_ids(guild, fan)
+    await press()
+    assert picked.id not in role_ids(guild, fan)
+
+    # A row written through the ORM: the role became the moderator role after it went on the panel.
+    async with h.bot.sessionmaker.begin() as session:
+        settings = await session.get(GuildSettings, guild.id)
+        if settings is None:
+            settings = GuildSettings(guild_id=guild.id)
+            session.add(settings)
+        settings.moderator_role_id = picked.id
+    answer = await press()
+    assert answer.content == f"<@&{picked.id}> is this server's moderator role, so I won't hand it out."
+    assert picked.id not in role_ids(guild, fan)
+
+    # A statement: the moderator role unset again, then the panel limited to members.
+    async with h.bot.sessionmaker.begin() as session:
+        await session.execute(
+            update(GuildSettings).where(GuildSettings.guild_id == guild.id).values(moderator_role_id=None)
+        )
+    await press()
+    assert picked.id in role_ids(guild, fan)
+    async with h.bot.sessionmaker.begin() as session:
+        await session.execute(update(FanRolePanel).values(required_role_id=members_only.id))
+    answer = await press()
+    assert answer.content == f"This panel is only for members with <@&{members_only.id}>."
+    assert picked.id in role_ids(guild, fan)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.audit.service import record
 from labelbot.db.base import utcnow
+from labelbot.db.readcache import ReadCache
 from labelbot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from labelbot.features.fan_roles import _repository as repository
 from labelbot.guilds.models import GuildSettings
@@ -333,19 +334,57 @@ def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSet
     raise NotAllowed(refusal)
 
 
+# A pressed panel and the server's settings, kept between presses until either is written (labelbot/db/readcache.py);
+# a change this process cannot see (another process, the CLI) is read after this many seconds at most.
+PANEL_CACHE_SECONDS = 10.0
+_pressed: WeakKeyDictionary[object, ReadCache[tuple[FanRolePanel, GuildSettings]]] = WeakKeyDictionary()
+
+
+def _pressed_cache(bot: LabelBot) -> ReadCache[tuple[FanRolePanel, GuildSettings]]:
+    cache = _pressed.get(bot.sessionmaker)
+    if cache is None:
+        tables = [FanRolePanel.__table__, FanRolePanelEntry.__table__, GuildSettings.__table__]
+        cache = _pressed[bot.sessionmaker] = ReadCache(tables, ttl=PANEL_CACHE_SECONDS)  # type: ignore[arg-type]
+    return cache
+
+
+def known_panel_for_member(
+    bot: LabelBot, guild_id: int, member: discord.Member, panel_id: int
+) -> tuple[FanRolePanel, GuildSettings] | None:
+    """The pressed panel and the settings as read by an earlier press, if neither was written since; no query.
+
+    200 simultaneous presses of one panel read it once: on SQLite's one connection each read queued them all.
+    """
+    found = _pressed_cache(bot).get((guild_id, panel_id))
+    if found is not None:
+        _check_required_role(found[0], member)
+    return found
+
+
 async def panel_for_member(
-    session: AsyncSession, guild_id: int, member: discord.Member, panel_id: int
+    session: AsyncSession, guild_id: int, member: discord.Member, panel_id: int, *, bot: LabelBot | None = None
 ) -> tuple[FanRolePanel, GuildSettings]:
-    """The panel a member pressed and the server's settings, or why the member can't use it."""
-    # Settings are read at every press (the moderator role may have been set since the panel was posted), in the
+    """The panel a member pressed and the server's settings, or why the member can't use it.
+
+    With `bot`, what was read is kept for the next presses (see `known_panel_for_member`).
+    """
+    # Settings are read with the panel (the moderator role may have been set since the panel was posted), in the
     # panel's query: on SQLite's one connection each extra query of 200 simultaneous presses queues them all.
+    cache = _pressed_cache(bot) if bot is not None else None
+    stamp = cache.stamp() if cache is not None else ()
     panel, stored = await repository.panel_with_settings(session, guild_id, panel_id)
     if panel is None:
         raise NotFound("This role panel no longer exists.")
     settings = stored if stored is not None else GuildSettings(guild_id=guild_id)
+    if cache is not None:
+        cache.put((guild_id, panel_id), (panel, settings), stamp)
+    _check_required_role(panel, member)
+    return panel, settings
+
+
+def _check_required_role(panel: FanRolePanel, member: discord.Member) -> None:
     if panel.required_role_id is not None and not any(r.id == panel.required_role_id for r in member.roles):
         raise NotAllowed(f"This panel is only for members with <@&{panel.required_role_id}>.")
-    return panel, settings
 
 
 async def apply_change(

@@ -7,10 +7,12 @@ from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 import discord
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.errors import NotFound
 from labelbot.features.fan_roles import _service as service
 from labelbot.features.fan_roles._service import shown, split_entries
+from labelbot.guilds.models import GuildSettings
 from labelbot.interactions import defer, guild_of, member_of, reply
 from labelbot.models.fan_roles import FanRolePanel, FanRolePanelEntry, PanelMode, PanelStyle
 from labelbot.ui.dynamic import PersistentItem
@@ -19,13 +21,29 @@ TOGGLE_PREFIX = "fan_roles:toggle"
 MENU_PREFIX = "fan_roles:menu"
 
 
+async def _pressed_panel(
+    interaction: discord.Interaction[Any], guild_id: int, member: discord.Member, panel_id: int
+) -> tuple[FanRolePanel, GuildSettings]:
+    """The panel and settings as an earlier press read them (unless written since), else read now."""
+    bot = interaction.client
+    known = service.known_panel_for_member(bot, guild_id, member, panel_id)
+    if known is not None:
+        return known
+    async with bot.sessionmaker() as session:
+        return await service.panel_for_member(session, guild_id, member, panel_id, bot=bot)
+
+
 async def _counts_changed(interaction: discord.Interaction[Any], guild_id: int, change: service.RoleChange) -> None:
     """Count the change for the dashboard, and the panels' fan counts catch up shortly (one refresh for a burst of
-    presses); after the reply, so the fan never waits on it."""
+    presses); after the reply, so the fan never waits on it. A burst's counts share one transaction."""
     if change:
-        async with interaction.client.sessionmaker.begin() as session:
+        bot = interaction.client
+
+        async def count(session: AsyncSession) -> None:
             service.count_change(session, guild_id, change)
-            await service.schedule_counts_refresh(interaction.client, session, guild_id, periodic=False)
+            await service.schedule_counts_refresh(bot, session, guild_id, periodic=False)
+
+        await bot.batcher.run(count)
 
 
 def _emoji(text: str | None) -> discord.PartialEmoji | None:
@@ -60,8 +78,7 @@ class PanelRoleButton(
         await defer(interaction)
         guild = guild_of(interaction)
         member = member_of(interaction)
-        async with interaction.client.sessionmaker() as session:
-            panel, settings = await service.panel_for_member(session, guild.id, member, self.panel_id)
+        panel, settings = await _pressed_panel(interaction, guild.id, member, self.panel_id)
         panel_roles = [entry.role_id for entry in panel.entries]
         if self.role_id not in panel_roles:
             raise NotFound("That role is no longer on this panel.")
@@ -108,8 +125,7 @@ class PanelRoleMenu(PersistentItem[discord.ui.Select[Any]], template=r"fan_roles
         await defer(interaction)
         guild = guild_of(interaction)
         member = member_of(interaction)
-        async with interaction.client.sessionmaker() as session:
-            panel, settings = await service.panel_for_member(session, guild.id, member, self.panel_id)
+        panel, settings = await _pressed_panel(interaction, guild.id, member, self.panel_id)
         parts = split_entries(panel.entries, PanelStyle.SELECT)
         menu_roles = [entry.role_id for entry in parts[self.part]] if self.part < len(parts) else []
         held = {role.id for role in member.roles}

@@ -19,6 +19,7 @@ from labelbot.audit.service import record
 from labelbot.catalog.models import Release
 from labelbot.catalog.queries import get_release
 from labelbot.context import MemberContext, member_context
+from labelbot.db import batch
 from labelbot.db.base import utcnow
 from labelbot.errors import BotLacksPermissions, Conflict, InvalidInput, NotFound
 from labelbot.features.parties import _repository as repository
@@ -749,11 +750,34 @@ def _status_words(party: ListeningParty) -> str:
 # -- answers and attendance -----------------------------------------------------------------------------------
 
 
+_ANSWERING = "parties_answering"
+
+
+def answer_hint(party_id: int, user_id: int) -> tuple[str, int, int]:
+    """What an RSVP click tells its batch (labelbot/db/batch.py): its answers are read together."""
+    return ("parties.answer", party_id, user_id)
+
+
+def _answers(hint: tuple[object, ...], party_id: int) -> bool:
+    return len(hint) == 3 and hint[:2] == ("parties.answer", party_id)
+
+
 async def answer(
     bot: LabelBot, session: AsyncSession, party_id: int, guild_id: int, user_id: int, new: Answer
 ) -> tuple[ListeningParty, rsvp.RsvpOutcome]:
     """Record a member's RSVP; the card's count follows soon (edits coalesced), promoted members are told."""
-    party, gathering = await load(session, guild_id, party_id)
+    # The clicks of a burst share one transaction (labelbot/db/batch.py): the party is read once for all of them.
+    loaded: dict[int, tuple[ListeningParty, Gathering]] = batch.transaction_note(session, _ANSWERING, dict)
+    if party_id not in loaded:
+        loaded[party_id] = await load(session, guild_id, party_id)
+        # Every member answering this party in the batch: their earlier answers in one query, read under the
+        # gathering's lock (PostgreSQL) as each answer alone would be.
+        await rsvp.lock_gathering(session, loaded[party_id][1].id)
+        batch_mates = [hint[2] for hint in batch.hints(session) if isinstance(hint, tuple) and _answers(hint, party_id)]
+        await rsvp.read_ahead(session, loaded[party_id][1].id, {user_id, *batch_mates})
+    party, gathering = loaded[party_id]
+    if party.guild_id != guild_id:
+        raise NotFound("There is no such listening party in this server.")
     if party.status in (PartyStatus.ENDED, PartyStatus.CANCELLED):
         raise Conflict(f"“{party.title}” has {_status_words(party)}, so it takes no more answers.")
     outcome = await rsvp.answer(session, gathering.id, user_id, new)

@@ -16,7 +16,7 @@ from labelbot.errors import BotLacksPermissions
 from labelbot.features.parties import _render as render
 from labelbot.features.parties import _repository as repository
 from labelbot.features.parties import _service as service
-from labelbot.gatherings import CardContent, lifecycle, native
+from labelbot.gatherings import CardContent, lifecycle, native, rsvp
 from labelbot.gatherings.models import Answer, Gathering
 from labelbot.interactions import defer, guild_of, reply
 from labelbot.models.parties import CLOSING_NOTE_MAX, ListeningParty
@@ -60,13 +60,17 @@ class RsvpButton(
     async def run(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction)
         assert interaction.guild_id is not None
-        async with interaction.client.sessionmaker.begin() as session:
-            party, outcome = await service.answer(
-                interaction.client, session, self.party_id, interaction.guild_id, interaction.user.id, self.answer
-            )
+        bot, guild_id, user_id = interaction.client, interaction.guild_id, interaction.user.id
+
+        async def record(session: AsyncSession) -> tuple[ListeningParty, rsvp.RsvpOutcome, bool]:
+            party, outcome = await service.answer(bot, session, self.party_id, guild_id, user_id, self.answer)
             dm_at_start = outcome.answer == Answer.REMIND and await service.start_dm_owed(
-                interaction.client, session, self.party_id, interaction.user.id
+                bot, session, self.party_id, user_id
             )
+            return party, outcome, dm_at_start
+
+        # Committed with the other clicks of a burst; answered only once this one's row is written.
+        party, outcome, dm_at_start = await bot.batcher.run(record, hint=service.answer_hint(self.party_id, user_id))
         when = f"{format_dt(party.starts_at, 'F')} ({format_dt(party.starts_at, 'R')})"
         title = plain(party.title)
         if outcome.answer == Answer.GOING and outcome.waitlisted:
