@@ -100,10 +100,9 @@ def cluster_env(harness: BotHarness, api_base: str, concurrency: int) -> None:
     )
 
 
-# The releases are seeded this long before they are due: past a sweep (15 s), so that every process has armed the
-# alarm from the table, as it has for a release scheduled days ahead. Seeded closer, a process would find them only
-# at its next sweep, up to 15 s after the minute (which the bench counted before).
-LEAD_SECONDS = 20.0
+# The releases are seeded this long before they are due, so each process has armed their alarm from the table
+# (the harness sweeps every second) and the claims start at the minute, as for a release scheduled ahead.
+LEAD_SECONDS = 5.0
 
 
 async def burst(

@@ -83,7 +83,7 @@ async def run_day(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if read.channel_id is None:
         raise JobFailed("no channel for anniversaries and label dates: set one with /settings channel")
     # Fetched when another process of the cluster serves the server (and is down, say).
-    channel = await get_or_fetch_channel(bot, read.channel_id)
+    channel = await get_or_fetch_channel(bot, read.channel_id, guild_id=guild_id)
     if not isinstance(channel, discord.abc.Messageable):
         raise JobFailed(f"the anniversaries channel {read.channel_id} is gone or hidden from the bot")
     posted, skipped = [], []

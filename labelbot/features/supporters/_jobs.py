@@ -104,7 +104,7 @@ async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
                 await follow_release(bot, session, window, release)
         return {"skipped": "release postponed"}
     # Fetched when another process of the cluster serves the server (and is down, say).
-    channel = await get_or_fetch_channel(bot, channel_id)
+    channel = await get_or_fetch_channel(bot, channel_id, guild_id=ctx.guild_id)
     if not isinstance(channel, discord.TextChannel):
         raise JobFailed(f"the early channel {channel_id} is gone or hidden from the bot")
     await bot.http.edit_channel_permissions(
