@@ -17,10 +17,12 @@ from labelbot.artists.models import Artist
 from labelbot.catalog.models import Release, ReleaseStatus
 from labelbot.config import JobSettings
 from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.features.fan_roles._jobs import TIER_MEMBER, member_key
 from labelbot.features.releases import _service as release_service
 from labelbot.features.supporters import _service as supporters_service
 from labelbot.guilds.models import GuildSettings
 from labelbot.jobs import JobQueue, JobStatus, ScheduledJob
+from labelbot.models.fan_roles import LoyaltyTier, PartyAttendance
 from labelbot.models.supporters import EarnedBy, SupporterGrant, SupporterPerk, SupporterStanding
 from tests.fakediscord import ChannelType, FakeChannel, FakeDiscord, FakeGuild, FakeMessage
 from tests.harness import BotHarness, BotProcess
@@ -179,12 +181,21 @@ async def test_two_processes_share_5000_servers_and_a_burst_survives_a_kill(harn
 
 
 async def seed_perk_roles(
-    database_url: str, guild: FakeGuild, role_id: int, *, ending: int, ends_at: datetime, joining: int
+    database_url: str,
+    guild: FakeGuild,
+    role_id: int,
+    *,
+    ending: int,
+    ends_at: datetime,
+    joining: int,
+    tier_role_id: int,
+    attendee: int,
 ) -> None:
     """A perk of `guild` with its role: `ending` holds it until `ends_at`; `joining` is granted it from now on.
+    And a loyalty tier for one party attended, which `attendee` just reached.
 
-    Each member's role job is scheduled as /supporters would: the expiry at the minute the grant ends, the grant
-    at once.
+    Each job is scheduled as the feature would: the perk's expiry at the minute the grant ends, its grant at once,
+    the attendee's tier at once (as after the party).
     """
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
@@ -207,6 +218,11 @@ async def seed_perk_roles(
             )
             session.add(SupporterStanding(perk_id=perk.id, user_id=ending, guild_id=guild.id, role_held=True))
             session.add(SupporterGrant(guild_id=guild.id, user_id=joining, perk_id=perk.id, starts_at=now))
+            session.add(LoyaltyTier(guild_id=guild.id, role_id=tier_role_id, threshold=1, created_by=1))
+            session.add(PartyAttendance(guild_id=guild.id, party_id=1, user_id=attendee))
+            await queue.schedule(
+                session, TIER_MEMBER, {"user_id": attendee}, now, guild_id=guild.id, key=member_key(guild.id, attendee)
+            )
             for user_id, due, key in (
                 (ending, ends_at, supporters_service.expiry_key(perk.id, ending)),
                 (joining, now, supporters_service.sync_key(perk.id, joining)),
@@ -221,7 +237,8 @@ async def seed_perk_roles(
 @pytest.mark.fake_discord(check_responses=False)
 async def test_a_dead_process_s_role_jobs_run_on_time_through_the_other(harness: BotHarness, backend: str) -> None:
     """A process is SIGKILLed: a perk ending in one of its servers is still taken away at its minute, and a perk
-    granted there meanwhile still given, by the live process, through REST (it does not cache that server)."""
+    granted there meanwhile still given, as is a loyalty tier reached, by the live process, through REST (it does
+    not cache that server)."""
     if backend != "postgres":
         pytest.skip("a cluster shares one PostgreSQL: set LABELBOT_TEST_POSTGRES_URL to run it")
     skip_without_proxy()
@@ -229,8 +246,8 @@ async def test_a_dead_process_s_role_jobs_run_on_time_through_the_other(harness:
     add_servers(fake, 8, labels=0)
     # Consecutive servers land on consecutive shards: take one the first process serves.
     label = next(g for g in fake.guilds if g is not harness.guild and (g.id >> 22) % SHARD_COUNT in PROCESSES[0])
-    role = label.add_role("Vinyl club")
-    ending, joining = label.add_member("lapsed"), label.add_member("newcomer")
+    role, tier = label.add_role("Vinyl club"), label.add_role("Regular")
+    ending, joining, attendee = label.add_member("lapsed"), label.add_member("newcomer"), label.add_member("regular")
     label.member(ending).role_ids.append(role.id)
     fake.enforce_rate_limits = True
 
@@ -252,11 +269,19 @@ async def test_a_dead_process_s_role_jobs_run_on_time_through_the_other(harness:
         # Far enough ahead that the kill lands well before it: the expiry is the live process's work alone.
         ends_at = utcnow() + timedelta(seconds=20)
         await seed_perk_roles(
-            harness.database_url, label, role.id, ending=ending.id, ends_at=ends_at, joining=joining.id
+            harness.database_url,
+            label,
+            role.id,
+            ending=ending.id,
+            ends_at=ends_at,
+            joining=joining.id,
+            tier_role_id=tier.id,
+            attendee=attendee.id,
         )
         processes[0].kill()
 
         await harness.wait_until(lambda: role.id in label.member(joining).role_ids, timeout=60, interval=0.2)
+        await harness.wait_until(lambda: tier.id in label.member(attendee).role_ids, timeout=60, interval=0.2)
         assert role.id in label.member(ending).role_ids, "taken away before the grant's end"
         # At its minute, not when the dead process's shards come back (they don't, here): the job would otherwise
         # be handed back to them every 5 s for good.
