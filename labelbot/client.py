@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from labelbot import timeparse
 from labelbot.audit.service import post_job_failure, register_audit_jobs
 from labelbot.db.batch import WriteBatcher
+from labelbot.channels import RestGuilds
 from labelbot.db.models import BotState
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
@@ -115,6 +116,8 @@ class LabelBot(commands.AutoShardedBot):
         self.metrics = Metrics()
         # Clicks' short writes, committed together in a burst (labelbot/db/batch.py).
         self.batcher = WriteBatcher(sessionmaker)
+        # Servers other processes of a cluster serve, fetched through REST for the jobs run here.
+        self.rest_guilds = RestGuilds()
         self._interaction_started: dict[int, float] = {}
         self.started_at = time.monotonic()
         self.run_jobs = run_jobs

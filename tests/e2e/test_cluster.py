@@ -17,10 +17,14 @@ from labelbot.artists.models import Artist
 from labelbot.catalog.models import Release, ReleaseStatus
 from labelbot.config import JobSettings
 from labelbot.db import create_engine, create_sessionmaker, utcnow
+from labelbot.features.fan_roles._jobs import TIER_MEMBER, member_key
 from labelbot.features.releases import _service as release_service
+from labelbot.features.supporters import _service as supporters_service
 from labelbot.guilds.models import GuildSettings
 from labelbot.jobs import JobQueue, JobStatus, ScheduledJob
-from tests.fakediscord import ChannelType, FakeChannel, FakeDiscord, FakeMessage
+from labelbot.models.fan_roles import LoyaltyTier, PartyAttendance
+from labelbot.models.supporters import EarnedBy, SupporterGrant, SupporterPerk, SupporterStanding
+from tests.fakediscord import ChannelType, FakeChannel, FakeDiscord, FakeGuild, FakeMessage
 from tests.harness import BotHarness, BotProcess
 from tests.support.restproxy import run_proxy, skip_without_proxy
 
@@ -174,3 +178,117 @@ async def test_two_processes_share_5000_servers_and_a_burst_survives_a_kill(harn
     assert global_429s == [], f"{len(global_429s)} global 429s answered by the fake"
     assert len(fake.requests_to(GLOBAL_COMMANDS, "PUT")) == 1
     print(f"cluster: ready in {startup_seconds:.1f} s; {before_kill} announcements out before the kill")
+
+
+async def seed_perk_roles(
+    database_url: str,
+    guild: FakeGuild,
+    role_id: int,
+    *,
+    ending: int,
+    ends_at: datetime,
+    joining: int,
+    tier_role_id: int,
+    attendee: int,
+) -> None:
+    """A perk of `guild` with its role: `ending` holds it until `ends_at`; `joining` is granted it from now on.
+    And a loyalty tier for one party attended, which `attendee` just reached.
+
+    Each job is scheduled as the feature would: the perk's expiry at the minute the grant ends, its grant at once,
+    the attendee's tier at once (as after the party).
+    """
+    engine = create_engine(database_url)
+    sessions = create_sessionmaker(engine)
+    queue = JobQueue(sessions, JobSettings())
+    now = utcnow()
+    try:
+        async with sessions.begin() as session:
+            perk = SupporterPerk(
+                guild_id=guild.id,
+                name="Vinyl club",
+                name_key="vinyl club",
+                role_id=role_id,
+                earned_by=EarnedBy.MEMBERSHIP.value,
+                created_by=1,
+            )
+            session.add(perk)
+            await session.flush()
+            session.add(
+                SupporterGrant(guild_id=guild.id, user_id=ending, perk_id=perk.id, starts_at=now, expires_at=ends_at)
+            )
+            session.add(SupporterStanding(perk_id=perk.id, user_id=ending, guild_id=guild.id, role_held=True))
+            session.add(SupporterGrant(guild_id=guild.id, user_id=joining, perk_id=perk.id, starts_at=now))
+            session.add(LoyaltyTier(guild_id=guild.id, role_id=tier_role_id, threshold=1, created_by=1))
+            session.add(PartyAttendance(guild_id=guild.id, party_id=1, user_id=attendee))
+            await queue.schedule(
+                session, TIER_MEMBER, {"user_id": attendee}, now, guild_id=guild.id, key=member_key(guild.id, attendee)
+            )
+            for user_id, due, key in (
+                (ending, ends_at, supporters_service.expiry_key(perk.id, ending)),
+                (joining, now, supporters_service.sync_key(perk.id, joining)),
+            ):
+                payload = {"perk_id": perk.id, "user_id": user_id}
+                await queue.schedule(session, supporters_service.ROLE_JOB, payload, due, guild_id=guild.id, key=key)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.fake_discord(check_responses=False)
+async def test_a_dead_process_s_role_jobs_run_on_time_through_the_other(harness: BotHarness, backend: str) -> None:
+    """A process is SIGKILLed: a perk ending in one of its servers is still taken away at its minute, and a perk
+    granted there meanwhile still given, as is a loyalty tier reached, by the live process, through REST (it does
+    not cache that server)."""
+    if backend != "postgres":
+        pytest.skip("a cluster shares one PostgreSQL: set LABELBOT_TEST_POSTGRES_URL to run it")
+    skip_without_proxy()
+    fake = harness.fake
+    add_servers(fake, 8, labels=0)
+    # Consecutive servers land on consecutive shards: take one the first process serves.
+    label = next(g for g in fake.guilds if g is not harness.guild and (g.id >> 22) % SHARD_COUNT in PROCESSES[0])
+    role, tier = label.add_role("Vinyl club"), label.add_role("Regular")
+    ending, joining, attendee = label.add_member("lapsed"), label.add_member("newcomer"), label.add_member("regular")
+    label.member(ending).role_ids.append(role.id)
+    fake.enforce_rate_limits = True
+
+    async with run_proxy(fake.api_base, harness.workdir / "proxy.log", **PROXY_ENV) as proxy:
+        harness.extra_env.update(
+            {
+                "LABELBOT_DISCORD__API_BASE": proxy.api_base,
+                "LABELBOT_DISCORD__GUILD_IDS": "[]",
+                "LABELBOT_DISCORD__SHARD_COUNT": str(SHARD_COUNT),
+            }
+        )
+        processes = []
+        for shard_ids in PROCESSES:
+            harness.extra_env["LABELBOT_DISCORD__SHARD_IDS"] = str(shard_ids)
+            processes.append(harness.spawn())
+        await harness.wait_until(lambda: all(ready(p) for p in processes), timeout=180, interval=0.5)
+        await fake.wait_until_connected(shards=SHARD_COUNT, timeout=30)
+
+        # Far enough ahead that the kill lands well before it: the expiry is the live process's work alone.
+        ends_at = utcnow() + timedelta(seconds=20)
+        await seed_perk_roles(
+            harness.database_url,
+            label,
+            role.id,
+            ending=ending.id,
+            ends_at=ends_at,
+            joining=joining.id,
+            tier_role_id=tier.id,
+            attendee=attendee.id,
+        )
+        processes[0].kill()
+
+        await harness.wait_until(lambda: role.id in label.member(joining).role_ids, timeout=60, interval=0.2)
+        await harness.wait_until(lambda: tier.id in label.member(attendee).role_ids, timeout=60, interval=0.2)
+        assert role.id in label.member(ending).role_ids, "taken away before the grant's end"
+        # At its minute, not when the dead process's shards come back (they don't, here): the job would otherwise
+        # be handed back to them every 5 s for good.
+        await harness.wait_until(lambda: role.id not in label.member(ending).role_ids, timeout=60, interval=0.2)
+        await processes[1].terminate()
+
+    output = processes[1].output()
+    assert "served by another process" not in output
+    global_429s = [r for r in fake.requests if r.status == 429 and (r.error or {}).get("global")]
+    assert global_429s == []

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from labelbot.channels import get_or_fetch_channel, served_elsewhere
 from labelbot.db.base import utcnow
 from labelbot.features.anniversaries import _render as render
 from labelbot.features.anniversaries import _repository as repository
@@ -72,7 +73,7 @@ async def run_day(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         # the bot left keeps its chain until the guild purge deletes its jobs, so coming back resumes it.
         async with bot.sessionmaker.begin() as session:
             await service.schedule_next(bot, session, guild_id, read.zone, max(day, today - timedelta(days=1)))
-    if bot.get_guild(guild_id) is None:
+    if bot.get_guild(guild_id) is None and not served_elsewhere(bot, guild_id):
         return {"skipped": "the bot is not in the server"}
     if today != day:
         # The bot was down all day (or the zone moved): an anniversary posted the day after is no anniversary.
@@ -81,7 +82,8 @@ async def run_day(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"posted": []}
     if read.channel_id is None:
         raise JobFailed("no channel for anniversaries and label dates: set one with /settings channel")
-    channel = bot.get_channel(read.channel_id)
+    # Fetched when another process of the cluster serves the server (and is down, say).
+    channel = await get_or_fetch_channel(bot, read.channel_id, guild_id=guild_id)
     if not isinstance(channel, discord.abc.Messageable):
         raise JobFailed(f"the anniversaries channel {read.channel_id} is gone or hidden from the bot")
     posted, skipped = [], []

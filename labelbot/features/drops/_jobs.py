@@ -33,9 +33,9 @@ async def _read(bot: LabelBot, drop_id: int) -> tuple[Drop, DropView, int | None
         return drop, view, found.role_id if found is not None else None, fan_role
 
 
-async def _channel(bot: LabelBot, channel_id: int) -> discord.abc.Messageable:
-    # From the cache, else through REST: in a cluster the server may be another process's.
-    return await job_channel(bot, channel_id, "drops")
+async def _channel(bot: LabelBot, channel_id: int, guild_id: int) -> discord.abc.Messageable:
+    # From the server's cache, else through REST: in a cluster the server may be another process's.
+    return await job_channel(bot, channel_id, "drops", guild_id=guild_id)
 
 
 async def _record(bot: LabelBot, drop_id: int, **values: int) -> None:
@@ -54,7 +54,7 @@ async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if drop.announce_message_id is not None:
         return {"skipped": "already out"}
     message = await send_once(
-        await _channel(bot, drop.channel_id),
+        await _channel(bot, drop.channel_id, drop.guild_id),
         ctx,
         "teaser",
         allowed_mentions=discord.AllowedMentions.none(),
@@ -76,7 +76,7 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         everyone=False, users=False, roles=[discord.Object(id=role_id) for role_id in roles]
     )
     message = await send_once(
-        await _channel(bot, drop.channel_id),
+        await _channel(bot, drop.channel_id, drop.guild_id),
         ctx,
         "announce",
         allowed_mentions=mentions,
@@ -142,7 +142,7 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     if read is None:
         return {"skipped": "drop gone"}
     drop, view, _, _ = read
-    channel = await _channel(bot, drop.channel_id)
+    channel = await _channel(bot, drop.channel_id, drop.guild_id)
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         raise JobFailed("the drops channel can't hold messages")
     edited = []

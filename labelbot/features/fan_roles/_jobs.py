@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from labelbot.channels import job_guild
+from labelbot.channels import cached_job_guild, job_guild, served_elsewhere
 from labelbot.features.fan_roles import _render as render
 from labelbot.features.fan_roles import _repository as repository
 from labelbot.features.fan_roles._service import (
@@ -126,8 +126,20 @@ class TierWork:
             settings = await peek_guild_settings(session, guild_id)
         return rules, settings
 
-    def _guild(self, ctx: JobContext) -> discord.Guild:
-        return job_guild(self.bot, ctx.guild_id or 0, f"the bot is no longer in server {ctx.guild_id}")
+    def _gone(self, ctx: JobContext) -> str:
+        return f"the bot is no longer in server {ctx.guild_id}"
+
+    async def _member_roles(self, guild: discord.Guild, user_id: int) -> set[int] | None:
+        """The ids of the member's roles, or None if they left: from the gateway when this process serves the
+        server, else through REST (a server of another process of the cluster)."""
+        if self.bot.get_guild(guild.id) is guild:
+            found = await guild.query_members(user_ids=[user_id], limit=1, cache=False)
+            return {role.id for role in found[0].roles} if found else None
+        try:
+            member = await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return None
+        return {role.id for role in member.roles}
 
     async def _apply(self, guild: discord.Guild, user_id: int, change: RoleChange, *, background: bool) -> bool:
         """Make the change; False if the member left meanwhile."""
@@ -154,7 +166,7 @@ class TierWork:
 
     async def run_member(self, ctx: JobContext) -> dict[str, Any]:
         """Bring one member's tier up to date (after a party they attended)."""
-        guild = self._guild(ctx)
+        guild = await job_guild(self.bot, ctx.guild_id or 0, self._gone(ctx))
         user_id = int(ctx.payload["user_id"])
         rules, settings = await self._rules(guild.id)
         keep_lower = settings.tier_keep_lower
@@ -163,16 +175,21 @@ class TierWork:
             return {"skipped": "no tiers"}
         async with self.bot.sessionmaker() as session:
             attended = await repository.attendance_count(session, guild.id, user_id)
-        found = await guild.query_members(user_ids=[user_id], limit=1, cache=False)
-        if not found:
+        held = await self._member_roles(guild, user_id)
+        if held is None:
             return {"skipped": "member left"}
-        change = tier_change(attended, rules, keep_lower, {role.id for role in found[0].roles})
+        change = tier_change(attended, rules, keep_lower, held)
         await self._apply(guild, user_id, change, background=False)
         return {"attended": attended, "added": change.added, "removed": change.removed}
 
     async def run_sync(self, ctx: JobContext) -> dict[str, Any]:
-        """Recompute the tier of every member with attendance, batch by batch, resuming where a run stopped."""
-        guild = self._guild(ctx)
+        """Recompute the tier of every member with attendance, batch by batch, resuming where a run stopped.
+
+        Only the process serving the server runs it (another hands it back): it asks the gateway for 100 members
+        a request, which through REST (no members intent, so one member a request) would cost a hundred times
+        the requests of the cluster's shared global limit, for work that is not due at any minute.
+        """
+        guild = cached_job_guild(self.bot, ctx.guild_id or 0, self._gone(ctx))
         rules, settings = await self._rules(guild.id)
         keep_lower = settings.tier_keep_lower
         rules, skipped = _usable_tiers(guild, rules, settings)
@@ -260,7 +277,7 @@ async def refresh_counts(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
     """Count every role once, and edit the posted panels whose counts changed (and only those)."""
     guild_id = int(ctx.payload["guild_id"])
     guild = bot.get_guild(guild_id)
-    if guild is None:
+    if guild is None and not served_elsewhere(bot, guild_id):
         return {"skipped": "the bot is not in the server"}
     async with bot.sessionmaker.begin() as session:
         posted = [panel for panel in await repository.panels(session, guild_id) if panel.message_ids]
@@ -277,8 +294,13 @@ async def refresh_counts(bot: LabelBot, ctx: JobContext) -> dict[str, Any]:
         shown = render.shown_counts(panel.entries, counts)
         if shown == panel.fan_counts:
             continue
-        channel = guild.get_channel(panel.channel_id)
-        if not isinstance(channel, discord.TextChannel):
+        # A server another process of the cluster serves: its panels are edited through REST all the same.
+        channel = (
+            guild.get_channel(panel.channel_id)
+            if guild is not None
+            else bot.get_partial_messageable(panel.channel_id, guild_id=guild_id)
+        )
+        if not isinstance(channel, discord.TextChannel | discord.PartialMessageable):
             continue
         parts = split_entries(panel.entries, panel.style)
         for index, message_id in enumerate(panel.message_ids[: len(parts)]):

@@ -111,7 +111,7 @@ async def on_countdown(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     party, _ = loaded
     if utcnow() >= party.starts_at:
         return {"skipped": "started"}
-    channel = await job_channel(bot, party.text_channel_id, "party")
+    channel = await job_channel(bot, party.text_channel_id, "party", guild_id=party.guild_id)
     await send_once(channel, ctx, "countdown", content=render.countdown_text(party), allowed_mentions=NO_MENTIONS)
     return None
 
@@ -158,7 +158,7 @@ async def on_start(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"over": True}
     lateness = (now - party.starts_at).total_seconds()
     late_by = lateness if lateness > START_GRACE.total_seconds() else None
-    channel = await job_channel(bot, party.text_channel_id, "party")
+    channel = await job_channel(bot, party.text_channel_id, "party", guild_id=party.guild_id)
     play = await send_once(
         channel,
         ctx,
@@ -233,7 +233,7 @@ async def _post_track(
     """Post the prompt of track `index` once, with a word on any earlier prompt missed while the bot was away."""
     missed = [i for i in range(index) if i not in party.prompted and i not in party.missed]
     await _set_voice_status(bot, ctx, party, f"voice:{index}", render.now_playing_status(party, index))
-    target = await job_channel(bot, party.thread_id or party.text_channel_id, "party")
+    target = await job_channel(bot, party.thread_id or party.text_channel_id, "party", guild_id=party.guild_id)
     await send_once(
         target,
         ctx,
@@ -295,7 +295,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
     await _unpin_card(bot, party, gathering)
-    channel = await job_channel(bot, party.text_channel_id, "party")
+    channel = await job_channel(bot, party.text_channel_id, "party", guild_id=party.guild_id)
     recap = await send_once(
         channel,
         ctx,
@@ -417,7 +417,7 @@ async def on_voice_refused(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | N
         return {"told": "dm"}
     except discord.Forbidden:
         log.info("The host of party %s has closed DMs; telling them in the party's channel", party.id)
-    channel = await job_channel(bot, party.text_channel_id, "party")
+    channel = await job_channel(bot, party.text_channel_id, "party", guild_id=party.guild_id)
     await send_once(
         channel,
         ctx,

@@ -44,10 +44,10 @@ ALREADY_CROSSPOSTED = 40033
 THREAD_ALREADY_CREATED = 160004
 
 
-async def _channel(bot: LabelBot, channel_id: int | None, what: str) -> discord.abc.Messageable:
+async def _channel(bot: LabelBot, ctx: JobContext, channel_id: int | None, what: str) -> discord.abc.Messageable:
     if channel_id is None:
         raise JobFailed(f"no {what} channel is set")
-    return await job_channel(bot, channel_id, what)
+    return await job_channel(bot, channel_id, what, guild_id=ctx.guild_id)
 
 
 async def _load(bot: LabelBot, ctx: JobContext) -> tuple[Release | None, GuildSettings]:
@@ -82,7 +82,7 @@ async def run_announce(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "release gone"}
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    channel = await _channel(bot, settings.announcements_channel_id, "announcements")
+    channel = await _channel(bot, ctx, settings.announcements_channel_id, "announcements")
     late = ctx.lateness > ANNOUNCE_LATE_AFTER
     post = _announcement_post(release, settings, late=late)
     message = await send_once(
@@ -141,7 +141,7 @@ async def _schedule_crosspost(
 
 async def run_crosspost(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
     """Publish the announcement to following servers; a refusal (rate limit, outage) is retried later as a new job."""
-    channel = await _channel(bot, int(ctx.payload["channel_id"]), "announcements")
+    channel = await _channel(bot, ctx, int(ctx.payload["channel_id"]), "announcements")
     if not isinstance(channel, discord.TextChannel):
         raise JobFailed("the announcement is not in a text channel")
     message = channel.get_partial_message(int(ctx.payload["message_id"]))
@@ -178,7 +178,7 @@ async def run_teaser(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return {"skipped": "release gone"}
     if release.release_status is not ReleaseStatus.SCHEDULED and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    channel = await _channel(bot, settings.announcements_channel_id, "announcements")
+    channel = await _channel(bot, ctx, settings.announcements_channel_id, "announcements")
     post = teaser(release, artist_name=release.artist.name, accent=release.artist.accent_colour)
     message = await send_once(
         channel,
@@ -206,7 +206,7 @@ async def run_approval(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         return await _request_change_approval(bot, ctx, release, settings, str(ctx.payload["edit"]))
     if release.release_status is not ReleaseStatus.AWAITING_APPROVAL and "messages" not in ctx.progress:
         return {"skipped": release.status}
-    channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
+    channel = await _channel(bot, ctx, settings.mod_log_channel_id, "mod-log")
     post = _announcement_post(release, settings, late=False)
     request = (
         f"<@{release.created_by}> asks to schedule this release for "
@@ -235,7 +235,7 @@ async def _request_change_approval(
         return {"skipped": "change decided or replaced"}
     async with bot.sessionmaker() as session:
         posted = await repository.message_of(session, release.id, "announcement")
-    channel = await _channel(bot, settings.mod_log_channel_id, "mod-log")
+    channel = await _channel(bot, ctx, settings.mod_log_channel_id, "mod-log")
     post = _announcement_post(service.proposed(release), settings, late=release.announced_late)
     where = (
         f" ([posted here](https://discord.com/channels/{release.guild_id}/{posted.channel_id}/{posted.message_id}))"
@@ -308,7 +308,7 @@ async def run_refresh(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         posted = await repository.message_of(session, release.id, "announcement")
     if posted is None:
         return {"skipped": "no announcement"}
-    channel = await _channel(bot, posted.channel_id, "announcements")
+    channel = await _channel(bot, ctx, posted.channel_id, "announcements")
     if not isinstance(channel, discord.TextChannel | discord.Thread):
         raise JobFailed("the announcement is not in a text channel")
     post = _announcement_post(release, settings, late=release.announced_late)

@@ -10,7 +10,7 @@ import discord
 
 from labelbot.artists.models import Artist
 from labelbot.catalog.models import Release, ReleaseStatus
-from labelbot.channels import job_guild
+from labelbot.channels import get_or_fetch_channel, job_guild
 from labelbot.db.base import utcnow
 from labelbot.features.supporters import _repository as repository
 from labelbot.features.supporters._render import listen_early
@@ -46,7 +46,7 @@ async def run_role(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         guild_id, role_id, name = perk.guild_id, perk.role_id, perk.name
     if should_hold == held:
         return {"unchanged": held}
-    guild = job_guild(bot, guild_id, f"the server {guild_id} is not available to the bot")
+    guild = await job_guild(bot, guild_id, f"the server {guild_id} is not available to the bot")
     if should_hold:
         role = guild.get_role(role_id)
         if role is None:
@@ -103,7 +103,8 @@ async def run_early_open(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | Non
             if window is not None and release is not None:
                 await follow_release(bot, session, window, release)
         return {"skipped": "release postponed"}
-    channel = bot.get_channel(channel_id)
+    # Fetched when another process of the cluster serves the server (and is down, say).
+    channel = await get_or_fetch_channel(bot, channel_id, guild_id=ctx.guild_id)
     if not isinstance(channel, discord.TextChannel):
         raise JobFailed(f"the early channel {channel_id} is gone or hidden from the bot")
     await bot.http.edit_channel_permissions(
