@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from labelbot import timeparse
 from labelbot.audit.service import post_job_failure, register_audit_jobs
-from labelbot.db.batch import WriteBatcher
 from labelbot.channels import RestGuilds
+from labelbot.db.batch import WriteBatcher
 from labelbot.db.models import BotState
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
