@@ -23,6 +23,7 @@ from labelbot.audit.service import post_job_failure, register_audit_jobs
 from labelbot.channels import RestGuilds
 from labelbot.db.batch import WriteBatcher
 from labelbot.db.models import BotState
+from labelbot.db.readcache import ReadCache
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
 from labelbot.metrics import Metrics
@@ -116,6 +117,8 @@ class LabelBot(commands.AutoShardedBot):
         self.metrics = Metrics()
         # Clicks' short writes, committed together in a burst (labelbot/db/batch.py).
         self.batcher = WriteBatcher(sessionmaker)
+        # Rows read at every click but rarely written, by name (labelbot/db/readcache.py); a feature adds its own.
+        self.read_caches: dict[str, ReadCache[Any]] = {}
         # Servers other processes of a cluster serve, fetched through REST for the jobs run here.
         self.rest_guilds = RestGuilds()
         self._interaction_started: dict[int, float] = {}
@@ -160,6 +163,11 @@ class LabelBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         # Stop taking scheduled work first, so running jobs finish or hand their claims back before Discord goes.
+        # A queue still starting is stopped from starting: it would otherwise run on after the bot, beating and
+        # claiming through a disposed engine (on SQLite, a second writer to the file the next start then trips on).
+        if self._jobs_starter is not None and not self._jobs_starter.done():
+            self._jobs_starter.cancel()
+            await asyncio.gather(self._jobs_starter, return_exceptions=True)
         if self._jobs_started:
             self._jobs_started = False
             await self.jobs.stop()

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from labelbot.jobs import JobQueue
 from tests.databases import postgres_base_url
 from tests.harness import ROOT, BotHarness, free_port
 from tests.support.tcpproxy import TcpProxy
@@ -30,6 +31,29 @@ async def test_first_start_syncs_commands_and_a_restart_with_the_same_tree_does_
 
     await harness.restart()
     assert command_syncs(harness) == 1, "an unchanged command tree must not be synced again"
+
+
+async def test_a_bot_stopped_while_its_job_queue_starts_leaves_no_queue_running_behind(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped right after READY (an update, a crash loop), the bot leaves no job queue beating and claiming on."""
+    starting = asyncio.Event()
+    database_back = asyncio.Event()
+    start = JobQueue.start
+
+    async def slow_start(queue: JobQueue, bot: object) -> None:
+        starting.set()
+        await database_back.wait()  # as on a busy database: the first beat takes its time
+        await start(queue, bot)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(JobQueue, "start", slow_start)
+    await harness.start()
+    await asyncio.wait_for(starting.wait(), timeout=10)
+    await harness.stop()
+    database_back.set()
+    await asyncio.sleep(0.5)
+    running = sorted(task.get_name() for task in asyncio.all_tasks() if task.get_name().startswith("labelbot-"))
+    assert running == [], f"left running after the bot stopped: {running}"
 
 
 async def test_about_shows_version_database_and_features(labelbot: BotHarness, backend: str) -> None:

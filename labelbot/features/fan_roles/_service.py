@@ -337,14 +337,14 @@ def check_role_safe(guild: discord.Guild, role: discord.Role, settings: GuildSet
 # A pressed panel and the server's settings, kept between presses until either is written (labelbot/db/readcache.py);
 # a change this process cannot see (another process, the CLI) is read after this many seconds at most.
 PANEL_CACHE_SECONDS = 10.0
-_pressed: WeakKeyDictionary[object, ReadCache[tuple[FanRolePanel, GuildSettings]]] = WeakKeyDictionary()
+PRESSED_PANELS = "fan_roles.pressed_panels"
 
 
 def _pressed_cache(bot: LabelBot) -> ReadCache[tuple[FanRolePanel, GuildSettings]]:
-    cache = _pressed.get(bot.sessionmaker)
+    cache: ReadCache[tuple[FanRolePanel, GuildSettings]] | None = bot.read_caches.get(PRESSED_PANELS)
     if cache is None:
         tables = [FanRolePanel.__table__, FanRolePanelEntry.__table__, GuildSettings.__table__]
-        cache = _pressed[bot.sessionmaker] = ReadCache(tables, ttl=PANEL_CACHE_SECONDS)  # type: ignore[arg-type]
+        cache = bot.read_caches[PRESSED_PANELS] = ReadCache(tables, ttl=PANEL_CACHE_SECONDS)  # type: ignore[arg-type]
     return cache
 
 
