@@ -80,6 +80,9 @@ async def test_workers_share_jobs_and_a_killed_one_loses_nothing(
             # assertions below would count as a repeat), short enough for the victim's claims to come back quickly.
             "--lease",
             "3.0",
+            # The victim's handlers take a second, so it always holds claims when the test looks: with fast handlers
+            # a busy machine could see it holding none until every job was done, and there was no kill to test.
+            *(["--handler-seconds", "1.0"] if name == names[0] else []),
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
         )
