@@ -107,6 +107,9 @@ class Request:
     files: list[tuple[str, str, bytes, str | None]]  # (field name, filename, data, content type)
     headers: dict[str, str]
     authed: bool
+    # When the request reached Discord (time.monotonic()): what its deadlines are judged by, not when a handler
+    # got to it after the body was checked.
+    received_at: float = 0.0
 
     def int_param(self, name: str, kind: str) -> int:
         raw = self.params[name]
@@ -276,6 +279,7 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
         return finish(json_response(injected.status, body), body, body, asked_for=True)
 
     major = params.get(rdef.major, "") if rdef.major else ""
+    received_at = time.monotonic()
     decision = fake.ratelimiter.check(method, rdef.template, path, major)
     if not decision.allowed:
         body = {
@@ -301,7 +305,7 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
             )
             if errors:
                 raise form_error(errors)
-        ctx = Request(fake, method, rdef.template, path, params, query, body, files, headers, authed)
+        ctx = Request(fake, method, rdef.template, path, params, query, body, files, headers, authed, received_at)
         result = await rdef.handler(ctx)
     except ApiError as exc:
         data = exc.body()
