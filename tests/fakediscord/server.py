@@ -3,8 +3,9 @@
 Every REST request goes through one pipeline (``handle_rest``), in this order:
 route match (404 + ``unknown_routes``) -> auth (401) -> injected latency and slow routes -> injected failures
 -> rate limits (headers; 429 when enforced) -> body parsing (JSON or multipart with
-``payload_json``) -> validation (OpenAPI + hand rules; 400/50035 + ``rejected_requests``) ->
-handler. Everything is recorded in ``fake.requests``; every non-2xx answer that was neither injected nor a
+``payload_json``) -> validation (OpenAPI + hand rules, in a worker thread; 400/50035 + ``rejected_requests``) ->
+handler. Rate limits and the interaction deadline go by when a request reached this pipeline (before the body
+check), so an event loop busy checking bodies does not turn a paced client's requests into a burst. Everything is recorded in ``fake.requests``; every non-2xx answer that was neither injected nor a
 rate-limit 429, and every unknown route, also in ``fake.refusals`` (or ``fake.expected_refusals`` when the test
 said it expects it with ``fake.expect_refusals``).
 
