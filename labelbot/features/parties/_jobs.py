@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 from sqlalchemy import select
 
-from labelbot.channels import job_channel
+from labelbot.channels import job_channel, messageable_channel
 from labelbot.db.base import utcnow
 from labelbot.features.parties import _render as render
 from labelbot.features.parties import _repository as repository
@@ -267,8 +267,9 @@ async def _unrecorded_prompts(bot: LabelBot, party: ListeningParty, indices: lis
     found: set[int] = set()
     starts = party.track_starts()
     try:
-        target = await job_channel(bot, party.thread_id or party.text_channel_id, "party")
-        if not isinstance(target, discord.abc.Messageable):
+        # A thread or channel gone meanwhile has nothing to find; the post that follows deals with that itself.
+        target = await messageable_channel(bot, party.thread_id or party.text_channel_id)
+        if target is None:
             return found
         for index in indices:
             after = discord.Object(discord.utils.time_snowflake(starts[index] - PROMPT_LOOKUP_BEFORE))
