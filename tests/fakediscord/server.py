@@ -3,9 +3,9 @@
 Every REST request goes through one pipeline (``handle_rest``), in this order:
 route match (404 + ``unknown_routes``) -> auth (401) -> injected latency and slow routes -> injected failures
 -> rate limits (headers; 429 when enforced) -> body parsing (JSON or multipart with
-``payload_json``) -> validation (OpenAPI + hand rules, in a worker thread; 400/50035 + ``rejected_requests``) ->
-handler. Rate limits and the interaction deadline go by when a request reached this pipeline (before the body
-check), so an event loop busy checking bodies does not turn a paced client's requests into a burst. Everything is recorded in ``fake.requests``; every non-2xx answer that was neither injected nor a
+``payload_json``) -> validation (OpenAPI + hand rules, in a worker thread with ``check_bodies_in_thread``;
+400/50035 + ``rejected_requests``) -> handler. Rate limits and the interaction deadline go by when a request reached
+the rate-limit step, before its body was checked. Everything is recorded in ``fake.requests``; every non-2xx answer that was neither injected nor a
 rate-limit 429, and every unknown route, also in ``fake.refusals`` (or ``fake.expected_refusals`` when the test
 said it expects it with ``fake.expect_refusals``).
 
@@ -298,12 +298,15 @@ async def handle_rest(fake: FakeDiscord, request: web.Request) -> web.StreamResp
         rec.json = body
         rec.files = [(f[1], f[2]) for f in files]
         if body is not None and method in ("POST", "PUT", "PATCH"):
-            # Off the event loop: checking a body against the spec takes tens of ms of CPU on a busy machine, and
-            # meanwhile the loop must go on taking requests as they arrive, since the rate limits count them then
-            # (a loop that fell behind counted a backlog the client had paced as one burst: global 429s).
-            errors = await asyncio.to_thread(
-                validation.validate, method, rdef.template, body, files=len(files), content_type=ctype
-            )
+            if fake.check_bodies_in_thread:
+                # Off the event loop: checking a body against the spec takes tens of ms of CPU on a busy machine,
+                # and meanwhile the loop must go on taking requests as they arrive, since the rate limits count
+                # them then (a loop that fell behind counted a backlog the client had paced as one burst).
+                errors = await asyncio.to_thread(
+                    validation.validate, method, rdef.template, body, files=len(files), content_type=ctype
+                )
+            else:
+                errors = validation.validate(method, rdef.template, body, files=len(files), content_type=ctype)
             if errors:
                 raise form_error(errors)
         ctx = Request(fake, method, rdef.template, path, params, query, body, files, headers, authed, received_at)
