@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from labelbot.artists.models import Artist, ArtistManager
 from labelbot.audit.models import AuditEntry
 from labelbot.audit.service import AUDIT_POST
 from labelbot.client import LabelBot
+from labelbot.db.base import utcnow
 from labelbot.guilds.models import GuildSettings, MemberSettings
 from labelbot.jobs import JobStatus, ScheduledJob
 from tests.fakediscord import FakeGuild, FakeInteraction, FakeReply, interactions
@@ -127,3 +128,16 @@ async def nothing_more_happens(harness: BotHarness, prefix: str) -> list[Schedul
     rows = await wait_jobs_settled(harness, prefix)
     await sweep_once(harness)
     return rows
+
+
+async def come_due(harness: BotHarness, key: str) -> None:
+    """The pending job keyed `key` comes due now (its moment arrives), and the job engine runs it."""
+    bot = running(harness)
+    async with bot.sessionmaker.begin() as session:
+        moved = await session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.key == key, ScheduledJob.status == JobStatus.PENDING)
+            .values(due_at=utcnow(), scheduled_for=utcnow())
+        )
+    assert getattr(moved, "rowcount", 0) == 1, f"no pending job {key!r}"
+    await sweep_once(harness)

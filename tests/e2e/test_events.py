@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from labelbot.gatherings.models import Gathering, GatheringRsvp
 from labelbot.jobs.models import ScheduledJob
 from labelbot.models.events import CommunityEvent, EventOccurrence
+from tests.e2e.helpers import come_due
 from tests.fakediscord import ChannelType
 from tests.harness import BotHarness
 
@@ -64,14 +65,24 @@ async def rows(harness: BotHarness) -> tuple[int, int, int, int]:
     return counted[0], counted[1], counted[2], counted[3]
 
 
+async def first_occurrence(harness: BotHarness) -> int:
+    assert harness.bot is not None
+    async with harness.bot.sessionmaker() as session:
+        found = await session.scalar(select(EventOccurrence.id).where(EventOccurrence.number == 1))
+    assert found is not None
+    return int(found)
+
+
 async def test_weekly_event_with_a_cap_runs_and_rolls_on(labelbot: BotHarness) -> None:
     h = labelbot
     fake = h.fake
     fans = [h.guild.add_member(name) for name in ("ana", "ben", "cleo", "dev")]
+    # Far enough ahead that no moment of it comes on its own: each comes due when the test has seen what precedes it
+    # (a reminder racing the answers would mention whoever had not answered yet on a busy machine).
     reply = await create(
         h,
         title="Weekly listening session",
-        start="in 8s",
+        start="in 1h",
         duration="4s",
         capacity=1,
         reminders="4s",
@@ -123,6 +134,8 @@ async def test_weekly_event_with_a_cap_runs_and_rolls_on(labelbot: BotHarness) -
     assert "Weekly listening session" in promoted.content
 
     # The reminder mentions exactly those who answered Going or Maybe.
+    occurrence = await first_occurrence(h)
+    await come_due(h, f"event:{occurrence}:remind:4")
     reminder = await fake.wait_for_message(h.general, lambda m: m.content.startswith("⏰"), timeout=TIMEOUT)
     assert f"<@{ben.user.id}>" in reminder.content
     assert f"<@{cleo.user.id}>" in reminder.content
@@ -131,10 +144,12 @@ async def test_weekly_event_with_a_cap_runs_and_rolls_on(labelbot: BotHarness) -
     assert sorted(int(u) for u in reminder.allowed_mentions["users"]) == sorted([ben.user.id, cleo.user.id])
 
     # The start: a post, and the native event goes live.
+    await come_due(h, f"event:{occurrence}:start")
     await fake.wait_for_message(h.general, lambda m: "is starting now" in m.content, timeout=TIMEOUT)
     await fake.wait_until(lambda: first_native.status == 2, TIMEOUT, "the native event active")
 
     # The end: completed, the card says so, and the next occurrence comes up a week later.
+    await come_due(h, f"event:{occurrence}:end")
     await fake.wait_until(lambda: first_native.status == 3, TIMEOUT, "the native event completed")
     await fake.wait_until(lambda: len(cards(h)) == 2, TIMEOUT, "the next occurrence's card")
     first_card, second_card = cards(h)

@@ -773,7 +773,7 @@ async def interaction_callback(ctx: Request) -> Any:
     fake = ctx.fake
     ix = _interaction_by_token(ctx, "interaction_id", "interaction_token")
     body = ctx.body or {}
-    elapsed = time.monotonic() - ix.sent_at
+    elapsed = (ctx.received_at or time.monotonic()) - ix.sent_at
     if ix.callback_type is not None:
         raise ApiError(400, 40060, "Interaction has already been acknowledged.")
     if elapsed > fake.interaction_timeout:

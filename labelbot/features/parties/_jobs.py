@@ -2,7 +2,8 @@
 
 Every step is a durable job (never a sleep). Each posts with send_once and records its progress, so a retry,
 a restart or a resumed gateway continues where the party is now and posts nothing twice. A track prompt whose
-moment passed while the bot was away is dropped, and the next post says so once.
+moment passed while the bot was away is dropped, and the next post says so once (a prompt posted just before a
+crash, before it was recorded, is found in the thread rather than called missed).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 from sqlalchemy import select
 
-from labelbot.channels import job_channel
+from labelbot.channels import job_channel, messageable_channel
 from labelbot.db.base import utcnow
 from labelbot.features.parties import _render as render
 from labelbot.features.parties import _repository as repository
@@ -39,6 +40,11 @@ THREAD_ALREADY_CREATED = 160004
 # Later than this, the start says it is late.
 START_GRACE = timedelta(seconds=5)
 THREAD_NAME_MAX = 100
+# A prompt posted just before the bot was killed is in the thread but not yet in the party's row: before calling a
+# track's prompt missed, the bot looks at this many messages from that track's start (a little before, for clock
+# drift) for its own prompt.
+PROMPT_LOOKUP_MESSAGES = 25
+PROMPT_LOOKUP_BEFORE = timedelta(seconds=5)
 
 
 def register(bot: LabelBot) -> None:
@@ -232,6 +238,8 @@ async def _post_track(
 ) -> None:
     """Post the prompt of track `index` once, with a word on any earlier prompt missed while the bot was away."""
     missed = [i for i in range(index) if i not in party.prompted and i not in party.missed]
+    posted = await _unrecorded_prompts(bot, party, missed)
+    missed = [i for i in missed if i not in posted]
     await _set_voice_status(bot, ctx, party, f"voice:{index}", render.now_playing_status(party, index))
     target = await job_channel(bot, party.thread_id or party.text_channel_id, "party", guild_id=party.guild_id)
     await send_once(
@@ -245,8 +253,45 @@ async def _post_track(
     async with bot.sessionmaker.begin() as session:
         stored = await repository.get(session, party.id, lock=True)
         if stored is not None:
-            stored.prompted = sorted({*stored.prompted, index})
+            stored.prompted = sorted({*stored.prompted, index, *posted})
             stored.missed = sorted({*stored.missed, *missed})
+
+
+async def _unrecorded_prompts(bot: LabelBot, party: ListeningParty, indices: list[int]) -> set[int]:
+    """Which of these tracks, not recorded as prompted, have the bot's prompt in the party's thread all the same.
+
+    The prompt is posted, then recorded: a bot killed in between (a crash, an OOM kill) finds, after its restart, a
+    prompt the members saw but no record of it. Asked only about tracks that look missed, so only after such a gap.
+    """
+    if not indices or bot.user is None:
+        return set()
+    found: set[int] = set()
+    starts = party.track_starts()
+    try:
+        # A thread or channel gone meanwhile has nothing to find; the post that follows deals with that itself.
+        target = await messageable_channel(bot, party.thread_id or party.text_channel_id)
+        if target is None:
+            return found
+        for index in indices:
+            after = discord.Object(discord.utils.time_snowflake(starts[index] - PROMPT_LOOKUP_BEFORE))
+            async for message in target.history(limit=PROMPT_LOOKUP_MESSAGES, after=after, oldest_first=True):
+                if message.author.id == bot.user.id and _is_prompt(message, party.id, index):
+                    found.add(index)
+                    break
+    except discord.HTTPException as error:
+        # Not knowing is no reason to hold the party up: the prompt counts as missed, as it did before.
+        log.warning("Could not look for earlier prompts of party %s: %s", party.id, error)
+    return found
+
+
+def _is_prompt(message: discord.Message, party_id: int, index: int) -> bool:
+    """The message carries the rating buttons of this track of this party (as only its prompt does)."""
+    prefix = f"party:rate:{party_id}:{index}:"
+    return any(
+        (getattr(child, "custom_id", None) or "").startswith(prefix)
+        for row in message.components
+        for child in getattr(row, "children", ())
+    )
 
 
 async def on_track(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
@@ -292,6 +337,8 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
         index = max(sorted(by_track), key=lambda i: by_track[i])
         busiest = (index, by_track[index])
     missed = [i for i in range(len(party.tracks)) if i not in party.prompted and i not in party.missed]
+    posted = await _unrecorded_prompts(bot, party, missed)
+    missed = [i for i in missed if i not in posted]
     await _set_voice_status(bot, ctx, party, "voice:clear", None)
     await _close_stage(bot, party)
     await _unpin_card(bot, party, gathering)
@@ -317,6 +364,7 @@ async def on_end(bot: LabelBot, ctx: JobContext) -> dict[str, Any] | None:
             stored.status = PartyStatus.ENDED
             stored.ended_at = utcnow()
             stored.missed = sorted({*stored.missed, *missed})
+            stored.prompted = sorted({*stored.prompted, *posted})
         if stored is not None:
             stored.recap_message_id = recap.id
         stored_gathering = await session.get(Gathering, gathering.id)
