@@ -56,16 +56,11 @@ async def test_workers_share_jobs_and_a_killed_one_loses_nothing(
     backend: str, database_url: str, engine: AsyncEngine, tmp_path: Path
 ) -> None:
     # PostgreSQL: the deployment with shard clusters; SQLite: a second process on one file (cheap to check too).
-    # Each worker claims up to 100 jobs in one statement (batch claims), so the run is a few dozen claims.
+    # Each worker claims a batch of jobs in one statement (batch claims), so the run is a few dozen claims.
     workers, jobs = (3, 2000) if backend == "postgres" else (2, 400)
     async with engine.begin() as connection:
         for statement in TRANSITIONS_SQL[engine.dialect.name]:
             await connection.execute(text(statement))
-        now = utcnow()
-        await connection.execute(
-            insert(ScheduledJob),
-            [{"kind": KIND, "payload": {"n": n}, "due_at": now, "scheduled_for": now} for n in range(jobs)],
-        )
     log_path = tmp_path / "executions.log"
     names = [f"worker-{n}" for n in range(workers)]
     processes = [
@@ -82,7 +77,9 @@ async def test_workers_share_jobs_and_a_killed_one_loses_nothing(
             "3.0",
             # The victim's handlers take a second, so it always holds claims when the test looks: with fast handlers
             # a busy machine could see it holding none until every job was done, and there was no kill to test.
-            *(["--handler-seconds", "1.0"] if name == names[0] else []),
+            # The survivors take small batches: with the victim's second-long handlers, that leaves work for it to
+            # hold whichever process a busy machine schedules first.
+            *(["--handler-seconds", "1.0"] if name == names[0] else ["--concurrency", "20"]),
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
         )
@@ -96,6 +93,18 @@ async def test_workers_share_jobs_and_a_killed_one_loses_nothing(
         .where(ScheduledJob.status == JobStatus.CLAIMED, ScheduledJob.claimed_by == names[0])
     )
     try:
+        # The jobs come due only once every worker is up: a worker that a busy machine started late would otherwise find
+        # the table already done, and a victim holding nothing leaves no kill to test.
+        async with asyncio.timeout(60):
+            for process in processes:
+                assert process.stdout is not None
+                assert await process.stdout.readline() == b"ready\n"
+        async with engine.begin() as connection:
+            now = utcnow()
+            await connection.execute(
+                insert(ScheduledJob),
+                [{"kind": KIND, "payload": {"n": n}, "due_at": now, "scheduled_for": now} for n in range(jobs)],
+            )
         async with asyncio.timeout(60):
             # Kill the victim while it is holding claims, some way into the run.
             while not (await scalar_int(engine, done) >= jobs // 4 and await scalar_int(engine, held_by_victim) > 0):
