@@ -38,6 +38,7 @@ MAX_BATCH = 64
 TRANSACTION_NOTE = "labelbot.tx."
 # Where a batch's session keeps the hints of all its units (see `hints`).
 _HINTS = TRANSACTION_NOTE + "batch_hints"
+_AFTER_COMMIT = "after_commit"
 
 
 def transaction_note(session: AsyncSession, name: str, factory: Callable[[], T]) -> T:
@@ -61,6 +62,22 @@ def _forget_transaction_notes(session: Session, transaction: SessionTransaction)
         return
     for key in [key for key in session.info if isinstance(key, str) and key.startswith(TRANSACTION_NOTE)]:
         del session.info[key]
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call `callback` when this transaction commits, never when it is rolled back (a batch retried, say).
+
+    For what this process remembers of a write (a job it scheduled, say): remembered only once the write is kept.
+    """
+    callbacks: list[Callable[[], None]] = transaction_note(session, _AFTER_COMMIT, list)
+    callbacks.append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    # Fires before the transaction's end clears its notes.
+    for callback in session.info.get(TRANSACTION_NOTE + _AFTER_COMMIT, ()):
+        callback()
 
 
 def hints(session: AsyncSession) -> list[Hashable]:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from labelbot.db.batch import WriteBatcher, hints, peek_transaction_note, transaction_note
+from labelbot.db.batch import WriteBatcher, after_commit, hints, peek_transaction_note, transaction_note
 from labelbot.db.models import BotState
 from labelbot.errors import Conflict
 
@@ -101,3 +101,24 @@ async def test_a_transaction_note_lasts_until_the_transaction_ends_not_a_flush(
         assert peek_transaction_note(session, "seen") is None
         async with session.begin():
             assert transaction_note(session, "seen", set) == set()
+
+
+async def test_what_a_unit_remembers_after_commit_is_remembered_once_and_only_for_the_kept_run(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # A unit of a failed batch is rolled back and runs again alone: only the run that is committed counts.
+    batcher = WriteBatcher(sessionmaker)
+    remembered: list[str] = []
+
+    def remembering(key: str, *, fail: bool = False):  # type: ignore[no-untyped-def]
+        write = writer(key, fail=fail)
+
+        async def work(session: AsyncSession) -> str:
+            after_commit(session, lambda: remembered.append(key))
+            return await write(session)
+
+        return work
+
+    await asyncio.gather(*(batcher.run(remembering(f"k{n}", fail=n == 1)) for n in range(3)), return_exceptions=True)
+    await batcher.close()
+    assert sorted(remembered) == ["k0", "k2"]

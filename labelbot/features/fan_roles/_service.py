@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.audit.service import record
 from labelbot.db.base import utcnow
+from labelbot.db.batch import after_commit
 from labelbot.db.readcache import ReadCache
 from labelbot.errors import BotLacksPermissions, Conflict, InvalidInput, NotAllowed, NotFound, TryAgainLater
 from labelbot.features.fan_roles import _repository as repository
@@ -521,11 +523,11 @@ async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id
     due = now + (COUNTS_EVERY if periodic else COUNTS_AFTER_PRESS)
     current = await bot.jobs.get(session, counts_key(guild_id))
     if current is not None and current.status == JobStatus.PENDING and current.due_at <= due:
-        if not periodic:
-            known[guild_id] = current.due_at
-        return
+        due = current.due_at
+    else:
+        await bot.jobs.schedule(
+            session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
+        )
     if not periodic:
-        known[guild_id] = due
-    await bot.jobs.schedule(
-        session, COUNTS_REFRESH, {"guild_id": guild_id}, due, guild_id=guild_id, key=counts_key(guild_id)
-    )
+        # Remembered once the job is kept: a press whose transaction is rolled back and run again must schedule it.
+        after_commit(session, partial(known.__setitem__, guild_id, due))
