@@ -66,7 +66,8 @@ class RsvpButton(
         await defer(interaction)
         bot = interaction.client
         new = ANSWERS[self.answer][0]
-        async with bot.sessionmaker.begin() as session:
+
+        async def record(session: AsyncSession) -> tuple[Gathering, rsvp.RsvpOutcome]:
             await _check_answerable(session, interaction, self.gathering_id)
             outcome = await rsvp.answer(session, self.gathering_id, interaction.user.id, new)
             gathering = await session.get(Gathering, self.gathering_id)
@@ -84,6 +85,12 @@ class RsvpButton(
                     audience=fanout.AUDIENCE_USERS,
                     user_ids=outcome.promoted,
                 )
+            return gathering, outcome
+
+        # Committed with the other clicks of a burst (labelbot/db/batch.py); answered once this one's row is written.
+        gathering, outcome = await bot.batcher.run(
+            record, hint=("events.answer", self.gathering_id, interaction.user.id)
+        )
         title = discord.utils.escape_markdown(gathering.title)
         if outcome.waitlisted:
             text = f"**{title}** is full, so you're number {outcome.position} on the waitlist; I'll tell you if a place opens."
