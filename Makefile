@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench install install-dev clean browser proxy
+.PHONY: run test lint format bench install install-dev clean browser promtool proxy
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Labelbot needs Python 3.11 or newer")'
@@ -45,6 +45,14 @@ browser:
 		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) \
 		|| echo "Could not install chromium: the browser tests will skip."; fi
 
+# The metrics exposition is checked by Prometheus's own promtool (Debian's prometheus package; its service is not
+# started by the install), installed the same way; without it that test skips.
+promtool:
+	@if ! command -v promtool >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1)) \
+		|| echo "Could not install promtool: the metrics exposition test will skip."; fi
+
 # The cluster's REST proxy (deploy/proxy, discord.js's @discordjs/proxy) runs on node; its tests skip without it.
 PROXY_STAMP := deploy/proxy/node_modules/.installed
 $(PROXY_STAMP): deploy/proxy/package.json deploy/proxy/package-lock.json
@@ -55,7 +63,7 @@ proxy:
 		$(MAKE) --no-print-directory $(PROXY_STAMP) || echo "Could not install the REST proxy: its tests will skip."; \
 	else echo "node/npm not found: the REST proxy and cluster tests will skip."; fi
 
-test: lint browser proxy
+test: lint browser promtool proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
