@@ -23,6 +23,7 @@ from labelbot.audit.service import post_job_failure, register_audit_jobs
 from labelbot.channels import RestGuilds
 from labelbot.db.batch import WriteBatcher
 from labelbot.db.models import BotState
+from labelbot.db.outage import log_failure
 from labelbot.db.readcache import ReadCache
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from labelbot.jobs import JobQueue, ScheduledJob
 
 log = logging.getLogger(__name__)
+
+# The job queue's start is tried again this long after a failure, doubling up to the maximum.
+JOBS_START_RETRY_SECONDS = 1.0
+JOBS_START_RETRY_MAX_SECONDS = 30.0
 
 
 def intents() -> discord.Intents:
@@ -157,9 +162,19 @@ class LabelBot(commands.AutoShardedBot):
     async def _start_jobs_when_ready(self) -> None:
         # Handlers may read the guild cache (channels, roles), which is filled once the gateway is ready.
         await self.wait_until_ready()
-        if not self.is_closed():
-            await self.jobs.start(self)
+        # A database away at that moment (a restart of PostgreSQL, a network blip) is waited out: given up on, the
+        # bot would answer members but run no scheduled work until it was restarted.
+        delay = JOBS_START_RETRY_SECONDS
+        while not self.is_closed():
+            try:
+                await self.jobs.start(self)
+            except Exception:
+                log_failure(log, "Starting the job queue failed; trying again in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, JOBS_START_RETRY_MAX_SECONDS)
+                continue
             self._jobs_started = True
+            return
 
     async def close(self) -> None:
         # Stop taking scheduled work first, so running jobs finish or hand their claims back before Discord goes.

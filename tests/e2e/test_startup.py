@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -13,10 +14,14 @@ import aiohttp
 import pytest
 from sqlalchemy.engine import make_url
 
+from labelbot.db.base import utcnow
 from labelbot.jobs import JobQueue
 from tests.databases import postgres_base_url
+from tests.e2e.helpers import nothing_more_happens, running
+from tests.fakediscord import ChannelType
 from tests.harness import ROOT, BotHarness, free_port
 from tests.support.tcpproxy import TcpProxy
+from tests.support.ticker import KIND as TICK
 
 
 def command_syncs(harness: BotHarness) -> int:
@@ -147,6 +152,34 @@ def _healthy(http: aiohttp.ClientSession, port: int) -> Callable[[], Awaitable[b
             return response.status == 200
 
     return check
+
+
+async def test_a_database_away_as_the_job_queue_starts_delays_scheduled_posts_but_loses_none(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL restarting just as the bot becomes ready: the job queue starts once it is back, and posts go out."""
+    attempts = 0
+    start = JobQueue.start
+
+    async def start_after_an_outage(queue: JobQueue, bot: object) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts <= 2:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        await start(queue, bot)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(JobQueue, "start", start_after_an_outage)
+    harness.extra_env["LABELBOT_FEATURES__EXTRA_EXTENSIONS"] = json.dumps(["tests.support.ticker"])
+    await harness.start()
+    posts = harness.guild.add_channel("ticks", type=ChannelType.text)
+    bot = running(harness)
+    async with bot.sessionmaker.begin() as session:
+        await bot.jobs.schedule(session, TICK, {"channel_id": posts.id, "n": 1}, utcnow(), key="tick:after-start")
+    # Given up after the first failure, the bot answered members but never posted anything scheduled.
+    await harness.fake.wait_for_message(posts, lambda m: m.content == "tick 1", timeout=20)
+    assert attempts == 3
+    await nothing_more_happens(harness, "tick:after-start")
+    assert [m.content for m in harness.fake.messages(posts)] == ["tick 1"]
 
 
 @pytest.mark.slow
