@@ -233,7 +233,8 @@ class WebPagesCog(commands.Cog, name="Web pages"):
         if opened is None:
             return self._refused(request)
         cookie, guild_id = opened
-        response = web.HTTPSeeOther(f"/dashboard/{guild_id}", headers=self._private_headers())
+        # A plain 303 response (aiohttp deprecates returning its HTTPException classes), with the cookie on it.
+        response = web.Response(status=303, headers={**self._private_headers(), "Location": f"/dashboard/{guild_id}"})
         response.set_cookie(
             COOKIE,
             cookie,

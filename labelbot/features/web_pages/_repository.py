@@ -106,7 +106,7 @@ async def pipeline(session: AsyncSession, guild_id: int) -> list[tuple[Release, 
         .where(Release.guild_id == guild_id, Release.status != ReleaseStatus.CANCELLED)
         .order_by(Release.release_at, Release.id)
     )
-    return [(release, name) for release, name in rows.tuples()]
+    return [(release, name) for release, name in rows]
 
 
 async def job_counts(session: AsyncSession, guild_id: int) -> list[tuple[str, str, int]]:
@@ -116,7 +116,7 @@ async def job_counts(session: AsyncSession, guild_id: int) -> list[tuple[str, st
         .group_by(ScheduledJob.kind, ScheduledJob.status)
         .order_by(ScheduledJob.kind, ScheduledJob.status)
     )
-    return [(kind, status, int(count)) for kind, status, count in rows.tuples()]
+    return [(kind, status, int(count)) for kind, status, count in rows]
 
 
 async def failed_jobs(session: AsyncSession, guild_id: int) -> Sequence[ScheduledJob]:
@@ -146,4 +146,4 @@ async def rsvp_counts(session: AsyncSession, gathering_ids: Sequence[int]) -> di
         .where(GatheringRsvp.gathering_id.in_(gathering_ids), GatheringRsvp.waitlisted.is_(False))
         .group_by(GatheringRsvp.gathering_id, GatheringRsvp.answer)
     )
-    return {(gathering_id, answer): int(count) for gathering_id, answer, count in rows.tuples()}
+    return {(gathering_id, answer): int(count) for gathering_id, answer, count in rows}
