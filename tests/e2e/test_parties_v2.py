@@ -11,6 +11,7 @@ from labelbot.artists.models import Artist
 from labelbot.catalog.models import Release
 from labelbot.db.base import utcnow
 from labelbot.models.parties import ListeningParty, PartyStatus
+from tests.e2e.helpers import nothing_more_happens
 from tests.e2e.test_parties import (
     NOTES,
     TRACKLIST,
@@ -257,6 +258,21 @@ async def test_a_live_partys_card_is_pinned_in_its_channel_until_the_end(harness
     assert len(h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "PUT")) == 1
     assert len(h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "DELETE")) == 1
     assert not h.fake.dms(h.moderator.id)
+    h.fake.assert_no_rejections()
+
+
+async def test_a_card_a_moderator_pinned_before_the_party_stays_pinned_after_it(harness: BotHarness) -> None:
+    h = harness
+    await h.start()
+    parties = await set_parties_channel(h)
+    await schedule_party(h, title="Kept Up", start="in 6 seconds", tracklist="One - 0:03")
+    card_id = card_of(h, parties).id
+    h.fake.message(card_id).pinned = True  # a moderator pinned the announcement of the party
+    await h.fake.wait_for_message(parties, is_recap, timeout=30)
+    await nothing_more_happens(h, "party:")
+    assert h.fake.message(card_id).pinned
+    assert h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "PUT") == []
+    assert h.fake.requests_to("/channels/{channel_id}/messages/pins/{message_id}", "DELETE") == []
     h.fake.assert_no_rejections()
 
 

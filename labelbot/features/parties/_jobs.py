@@ -566,11 +566,17 @@ async def _pin_card(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathe
     the party.
 
     The intent (card_pinned_at) is written before Discord is asked, so the end unpins a card pinned just before a
-    crash (pinning again on a retry changes nothing).
+    crash (pinning again on a retry changes nothing). A card a moderator pinned before the party is theirs: the
+    party neither pins it again nor unpins it at the end.
     """
     if gathering.card_channel_id is None or gathering.card_message_id is None or ctx.progress.get("pin"):
         return
-    if await _intend(bot, party, "pin", "card_pinned_at") is None:
+    retry = await _intend(bot, party, "pin", "card_pinned_at")
+    if retry is None:
+        return
+    if not retry and await _pinned_already(bot, gathering.card_channel_id, gathering.card_message_id):
+        await _forget_intent(bot, party, "card_pinned_at")
+        await ctx.record_progress({"pin": True})
         return
     try:
         await bot.http.pin_message(
@@ -585,6 +591,15 @@ async def _pin_card(bot: LabelBot, ctx: JobContext, party: ListeningParty, gathe
             # A full pin list (50) or a Discord hiccup: the party matters more than the pin.
             log.warning("Could not pin the card of party %s: %s", party.id, error)
     await ctx.record_progress({"pin": True})
+
+
+async def _pinned_already(bot: LabelBot, channel_id: int, message_id: int) -> bool:
+    """Whether the card is pinned now (by a moderator, since the party has not pinned it); unknown counts as not."""
+    try:
+        message = await bot.http.get_message(channel_id, message_id)
+    except discord.HTTPException:
+        return False  # pinning tells the host what is wrong (a missing permission), or finds the card gone
+    return bool(message.get("pinned"))
 
 
 async def _unpin_card(bot: LabelBot, party: ListeningParty, gathering: Gathering) -> None:
