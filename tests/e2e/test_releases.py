@@ -702,8 +702,11 @@ async def page_server() -> AsyncIterator[str]:
         )
         return web.Response(text=html, content_type="text/html")
 
+    done = asyncio.Event()
+
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(30)
+        # Answers only when the test is over (far past any preview's timeout), so the teardown waits for nothing.
+        await done.wait()
         return web.Response(text="late")
 
     app = web.Application()
@@ -717,6 +720,7 @@ async def page_server() -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        done.set()
         await runner.cleanup()
 
 
