@@ -66,7 +66,7 @@ proxy:
 test: lint browser promtool proxy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP)
+bench: $(DEV_STAMP) proxy
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
