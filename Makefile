@@ -2,7 +2,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 # End-to-end tests mostly wait on the fake Discord and the scheduler, so three workers beat two even on 2 cores.
-PYTEST_ARGS ?= -n 3
+PYTEST_ARGS ?= -n 4
 BIN := $(VENV)/bin
 # `make run` installs only what running needs (requirements.lock); the development tools
 # (pytest, ruff, mypy, ...) come from requirements-dev.lock, for test, lint and bench only.
