@@ -88,9 +88,7 @@ class RsvpButton(
             return gathering, outcome
 
         # Committed with the other clicks of a burst (labelbot/db/batch.py); answered once this one's row is written.
-        gathering, outcome = await bot.batcher.run(
-            record, hint=("events.answer", self.gathering_id, interaction.user.id)
-        )
+        gathering, outcome = await bot.batcher.run(record)
         title = discord.utils.escape_markdown(gathering.title)
         if outcome.waitlisted:
             text = f"**{title}** is full, so you're number {outcome.position} on the waitlist; I'll tell you if a place opens."
