@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,11 +26,21 @@ ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 20.0
 
 
+# Below Linux's ephemeral range (32768-60999): the kernel never gives these to an outgoing connection, so none can
+# take the port between this check and the bot's bind (a port the kernel chose was taken so: "address in use").
+TEST_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nothing listens on right now (for the bot's web server in tests)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    while True:
+        port = random.choice(TEST_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @contextlib.contextmanager
