@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import event
@@ -16,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from labelbot.db.base import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,40 @@ class _SessionAlarms:
             self.disarm.add(job_id)
 
 
+class _ChoresOnTheLoop(BaseExecutor):  # type: ignore[misc]
+    """Runs the clock's chores as tasks on the bot's loop, and cancels them the moment the clock stops.
+
+    APScheduler's own AsyncIOExecutor cancels running chores only on its loop's next turn, lets chores start in
+    between, and logs a chore cancelled by the bot's shutdown as an error with a traceback.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def shutdown(self, wait: bool = True) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks.clear()
+
+    def _do_submit_job(self, job: Job, run_times: list[datetime]) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job), name=f"labelbot-alarm:{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(job, done))
+
+    def _finished(self, job: Job, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._run_job_success(job.id, [])  # frees the job's instance; APScheduler's listeners are not used here
+
+    @staticmethod
+    async def _run(job: Job) -> None:
+        # One run however many were missed: the jobs coalesce, and the table, not the alarm, says what is due.
+        try:
+            await job.func(*job.args, **job.kwargs)
+        except Exception:
+            log.exception('Alarm chore "%s" failed', job.id)
+
+
 class AlarmClock:
     """One date alarm per job due within the horizon, plus the engine's interval chores; never the source of truth."""
 
@@ -39,6 +78,7 @@ class AlarmClock:
         self.horizon = horizon
         self._info_key = f"labelbot.jobs.alarms.{id(self)}"
         self._scheduler: AsyncIOScheduler | None = None
+        self._chores: _ChoresOnTheLoop | None = None
         self._armed: dict[int, datetime] = {}
 
     @property
@@ -49,8 +89,10 @@ class AlarmClock:
         return dict(self._armed)
 
     def start(self) -> None:
+        self._chores = _ChoresOnTheLoop()
         scheduler = AsyncIOScheduler(
             timezone=UTC,
+            executors={"default": self._chores},
             # Late wake-ups must still run (the table decides what is due), and piled-up sweeps run once.
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
@@ -58,6 +100,9 @@ class AlarmClock:
         self._scheduler = scheduler
 
     def stop(self) -> None:
+        if self._chores is not None:
+            self._chores.shutdown()  # now: APScheduler's own shutdown waits for the loop's next turn
+            self._chores = None
         if self._scheduler is not None:
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=False)
