@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, Text, cast, delete, or_, select, update
+from sqlalchemy import ColumnElement, Table, Text, cast, delete, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.db.base import Base
@@ -156,11 +156,9 @@ async def forget_member(session: AsyncSession, guild_id: int, user_id: int) -> i
 
 async def guilds_with_data(session: AsyncSession) -> set[int]:
     """Every server that has a row of its own in any table (the servers a purge could concern)."""
-    found: set[int] = set()
-    for table in _tables():
-        if "guild_id" in table.c:
-            found.update(gid for gid in await session.scalars(select(table.c.guild_id).distinct()) if gid is not None)
-    return found
+    # One query, not one per table: at start-up, on PostgreSQL across a network, that was 50 round trips.
+    each = [select(table.c.guild_id) for table in _tables() if "guild_id" in table.c]
+    return {gid for gid in await session.scalars(union(*each)) if gid is not None}
 
 
 async def purge_guild(session: AsyncSession, guild_id: int, *, keep: Callable[[Table], bool] | None = None) -> int:
