@@ -194,3 +194,17 @@ async def test_fake_answers_match_the_spec(fake_discord: FakeDiscord, world: Wor
     await ix.reply()
     problems = "\n".join(f"{m} {t}: {p}" for m, t, p in fake_discord.response_violations)
     assert not fake_discord.response_violations, problems
+
+
+def test_a_body_checked_before_is_refused_again_with_the_same_errors() -> None:
+    # The check is remembered by the body's text: a repeat must be refused as the first was, and a caller that
+    # changes the list it got back must not change what the next caller gets.
+    from tests.fakediscord import validation
+
+    route = "/channels/{channel_id}/messages"
+    too_long = {"content": "x" * 2001}
+    first = validation.validate("POST", route, too_long)
+    assert [code for _, code, _ in first] == ["BASE_TYPE_MAX_LENGTH"]
+    first.clear()
+    assert validation.validate("POST", route, dict(too_long)) == validation.validate("POST", route, too_long) != []
+    assert validation.validate("POST", route, {"content": "x" * 2000}) == []
