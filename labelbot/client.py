@@ -24,7 +24,6 @@ from labelbot.channels import RestGuilds
 from labelbot.db.batch import WriteBatcher
 from labelbot.db.models import BotState
 from labelbot.db.outage import log_failure
-from labelbot.db.readcache import ReadCache
 from labelbot.i18n import CatalogTranslator
 from labelbot.interactions import NO_MENTIONS
 from labelbot.metrics import Metrics
@@ -122,8 +121,10 @@ class LabelBot(commands.AutoShardedBot):
         self.metrics = Metrics()
         # Clicks' short writes, committed together in a burst (labelbot/db/batch.py).
         self.batcher = WriteBatcher(sessionmaker)
-        # Rows read at every click but rarely written, by name (labelbot/db/readcache.py); a feature adds its own.
-        self.read_caches: dict[str, ReadCache[Any]] = {}
+        # What features remember between interactions in this process, by name: read caches of rows read at every
+        # click but rarely written (labelbot/db/readcache.py), the time of a refresh known to be pending. Never the
+        # store of record; one per bot, so two bots in one process (the tests) share nothing.
+        self.memos: dict[str, Any] = {}
         # Servers other processes of a cluster serve, fetched through REST for the jobs run here.
         self.rest_guilds = RestGuilds()
         self._interaction_started: dict[int, float] = {}

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 import discord
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -343,10 +342,10 @@ PRESSED_PANELS = "fan_roles.pressed_panels"
 
 
 def _pressed_cache(bot: LabelBot) -> ReadCache[tuple[FanRolePanel, GuildSettings]]:
-    cache: ReadCache[tuple[FanRolePanel, GuildSettings]] | None = bot.read_caches.get(PRESSED_PANELS)
+    cache: ReadCache[tuple[FanRolePanel, GuildSettings]] | None = bot.memos.get(PRESSED_PANELS)
     if cache is None:
         tables = [FanRolePanel.__table__, FanRolePanelEntry.__table__, GuildSettings.__table__]
-        cache = bot.read_caches[PRESSED_PANELS] = ReadCache(tables, ttl=PANEL_CACHE_SECONDS)  # type: ignore[arg-type]
+        cache = bot.memos[PRESSED_PANELS] = ReadCache(tables, ttl=PANEL_CACHE_SECONDS)  # type: ignore[arg-type]
     return cache
 
 
@@ -500,9 +499,9 @@ COUNTS_AFTER_PRESS = timedelta(seconds=60)
 COUNTS_EVERY = timedelta(hours=6)
 
 
-# Per job queue (one per bot) and server, when the refresh this process knows to be pending comes due: presses
-# before then need no query.
-_refresh_soon: WeakKeyDictionary[object, dict[int, datetime]] = WeakKeyDictionary()
+# Per server, when the refresh this process knows to be pending comes due (in the bot's memos): presses before
+# then need no query.
+REFRESH_SOON = "fan_roles.refresh_soon"
 
 
 def counts_key(guild_id: int) -> str:
@@ -516,7 +515,7 @@ async def schedule_counts_refresh(bot: LabelBot, session: AsyncSession, guild_id
     panel message, not one per press.
     """
     now = utcnow()
-    known = _refresh_soon.setdefault(bot.jobs, {})
+    known: dict[int, datetime] = bot.memos.setdefault(REFRESH_SOON, {})
     if not periodic and known.get(guild_id, now) > now:
         # This process saw a refresh pending after now: it runs after this press, so it counts it. No query.
         return
