@@ -21,11 +21,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from benchmarks.common import (
     INTENTS_ENV,
-    ROOT,
     emit,
     fake_discord,
     fresh_database,
@@ -34,15 +33,12 @@ from benchmarks.common import (
     ratio,
     result,
     rss_kib,
+    start_child,
 )
 from tests.harness import BotHarness
 
 GOAL = 1.3
 LARGE = 100_000
-
-
-def start(command: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 async def measure(kind: str, member_count: int, backend: str, workdir: Path, settle: float) -> dict[str, Any]:
@@ -59,7 +55,7 @@ async def measure(kind: str, member_count: int, backend: str, workdir: Path, set
             sys.executable, "-m", "benchmarks.common", "bare-bot",
         ]  # fmt: skip
         log = (workdir / f"{kind}.log").open("wb")
-        process = start(command, env, log)
+        process = start_child(command, env, log)
         try:
             await fake.wait_until_connected(timeout=60)
             await fake.wait_until(lambda: fake.synced_commands(h.guild), 60, "commands synced")

@@ -16,21 +16,19 @@ from typing import Any
 
 from sqlalchemy import select
 
-from benchmarks.bench_interactions import command, labelbot
+from benchmarks.bench_interactions import Arrangement, Bench, command, labelbot
 from benchmarks.common import emit, latency_figures, quiet_logs, result
 from labelbot.jobs import JobStatus, ScheduledJob
 from tests.fakediscord.state import snowflake_time
-from tests.harness import BotHarness
 
 GOAL_P99_MS = 500.0
 PROMPT_KINDS = ("party.start", "party.track")
 TRACK_SECONDS = 2
 
 
-async def posted_lateness(h: BotHarness) -> list[float]:
+async def posted_lateness(bench: Bench) -> list[float]:
     """Seconds from each prompt job's moment to its message reaching Discord."""
-    assert h.bot is not None
-    async with h.bot.sessionmaker() as session:
+    async with bench.sessions() as session:
         jobs = await session.scalars(
             select(ScheduledJob).where(ScheduledJob.kind.in_(PROMPT_KINDS), ScheduledJob.status == JobStatus.DONE)
         )
@@ -43,7 +41,8 @@ async def posted_lateness(h: BotHarness) -> list[float]:
 
 
 async def run(backend: str, parties: int, tracks: int, workdir: Path) -> dict[str, Any]:
-    async with labelbot(backend, workdir) as h:
+    async with labelbot(Arrangement(child=False, backend=backend, workdir=workdir)) as bench:
+        h = bench.h
         await command(h, "settings channel", kind="parties", channel=h.general)
         tracklist = " | ".join(f"Track {n:02d} - 0:{TRACK_SECONDS:02d}" for n in range(1, tracks + 1))
         for number in range(parties):
@@ -59,7 +58,7 @@ async def run(backend: str, parties: int, tracks: int, workdir: Path) -> dict[st
         expected = parties * (tracks + 1)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 12 + tracks * TRACK_SECONDS + 30
-        while len(seconds := await posted_lateness(h)) < expected and loop.time() < deadline:
+        while len(seconds := await posted_lateness(bench)) < expected and loop.time() < deadline:
             await asyncio.sleep(0.5)
         return {"prompts": len(seconds), "expected": expected, **latency_figures(seconds)}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import importlib
 import json
@@ -133,6 +134,8 @@ class LabelBot(commands.AutoShardedBot):
         self.sync_on_setup = sync_commands
         self._jobs_started = False
         self._jobs_starter: asyncio.Task[None] | None = None
+        # Set when the bot has its process to itself (`labelbot run`), not when tests run several in one.
+        self.freeze_heap_once_started = False
 
     async def setup_hook(self) -> None:
         # dateparser loads its language data on first use (~300 ms); pay that now, not in a member's command.
@@ -175,7 +178,21 @@ class LabelBot(commands.AutoShardedBot):
                 delay = min(delay * 2, JOBS_START_RETRY_MAX_SECONDS)
                 continue
             self._jobs_started = True
+            if self.freeze_heap_once_started:
+                self._freeze_heap()
             return
+
+    @staticmethod
+    def _freeze_heap() -> None:
+        """Keep what the start-up built (modules, mappers, the guild cache: ~200,000 objects) out of the collector.
+
+        Python's full collections walk every tracked object: with the start-up's objects, each took 100-150 ms,
+        landing in the middle of members' clicks (in a burst of 200 `/about`s, a third of the bot's CPU time).
+        Frozen, they are never walked again; what is created later is collected as before.
+        """
+        gc.collect()
+        gc.freeze()
+        log.info("Start-up done: %d objects kept out of garbage collection", gc.get_freeze_count())
 
     async def close(self) -> None:
         # Stop taking scheduled work first, so running jobs finish or hand their claims back before Discord goes.

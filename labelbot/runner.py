@@ -138,8 +138,12 @@ async def run_bot(
     *,
     on_ready: Callable[[LabelBot], Awaitable[None]] | None = None,
     handle_signals: bool = True,
+    own_process: bool = True,
 ) -> None:
-    """Run the bot until it is closed (SIGTERM/SIGINT, or `bot.close()`)."""
+    """Run the bot until it is closed (SIGTERM/SIGINT, or `bot.close()`).
+
+    `own_process=False` where several bots share a process (the tests): its heap is then not the bot's to freeze.
+    """
     assert settings.discord.token is not None, "checked by the CLI"
     point_discord_at(settings)
     guard.configure(settings.database.session_guard)
@@ -153,6 +157,7 @@ async def run_bot(
         await announce_with_rest_only(token, failure.mod_log_channel_ids, embed)
         raise
     bot = build_bot(settings)
+    bot.freeze_heap_once_started = own_process
     loop = asyncio.get_running_loop()
     tasks: dict[str, asyncio.Task[None]] = {}  # references keep the tasks alive
 

@@ -137,7 +137,7 @@ class BotHarness:
             if not ready.done():
                 ready.set_result(bot)
 
-        self._task = asyncio.create_task(run_bot(settings, on_ready=on_ready, handle_signals=False))
+        self._task = asyncio.create_task(run_bot(settings, on_ready=on_ready, handle_signals=False, own_process=False))
         done, _ = await asyncio.wait({self._task, ready}, timeout=READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:
             if self._task in done:

@@ -84,7 +84,7 @@ async def test_a_failed_migration_is_told_in_the_mod_log_and_stops_the_bot(harne
     with environment(harness.env()):
         settings = load_settings()
     with pytest.raises(MigrationFailed) as failure:
-        await run_bot(settings, handle_signals=False)
+        await run_bot(settings, handle_signals=False, own_process=False)
     assert "restore the backup taken before the update" in str(failure.value)
     titles = _titles(harness, mod_log)
     assert titles == ["The update could not migrate the database"]
