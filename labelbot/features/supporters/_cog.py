@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import logging
 from datetime import UTC, datetime
+from functools import partial
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 from discord.ext import commands
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from labelbot.artists.transformers import ArtistOption
 from labelbot.audit import service as audit
@@ -88,7 +88,7 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.audit_titles.add(render.AUDIT_TITLES)
         jobs.register(self.bot)
         self.bot.features.dashboard.add(dashboard.NAME, dashboard.section, order=dashboard.ORDER)
-        self.bot.features.release_moves.add(MOVES, self.release_moved)
+        self.bot.features.release_moves.add(MOVES, partial(service.release_moved, self.bot))
         self.bot.features.webhooks.register(
             intake.HOOK, intake.intake(self.bot), id_field="order_id", unstored=frozenset({intake.CLAIM_CODE})
         )
@@ -100,9 +100,6 @@ class SupportersCog(commands.Cog, name="Supporters"):
         self.bot.features.dashboard.remove(dashboard.NAME)
         self.bot.features.release_moves.remove(MOVES)
         self.bot.features.webhooks.unregister(intake.HOOK)
-
-    async def release_moved(self, session: AsyncSession, release: Release) -> None:
-        await service.release_moved(self.bot, session, release)
 
     async def perk_names(self, interaction: discord.Interaction[LabelBot], current: str) -> list[Choice[str]]:
         if interaction.guild_id is None:
