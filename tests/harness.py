@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -29,12 +30,27 @@ READY_TIMEOUT = 20.0
 # Below Linux's ephemeral range (32768-60999): the kernel never gives these to an outgoing connection, so none can
 # take the port between this check and the bot's bind (a port the kernel chose was taken so: "address in use").
 TEST_PORTS = range(20000, 32768)
+# Each xdist worker hands out its own share, in turn: no other worker, and no earlier test of this one whose bot is
+# still starting, can be given the same port before its bot binds it.
+_WORKERS = 8
+
+
+def _worker_ports() -> Iterator[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    share = len(TEST_PORTS) // _WORKERS
+    first = TEST_PORTS.start + (int(worker) % _WORKERS if worker.isdigit() else 0) * share
+    ports = list(range(first, first + share))
+    random.shuffle(ports)  # two test runs side by side (a developer's and CI) rarely meet
+    return itertools.cycle(ports)
+
+
+_ports = _worker_ports()
 
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 nothing listens on right now (for the bot's web server in tests)."""
     while True:
-        port = random.choice(TEST_PORTS)
+        port = next(_ports)
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
