@@ -3,7 +3,8 @@
 Each step of the member's flow is one interaction (or the announce job) and runs in its own asyncio task, so the
 trace groups by task: the sessions the feature opens (the job engine's own claim and finish are counted apart),
 the SELECTs of the server's settings, and the project files whose code runs. Before the per-interaction context
-the flow opened 9 feature sessions (2 + 2 + 1 + 4) and read the settings 10 times (2 + 3 + 3 + 2).
+the flow opened 9 feature sessions (2 + 2 + 1 + 4) and read the settings 10 times (2 + 3 + 3 + 2); its code ran in
+23 project files, 7 of them machinery and 16 its own (measured the same way at 5a743a2, the end of the first wave).
 """
 
 from __future__ import annotations
