@@ -151,6 +151,10 @@ async def run_bare(sizes: Sizes, where: Arrangement) -> dict[str, Any]:
     async with fake_discord(rate_limit_scale=RATE_LIMIT_SCALE) as fake:
         guild = fake.add_guild("Midnight Tapes Records")
         channel = guild.add_channel("general")
+
+        def ping(_: int) -> Awaitable[FakeInteraction]:
+            return fake.slash(guild, channel, guild.owner, "ping")
+
         if where.child:
             env = {
                 **os.environ,
@@ -166,15 +170,14 @@ async def run_bare(sizes: Sizes, where: Arrangement) -> dict[str, Any]:
                 try:
                     await fake.wait_until(lambda: fake.synced_commands(guild), 30, "the bare bot's commands")
                     await process_settled(process.pid)
-                    send: Send = lambda i: fake.slash(guild, channel, guild.owner, "ping")  # noqa: E731
-                    return await measure(fake, send, sizes, process.pid)
+                    return await measure(fake, ping, sizes, process.pid)
                 finally:
                     await stop_child(process)
         client = BareBot([guild.id])
         async with running(fake, client):
             await fake.wait_until(lambda: fake.synced_commands(guild), 15, "the bare bot's commands")
             await asyncio.sleep(SETTLE_SECONDS)  # as long as Labelbot is given to settle, at least
-            return await measure(fake, lambda i: fake.slash(guild, channel, guild.owner, "ping"), sizes)
+            return await measure(fake, ping, sizes)
 
 
 @dataclass
