@@ -20,8 +20,12 @@ async def reply(
     file: discord.File | None = None,
     ephemeral: bool = True,
     allowed_mentions: discord.AllowedMentions = NO_MENTIONS,
-) -> None:
-    """Send a reply, as the first response or as a followup if the interaction was already answered."""
+) -> discord.InteractionMessage | discord.WebhookMessage | None:
+    """Send a reply, as the first response or as a followup if the interaction was already answered.
+
+    Returns the message Discord made, editable through the interaction even when ephemeral (read from Discord's
+    answer to this one request: no second request to fetch it).
+    """
     kwargs: dict[str, Any] = {"allowed_mentions": allowed_mentions, "ephemeral": ephemeral}
     if content is not None:
         kwargs["content"] = content
@@ -34,9 +38,9 @@ async def reply(
     if file is not None:
         kwargs["file"] = file
     if interaction.response.is_done():
-        await interaction.followup.send(**kwargs)
-    else:
-        await interaction.response.send_message(**kwargs)
+        return await interaction.followup.send(wait=True, **kwargs)
+    callback = await interaction.response.send_message(**kwargs)
+    return callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
 
 
 async def defer(interaction: discord.Interaction[Any], *, ephemeral: bool = True, thinking: bool = True) -> None:
