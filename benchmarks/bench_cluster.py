@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import emit, fake_discord, fresh_database, quiet_logs, result, rss_kib
+from benchmarks.common import (
+    cpu_seconds,
+    emit,
+    fake_discord,
+    fresh_database,
+    quiet_logs,
+    result,
+    rss_kib,
+    stop_bot,
+)
 from labelbot.db import utcnow
 from tests.e2e.test_cluster import (
     JOB_CONCURRENCY,
@@ -54,7 +62,6 @@ from tests.support.restproxy import proxy_unavailable, run_proxy
 BURST_GOAL = 1.2
 KIB_PER_SERVER_GOAL = 40.0
 GLOBAL_PER_SECOND = 50
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def runqueue_wait_seconds(pid: int) -> float:
@@ -65,26 +72,6 @@ def runqueue_wait_seconds(pid: int) -> float:
         with contextlib.suppress(FileNotFoundError, IndexError, ValueError):
             total += int(task.read_text().split()[1])
     return total / 1e9
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux), 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    # utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-async def stop(process: BotProcess) -> None:
-    """SIGTERM, and SIGKILL if it does not stop in time (a figure is never lost to a slow shutdown)."""
-    if process.process.poll() is not None:
-        return
-    try:
-        await process.terminate(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def cluster_env(harness: BotHarness, api_base: str, concurrency: int) -> None:
@@ -183,7 +170,7 @@ async def burst(
             first, last = min(posted), max(posted)
         finally:
             for process in processes:
-                await stop(process)
+                await stop_bot(process)
         burst_requests = fake.requests[first_request:]
     counted = [r for r in burst_requests if not r.path.startswith(("/api/v10/interactions/", "/api/v10/webhooks/"))]
     answered = [r for r in counted if r.status != 429]
@@ -250,7 +237,7 @@ async def process_rss(servers: int, workdir: Path) -> int:
                 samples.append(rss_kib(process.process.pid))
                 await asyncio.sleep(0.2)
         finally:
-            await stop(process)
+            await stop_bot(process)
     return int(statistics.median(samples))
 
 

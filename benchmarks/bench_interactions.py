@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +50,8 @@ from benchmarks.common import (
     ratio,
     result,
     start_child,
+    stop_bot,
+    stop_child,
 )
 from labelbot.artists.models import Artist
 from labelbot.catalog.models import Release, ReleaseStatus
@@ -212,7 +212,7 @@ async def labelbot(where: Arrangement) -> AsyncIterator[Bench]:
                 yield Bench(h, create_sessionmaker(engine), process.process.pid)
             finally:
                 await engine.dispose()
-                await process.terminate()
+                await stop_bot(process)
             return
         await h.start()
         try:
@@ -238,14 +238,6 @@ async def process_settled(pid: int, quiet_for: float = SETTLE_SECONDS, timeout: 
             return
         before = now
     raise TimeoutError(f"process {pid} was still busy after {timeout:g} s")
-
-
-async def stop_child(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.to_thread(process.wait, 20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 async def settled(h: BotHarness, quiet_for: float = SETTLE_SECONDS, timeout: float = 15.0) -> None:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,6 +32,7 @@ from benchmarks.common import (
     result,
     rss_kib,
     start_child,
+    stop_child,
 )
 from tests.harness import BotHarness
 
@@ -65,11 +64,7 @@ async def measure(kind: str, member_count: int, backend: str, workdir: Path, set
                 samples.append(rss_kib(process.pid))
                 await asyncio.sleep(0.2)
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(process.wait, 20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            await stop_child(process)
             log.close()
         return {"member_count": member_count, "rss_mib": round(statistics.median(samples) / 1024, 1)}
 

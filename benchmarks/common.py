@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from discord import app_commands
 # imported where it is used.
 if TYPE_CHECKING:
     from tests.fakediscord import FakeDiscord, FakeInteraction
+    from tests.harness import BotProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 DISCORD_DEADLINE_S = 3.0
@@ -150,10 +152,38 @@ def start_child(command: list[str], env: dict[str, str], log: IO[bytes]) -> subp
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
+async def stop_child(process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """SIGTERM, and SIGKILL if it does not stop in time (a figure is never lost to a slow shutdown)."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(process.wait, timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def stop_bot(process: BotProcess, timeout: float = 30.0) -> None:
+    """The same for a `labelbot run` child of the test harness."""
+    if process.process.poll() is not None:
+        return
+    try:
+        await process.terminate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time a process has used so far (Linux), 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    # utime and stime are fields 14 and 15 of stat; fields[0] here is field 3.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 # ---------------------------------------------------------------------------------------------------------------
