@@ -20,11 +20,14 @@ async def reply(
     file: discord.File | None = None,
     ephemeral: bool = True,
     allowed_mentions: discord.AllowedMentions = NO_MENTIONS,
+    wait: bool = False,
 ) -> discord.InteractionMessage | discord.WebhookMessage | None:
     """Send a reply, as the first response or as a followup if the interaction was already answered.
 
-    Returns the message Discord made, editable through the interaction even when ephemeral (read from Discord's
-    answer to this one request: no second request to fetch it).
+    Returns the message Discord made, editable through the interaction even when ephemeral, read from Discord's
+    answer to this one request (no second request to fetch it): always for a first response, whose answer
+    discord.py reads anyway; for a followup only with `wait=True`, which asks Discord to send the message back
+    (the others would pay for building a message nobody reads).
     """
     kwargs: dict[str, Any] = {"allowed_mentions": allowed_mentions, "ephemeral": ephemeral}
     if content is not None:
@@ -38,7 +41,10 @@ async def reply(
     if file is not None:
         kwargs["file"] = file
     if interaction.response.is_done():
-        return await interaction.followup.send(wait=True, **kwargs)
+        if wait:
+            return await interaction.followup.send(wait=True, **kwargs)
+        await interaction.followup.send(**kwargs)
+        return None
     callback = await interaction.response.send_message(**kwargs)
     return callback.resource if isinstance(callback.resource, discord.InteractionMessage) else None
 

@@ -97,6 +97,6 @@ class Paginator(OwnedView):
             await reply(interaction, embed=self.page, ephemeral=ephemeral)
             self.stop()
             return
-        self.message = await reply(interaction, embed=self.page, view=self, ephemeral=ephemeral)
+        self.message = await reply(interaction, embed=self.page, view=self, ephemeral=ephemeral, wait=True)
         if self.message is None:
             self.message = await interaction.original_response()
